@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Install the system packages the bench needs (run as root; idempotent).
+#
+# - rsync, openssh-server, iproute2, procps from the machine's own suite (bookworm).
+# - Consul 1.8.7 from Debian 11 (bullseye), package `consul`. The bullseye source reuses the mirror
+#   URI that this machine's apt sources already name for the main Debian archive (read at run time;
+#   no host name is written in the repo). An apt preferences pin lets ONLY `consul` come from
+#   bullseye; everything else stays on the machine's own suite.
+# - Services shipped by the packages are not started (policy-rc.d denies, then we stop any).
+#
+# Afterwards `consul version` prints 1.8.7; the bench finds it via CONSUL_BIN or PATH.
+set -euo pipefail
+
+CONSUL_VERSION="1.8.7"
+SRC_FILE=/etc/apt/sources.list.d/deploysim-bullseye.sources
+PIN_FILE=/etc/apt/preferences.d/deploysim-bullseye-consul
+
+log() { printf 'install-system-deps: %s\n' "$*" >&2; }
+
+need_root() {
+    if [ "$(id -u)" != 0 ]; then
+        log "must run as root"; exit 1
+    fi
+}
+
+# Print the first URI that serves the main Debian archive (not -security, not our own file).
+main_archive_uri() {
+    local f uri
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -e "$f" ] || continue
+        [ "$f" = "$SRC_FILE" ] && continue
+        # deb822: walk stanzas; keep a URI whose stanza's Suites has a suite without '-security'.
+        uri=$(awk '
+            BEGIN { RS=""; FS="\n" }
+            {
+                u=""; s=""; t=""
+                for (i=1; i<=NF; i++) {
+                    if ($i ~ /^URIs:/)   { u=$i; sub(/^URIs:[ \t]*/, "", u) }
+                    if ($i ~ /^Suites:/) { s=$i; sub(/^Suites:[ \t]*/, "", s) }
+                    if ($i ~ /^Types:/)  { t=$i }
+                }
+                if (t !~ /deb([ \t]|$)/) next
+                if (u ~ /security/ || s == "") next
+                n=split(s, a, /[ \t]+/)
+                for (j=1; j<=n; j++) if (a[j] !~ /-security$/ && a[j] != "") { split(u, b, /[ \t]+/); print b[1]; exit }
+            }' "$f")
+        if [ -n "$uri" ]; then echo "$uri"; return 0; fi
+    done
+    if [ -f /etc/apt/sources.list ]; then
+        uri=$(awk '$1=="deb" {
+                  i=2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
+                  if ($(i) ~ /security/ || $(i+1) ~ /-security$/) next
+                  print $(i); exit }' /etc/apt/sources.list)
+        if [ -n "$uri" ]; then echo "$uri"; return 0; fi
+    fi
+    return 1
+}
+
+keyring_opt() {
+    if [ -f /usr/share/keyrings/debian-archive-keyring.gpg ]; then
+        echo "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
+    fi
+}
+
+write_bullseye_source() {
+    local uri="$1"
+    cat >"$SRC_FILE" <<EOF
+# Added by deploysim scripts/install-system-deps.sh: only for the consul package (see $PIN_FILE).
+Types: deb
+URIs: $uri
+Suites: bullseye
+Components: main
+$(keyring_opt)
+EOF
+    cat >"$PIN_FILE" <<'EOF'
+# Added by deploysim scripts/install-system-deps.sh: nothing comes from bullseye but consul.
+Package: *
+Pin: release n=bullseye
+Pin-Priority: -10
+
+Package: consul
+Pin: release n=bullseye
+Pin-Priority: 990
+EOF
+}
+
+deny_service_starts() {
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
+}
+
+consul_ok() {
+    command -v consul >/dev/null 2>&1 && consul version 2>/dev/null | head -1 | grep -q "v${CONSUL_VERSION}"
+}
+
+# Fall back: download the .deb and unpack only the binary (when install fights dependencies).
+unpack_consul() {
+    local tmp; tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get download "consul=${CONSUL_VERSION}*")
+    dpkg-deb -x "$tmp"/consul_*.deb "$tmp/x"
+    install -m 755 "$tmp/x/usr/bin/consul" /usr/local/bin/consul
+    rm -rf "$tmp"
+}
+
+stop_services() {
+    local s
+    for s in consul ssh rsync; do
+        if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$s" 2>/dev/null; then
+            systemctl stop "$s" || true
+        fi
+    done
+}
+
+main() {
+    need_root
+    export DEBIAN_FRONTEND=noninteractive
+    local uri
+    uri=$(main_archive_uri) || { log "no main Debian archive URI found in apt sources"; exit 1; }
+    log "bullseye source from the machine's main archive mirror"
+    write_bullseye_source "$uri"
+    deny_service_starts
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends rsync openssh-server openssh-client iproute2 procps
+    if ! consul_ok; then
+        apt-get install -y -q --no-install-recommends "consul=${CONSUL_VERSION}*" || unpack_consul
+    fi
+    stop_services
+    consul_ok || { log "consul ${CONSUL_VERSION} not found after install"; exit 1; }
+    consul version | head -1
+}
+
+main "$@"
