@@ -1,0 +1,152 @@
+"""Named distributions of per-host durations: how a scenario says "this takes about X".
+
+A distribution is written in a scenario as a plain duration (constant) or a mapping with `dist`:
+
+    connect: 1.1s                                           # constant
+    connect: {dist: uniform, low: 1s, high: 2s}
+    wakeup:  {dist: lognormal, median: 50ms, p95: 200ms}    # fitted so those two quantiles hold
+    wakeup:  {dist: empirical, file: wake.csv, column: seconds}  # resampled with replacement
+
+`sample(spec, rng, n)` draws `n` values in seconds from a numpy Generator; nothing else draws.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, BeforeValidator, ValidationInfo, field_validator, model_validator
+
+from sim.quantities import Duration, NonNegativeDuration, PositiveDuration
+
+Z95 = 1.6448536269514722  # standard normal quantile at 0.95
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Constant(_Spec):
+    """Always the same value."""
+
+    dist: Literal["constant"] = "constant"
+    value: NonNegativeDuration
+
+
+class Uniform(_Spec):
+    """Uniform between `low` and `high`."""
+
+    dist: Literal["uniform"]
+    low: NonNegativeDuration
+    high: NonNegativeDuration
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Uniform":
+        if self.high < self.low:
+            raise ValueError(f"high must be >= low (got low={self.low}s, high={self.high}s)")
+        return self
+
+
+class LogNormal(_Spec):
+    """Log-normal with the given median and 95th percentile (p95 >= median)."""
+
+    dist: Literal["lognormal"]
+    median: PositiveDuration
+    p95: PositiveDuration
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "LogNormal":
+        if self.p95 < self.median:
+            raise ValueError(f"p95 must be >= median (got median={self.median}s, p95={self.p95}s)")
+        return self
+
+    @property
+    def sigma(self) -> float:
+        return (math.log(self.p95) - math.log(self.median)) / Z95
+
+
+class Empirical(_Spec):
+    """Values resampled with replacement from a CSV column (path relative to the scenario file)."""
+
+    dist: Literal["empirical"]
+    file: str
+    column: str
+    unit: Literal["s", "ms", "us"] = "s"
+
+    @model_validator(mode="after")
+    def _readable(self, info: ValidationInfo) -> "Empirical":
+        base = Path((info.context or {}).get("base_dir", "."))
+        path = Path(self.file) if Path(self.file).is_absolute() else base / self.file
+        object.__setattr__(self, "file", str(path.resolve()))
+        load_column(self.file, self.column)  # raises ValueError naming the problem
+        return self
+
+
+def _constant_shorthand(value: Any) -> Any:
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return {"dist": "constant", "value": value}
+    return value
+
+
+Distribution = Annotated[
+    Union[Constant, Uniform, LogNormal, Empirical],
+    BeforeValidator(_constant_shorthand),
+    Field(discriminator="dist"),
+]
+
+
+@functools.lru_cache(maxsize=64)
+def load_column(path: str, column: str) -> np.ndarray:
+    """The non-empty values of one CSV column as floats; ValueError says what is wrong and where."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            if reader.fieldnames is None or column not in reader.fieldnames:
+                raise ValueError(f"{path}: no column {column!r} (columns: {reader.fieldnames})")
+            values = []
+            for row in reader:
+                text = (row[column] or "").strip()
+                if not text:
+                    continue
+                try:
+                    values.append(float(text))
+                except ValueError:
+                    raise ValueError(f"{path}:{reader.line_num}: {column}: not a number (got {text!r})") from None
+    except OSError as error:
+        raise ValueError(f"cannot read {path}: {error.strerror}") from None
+    if not values:
+        raise ValueError(f"{path}: column {column!r} has no values")
+    array = np.asarray(values, dtype=float)
+    if (array < 0).any() or not np.isfinite(array).all():
+        raise ValueError(f"{path}: column {column!r} must hold finite values >= 0")
+    return array
+
+
+_SCALE = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
+
+
+def sample(spec: Constant | Uniform | LogNormal | Empirical, rng: np.random.Generator, n: int) -> np.ndarray:
+    """`n` draws in seconds. Drawing n then m values gives the same first n as drawing n+m at once."""
+    if isinstance(spec, Constant):
+        return np.full(n, spec.value)
+    if isinstance(spec, Uniform):
+        return rng.uniform(spec.low, spec.high, size=n)
+    if isinstance(spec, LogNormal):
+        return spec.median * np.exp(spec.sigma * rng.standard_normal(n))
+    values = load_column(spec.file, spec.column) * _SCALE[spec.unit]
+    return values[rng.integers(0, len(values), size=n)]
+
+
+def median_of(spec: Constant | Uniform | LogNormal | Empirical) -> float:
+    """The distribution's median in seconds (for reports and closed-form checks)."""
+    if isinstance(spec, Constant):
+        return spec.value
+    if isinstance(spec, Uniform):
+        return (spec.low + spec.high) / 2
+    if isinstance(spec, LogNormal):
+        return spec.median
+    return float(np.median(load_column(spec.file, spec.column) * _SCALE[spec.unit]))

@@ -1,0 +1,226 @@
+"""The scenario model: what a scenario file may say, with defaults, ranges and units.
+
+These frozen pydantic models are the single source of truth for the file format: the loader validates
+against them, `deploysim schema` exports their JSON Schema, and docs/scenario-reference.md is generated
+from them. Defaults cite shared/domain-facts.md where a published number exists and say "guess" where
+none does.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, Union
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sim.distributions import Distribution, LogNormal
+from sim.quantities import NonNegativeDuration, PositiveDuration, PositiveRate, PositiveSize, Share
+
+SCENARIO_VERSION = 1
+MAX_HOSTS = 10_000_000
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+class Tiers(Section):
+    """How many hosts of the fleet are in each pre-production tier; the rest is production."""
+
+    staging: int = Field(0, ge=0)
+    """Hosts in staging (production-like, no public traffic)."""
+    dogfood: int = Field(0, ge=0)
+    """Hosts serving employees only."""
+    canary: Share = 0.02
+    """Share of production hosts in the canary (Slack: about 2%; domain-facts.md)."""
+
+
+class Growth(Section):
+    """A fleet that grows every week; the sweep samples its size from `start` to the last week."""
+
+    start: int = Field(10, ge=1, le=MAX_HOSTS)
+    """Hosts in week 0."""
+    per_week: int = Field(..., ge=1, le=MAX_HOSTS)
+    """Hosts added each week."""
+    weeks: int = Field(..., ge=1, le=10_000)
+    """How many weeks the sweep covers."""
+    points: int = Field(12, ge=2, le=200)
+    """How many fleet sizes to simulate, spaced evenly on a log scale."""
+
+    def sizes(self) -> list[int]:
+        last = self.start + self.per_week * self.weeks
+        raw = np.geomspace(self.start, last, self.points)
+        return sorted({int(round(x)) for x in raw})
+
+    def week_of(self, hosts: float) -> float:
+        return (hosts - self.start) / self.per_week
+
+
+class Fleet(Section):
+    """The servers a build must reach."""
+
+    hosts: int = Field(100, ge=1, le=MAX_HOSTS)
+    """Fleet size for a single run (the sweep, when given, overrides it)."""
+    zones: int = Field(3, ge=1, le=1000)
+    """Availability zones; hosts are spread round-robin."""
+    tiers: Tiers = Tiers()
+    growth: Growth | None = None
+    """Optional weekly growth; when set, `run` sweeps the sizes it passes through."""
+
+
+class Artifact(Section):
+    """The build being shipped."""
+
+    size: PositiveSize = 1.5e9
+    """Bytes in the build (Facebook 2012: a ~1.5 GB binary; domain-facts.md)."""
+    files: int = Field(12_000, ge=1, le=100_000_000)
+    """Files in the build tree (drives rsync's file-list scan). Guess."""
+
+
+class Network(Section):
+    """Bottlenecks a transfer goes through. Flows through one bottleneck share it fairly (max-min)."""
+
+    deploy_egress: PositiveRate = 1.25e9
+    """The push deploy host's uplink, shared by all its rsyncs. 10Gbps: guess."""
+    origin_egress: PositiveRate = 1.25e9
+    """The artifact origin's uplink, shared by all pulling hosts (Kurose-Ross u_s). 10Gbps: guess."""
+    per_flow: PositiveRate = 6.25e8
+    """Ceiling on one TCP flow (AWS: 5 Gb/s outside a placement group; domain-facts.md)."""
+    host_download: PositiveRate = 1.25e8
+    """Each host's download rate (Kurose-Ross d_min). 1Gbps: guess."""
+
+
+class Faults(Section):
+    """Hosts that are down, fail transiently or straggle; failed attempts are retried with back-off."""
+
+    down: Share = 0.0
+    """Share of hosts unreachable for the whole deploy (every attempt fails)."""
+    flaky: Share = 0.0
+    """Probability that any one attempt fails transiently."""
+    straggle: Share = 0.0
+    """Share of hosts whose per-host work (connect, scan, verify, activation) is slow."""
+    straggle_factor: float = Field(4.0, ge=1.0, le=1000.0)
+    """How many times slower a straggler's per-host work is."""
+    attempt_timeout: NonNegativeDuration = 10.0
+    """Time a failed attempt costs before it is noticed (ssh connect timeout). Guess."""
+    retries: int = Field(3, ge=0, le=100)
+    """Retries after the first failed attempt before giving up on a host."""
+    backoff: NonNegativeDuration = 5.0
+    """Wait before the first retry (consul watch backs off 5 s x failures^2; domain-facts.md)."""
+    backoff_factor: float = Field(2.0, ge=1.0, le=100.0)
+    """Each further retry waits this many times longer."""
+
+    def backoff_delays(self) -> np.ndarray:
+        """Wait before retry r (r = 1..retries), as an array indexed r-1."""
+        return self.backoff * self.backoff_factor ** np.arange(self.retries, dtype=float)
+
+
+def _ssh_connect() -> LogNormal:
+    return LogNormal(dist="lognormal", median=1.1, p95=1.7)
+
+
+class PushStrategy(Section):
+    """A deploy host runs rsync to each server: serially (`parallel: 1`) or k at a time."""
+
+    kind: Literal["push"]
+    parallel: int = Field(1, ge=1, le=MAX_HOSTS)
+    """rsyncs in flight at once (pdsh 32, Etsy 30, Ansible 5; domain-facts.md)."""
+    connect: Distribution = Field(default_factory=_ssh_connect)
+    """Connection set-up per host (fresh ssh 1.1-1.7 s; domain-facts.md)."""
+    scan_per_file: NonNegativeDuration = 30e-6
+    """rsync's file-list scan and checksum cost per file. Guess."""
+    delta: Share = 1.0
+    """Share of the build's bytes rsync must send (100%: a fresh directory per release)."""
+    activation: Distribution = Field(default_factory=lambda: LogNormal(dist="lognormal", median=2.0, p95=6.0))
+    """Drain, switch the symlink to the cold directory, undrain. Guess."""
+
+
+class PullStrategy(Section):
+    """The deploy host writes a release key; every host's agent wakes and pulls from the origin."""
+
+    kind: Literal["pull"]
+    key_write: Distribution = Field(default_factory=lambda: LogNormal(dist="lognormal", median=0.010, p95=0.025))
+    """Raft commit of the release key (about 10 ms, 7-25 ms measured; domain-facts.md)."""
+    wakeup: Distribution = Field(default_factory=lambda: LogNormal(dist="lognormal", median=0.050, p95=0.200))
+    """Key change to agent awake (blocking query return; 60 agents: p50 40-70 ms; domain-facts.md)."""
+    verify_rate: PositiveRate = 5e8
+    """SHA-256 verification speed on a host. Guess (500 MB/s)."""
+    activation: Distribution = Field(default_factory=lambda: LogNormal(dist="lognormal", median=2.0, p95=6.0))
+    """Unpack is overlapped with download; drain, switch, undrain. Guess."""
+
+
+Strategy = Annotated[Union[PushStrategy, PullStrategy], Field(discriminator="kind")]
+
+
+class Sweep(Section):
+    """Fleet sizes to simulate; overrides fleet.growth and fleet.hosts."""
+
+    hosts: list[Annotated[int, Field(ge=1, le=MAX_HOSTS)]] = Field(..., min_length=1)
+    """Fleet sizes, for example [10, 100, 1000, 10000, 100000]."""
+
+
+class Output(Section):
+    """What the results folder keeps."""
+
+    host_rows: Literal["first", "all", "none"] = "first"
+    """Per-host rows: of the first replication only, of all, or none (a large sweep is millions)."""
+
+
+def _default_strategies() -> dict:
+    return {
+        "rsync-serial": PushStrategy(kind="push", parallel=1),
+        "rsync-parallel-32": PushStrategy(kind="push", parallel=32),
+        "consul-pull": PullStrategy(kind="pull"),
+    }
+
+
+class Scenario(Section):
+    """One scenario file."""
+
+    version: Literal[1]
+    """Format version of the scenario file."""
+    name: str = Field(..., pattern=NAME_PATTERN, max_length=80)
+    """Short name, used in results (lower case, digits, - _ .)."""
+    description: str = ""
+    seed: int | None = Field(None, ge=0, lt=2**63)
+    """Root seed; omitted: drawn from the OS, printed and recorded."""
+    replications: int = Field(1, ge=1, le=1_000_000)
+    """Independent repetitions of every (strategy, fleet size)."""
+    fleet: Fleet = Fleet()
+    artifact: Artifact = Artifact()
+    network: Network = Network()
+    faults: Faults = Faults()
+    strategies: dict[str, Strategy] = Field(default_factory=_default_strategies)
+    """Deploy strategies to compare, by name."""
+    sweep: Sweep | None = None
+    output: Output = Output()
+
+    @field_validator("strategies")
+    @classmethod
+    def _named(cls, strategies: dict) -> dict:
+        if not strategies:
+            raise ValueError("at least one strategy is needed")
+        for name in strategies:
+            if not re.match(NAME_PATTERN, name):
+                raise ValueError(f"strategy name {name!r} must match {NAME_PATTERN}")
+        return strategies
+
+    @model_validator(mode="after")
+    def _tiers_fit(self) -> "Scenario":
+        tiers = self.fleet.tiers
+        if tiers.staging + tiers.dogfood >= min(self.fleet_sizes()):
+            raise ValueError(
+                f"fleet.tiers: staging + dogfood ({tiers.staging + tiers.dogfood}) must leave production hosts "
+                f"in the smallest fleet ({min(self.fleet_sizes())})"
+            )
+        return self
+
+    def fleet_sizes(self) -> list[int]:
+        """The fleet sizes a run simulates, ascending."""
+        if self.sweep is not None:
+            return sorted(set(self.sweep.hosts))
+        if self.fleet.growth is not None:
+            return self.fleet.growth.sizes()
+        return [self.fleet.hosts]

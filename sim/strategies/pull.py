@@ -1,0 +1,39 @@
+"""Pull: the deploy host writes a release key; every host's agent wakes and pulls the build itself.
+
+The key write is one Raft commit; each agent's blocking query returns after its own wake-up latency;
+then every host downloads concurrently from the artifact origin (whose egress they share), verifies
+the SHA-256, and activates. No slots: the fleet works in parallel, and only the origin's egress makes
+deploy time grow with the fleet (Kurose-Ross: at least N*F/u_s).
+
+    strategies:
+      consul: {kind: pull, wakeup: {dist: lognormal, median: 50ms, p95: 200ms}}
+"""
+
+from __future__ import annotations
+
+from sim.distributions import sample
+from sim.faults import HostFaults
+from sim.plan import WavePlan
+from sim.scenario import PullStrategy, Scenario
+from sim.streams import Streams
+
+
+def plan(scenario: Scenario, spec: PullStrategy, hosts: int, faults: HostFaults, streams: Streams) -> WavePlan:
+    key_write = float(sample(spec.key_write, streams("pull.key_write"), 1)[0])
+    wakeup = sample(spec.wakeup, streams("pull.wakeup"), hosts)
+    activation = sample(spec.activation, streams("pull.activation"), hosts)
+    verify = scenario.artifact.size / spec.verify_rate
+    net = scenario.network
+    return WavePlan(
+        signal_delay=key_write,
+        slots=hosts,
+        pre=wakeup,
+        signal_offset=wakeup,
+        post=(verify + activation) * faults.slowdown,
+        size=scenario.artifact.size,
+        capacity=net.origin_egress,
+        flow_cap=min(net.per_flow, net.host_download),
+        fail_attempts=faults.fail_attempts,
+        fail_cost=scenario.faults.attempt_timeout,
+        backoff=scenario.faults.backoff_delays(),
+    )

@@ -1,0 +1,40 @@
+"""Push: a deploy host runs rsync to every server, serially or `parallel` at a time.
+
+Per host: ssh connection set-up, rsync's file-list scan (grows with file count), the transfer through
+the deploy host's shared egress, then activation (drain, switch the symlink, undrain). The slot is held
+for all of it, as a fan-out tool such as pdsh holds it. Each added server adds its own work to the
+queue, which is why push deploy time grows with the fleet.
+
+    strategies:
+      rsync-32: {kind: push, parallel: 32, connect: {dist: lognormal, median: 1.1s, p95: 1.7s}}
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.distributions import sample
+from sim.faults import HostFaults
+from sim.plan import WavePlan
+from sim.scenario import PushStrategy, Scenario
+from sim.streams import Streams
+
+
+def plan(scenario: Scenario, spec: PushStrategy, hosts: int, faults: HostFaults, streams: Streams) -> WavePlan:
+    connect = sample(spec.connect, streams("push.connect"), hosts)
+    scan = spec.scan_per_file * scenario.artifact.files
+    activation = sample(spec.activation, streams("push.activation"), hosts)
+    net = scenario.network
+    return WavePlan(
+        signal_delay=0.0,
+        slots=spec.parallel,
+        pre=(connect + scan) * faults.slowdown,
+        signal_offset=np.zeros(hosts),
+        post=activation * faults.slowdown,
+        size=spec.delta * scenario.artifact.size,
+        capacity=net.deploy_egress,
+        flow_cap=min(net.per_flow, net.host_download),
+        fail_attempts=faults.fail_attempts,
+        fail_cost=scenario.faults.attempt_timeout,
+        backoff=scenario.faults.backoff_delays(),
+    )
