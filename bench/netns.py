@@ -1,0 +1,167 @@
+"""Hosts as Linux network namespaces on one bench-made bridge.
+
+Layout of one run with id `rid` (every name starts with `dsim-<rid>-`):
+
+    dsim-<rid>-br   namespace holding bridge `br0`; one veth `v<i>` per member plugged in.
+    dsim-<rid>-d    the deploy host (release writer, rsync pusher, artifact server).
+    dsim-<rid>-s1.. Consul server(s).
+    dsim-<rid>-h<i> fleet hosts; each sees its link as `eth0`.
+
+Addresses come only from 198.18.0.0/15 (RFC 2544), on links that exist only inside these namespaces:
+the root namespace gets no link, no address and no route. Without root the fleet falls back to
+plain processes on loopback addresses 127.x (no shaping), see `Member.ns is None`.
+
+The orchestrator reaches a namespace by switching ONE thread into it (`inside`): sockets and child
+processes made in that block belong to the namespace.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ipaddress
+import os
+import subprocess
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+PREFIX = "dsim-"
+BENCH_NET = ipaddress.ip_network("198.18.0.0/15")
+LOOPBACK_NET = ipaddress.ip_network("127.0.0.0/8")
+_CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+@dataclass(frozen=True)
+class Member:
+    """One bench machine: its role name (`d`, `s1`, `h3`), namespace (None on loopback) and address."""
+
+    name: str
+    ns: str | None
+    addr: str
+
+
+@dataclass(frozen=True)
+class Net:
+    """The members of one run and whether they are real namespaces."""
+
+    run_id: str
+    members: tuple[Member, ...]
+    isolated: bool
+    bridge_ns: str | None
+
+    def get(self, name: str) -> Member:
+        for m in self.members:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+
+def ns_name(run_id: str, role: str) -> str:
+    return f"{PREFIX}{run_id}-{role}"
+
+
+def address_of(role: str, base: ipaddress.IPv4Address) -> str:
+    """Stable address per role: d=.0.2, s<k>=.0.(2+k), h<i>=.1.0 + i (up to 65,000 hosts)."""
+    if role == "d":
+        off = 2
+    elif role.startswith("s"):
+        off = 2 + int(role[1:])
+    else:
+        off = 256 + int(role[1:])
+    return str(base + off)
+
+
+def roles(servers: int, hosts: int) -> list[str]:
+    return ["d"] + [f"s{k}" for k in range(1, servers + 1)] + [f"h{i}" for i in range(1, hosts + 1)]
+
+
+def _ip(args: list[str], stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(["ip", *args], input=stdin, text=True, capture_output=True, check=check)
+
+
+def _batch(lines: list[str], ns: str | None = None) -> None:
+    args = (["-n", ns] if ns else []) + ["-batch", "-"]
+    res = _ip(args, stdin="\n".join(lines) + "\n", check=False)
+    if res.returncode != 0:
+        raise RuntimeError(f"ip {' '.join(args)} failed: {res.stderr.strip()}")
+
+
+def build(run_id: str, servers: int, hosts: int, isolated: bool = True) -> Net:
+    """Create the namespaces, bridge and links (or, when not isolated, loopback members)."""
+    names = roles(servers, hosts)
+    if not isolated:
+        base = ipaddress.IPv4Address("127.77.0.0")
+        return Net(run_id, tuple(Member(r, None, address_of(r, base)) for r in names), False, None)
+    base = BENCH_NET.network_address
+    members = tuple(Member(r, ns_name(run_id, r), address_of(r, base)) for r in names)
+    net = Net(run_id, members, True, ns_name(run_id, "br"))
+    _batch([f"netns add {net.bridge_ns}"] + [f"netns add {m.ns}" for m in members])
+    bridge = ["link add br0 type bridge", "link set br0 up", "link set lo up"]
+    for i, m in enumerate(members):
+        bridge += [f"link add v{i} type veth peer name eth0 netns {m.ns}", f"link set v{i} master br0 up"]
+    _batch(bridge, net.bridge_ns)
+    for m in members:
+        _batch([f"addr add {m.addr}/15 dev eth0", "link set eth0 up", "link set lo up"], m.ns)
+    return net
+
+
+def shape(member: Member, rate_mbit: float, burst_kb: int = 64) -> None:
+    """Cap a member's egress with tbf (a token bucket) on its eth0."""
+    if member.ns is None:
+        return
+    _ip(["-n", member.ns, "link", "set", "eth0", "txqueuelen", "1000"], check=False)
+    subprocess.run(["ip", "netns", "exec", member.ns, "tc", "qdisc", "replace", "dev", "eth0", "root",
+                    "tbf", "rate", f"{rate_mbit}mbit", "burst", f"{burst_kb}kb", "latency", "100ms"],
+                   check=True, capture_output=True)
+
+
+def cut(member: Member, down: bool = True) -> None:
+    """Cut (or restore) a member's link: its eth0 goes down (or up)."""
+    if member.ns is not None:
+        _ip(["-n", member.ns, "link", "set", "eth0", "down" if down else "up"])
+
+
+def list_namespaces(prefix: str = PREFIX) -> list[str]:
+    res = _ip(["netns", "list"], check=False)
+    names = [line.split()[0] for line in res.stdout.splitlines() if line.strip()]
+    return sorted(n for n in names if n.startswith(prefix))
+
+
+def pids_in(ns: str) -> list[int]:
+    res = _ip(["netns", "pids", ns], check=False)
+    return [int(p) for p in res.stdout.split()]
+
+
+def delete(names: list[str]) -> list[str]:
+    """Delete namespaces by name (their processes must be gone); returns those that failed."""
+    if not names:
+        return []
+    res = _ip(["-force", "-batch", "-"], stdin="".join(f"netns del {n}\n" for n in names), check=False)
+    left = set(list_namespaces())
+    return [n for n in names if n in left] if res.returncode else []
+
+
+def _setns(fd: int) -> None:
+    if _libc.setns(fd, _CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+@contextmanager
+def inside(ns: str | None) -> Iterator[None]:
+    """Run this thread's block inside namespace `ns` (no-op for None); restores the thread after."""
+    if ns is None:
+        yield
+        return
+    home = os.open(f"/proc/thread-self/ns/net", os.O_RDONLY)
+    target = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+    try:
+        _setns(target)
+        try:
+            yield
+        finally:
+            _setns(home)
+    finally:
+        os.close(target)
+        os.close(home)
