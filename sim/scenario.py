@@ -14,7 +14,7 @@ from typing import Annotated, Literal, Union
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sim.distributions import Distribution, LogNormal
+from sim.distributions import Constant, Distribution, LogNormal
 from sim.quantities import NonNegativeDuration, PositiveDuration, PositiveRate, PositiveSize, Share
 
 SCENARIO_VERSION = 1
@@ -141,6 +141,8 @@ class PullStrategy(Section):
     """The deploy host writes a release key; every host's agent wakes and pulls from the origin."""
 
     kind: Literal["pull"]
+    publish: Distribution = Field(default_factory=lambda: Constant(dist="constant", value=0.0))
+    """Upload the build to the origin and wait until it is readable, before the key write. Default 0."""
     key_write: Distribution = Field(default_factory=lambda: LogNormal(dist="lognormal", median=0.010, p95=0.025))
     """Raft commit of the release key (about 10 ms, 7-25 ms measured; domain-facts.md)."""
     wakeup: Distribution = Field(default_factory=lambda: LogNormal(dist="lognormal", median=0.050, p95=0.200))
@@ -184,7 +186,7 @@ class Scenario(Section):
     name: str = Field(..., pattern=NAME_PATTERN, max_length=80)
     """Short name, used in results (lower case, digits, - _ .)."""
     description: str = ""
-    seed: int | None = Field(None, ge=0, lt=2**63)
+    seed: int | None = Field(None, ge=0, lt=2**128)
     """Root seed; omitted: drawn from the OS, printed and recorded."""
     replications: int = Field(1, ge=1, le=1_000_000)
     """Independent repetitions of every (strategy, fleet size)."""

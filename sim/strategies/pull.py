@@ -1,6 +1,6 @@
 """Pull: the deploy host writes a release key; every host's agent wakes and pulls the build itself.
 
-The key write is one Raft commit; each agent's blocking query returns after its own wake-up latency;
+The build is first published to the origin (`publish`), then the key write is one Raft commit; each agent's blocking query returns after its own wake-up latency;
 then every host downloads concurrently from the artifact origin (whose egress they share), verifies
 the SHA-256, and activates. No slots: the fleet works in parallel, and only the origin's egress makes
 deploy time grow with the fleet (Kurose-Ross: at least N*F/u_s).
@@ -19,13 +19,14 @@ from sim.streams import Streams
 
 
 def plan(scenario: Scenario, spec: PullStrategy, hosts: int, faults: HostFaults, streams: Streams) -> WavePlan:
+    publish = float(sample(spec.publish, streams("pull.publish"), 1)[0])
     key_write = float(sample(spec.key_write, streams("pull.key_write"), 1)[0])
     wakeup = sample(spec.wakeup, streams("pull.wakeup"), hosts)
     activation = sample(spec.activation, streams("pull.activation"), hosts)
     verify = scenario.artifact.size / spec.verify_rate
     net = scenario.network
     return WavePlan(
-        signal_delay=key_write,
+        signal_delay=publish + key_write,
         slots=hosts,
         pre=wakeup,
         signal_offset=wakeup,

@@ -1,0 +1,104 @@
+"""The command line: thin wrappers over `sim.commands`, one place that turns user mistakes into exits.
+
+Exit codes: 0 ok; 2 bad input (scenario, option or file); 130 interrupted. Other packages (the bench)
+add commands through the `deploysim.commands` entry-point group, so `sim` never imports them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib.metadata import entry_points
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from sim.errors import UserError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Simulate and benchmark deploy pipelines: push vs pull, rollouts, rollback policies.")
+
+SET_HELP = "Override a scenario field, e.g. --set fleet.hosts=5000 (repeatable; value read as YAML)."
+
+
+def fail(error: UserError) -> None:
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    for problem in error.problems:
+        err.print(problem.render(), markup=False)
+    raise typer.Exit(error.exit_code)
+
+
+@app.command()
+def run(
+    scenario: str = typer.Argument(..., help="Scenario file (YAML)."),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="Results folder to write (atomically)."),
+    set_: List[str] = typer.Option([], "--set", help=SET_HELP),
+    replications: Optional[int] = typer.Option(None, "--replications", "-r", help="Independent repetitions."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Root seed (default: the scenario's, else drawn)."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Worker processes (default: one per core)."),
+    format_: str = typer.Option("table", "--format", help="table or json."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing results folder."),
+) -> None:
+    """Simulate every strategy at every fleet size; print a table and write a results folder."""
+    from sim.commands.run import render, run as run_command, to_json
+
+    try:
+        _check_format(format_)
+        result = run_command(scenario, out=out, overrides=set_, replications=replications, seed=seed,
+                             workers=workers, overwrite=overwrite)
+    except UserError as error:
+        fail(error)
+    if format_ == "json":
+        print(json.dumps(to_json(result), indent=2))
+    else:
+        render(result, Console())
+
+
+@app.command()
+def check(
+    scenario: str = typer.Argument(..., help="Scenario file (YAML)."),
+    set_: List[str] = typer.Option([], "--set", help=SET_HELP),
+) -> None:
+    """Validate a scenario (with the same overrides as run) without running it."""
+    from sim.commands.check import check as check_command, describe
+
+    try:
+        loaded = check_command(scenario, set_)
+    except UserError as error:
+        fail(error)
+    print(describe(loaded))
+
+
+@app.command()
+def schema(
+    markdown: bool = typer.Option(False, "--markdown", help="Print the reference page instead of JSON Schema."),
+) -> None:
+    """Print the scenario format's JSON Schema (for editors) or its reference page."""
+    from sim.reference_doc import json_schema, markdown_reference
+
+    print(markdown_reference() if markdown else json.dumps(json_schema(), indent=2))
+
+
+def _check_format(value: str) -> None:
+    if value not in ("table", "json"):
+        raise UserError(f"--format: unknown format (got {value!r}; allowed table, json)")
+
+
+def _load_plugins() -> None:
+    for entry in entry_points(group="deploysim.commands"):
+        try:
+            entry.load()(app)
+        except Exception as error:  # a broken plugin must not take the simulator down with it
+            print(f"deploysim: plugin {entry.name!r} failed to load: {error}", file=sys.stderr)
+
+
+_load_plugins()
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        raise SystemExit(130)

@@ -1,0 +1,129 @@
+"""`deploysim run`: simulate every strategy at every fleet size, write a results folder, print a table."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from sim import plots
+from sim.experiment import default_workers, plan_jobs, run_jobs
+from sim.loader import LoadedScenario, load_scenario
+from sim.output import manifest, results_folder, write_json
+from sim.streams import draw_entropy
+from sim.tables import crossovers, fleet_summary, host_table, marginal_at_scale, replication_table
+from sim.units import format_duration
+
+
+@dataclass(frozen=True)
+class RunResult:
+    loaded: LoadedScenario
+    entropy: int
+    summary: pd.DataFrame
+    replications: pd.DataFrame
+    hosts: pd.DataFrame
+    crossovers: list
+    marginal: dict
+    out: Path | None
+
+
+def cli_overrides(overrides: list[str], replications: int | None, seed: int | None) -> list[str]:
+    extra = list(overrides)
+    if replications is not None:
+        extra.append(f"replications={replications}")
+    if seed is not None:
+        extra.append(f"seed={seed}")
+    return extra
+
+
+def run(scenario_path: str, out: str | None = None, overrides: list[str] = (), replications: int | None = None,
+        seed: int | None = None, workers: int | None = None, overwrite: bool = False,
+        console: Console | None = None, progress: bool = True) -> RunResult:
+    loaded = load_scenario(scenario_path, cli_overrides(list(overrides), replications, seed))
+    scenario = loaded.scenario
+    entropy = scenario.seed if scenario.seed is not None else draw_entropy()
+    err = Console(stderr=True)
+    if scenario.seed is None:
+        err.print(f"[dim]no seed given: drew entropy {entropy} (repeat with --seed {entropy})[/dim]")
+    jobs = plan_jobs(scenario, entropy)
+    workers = workers or default_workers(len(jobs))
+    results = _collect(scenario, jobs, workers, err if progress else None)
+    replications_df = replication_table([r.summary for r in results])
+    hosts_df = host_table([r.record for r in results if r.record is not None])
+    summary = fleet_summary(replications_df)
+    crossings = crossovers(summary)
+    result = RunResult(loaded, entropy, summary, replications_df, hosts_df, crossings, marginal_at_scale(summary), None)
+    if out is not None:
+        result = _write(result, Path(out), overwrite, workers)
+    return result
+
+
+def _collect(scenario, jobs, workers, err: Console | None) -> list:
+    if err is None:
+        return list(run_jobs(scenario, jobs, workers))
+    columns = [TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("jobs", total=len(jobs))
+        return list(run_jobs(scenario, jobs, workers, progress=lambda _: bar.advance(task)))
+
+
+def _write(result: RunResult, out: Path, overwrite: bool, workers: int) -> RunResult:
+    loaded = result.loaded
+    with results_folder(out, overwrite=overwrite) as folder:
+        result.summary.to_csv(folder / "summary.csv", index=False)
+        result.replications.to_csv(folder / "replications.csv", index=False)
+        result.hosts.to_csv(folder / "hosts.csv", index=False)
+        pd.DataFrame([c.__dict__ for c in result.crossovers], columns=["pull", "push", "hosts", "note"]).to_csv(
+            folder / "crossover.csv", index=False)
+        plots.deploy_time_vs_fleet(result.summary, result.crossovers, folder / "deploy_time_vs_fleet.png")
+        if len(result.hosts):
+            largest = int(result.hosts.fleet_size.max())
+            plots.fleet_updated_over_time(result.hosts, largest, folder / "fleet_updated_over_time.png")
+        write_json(folder / "summary.json", to_json(result))
+        files = sorted(p.name for p in folder.iterdir()) + ["manifest.json"]
+        write_json(folder / "manifest.json", manifest(
+            command="run", scenario_source=loaded.source, scenario_digest=loaded.digest, effective=loaded.effective,
+            overrides=loaded.overrides, seed=loaded.scenario.seed, entropy=result.entropy, files=files,
+            extra={"workers": workers, "host_rows": loaded.scenario.output.host_rows}))
+    return RunResult(**{**result.__dict__, "out": out})
+
+
+def to_json(result: RunResult) -> dict:
+    growth = result.loaded.scenario.fleet.growth
+    return {
+        "scenario": result.loaded.scenario.name,
+        "seed": result.loaded.scenario.seed,
+        "entropy": str(result.entropy),
+        "summary": json.loads(result.summary.to_json(orient="records")),
+        "crossovers": [
+            {**c.__dict__, "week": None if (growth is None or c.hosts is None) else growth.week_of(c.hosts)}
+            for c in result.crossovers
+        ],
+        "seconds_per_added_host_at_scale": result.marginal,
+        "out": str(result.out) if result.out else None,
+    }
+
+
+def render(result: RunResult, console: Console) -> None:
+    table = Table(title=f"{result.loaded.scenario.name}: deploy time by strategy and fleet size")
+    for column in ("strategy", "hosts", "p50", "p95", "max", "max p5-p95", "not updated", "s/added host"):
+        table.add_column(column, justify="left" if column == "strategy" else "right", no_wrap=True)
+    for row in result.summary.itertuples():
+        band = f"{format_duration(row.max_p5)}-{format_duration(row.max_p95)}" if row.replications > 1 else "-"
+        table.add_row(row.strategy, f"{row.fleet_size:,}", format_duration(row.p50), format_duration(row.p95),
+                      format_duration(row.max), band, f"{row.not_updated:g}",
+                      "-" if pd.isna(row.s_per_host) else f"{row.s_per_host:.3f}")
+    console.print(table)
+    growth = result.loaded.scenario.fleet.growth
+    for crossing in result.crossovers:
+        week = "" if growth is None or crossing.hosts is None else f", week {growth.week_of(crossing.hosts):.0f} of growth"
+        console.print(f"crossover: {crossing.describe()}{week}")
+    for name, slope in result.marginal.items():
+        console.print(f"at scale, each added server adds {slope:.3f} s to a {name} deploy")
+    if result.out:
+        console.print(f"results written to {result.out}/")

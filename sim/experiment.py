@@ -1,0 +1,97 @@
+"""Experiments: every (replication, fleet size, strategy) of a scenario, mapped over an executor.
+
+Each job carries the run's entropy and its replication number, so its draws do not depend on which
+worker runs it, how many workers there are, or in what order they finish; results come back in job
+order. The default executor is a local process pool; `workers=1` runs in this process.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+
+from sim.engine import Job, simulate
+from sim.records import DeployRecord, DeploySummary
+from sim.scenario import Scenario
+from sim.wave import run_wave
+
+
+@dataclass(frozen=True)
+class JobResult:
+    job: Job
+    summary: DeploySummary
+    record: DeployRecord | None  # kept only when the output asks for host rows
+
+
+def plan_jobs(scenario: Scenario, entropy: int) -> list[Job]:
+    return [
+        Job(strategy=name, fleet_size=size, replication=r, entropy=entropy)
+        for r in range(scenario.replications)
+        for size in scenario.fleet_sizes()
+        for name in scenario.strategies
+    ]
+
+
+def _keeps_hosts(scenario: Scenario, job: Job) -> bool:
+    rows = scenario.output.host_rows
+    return rows == "all" or (rows == "first" and job.replication == 0)
+
+
+_WORKER_SCENARIO: Scenario | None = None
+
+
+def _init_worker(scenario: Scenario) -> None:
+    global _WORKER_SCENARIO
+    _WORKER_SCENARIO = scenario
+
+
+def _run_in_worker(job: Job) -> JobResult:
+    assert _WORKER_SCENARIO is not None
+    return run_job(_WORKER_SCENARIO, job)
+
+
+def run_job(scenario: Scenario, job: Job) -> JobResult:
+    record = simulate(scenario, job)
+    return JobResult(job=job, summary=record.summary(), record=record if _keeps_hosts(scenario, job) else None)
+
+
+def warm_up() -> None:
+    """Compile the wave kernel once in this process, so forked workers inherit it."""
+    one = np.zeros(1)
+    run_wave(0.0, 1, one, one, np.zeros(1, np.int64), 0.0, np.zeros(0), 1.0, 1.0, 1.0)
+
+
+def default_workers(jobs: int) -> int:
+    return max(1, min(os.cpu_count() or 1, jobs))
+
+
+def run_jobs(
+    scenario: Scenario,
+    jobs: list[Job],
+    workers: int,
+    progress: Callable[[JobResult], None] = lambda result: None,
+    executor: Executor | None = None,
+) -> Iterator[JobResult]:
+    """Yield each job's result in job order, whatever runs them."""
+    warm_up()
+    if executor is None and workers <= 1:
+        for job in jobs:
+            result = run_job(scenario, job)
+            progress(result)
+            yield result
+        return
+    own = executor is None
+    pool = executor or ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(scenario,))
+    try:
+        chunk = max(1, len(jobs) // (workers * 8))
+        mapper = pool.map(_run_in_worker, jobs, chunksize=chunk) if own else pool.map(run_job, [scenario] * len(jobs), jobs)
+        for result in mapper:
+            progress(result)
+            yield result
+    finally:
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)

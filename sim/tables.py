@@ -1,0 +1,120 @@
+"""Tables derived from records: per-host rows, per-replication rows, the fleet-growth summary.
+
+Everything here is a pure function of records, so the simulator's and the bench's results are
+summarised the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.records import DeployRecord, DeploySummary, HOST_COLUMNS
+
+
+def host_table(records: list[DeployRecord]) -> pd.DataFrame:
+    frames = []
+    for record in records:
+        frames.append(pd.DataFrame({
+            "strategy": record.strategy,
+            "kind": record.kind,
+            "fleet_size": record.fleet_size,
+            "replication": record.replication,
+            "host": record.host,
+            "tier": record.tier,
+            "zone": record.zone,
+            "attempts": record.attempts,
+            "signal": record.signal,
+            "transfer_start": record.transfer_start,
+            "transfer_end": record.transfer_end,
+            "done": record.done,
+            "updated": record.updated,
+            "reason": record.reason,
+        }))
+    if not frames:
+        return pd.DataFrame(columns=["strategy", "kind", "fleet_size", "replication", *HOST_COLUMNS])
+    return pd.concat(frames, ignore_index=True)
+
+
+def replication_table(summaries: list[DeploySummary]) -> pd.DataFrame:
+    return pd.DataFrame([asdict(s) for s in summaries])
+
+
+def fleet_summary(replications: pd.DataFrame) -> pd.DataFrame:
+    """Per strategy and fleet size: medians over replications, the p5-p95 band of the makespan, and
+    the seconds each added server costs (slope from the previous fleet size)."""
+    grouped = replications.groupby(["strategy", "kind", "fleet_size"], sort=False)
+    table = grouped.agg(
+        replications=("replication", "count"),
+        p50=("p50", "median"),
+        p95=("p95", "median"),
+        max=("makespan", "median"),
+        max_p5=("makespan", lambda x: float(np.nanpercentile(x, 5))),
+        max_p95=("makespan", lambda x: float(np.nanpercentile(x, 95))),
+        not_updated=("not_updated", "mean"),
+    ).reset_index()
+    table = table.sort_values(["strategy", "fleet_size"], kind="stable")
+    slope = table.groupby("strategy", sort=False).apply(_marginal, include_groups=False)
+    table["s_per_host"] = slope.reset_index(level=0, drop=True).reindex(table.index)
+    order = {name: i for i, name in enumerate(replications["strategy"].unique())}
+    return table.sort_values(["strategy", "fleet_size"], key=lambda c: c.map(order) if c.name == "strategy" else c,
+                             kind="stable").reset_index(drop=True)
+
+
+def _marginal(group: pd.DataFrame) -> pd.Series:
+    return group["max"].diff() / group["fleet_size"].diff()
+
+
+@dataclass(frozen=True)
+class Crossover:
+    """Where `pull` starts to beat `push`: the fleet size at which their deploy times cross."""
+
+    pull: str
+    push: str
+    hosts: float | None  # None: no crossing inside the sweep
+    note: str
+
+    def describe(self) -> str:
+        if self.hosts is None:
+            return f"{self.pull} vs {self.push}: {self.note}"
+        return f"{self.pull} beats {self.push} from about {self.hosts:,.0f} hosts ({self.note})"
+
+
+def crossovers(summary: pd.DataFrame) -> list[Crossover]:
+    """For every (pull, push) pair: the fleet size where pull's median deploy time drops below push's,
+    interpolated linearly in log(size) between the two sweep points that bracket it."""
+    result = []
+    kinds = summary.drop_duplicates("strategy").set_index("strategy")["kind"]
+    for pull in kinds[kinds == "pull"].index:
+        for push in kinds[kinds == "push"].index:
+            result.append(_crossover(summary, pull, push))
+    return result
+
+
+def _crossover(summary: pd.DataFrame, pull: str, push: str) -> Crossover:
+    a = summary[summary.strategy == pull].set_index("fleet_size")["max"]
+    b = summary[summary.strategy == push].set_index("fleet_size")["max"]
+    sizes = sorted(set(a.index) & set(b.index))
+    gap = [(n, a[n] - b[n]) for n in sizes if not (math.isnan(a[n]) or math.isnan(b[n]))]
+    if not gap:
+        return Crossover(pull, push, None, "no fleet size with both results")
+    if gap[0][1] < 0:
+        return Crossover(pull, push, None, f"{pull} is already faster at the smallest fleet ({gap[0][0]:,} hosts)")
+    for (n0, d0), (n1, d1) in zip(gap, gap[1:]):
+        if d0 >= 0 > d1:
+            x0, x1 = math.log(n0), math.log(n1)
+            at = math.exp(x0 + (x1 - x0) * d0 / (d0 - d1))
+            return Crossover(pull, push, at, f"between {n0:,} and {n1:,} in the sweep")
+    return Crossover(pull, push, None, f"{push} stays faster up to {gap[-1][0]:,} hosts")
+
+
+def marginal_at_scale(summary: pd.DataFrame) -> dict[str, float]:
+    """Seconds each added server costs at the top of the sweep (slope between the two largest sizes)."""
+    out = {}
+    for name, group in summary.groupby("strategy", sort=False):
+        slopes = group["s_per_host"].dropna()
+        out[name] = float(slopes.iloc[-1]) if len(slopes) else float("nan")
+    return out
