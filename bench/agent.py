@@ -1,0 +1,206 @@
+"""The per-host deploy agent: watches the release key, pulls, verifies, activates, reports.
+
+Run inside a host's namespace as `python -m bench.agent --host h3 --consul http://ADDR:8500
+--token-file F --root DIR`. Standard library only, so each agent stays small.
+
+Loop: a blocking query on `deploysim/release` (value: JSON with build, url, sha256, percent). The
+host acts only when its stable bucket `crc32(host) % 1000` is below `percent * 10` (HashiCorp's
+rollout pattern). It downloads to a temp file, checks SHA-256, unpacks into a temp folder renamed to
+`releases/<build>`, then points `current` at it by renaming a fresh symlink over it (atomic). A
+corrupt or partial download is never unpacked or activated. Status (build, state, timings on the
+shared CLOCK_MONOTONIC) goes to `deploysim/status/<host>` and `<root>/status.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import tarfile
+import time
+import urllib.error
+import urllib.request
+import zlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+RELEASE_KEY = "deploysim/release"
+STATUS_PREFIX = "deploysim/status/"
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never an environment proxy
+
+
+@dataclass(frozen=True)
+class Release:
+    build: str
+    url: str
+    sha256: str
+    percent: float
+    index: int
+
+
+def bucket(host: str) -> int:
+    """Stable rollout bucket 0..999 of a host."""
+    return zlib.crc32(host.encode()) % 1000
+
+
+def selected(host: str, percent: float) -> bool:
+    return bucket(host) < percent * 10
+
+
+def consul_call(base: str, token: str, path: str, data: bytes | None = None, timeout: float = 700):
+    req = urllib.request.Request(base + path, data=data, method="PUT" if data is not None else "GET",
+                                 headers={"X-Consul-Token": token})
+    with _opener.open(req, timeout=timeout) as resp:
+        return resp.headers.get("X-Consul-Index"), resp.read()
+
+
+def wait_release(base: str, token: str, index: int, wait: str) -> tuple[int, Release | None]:
+    """One blocking query; returns the new index and the release (None when the key is absent)."""
+    try:
+        idx, body = consul_call(base, token, f"/v1/kv/{RELEASE_KEY}?index={index}&wait={wait}")
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return int(exc.headers.get("X-Consul-Index") or 0), None
+        raise
+    entry = json.loads(body)[0]
+    value = json.loads(__import__("base64").b64decode(entry["Value"]))
+    return int(idx), Release(value["build"], value["url"], value["sha256"], float(value["percent"]),
+                             int(entry["ModifyIndex"]))
+
+
+def download(url: str, dest: Path) -> str:
+    """Stream `url` to `dest`; returns the SHA-256 of what arrived."""
+    h = hashlib.sha256()
+    with _opener.open(url, timeout=60) as resp, open(dest, "wb") as out:
+        for chunk in iter(lambda: resp.read(1 << 16), b""):
+            h.update(chunk)
+            out.write(chunk)
+    return h.hexdigest()
+
+
+def unpack(tarball: Path, releases: Path, build: str) -> Path:
+    final = releases / build
+    if final.is_dir():
+        return final
+    tmp = releases / f".unpack-{build}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    with tarfile.open(tarball) as tar:
+        tar.extractall(tmp, filter="data")
+    os.rename(tmp, final)
+    return final
+
+
+def activate(root: Path, build: str) -> None:
+    """Point `current` at releases/<build> by renaming a new symlink over it (atomic)."""
+    tmp = root / f".current-{os.getpid()}"
+    if tmp.is_symlink():
+        tmp.unlink()
+    os.symlink(f"releases/{build}", tmp)
+    os.replace(tmp, root / "current")
+
+
+@dataclass
+class Status:
+    host: str
+    build: str
+    state: str          # "active" | "failed" | "skipped"
+    reason: str
+    attempts: int
+    release_index: int
+    woke: float                 # when the agent began this attempt
+    first_woke: float           # when the agent first saw this release (fan-out latency)
+    transfer_start: float = float("nan")
+    transfer_end: float = float("nan")
+    done: float = float("nan")
+
+
+def deploy_once(root: Path, rel: Release, st: Status) -> Status:
+    """One attempt: download, verify, unpack, activate. Raises on any failure."""
+    releases = root / "releases"
+    releases.mkdir(parents=True, exist_ok=True)
+    tarball = releases / f".download-{rel.build}.tar"
+    st.transfer_start = time.monotonic()
+    try:
+        got = download(rel.url, tarball)
+        st.transfer_end = time.monotonic()
+        if got != rel.sha256:
+            raise ValueError(f"checksum mismatch (got {got[:12]}, want {rel.sha256[:12]})")
+        unpack(tarball, releases, rel.build)
+    finally:
+        tarball.unlink(missing_ok=True)
+    activate(root, rel.build)
+    st.done, st.state, st.reason = time.monotonic(), "active", ""
+    return st
+
+
+def report(base: str, token: str, root: Path, st: Status) -> None:
+    body = json.dumps(asdict(st)).encode()
+    tmp = root / ".status.json.tmp"
+    tmp.write_bytes(body)
+    os.replace(tmp, root / "status.json")
+    try:
+        consul_call(base, token, f"/v1/kv/{STATUS_PREFIX}{st.host}", data=body, timeout=30)
+    except (urllib.error.URLError, OSError):
+        pass  # the local status file still tells; a cut link must not kill the agent
+
+
+def current_build(root: Path) -> str | None:
+    link = root / "current"
+    return os.readlink(link).split("/", 1)[1] if link.is_symlink() else None
+
+
+def handle(args, rel: Release, woke: float, first: float, attempts: int) -> Status:
+    st = Status(args.host, rel.build, "failed", "", attempts, rel.index, woke, first)
+    try:
+        return deploy_once(Path(args.root), rel, st)
+    except Exception as exc:  # report every failure by name; never activate
+        st.reason = f"{type(exc).__name__}: {exc}"[:200]
+        return st
+
+
+def serve(args) -> None:
+    token = Path(args.token_file).read_text().strip()
+    root = Path(args.root)
+    index, attempts, retry_at, rel, first = 0, 0, None, None, 0.0
+    while True:
+        wait = "2s" if retry_at else "60s"
+        try:
+            new_index, got = wait_release(args.consul, token, index, wait)
+        except (urllib.error.URLError, OSError, ValueError):
+            time.sleep(1.0)
+            continue
+        woke = time.monotonic()
+        index = new_index if new_index >= index else 0
+        if got is None or (rel is not None and got.index == rel.index and retry_at is None):
+            continue
+        if rel is None or got.index != rel.index:
+            rel, attempts, first, retry_at = got, 0, woke, None
+        if retry_at and woke < retry_at:
+            continue
+        retry_at = None
+        if not selected(args.host, rel.percent):
+            report(args.consul, token, root, Status(args.host, rel.build, "skipped", "bucket", 0, rel.index, woke, first))
+            continue
+        if current_build(root) == rel.build:
+            continue
+        attempts += 1
+        st = handle(args, rel, woke, first, attempts)
+        report(args.consul, token, root, st)
+        if st.state == "failed" and attempts < args.max_attempts:
+            retry_at = time.monotonic() + min(1.0 * attempts, 5.0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="bench.agent", description=__doc__.splitlines()[0])
+    p.add_argument("--host", required=True)
+    p.add_argument("--consul", required=True, help="http://ADDR:8500 of this host's own agent")
+    p.add_argument("--token-file", required=True)
+    p.add_argument("--root", required=True)
+    p.add_argument("--max-attempts", type=int, default=4)
+    serve(p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()
