@@ -172,6 +172,7 @@ def serve(args) -> None:
             time.sleep(1.0)
             continue
         woke = time.monotonic()
+        (root / "ready").touch()  # the next query blocks: this agent will see a release write
         index = new_index if new_index >= index else 0
         if got is None or (rel is not None and got.index == rel.index and retry_at is None):
             continue
@@ -181,7 +182,8 @@ def serve(args) -> None:
             continue
         retry_at = None
         if not selected(args.host, rel.percent):
-            report(args.consul, token, root, Status(args.host, rel.build, "skipped", "bucket", 0, rel.index, woke, first))
+            skip = Status(args.host, rel.build, "skipped", "bucket", 0, rel.index, woke, first)
+            report(args.consul, token, root, skip)
             continue
         if current_build(root) == rel.build:
             continue

@@ -76,6 +76,13 @@ def start_agent(f_sup: Supervisor, folder: Path, cluster: Cluster, m: Member) ->
     f_sup.spawn(f"agent-{m.name}", cmd, m.ns, home / "agent.log", env={"PYTHONPATH": repo})
 
 
+def wait_agents_ready(folder: Path, cluster: Cluster, timeout: float) -> None:
+    """Wait until every deploy agent has its blocking query on the release key open."""
+    marks = [folder / m.name / "pull" / "ready" for m in cluster.clients]
+    consul_cluster.wait_for("every deploy agent to watch the release key",
+                            lambda: all(p.exists() for p in marks), timeout, every=0.1)
+
+
 def shape_links(net: Net, cfg: BenchConfig) -> None:
     for m in net.members:
         rate = cfg.deploy_rate_mbit if m.name == "d" else cfg.host_rate_mbit if m.name.startswith("h") else 0
@@ -91,6 +98,7 @@ def bring_up(cfg: BenchConfig, run_id: str, folder: Path, sup: Supervisor, net: 
         push.start_sshd(sup, m, keys, folder / m.name / "sshd")
         (folder / m.name / "push").mkdir(parents=True, exist_ok=True)
         start_agent(sup, folder, cluster, m)
+    wait_agents_ready(folder, cluster, cfg.timeout)
     (folder / "artifacts").mkdir(exist_ok=True)
     server = ArtifactServer(folder / "artifacts", net.get("d").addr, ARTIFACT_PORT, net.get("d").ns)
     return Fleet(cfg, run_id, folder, net, sup, cluster, keys, server)
