@@ -1,0 +1,117 @@
+"""`deploysim bench` commands, added to the main typer app by `register(app)`.
+
+    deploysim bench [SCENARIO] --hosts N [--out DIR] [--seed S] [--format table|json|csv]
+    deploysim bench run [SCENARIO] ...       (same as above)
+    deploysim bench clean                    (remove leftovers of killed runs)
+    deploysim bench check                    (preflight checks with advice)
+
+`bench SCENARIO` without a sub-command means `bench run SCENARIO`: a small click group subclass
+inserts `run` when the first word is not a sub-command.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from typer.core import TyperGroup
+
+from bench import cleanup, preflight, results
+from bench.fleet import BenchConfig
+from bench.run import run_bench
+from bench.scenario import config_from_scenario
+
+
+class DefaultRunGroup(TyperGroup):
+    """Treat `bench X ...` as `bench run X ...` when X is not a sub-command or a help flag."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+bench_app = typer.Typer(cls=DefaultRunGroup, help="Real fleet bench: Consul pull vs rsync push.",
+                        no_args_is_help=False)
+err = Console(stderr=True)
+
+
+def show(result, fmt: str) -> None:
+    rows = [results.summary_row(r) for r in result.records]
+    if fmt == "json":
+        print(json.dumps([results._clean(r) for r in rows], indent=2))
+        return
+    if fmt == "csv":
+        print(",".join(rows[0]))
+        for r in rows:
+            print(",".join(str(v) for v in r.values()))
+        return
+    t = Table(title=f"bench {result.run_id}: {result.config.hosts} hosts"
+                    + ("" if result.isolated else " (loopback, unshaped)"))
+    for col in rows[0]:
+        t.add_column(col)
+    for r in rows:
+        t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in r.values()])
+    Console(width=160).print(t)
+
+
+@bench_app.command("run")
+def run_cmd(scenario: Path = typer.Argument(None, help="scenario YAML (artifact, network, strategy)"),
+            hosts: int = typer.Option(5, "--hosts", min=1, help="fleet size"),
+            servers: int = typer.Option(1, "--servers", help="Consul servers: 1 or 3"),
+            parallel: int = typer.Option(0, "--parallel", help="push: rsyncs at a time (0: scenario or 4)"),
+            out: Path = typer.Option(None, "--out", help="results folder"),
+            seed: int = typer.Option(None, "--seed", help="artifact content seed"),
+            fmt: str = typer.Option("table", "--format", help="table, json or csv")) -> None:
+    """Start a real fleet, deploy one build by pull and by push, print and write the results."""
+    cfg = config_from_scenario(scenario, hosts=hosts, servers=servers, seed=seed, parallel=parallel)
+    findings = preflight.run_checks()
+    for f in preflight.blocking(findings):
+        err.print(f"[red]preflight {f.name}[/]: {f.detail}; {f.advice}")
+    if preflight.blocking(findings):
+        raise typer.Exit(2)
+    result = run_bench(cfg)
+    result = type(result)(**{**result.__dict__, "not_reproduced": preflight.not_reproduced(findings)})
+    if out is not None:
+        results.write(out, result)
+        err.print(f"wrote {out}/manifest.json and {out}/hosts.csv")
+    show(result, fmt)
+
+
+@bench_app.command("clean")
+def clean_cmd() -> None:
+    """Remove namespaces, processes and temp folders left by killed bench runs (prefix `dsim-`)."""
+    c = cleanup.clean()
+    print(f"killed {c.processes} processes; removed {len(c.namespaces)} namespaces, {len(c.folders)} folders")
+    if c.failed:
+        print("could not remove: " + ", ".join(c.failed), file=sys.stderr)
+        raise typer.Exit(1)
+
+
+@bench_app.command("check")
+def check_cmd() -> None:
+    """Preflight checks: what is missing and how to fix it."""
+    findings = preflight.run_checks()
+    for f in findings:
+        mark = "ok " if f.ok else ("ERR" if f.fatal else "warn")
+        print(f"{mark:4} {f.name:10} {f.detail}" + (f"  -> {f.advice}" if f.advice and not f.ok else ""))
+    raise typer.Exit(2 if preflight.blocking(findings) else 0)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `bench` command group to the main deploysim app."""
+    app.add_typer(bench_app, name="bench")
+
+
+def main() -> None:  # standalone entry for development: python -m bench.cli
+    app = typer.Typer()
+    register(app)
+    app()
+
+
+if __name__ == "__main__":
+    main()

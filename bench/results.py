@@ -1,0 +1,70 @@
+"""Writing and showing a bench result: a folder with `manifest.json` and `hosts.csv`, and a table.
+
+Minimal on purpose: the shared results writer of `sim` will replace the file part. The manifest says
+how to reproduce the run (config, seed, run id, tool versions) and which network effects the run
+could not reproduce.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import platform
+import subprocess
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from bench.consul_cluster import consul_bin
+from sim.records import HOST_COLUMNS, DeployRecord
+
+FORMAT_VERSION = 1
+
+
+def _clean(x):
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    return x
+
+
+def summary_row(r: DeployRecord) -> dict:
+    s = r.summary()
+    done = r.done[~np.isnan(r.done)]
+    xfer = (r.transfer_end - r.transfer_start)[~np.isnan(r.done)]
+    act = (r.done - r.transfer_end)[~np.isnan(r.done)]
+    row = {"strategy": r.strategy, "kind": r.kind, "hosts": r.fleet_size, "updated": s.updated,
+           "p50": s.p50, "p95": s.p95, "max": float(done.max()) if len(done) else float("nan"),
+           "transfer_mean": float(xfer.mean()) if len(xfer) else float("nan"),
+           "activate_mean": float(act.mean()) if len(act) else float("nan"),
+           "fanout_p50": r.extra.get("fanout_p50", float("nan")),
+           "fanout_p99": r.extra.get("fanout_p99", float("nan")),
+           "connect_mean": r.extra.get("connect_mean", float("nan"))}
+    return row
+
+
+def tool_versions() -> dict:
+    binary = consul_bin()
+    consul = subprocess.run([binary, "version"], capture_output=True, text=True).stdout.split("\n")[0] if binary else ""
+    rsync = subprocess.run(["rsync", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    return {"consul": consul, "rsync": rsync, "python": platform.python_version(), "kernel": platform.release()}
+
+
+def write(out: Path, result) -> Path:
+    """Write `manifest.json` and `hosts.csv` into `out`; returns `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = {"format_version": FORMAT_VERSION, "source": "bench", "run_id": result.run_id,
+                "config": asdict(result.config), "isolated": result.isolated,
+                "not_reproduced": result.not_reproduced, "tools": tool_versions(),
+                "deploys": [_clean({**summary_row(r), "extra": r.extra}) for r in result.records]}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    with open(out / "hosts.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["strategy", "kind", "fleet_size", *HOST_COLUMNS])
+        for r in result.records:
+            for row in r.rows():
+                w.writerow([r.strategy, r.kind, r.fleet_size, *[getattr(row, c) for c in HOST_COLUMNS]])
+    return out
