@@ -77,7 +77,7 @@ def schema(
     """Print the scenario format's JSON Schema (for editors) or its reference page."""
     from sim.reference_doc import json_schema, markdown_reference
 
-    print(markdown_reference() if markdown else json.dumps(json_schema(), indent=2))
+    sys.stdout.write(markdown_reference() if markdown else json.dumps(json_schema(), indent=2) + "\n")
 
 
 def _check_format(value: str) -> None:

@@ -1,0 +1,90 @@
+"""Real fleet (5 hosts): real Consul agents, sshd and rsync in network namespaces.
+
+One fleet serves the module: pull and push each deploy a real build end to end, a host token cannot
+change the release, a corrupt artifact is never activated and the fleet converges once it is fixed,
+and a percentage rollout reaches exactly the hosts whose bucket is under it.
+"""
+
+import json
+
+import consul
+import numpy as np
+import pytest
+
+from bench import agent, netns, preflight, run
+from bench.consul_cluster import RELEASE_KEY, STATUS_PREFIX
+from bench.fleet import BenchConfig, fleet
+
+pytestmark = [pytest.mark.bench,
+              pytest.mark.skipif(bool(preflight.real_bench_missing()), reason=preflight.real_bench_missing())]
+
+
+@pytest.fixture(scope="module")
+def bench_fleet():
+    with fleet(BenchConfig(hosts=5, size=2_000_000, files=40, seed=11, parallel=2, timeout=60)) as f:
+        yield f
+
+
+@pytest.fixture(scope="module")
+def good_build(bench_fleet):
+    return run.new_build(bench_fleet, "good", seed=11)
+
+
+def test_pull_deploys_a_verified_build_everywhere(bench_fleet, good_build) -> None:
+    rec = run.deploy_pull(bench_fleet, good_build)
+    assert rec.source == "bench" and rec.fleet_size == 5
+    assert rec.updated.all(), list(rec.reason)
+    assert all(run.current_ok(bench_fleet.pull_root(h.name), good_build) for h in bench_fleet.hosts)
+    # times are ordered per host: woke <= transfer start <= transfer end <= live
+    assert (rec.signal <= rec.transfer_start).all() and (rec.transfer_end <= rec.done).all()
+    assert rec.extra["fanout_n"] == 5 and 0 <= rec.extra["fanout_p50"] < 5
+
+
+def test_push_deploys_the_same_build_everywhere(bench_fleet, good_build) -> None:
+    rec = run.deploy_push(bench_fleet, good_build, parallel=2)
+    assert rec.updated.all(), list(rec.reason)
+    assert all(run.current_ok(bench_fleet.push_root(h.name), good_build) for h in bench_fleet.hosts)
+    assert rec.extra["connect_mean"] > 0
+    assert (rec.transfer_end <= rec.done).all()
+
+
+def test_host_token_cannot_write_the_release(bench_fleet) -> None:
+    h1, h2 = bench_fleet.hosts[0], bench_fleet.hosts[1]
+    with netns.inside(h1.ns):
+        c = bench_fleet.cluster.api(bench_fleet.cluster.tokens.hosts[h1.name], member=h1)
+        before = c.kv.get(RELEASE_KEY)[1]["Value"]
+        with pytest.raises(consul.ACLPermissionDenied):
+            c.kv.put(RELEASE_KEY, json.dumps({"build": "evil"}))
+        with pytest.raises(consul.ACLPermissionDenied):
+            c.kv.put(f"{STATUS_PREFIX}{h2.name}", "forged")
+        assert c.kv.put(f"{STATUS_PREFIX}{h1.name}", json.dumps({"probe": True}))  # its own key: allowed
+        assert c.kv.get(RELEASE_KEY)[1]["Value"] == before
+
+
+def test_corrupt_artifact_is_never_activated_then_fleet_converges(bench_fleet, good_build) -> None:
+    f = bench_fleet
+    bad = run.new_build(f, "next", seed=12)
+    f.server.faults.corrupt = True
+    try:
+        rec = run.deploy_pull(f, bad, timeout=30)
+    finally:
+        f.server.faults.corrupt = False
+    assert not rec.updated.any()
+    assert all("checksum mismatch" in r for r in rec.reason), list(rec.reason)
+    assert all(run.current_ok(f.pull_root(h.name), good_build) for h in f.hosts)
+    assert not any((f.pull_root(h.name) / "releases" / "next").exists() for h in f.hosts)
+    rec = run.deploy_pull(f, bad)  # fault over: the same release written again converges
+    assert rec.updated.all(), list(rec.reason)
+    assert all(run.current_ok(f.pull_root(h.name), bad) for h in f.hosts)
+
+
+def test_percentage_rollout_reaches_only_selected_hosts(bench_fleet) -> None:
+    f = bench_fleet
+    build = run.new_build(f, "pct", seed=13)
+    names = [h.name for h in f.hosts]
+    percent = 50.0
+    rec = run.deploy_pull(f, build, percent=percent)
+    expected = np.array([agent.selected(h, percent) for h in names])
+    assert (rec.updated == expected).all()
+    for h, chosen in zip(names, expected):
+        assert run.current_ok(f.pull_root(h), build) == bool(chosen)
