@@ -115,3 +115,12 @@ def not_reproduced(findings: list[Finding]) -> list[str]:
 
 def blocking(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if not f.ok and f.fatal]
+
+
+def real_bench_missing() -> str:
+    """Why a namespace bench cannot run here ('' when it can): used by tests to skip with a reason."""
+    if os.geteuid() != 0:
+        return "needs root (network namespaces)"
+    if consul_bin() is None:
+        return "consul binary missing: run scripts/install-system-deps.sh"
+    return ""

@@ -66,7 +66,8 @@ def publish(f: Fleet, build: Build) -> None:
 def write_release(f: Fleet, build: Build, percent: float, url: str | None = None) -> tuple[float, float, int]:
     """Write the release key as the deploy host; returns (start, commit, modify index)."""
     value = json.dumps({"build": build.build_id, "url": url or f.server.url(build.tarball.name),
-                        "sha256": build.sha256, "percent": percent})
+                        "sha256": build.sha256, "percent": percent,
+                        "serial": time.monotonic_ns()})  # an identical value would not bump the index
     with netns.inside(f.deploy.ns):
         c = f.cluster.api(f.cluster.tokens.deploy)
         t0 = time.monotonic()
@@ -114,8 +115,9 @@ def pull_row(name: str, st: dict | None, t0: float, chosen: bool) -> HostRow:
                    st["reason"] if st["state"] != "active" else "")
 
 
-def fanout(statuses: dict[str, dict], t_commit: float) -> dict:
-    lat = np.array([s["first_woke"] - t_commit for s in statuses.values()], dtype=float)
+def fanout(statuses: dict[str, dict], t_write: float) -> dict:
+    """Latency from the start of the release write to each agent waking (includes the Raft commit)."""
+    lat = np.array([s["first_woke"] - t_write for s in statuses.values()], dtype=float)
     if not len(lat):
         return {"fanout_n": 0}
     return {"fanout_n": int(len(lat)), "fanout_p50": float(np.percentile(lat, 50)),
@@ -129,7 +131,7 @@ def deploy_pull(f: Fleet, build: Build, percent: float = 100.0, timeout: float |
     t0, t_commit, index = write_release(f, build, percent)
     statuses = wait_pull(f, index, [h for h in names if chosen[h]], timeout or f.config.timeout)
     rows = [pull_row(h, statuses.get(h), t0, chosen[h]) for h in names]
-    extra = {"percent": percent, "build": build.build_id, "release_index": index, **fanout(statuses, t_commit)}
+    extra = {"percent": percent, "build": build.build_id, "release_index": index, **fanout(statuses, t0)}
     return to_record("pull", "pull", rows, t_commit - t0, extra)
 
 
