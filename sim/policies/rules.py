@@ -1,0 +1,87 @@
+"""The shared measurement rules: absolute ceiling, ratio and difference to the old cohort, minimum
+request count, and the consecutive-breach streak.
+
+`measure` turns one window into one `Measurement`; each semantics then decides what a breach, low
+traffic or no data means for it (Flagger: no data is a failed check; Argo: an Error; ours: inconclusive).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from sim.policies.gate import Limits
+from sim.policies.window import Window, error_rate, mean_latency
+
+Result = Literal["success", "breach", "low_traffic", "no_data"]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One window measured against the rules: the result, the value that decided it, and the rule."""
+
+    result: Result
+    metric: str
+    value: float
+    rule: str
+
+
+def cohort_values(metric: str, window: Window) -> tuple[float, float]:
+    """The (new, old) value of `metric` over the window; NaN for a cohort without requests."""
+    if metric == "error_rate":
+        return (error_rate(window.new_requests, window.new_errors),
+                error_rate(window.old_requests, window.old_errors))
+    return (mean_latency(window.new_requests, window.new_latency),
+            mean_latency(window.old_requests, window.old_latency))
+
+
+def ratio(new: float, old: float) -> float:
+    """new / old, with 0/0 = 1 and x/0 = inf for x > 0."""
+    if old == 0:
+        return 1.0 if new == 0 else math.inf
+    return new / old
+
+
+def _breaches(spec: Limits, new: float, old: float) -> list[tuple[str, float]]:
+    found = []
+    if spec.max is not None and new > spec.max:
+        found.append((f"{spec.metric} {new:.6g} > max {spec.max:.6g}", new))
+    if spec.max_ratio is not None and not math.isnan(old) and ratio(new, old) > spec.max_ratio:
+        found.append((f"{spec.metric} new/old {ratio(new, old):.6g} > max_ratio {spec.max_ratio:.6g}",
+                      ratio(new, old)))
+    if spec.max_increase is not None and not math.isnan(old) and new - old > spec.max_increase:
+        found.append((f"{spec.metric} new-old {new - old:.6g} > max_increase {spec.max_increase:.6g}",
+                      new - old))
+    return found
+
+
+def measure(spec: Limits, window: Window) -> Measurement:
+    """Measure the window: no data, low traffic, the first broken rule, or success.
+
+    Rules comparing with the old cohort are skipped when the old cohort had no requests.
+    Comparisons are strict (`value > max` breaches), as in Flagger's `thresholdRange` code.
+    """
+    new, old = cohort_values(spec.metric, window)
+    requests = int(np.sum(window.new_requests))
+    if requests == 0 or math.isnan(new):
+        return Measurement("no_data", spec.metric, float("nan"), "no requests on the new build")
+    if requests < spec.min_requests:
+        return Measurement("low_traffic", spec.metric, float(requests),
+                           f"requests {requests} < min_requests {spec.min_requests}")
+    broken = _breaches(spec, new, old)
+    if broken:
+        rule, value = broken[0]
+        return Measurement("breach", spec.metric, value, rule)
+    return Measurement("success", spec.metric, new, f"{spec.metric} {new:.6g} within limits")
+
+
+def streak(previous: int, result: Result) -> int:
+    """Breaches in a row after this measurement: a success resets, low traffic / no data leave it alone."""
+    if result == "breach":
+        return previous + 1
+    if result == "success":
+        return 0
+    return previous
