@@ -6,7 +6,8 @@ Ports spinnaker/kayenta:
   `wilcox.test(conf.int=TRUE, exact=FALSE, correct=TRUE)` asymptotic interval. The standardized rank
   statistic of (experiment - mu) against control, with tie and continuity corrections, is solved for
   mu at +/- z_(alpha/2) (the interval) and at 0 (the estimate) with Brent's method; the search range is
-  [min(x) - max(y), max(x) - min(y)].
+  [min(x) - max(y), max(x) - min(y)]; Brent's method is `KayentaBrentSolver.brentDirect` (R's
+  zeroin with an absolute tolerance of 1e-4), ported line by line as `zeroin`.
 - `kayenta-judge/.../classifiers/metric/MannWhitneyClassifier.scala` (`classify`, `compare`,
   `calculateBounds`): no data -> Nodata; identical sorted samples -> Pass; a single distinct value in
   both together -> Pass; High when direction allows an increase and `lowerConfidence > tolerance *
@@ -25,10 +26,10 @@ Kayenta's IQR outlier removal (`IQRDetector(factor = 3.0)`) is not applied.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Callable, Literal
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import stats
 
 Label = Literal["Pass", "High", "Low", "Nodata", "Error"]
 Direction = Literal["increase", "decrease", "either"]
@@ -56,14 +57,62 @@ def wilcoxon_diff(mu: float, quantile: float, x: np.ndarray, y: np.ndarray) -> f
     return (dz - np.sign(dz) * 0.5) / sigma - quantile
 
 
+def _interpolated(a: float, b: float, c: float, fa: float, fb: float, fc: float,
+                  prev_step: float, tol_act: float, new_step: float) -> float:
+    """One inverse-interpolation step of zeroin, kept only if it stays inside the bracket."""
+    cb = c - b
+    if a == c:
+        t1 = fb / fa
+        p, q = cb * t1, 1.0 - t1
+    else:
+        q, t1, t2 = fa / fc, fb / fc, fb / fa
+        p = t2 * (cb * q * (q - t1) - (b - a) * (t1 - 1.0))
+        q = (q - 1.0) * (t1 - 1.0) * (t2 - 1.0)
+    q, p = (-q, p) if p > 0 else (q, -p)
+    if p < 0.75 * cb * q - abs(tol_act * q) / 2 and p < abs(prev_step * q / 2):
+        return p / q
+    return new_step
+
+
+def zeroin(f: Callable[[float], float], a: float, b: float, fa: float, fb: float, tol: float = 1e-4) -> float:
+    """Brent's root finder exactly as Kayenta's `KayentaBrentSolver.brentDirect` (R's zeroin, absolute
+    tolerance 1e-4 whatever the metric's scale), so that roots at the jumps of the step-shaped rank
+    statistic land where Kayenta's do."""
+    if fa == 0.0:
+        return a
+    if fb == 0.0:
+        return b
+    c, fc = a, fa
+    for _ in range(1001):
+        prev_step = b - a
+        if abs(fc) < abs(fb):
+            a, b, c = b, c, b
+            fa, fb, fc = fb, fc, fb
+        tol_act = 2 * 2.220446049250313e-16 * abs(b) + tol / 2
+        new_step = (c - b) / 2
+        if abs(new_step) <= tol_act or fb == 0:
+            return b
+        if abs(prev_step) >= tol_act and abs(fa) > abs(fb):
+            new_step = _interpolated(a, b, c, fa, fb, fc, prev_step, tol_act, new_step)
+        if abs(new_step) < tol_act:
+            new_step = tol_act if new_step > 0 else -tol_act
+        a, fa = b, fb
+        b += new_step
+        fb = f(b)
+        if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
+            c, fc = a, fa
+    return b
+
+
 def _root(quantile: float, x: np.ndarray, y: np.ndarray) -> float:
+    """`findRoot` (an end of the range when the sign does not change) or `BrentSolver.solve`."""
     lo, hi = x.min() - y.max(), x.max() - y.min()
     f_lo, f_hi = wilcoxon_diff(lo, quantile, x, y), wilcoxon_diff(hi, quantile, x, y)
-    if f_lo <= 0:
+    if quantile != 0 and f_lo <= 0:
         return float(lo)
-    if f_hi >= 0:
+    if quantile != 0 and f_hi >= 0:
         return float(hi)
-    return float(optimize.brentq(wilcoxon_diff, lo, hi, args=(quantile, x, y), xtol=1e-12))
+    return float(zeroin(lambda mu: wilcoxon_diff(mu, quantile, x, y), lo, hi, f_lo, f_hi))
 
 
 def shift_interval(x: np.ndarray, y: np.ndarray, confidence: float) -> tuple[float, float, float]:
