@@ -5,8 +5,7 @@ Mirrors spinnaker/kayenta `kayenta-judge/.../NetflixACAJudge.scala` (per metric:
 removed, then `MannWhitneyClassifier(tolerance = 0.25, confLevel = 0.98)`, see mannwhitney.py),
 `scorers/WeightedSumScorer.scala` (group score = 100 x Pass / (Pass + High + Low); groups without
 classified metrics are left out WITHOUT renormalizing the weights; groups without a weight share 100
-minus the given weights; any failing
-critical metric scores 0) and `classifiers/score/ThresholdScoreClassifier.scala` (>= pass: Pass,
+minus the given weights; any failing critical metric scores 0) and `classifiers/score/ThresholdScoreClassifier.scala` (>= pass: Pass,
 >= marginal: Marginal, else Fail). Spinnaker/orca `AggregateCanaryResultsTask` fails the canary when
 the final score is <= marginal or < pass. Each check is one scoring interval judged on every interval
 since the analysis started (the series grows); a score <= marginal fails at once, and without `count`
