@@ -7,15 +7,24 @@ Limits are written with units: an error rate as a share (`1%`, `0.002`), a laten
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from sim import units
 from sim.quantities import PositiveDuration
 
 Metric = Literal["error_rate", "latency"]
+
+_NUM = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*"
+MetricLimit = Annotated[
+    float | None,
+    WithJsonSchema({"anyOf": [
+        {"type": "string", "pattern": _NUM + r"(%|s|sec|ms|us|µs|ns|m|min|h)?\s*$"},
+        {"type": "number"}, {"type": "null"}],
+        "description": "a share for error_rate (1%, 0.002) or a duration for latency (500ms)"}),
+]
 
 
 class Section(BaseModel):
@@ -48,11 +57,11 @@ class Limits(Gate):
     """Measurement rules on the new cohort, alone or against the old cohort (shared by the counting
     semantics: threshold, argo, flagger). A measurement breaches when ANY given rule is broken."""
 
-    max: float | None = None
+    max: MetricLimit = None
     """Absolute ceiling on the new cohort's value (`1%` for error_rate, `500ms` for latency)."""
     max_ratio: float | None = Field(None, gt=0)
     """Ceiling on new / old (0/0 counts as 1; x/0 with x > 0 as infinite)."""
-    max_increase: float | None = None
+    max_increase: MetricLimit = None
     """Ceiling on new - old, in the metric's unit (`0.5%`, `50ms`)."""
     min_requests: int = Field(0, ge=0)
     """Fewer new-cohort requests than this in the window: the measurement is inconclusive, not a failure
