@@ -22,6 +22,7 @@ import ipaddress
 import os
 import subprocess
 from contextlib import contextmanager
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -87,12 +88,30 @@ def _batch(lines: list[str], ns: str | None = None) -> None:
         raise RuntimeError(f"ip {' '.join(args)} failed: {res.stderr.strip()}")
 
 
+NEIGH_SYSCTL = "/proc/sys/net/ipv4/neigh/default/gc_thresh{}"
+
+
+def ensure_neigh_capacity(members: int) -> None:
+    """Raise the kernel's ARP table limits, which are shared by ALL namespaces, for a full mesh.
+
+    Gossip makes every member talk to every other, so the machine holds about members² neighbour
+    entries; past gc_thresh3 (1024 by default) the kernel logs "neighbor table overflow" and drops
+    packets (seen at 50 hosts). Only ever raised, never lowered.
+    """
+    need = {1: members * members, 2: 2 * members * members + 1024, 3: 4 * members * members + 2048}
+    for k in (3, 2, 1):  # keep thresh1 <= thresh2 <= thresh3 while raising
+        path = Path(NEIGH_SYSCTL.format(k))
+        if int(path.read_text()) < need[k]:
+            path.write_text(str(need[k]))
+
+
 def build(run_id: str, servers: int, hosts: int, isolated: bool = True) -> Net:
     """Create the namespaces, bridge and links (or, when not isolated, loopback members)."""
     names = roles(servers, hosts)
     if not isolated:
         base = ipaddress.IPv4Address("127.77.0.0")
         return Net(run_id, tuple(Member(r, None, address_of(r, base)) for r in names), False, None)
+    ensure_neigh_capacity(len(names) + 1)
     base = BENCH_NET.network_address
     members = tuple(Member(r, ns_name(run_id, r), address_of(r, base)) for r in names)
     net = Net(run_id, members, True, ns_name(run_id, "br"))
