@@ -9,7 +9,9 @@ Mirrors fluxcd/flagger `pkg/controller/scheduler.go` (`advanceCanary`) and
 - each failed check calls `SetStatusFailedChecks(cd, cd.Status.FailedChecks+1)`; nothing resets the
   counter during the run (only a new revision restarting the analysis does), so it is CUMULATIVE;
 - rollback when `FailedChecks >= GetAnalysisThreshold()`; the threshold defaults to 1 when unset
-  (`GetAnalysisThreshold`, pkg/apis/flagger/v1beta1, tested in its canary_test.go).
+  (`GetAnalysisThreshold`, pkg/apis/flagger/v1beta1, tested in its canary_test.go). The docs call it
+  the "max number of failed metric checks before rollback", which reads as one more than the code
+  allows: threshold 5 rolls back on the 5th failed check, not the 6th.
 In the code the comparison runs at the START of the next tick, before that tick's analysis, so the real
 controller rolls back one interval after the failing check; `rollback_on_next_check: true` copies that
 lag, the default decides at the failing check (the documented interval x threshold).
