@@ -52,9 +52,16 @@ def deploy(env: simpy.Environment, plan: WavePlan, out: list):
 def fast_wave(plan: WavePlan, start: float) -> WaveTimes:
     attempt_start, transfer_start, transfer_end, done, attempts = run_wave(
         float(start), int(plan.slots), plan.pre, plan.post, plan.fail_attempts, float(plan.fail_cost),
-        plan.backoff, float(plan.size), float(plan.capacity), float(plan.flow_cap),
+        plan.backoff, float(plan.size), float(plan.capacity), float(plan.flow_cap), arrival_order(plan),
     )
     return WaveTimes(attempt_start + plan.signal_offset, transfer_start, transfer_end, done, attempts)
+
+
+def arrival_order(plan: WavePlan) -> np.ndarray:
+    """The order in which first attempts reach the bottleneck when no slot makes hosts wait."""
+    if plan.slots >= plan.hosts:
+        return np.argsort(plan.pre).astype(np.int64)
+    return np.empty(0, dtype=np.int64)
 
 
 def simulate(scenario: Scenario, job: Job) -> DeployRecord:

@@ -62,7 +62,7 @@ def run_job(scenario: Scenario, job: Job) -> JobResult:
 def warm_up() -> None:
     """Compile the wave kernel once in this process, so forked workers inherit it."""
     one = np.zeros(1)
-    run_wave(0.0, 1, one, one, np.zeros(1, np.int64), 0.0, np.zeros(0), 1.0, 1.0, 1.0)
+    run_wave(0.0, 1, one, one, np.zeros(1, np.int64), 0.0, np.zeros(0), 1.0, 1.0, 1.0, np.zeros(0, np.int64))
 
 
 def default_workers(jobs: int) -> int:

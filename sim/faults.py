@@ -25,10 +25,12 @@ class HostFaults:
 
     def reasons(self, done: np.ndarray) -> np.ndarray:
         """Why each host is not running the new build ("" where it is)."""
-        reason = np.full(len(done), "", dtype=object)
+        down = f"unreachable: host down; gave up after {self.max_attempts} attempts"
+        flaky = f"gave up after {self.max_attempts} failed attempts (transient failures)"
+        reason = np.zeros(len(done), dtype=f"<U{max(len(down), len(flaky))}")
         missing = np.isnan(done)
-        reason[missing & self.down] = f"unreachable: host down; gave up after {self.max_attempts} attempts"
-        reason[missing & ~self.down] = f"gave up after {self.max_attempts} failed attempts (transient failures)"
+        reason[missing & self.down] = down
+        reason[missing & ~self.down] = flaky
         return reason
 
 

@@ -26,7 +26,7 @@ class FleetLayout:
         return len(self.tier)
 
     def tier_names(self) -> np.ndarray:
-        return np.asarray(TIERS, dtype=object)[self.tier]
+        return np.asarray(TIERS)[self.tier]
 
     def count(self, tier: str) -> int:
         return int((self.tier == TIERS.index(tier)).sum())

@@ -24,7 +24,7 @@ _SLOT_FREE, _SLOT_FREE_FAILED, _RETRY, _ARRIVE = 0, 1, 2, 3
 _ORDER = np.int64(2) ** 40  # tie-break key: kind * _ORDER + insertion counter
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def _heap_push(time, seq, val, size, t, s, v):
     i = size
     time[i], seq[i], val[i] = t, s, v
@@ -39,7 +39,7 @@ def _heap_push(time, seq, val, size, t, s, v):
     return size + 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def _heap_pop(time, seq, val, size):
     t, v = time[0], val[0]
     size -= 1
@@ -59,92 +59,90 @@ def _heap_pop(time, seq, val, size):
     return t, v, size
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def _push(time, order, val, size, t, kind, counter, host):
     return _heap_push(time, order, val, size, t, kind * _ORDER + counter, host * 8 + kind)
 
 
-@njit(cache=True)
-def run_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size, capacity, flow_cap):
+@njit(cache=True, error_model="numpy", inline="always")
+def _first_attempts_at_once(t0, order, fail_attempts, fail_cost, attempts, attempt_start, h_time, h_seq, h_val,
+                            hsize, seq):
+    """No slot contention (pull): every first attempt starts at t0. Failing ones go to the heap; the
+    rest arrive at the bottleneck in `order` (sorted by arrival time). Returns the successful order."""
+    keep = 0
+    arrivals = order.copy()
+    for h in order:
+        attempts[h] = 1
+        if fail_attempts[h] >= 1:
+            hsize = _push(h_time, h_seq, h_val, hsize, t0 + fail_cost, _SLOT_FREE_FAILED, seq, h)
+            seq += 1
+        else:
+            attempt_start[h] = t0
+            arrivals[keep] = h
+            keep += 1
+    return arrivals[:keep], hsize, seq
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _hand_out_slots(now, free, ready, ready_head, ready_tail, pre, fail_attempts, fail_cost, attempts,
+                    attempt_start, h_time, h_seq, h_val, hsize, seq):
+    """Give free slots to waiting hosts: each attempt either fails after fail_cost or arrives after pre."""
+    while free > 0 and ready_head < ready_tail:
+        h = ready[ready_head]
+        ready_head += 1
+        free -= 1
+        attempts[h] += 1
+        if attempts[h] <= fail_attempts[h]:
+            hsize = _push(h_time, h_seq, h_val, hsize, now + fail_cost, _SLOT_FREE_FAILED, seq, h)
+        else:
+            attempt_start[h] = now
+            hsize = _push(h_time, h_seq, h_val, hsize, now + pre[h], _ARRIVE, seq, h)
+        seq += 1
+    return free, ready_head, hsize, seq
+
+
+@njit(cache=True, error_model="numpy")
+def run_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size, capacity, flow_cap, order):
     """Simulate one wave; returns (attempt_start, transfer_start, transfer_end, done, attempts).
 
     `fail_attempts[h]` is how many attempts of host h fail before one succeeds; a host gives up after
     1 + len(backoff) attempts and keeps NaN times. `attempt_start` is when its successful attempt began.
+    `order` is argsort(pre) when slots >= hosts (numpy sorts faster than compiled code), else empty.
     """
     n = len(pre)
-    nan = np.nan
-    attempt_start = np.full(n, nan)
-    t_start = np.full(n, nan)
-    t_end = np.full(n, nan)
-    done = np.full(n, nan)
+    attempt_start, t_start, t_end, done = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     attempts = np.zeros(n, np.int64)
     max_attempts = 1 + len(backoff)
-    cap = n + 2  # each host has at most one pending event
-    # slot releases and pending arrivals/retries share one heap, keyed by (time, kind, insertion)
-    h_time = np.empty(cap)
-    h_seq = np.empty(cap, np.int64)
-    h_val = np.empty(cap, np.int64)
-    hsize = 0
-    seq = 0
-    # hosts waiting for a slot: first the initial order, then retries in the order they became ready
-    ready = np.empty(n + n * len(backoff) + 1, np.int64)
-    ready_head, ready_tail = 0, 0
-    for h in range(n):
-        ready[ready_tail] = h
-        ready_tail += 1
-    # the bottleneck's flows, FIFO, with their virtual finish tags
-    fifo_host = np.empty(n, np.int64)
-    fifo_tag = np.empty(n)
-    f_head, f_tail = 0, 0
-    vtime, v_clock = 0.0, t0
-    free = min(slots, n)
-    now = t0
-    # Without slot contention (pull), first attempts arrive at t0 + pre: a sorted list, no heap needed.
+    # slot releases, arrivals and retries share one heap keyed by (time, kind, insertion); a host has at
+    # most one pending event
+    h_time, h_seq, h_val = np.empty(n + 2), np.empty(n + 2, np.int64), np.empty(n + 2, np.int64)
+    hsize, seq = 0, 0
+    # hosts waiting for a slot: the deploy order first, then retries in the order they became ready
+    ready = np.empty(n * max_attempts + 1, np.int64)
+    ready[:n] = np.arange(n)
+    ready_head, ready_tail = 0, n
     unlimited = slots >= n
-    static_order = np.argsort(pre, kind="mergesort") if unlimited else np.empty(0, np.int64)
-    s_next, s_end = 0, len(static_order)
+    arrivals = order[:0]
     if unlimited:
-        ready_head = ready_tail
-        for h in static_order:
-            attempts[h] = 1
-            if fail_attempts[h] >= 1:
-                hsize = _push(h_time, h_seq, h_val, hsize, now + fail_cost, _SLOT_FREE_FAILED, seq, h)
-                seq += 1
-            else:
-                attempt_start[h] = now
-        keep = 0
-        for h in static_order:
-            if fail_attempts[h] == 0:
-                static_order[keep] = h
-                keep += 1
-        s_end = keep
+        arrivals, hsize, seq = _first_attempts_at_once(t0, order, fail_attempts, fail_cost, attempts, attempt_start,
+                                                       h_time, h_seq, h_val, hsize, seq)
+        ready_head = n
+    next_arrival = 0
+    # the bottleneck: flows in FIFO order with their virtual finish tags; `rate` is each flow's share
+    fifo_host, fifo_tag = np.empty(n, np.int64), np.empty(n)
+    f_head, f_tail = 0, 0
+    vtime, v_clock, rate, t_depart = 0.0, t0, 0.0, np.inf
+    free, now = min(slots, n), t0
     while True:
-        # hand free slots to waiting hosts
-        while free > 0 and ready_head < ready_tail:
-            h = ready[ready_head]
-            ready_head += 1
-            free -= 1
-            attempts[h] += 1
-            if attempts[h] <= fail_attempts[h]:
-                hsize = _push(h_time, h_seq, h_val, hsize, now + fail_cost, _SLOT_FREE_FAILED, seq, h)
-            else:
-                attempt_start[h] = now
-                hsize = _push(h_time, h_seq, h_val, hsize, now + pre[h], _ARRIVE, seq, h)
-            seq += 1
-        active = f_tail - f_head
-        rate = 0.0
-        t_depart = np.inf
-        if active > 0:
-            rate = min(flow_cap, capacity / active)
-            t_depart = v_clock + max(fifo_tag[f_head] - vtime, 0.0) / rate
-        t_static = t0 + pre[static_order[s_next]] if s_next < s_end else np.inf
-        if hsize == 0 and active == 0 and s_next >= s_end:
-            break
+        free, ready_head, hsize, seq = _hand_out_slots(now, free, ready, ready_head, ready_tail, pre, fail_attempts,
+                                                       fail_cost, attempts, attempt_start, h_time, h_seq, h_val,
+                                                       hsize, seq)
+        t_static = t0 + pre[arrivals[next_arrival]] if next_arrival < len(arrivals) else np.inf
         t_heap = h_time[0] if hsize > 0 else np.inf
-        if active > 0 and t_depart <= t_heap and t_depart <= t_static:
-            now = t_depart
-            vtime = fifo_tag[f_head]
-            v_clock = now
+        if t_depart == np.inf and t_heap == np.inf and t_static == np.inf:
+            break
+        if t_depart <= t_heap and t_depart <= t_static:  # a flow finishes
+            now, vtime, v_clock = t_depart, fifo_tag[f_head], t_depart
             h = fifo_host[f_head]
             f_head += 1
             t_end[h] = now
@@ -152,30 +150,29 @@ def run_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size, capa
             if not unlimited:
                 hsize = _push(h_time, h_seq, h_val, hsize, done[h], _SLOT_FREE, seq, h)
                 seq += 1
-            continue
-        if t_static < t_heap:
-            t, kind, h = t_static, _ARRIVE, static_order[s_next]
-            s_next += 1
         else:
-            t, v, hsize = _heap_pop(h_time, h_seq, h_val, hsize)
-            kind, h = v & 7, v >> 3
-        if active > 0:
+            if t_static < t_heap:
+                t, kind, h = t_static, _ARRIVE, arrivals[next_arrival]
+                next_arrival += 1
+            else:
+                t, v, hsize = _heap_pop(h_time, h_seq, h_val, hsize)
+                kind, h = v & 7, v >> 3
             vtime += (t - v_clock) * rate
-        v_clock = t
-        now = t
-        if kind == _ARRIVE:
-            t_start[h] = now
-            fifo_host[f_tail] = h
-            fifo_tag[f_tail] = vtime + size
-            f_tail += 1
-        elif kind == _RETRY:
-            ready[ready_tail] = h
-            ready_tail += 1
-        elif kind == _SLOT_FREE:
-            free += 1
-        else:  # a slot freed by a failed attempt: retry after back-off, or give up
-            free += 1
-            if attempts[h] < max_attempts:
-                hsize = _push(h_time, h_seq, h_val, hsize, now + backoff[attempts[h] - 1], _RETRY, seq, h)
-                seq += 1
+            now, v_clock = t, t
+            if kind == _ARRIVE:
+                t_start[h] = now
+                fifo_host[f_tail], fifo_tag[f_tail] = h, vtime + size
+                f_tail += 1
+            elif kind == _RETRY:
+                ready[ready_tail] = h
+                ready_tail += 1
+            else:  # a slot is free again; after a failed attempt, retry after back-off or give up
+                free += 1
+                if kind == _SLOT_FREE_FAILED and attempts[h] < max_attempts:
+                    hsize = _push(h_time, h_seq, h_val, hsize, now + backoff[attempts[h] - 1], _RETRY, seq, h)
+                    seq += 1
+                continue  # the bottleneck did not change
+        active = f_tail - f_head
+        rate = min(flow_cap, capacity / active) if active > 0 else 0.0
+        t_depart = v_clock + max(fifo_tag[f_head] - vtime, 0.0) / rate if active > 0 else np.inf
     return attempt_start, t_start, t_end, done, attempts
