@@ -60,7 +60,29 @@ class SharedLink:
         self._schedule()
 
 
-def host(env, h, plan: WavePlan, slots: simpy.Resource, link: SharedLink, times: dict):
+class Unlimited:
+    """Slots when every host may work at once (pull): a Resource would only add bookkeeping (and
+    SimPy's Resource removes users from a list, O(N) per release)."""
+
+    def __init__(self, env: simpy.Environment):
+        self.env = env
+
+    def request(self):
+        return _Granted(self.env)
+
+
+class _Granted:
+    def __init__(self, env):
+        self.event = env.event().succeed()
+
+    def __enter__(self):
+        return self.event
+
+    def __exit__(self, *exc):
+        return False
+
+
+def host(env, h, plan: WavePlan, slots, link: SharedLink, times: dict):
     """One host: take a slot, fail or do the work, retry after back-off until it succeeds or gives up."""
     for attempt in range(1, 2 + len(plan.backoff)):
         with slots.request() as slot:
@@ -85,7 +107,7 @@ def deploy(env, plan: WavePlan, times: dict):
     """Signal, then start every host's process in deploy order."""
     if plan.signal_delay > 0:
         yield env.timeout(plan.signal_delay)
-    slots = simpy.Resource(env, capacity=min(plan.slots, plan.hosts))
+    slots = Unlimited(env) if plan.slots >= plan.hosts else simpy.Resource(env, capacity=plan.slots)
     link = SharedLink(env, plan.capacity, plan.flow_cap)
     link.clock = env.now
     for h in range(plan.hosts):
