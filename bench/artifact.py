@@ -112,14 +112,18 @@ def send_file(out: io.BufferedIOBase, path: Path, faults: Faults, chunk: int = 1
                 time.sleep(len(block) / faults.rate_bytes_per_s)
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # the default 5 drops SYNs when a whole fleet pulls at once
+    daemon_threads = True
+
+
 class ArtifactServer:
     """A threaded HTTP server bound to `addr:port` inside namespace `ns` (None = this namespace)."""
 
     def __init__(self, root: Path, addr: str, port: int, ns: str | None) -> None:
         self.faults = Faults()
         with netns.inside(ns):
-            self.httpd = ThreadingHTTPServer((addr, port), make_handler(root, self.faults))
-        self.httpd.daemon_threads = True
+            self.httpd = _Server((addr, port), make_handler(root, self.faults))
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="artifact-server", daemon=True)
         self.thread.start()
 

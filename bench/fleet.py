@@ -25,6 +25,18 @@ ARTIFACT_PORT = 8080
 
 
 @dataclass(frozen=True)
+class StrategySpec:
+    """A strategy to run on the bench: name (as in the scenario), kind, push fan-out."""
+
+    name: str
+    kind: str       # "pull" | "push"
+    parallel: int = 0
+
+
+DEFAULT_STRATEGIES = (StrategySpec("consul-pull", "pull"), StrategySpec("rsync-parallel-4", "push", 4))
+
+
+@dataclass(frozen=True)
 class BenchConfig:
     hosts: int = 5
     servers: int = 1
@@ -36,6 +48,7 @@ class BenchConfig:
     deploy_rate_mbit: float = 0.0  # tbf on the deploy host's (origin's) link; 0 = unshaped
     isolated: bool | None = None   # None: namespaces when root, loopback otherwise
     timeout: float = 120.0
+    strategies: tuple[StrategySpec, ...] = DEFAULT_STRATEGIES
 
 
 @dataclass(frozen=True)
@@ -60,8 +73,8 @@ class Fleet:
     def pull_root(self, host: str) -> Path:
         return self.folder / host / "pull"
 
-    def push_root(self, host: str) -> Path:
-        return self.folder / host / "push"
+    def push_root(self, host: str, strategy: str = "push") -> Path:
+        return self.folder / host / strategy
 
 
 def start_agent(f_sup: Supervisor, folder: Path, cluster: Cluster, m: Member) -> None:
@@ -96,7 +109,6 @@ def bring_up(cfg: BenchConfig, run_id: str, folder: Path, sup: Supervisor, net: 
     keys = push.make_keys(folder / "ssh")
     for m in cluster.clients:
         push.start_sshd(sup, m, keys, folder / m.name / "sshd")
-        (folder / m.name / "push").mkdir(parents=True, exist_ok=True)
         start_agent(sup, folder, cluster, m)
     wait_agents_ready(folder, cluster, cfg.timeout)
     (folder / "artifacts").mkdir(exist_ok=True)

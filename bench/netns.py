@@ -125,10 +125,11 @@ def build(run_id: str, servers: int, hosts: int, isolated: bool = True) -> Net:
     return net
 
 
-def shape(member: Member, rate_mbit: float, burst_kb: int = 64) -> None:
-    """Cap a member's egress with tbf (a token bucket) on its eth0."""
+def shape(member: Member, rate_mbit: float) -> None:
+    """Cap a member's egress with tbf (a token bucket) on its eth0; burst covers 4 ms at the rate."""
     if member.ns is None:
         return
+    burst_kb = max(64, int(rate_mbit * 1e6 / 8 / 250 / 1024))
     _ip(["-n", member.ns, "link", "set", "eth0", "txqueuelen", "1000"], check=False)
     subprocess.run(["ip", "netns", "exec", member.ns, "tc", "qdisc", "replace", "dev", "eth0", "root",
                     "tbf", "rate", f"{rate_mbit}mbit", "burst", f"{burst_kb}kb", "latency", "100ms"],

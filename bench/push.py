@@ -75,7 +75,7 @@ def ssh_opts(keys: SshKeys, control: Path) -> list[str]:
 
 def activation_command(root: Path, build: str) -> str:
     r, b = str(root), build
-    return (f"set -e; cd {r}; if [ ! -d releases/{b} ]; then mv releases/.partial-{b} releases/{b}; fi; "
+    return (f"set -e; mkdir -p {r}; cd {r}; if [ ! -d releases/{b} ]; then mv releases/.partial-{b} releases/{b}; fi; "
             f"ln -sfn releases/{b} .current-push; mv -T .current-push current")
 
 
@@ -97,7 +97,7 @@ def push_one(m: Member, tree: Path, build: str, root: Path, keys: SshKeys, work:
         _run(["ssh", *opts, "-o", "ControlMaster=yes", "-o", "ControlPersist=yes", "-f", "-N", dest], timeout)
         stage, t1 = "transfer", time.monotonic()
         rsh = " ".join(["ssh", *opts, "-o", "ControlMaster=no"])
-        _run(["rsync", "-a", "--delete", "--mkpath", "-e", rsh, f"{tree}/",
+        _run(["rsync", "-a", "--delete", "--mkpath", "-e", rsh, f"{tree}/",  # --mkpath: rsync >= 3.2.3
               f"{dest}:{root}/releases/.partial-{build}/"], timeout)
         stage, t2 = "activate", time.monotonic()
         _run(["ssh", *opts, "-o", "ControlMaster=no", dest, activation_command(root, build)], timeout)

@@ -124,7 +124,8 @@ def fanout(statuses: dict[str, dict], t_write: float) -> dict:
             "fanout_p99": float(np.percentile(lat, 99)), "fanout_max": float(lat.max())}
 
 
-def deploy_pull(f: Fleet, build: Build, percent: float = 100.0, timeout: float | None = None) -> DeployRecord:
+def deploy_pull(f: Fleet, build: Build, percent: float = 100.0, timeout: float | None = None,
+                name: str = "pull") -> DeployRecord:
     """Write the release key, wait for every selected host to settle, return the record."""
     names = [m.name for m in f.hosts]
     chosen = {h: agent.selected(h, percent) for h in names}
@@ -132,12 +133,14 @@ def deploy_pull(f: Fleet, build: Build, percent: float = 100.0, timeout: float |
     statuses = wait_pull(f, index, [h for h in names if chosen[h]], timeout or f.config.timeout)
     rows = [pull_row(h, statuses.get(h), t0, chosen[h]) for h in names]
     extra = {"percent": percent, "build": build.build_id, "release_index": index, **fanout(statuses, t0)}
-    return to_record("pull", "pull", rows, t_commit - t0, extra)
+    return to_record(name, "pull", rows, t_commit - t0, extra)
 
 
-def deploy_push(f: Fleet, build: Build, parallel: int | None = None) -> DeployRecord:
+def deploy_push(f: Fleet, build: Build, parallel: int | None = None, name: str | None = None) -> DeployRecord:
+    """rsync the build to every host, `parallel` at a time, into the strategy's own app folder."""
     k = parallel or f.config.parallel
-    roots = {m.name: f.push_root(m.name) for m in f.hosts}
+    name = name or f"push-k{k}"
+    roots = {m.name: f.push_root(m.name, name) for m in f.hosts}
     results = push.push_all(f.hosts, f.deploy.ns, build.tree, build.build_id, roots, f.keys,
                             f.folder / "push-work", parallel=k, timeout=f.config.timeout)
     t0 = min(r.signal for r in results)
@@ -146,7 +149,7 @@ def deploy_push(f: Fleet, build: Build, parallel: int | None = None) -> DeployRe
     connect = np.array([r.connect for r in results])
     extra = {"parallel": k, "transport": "ssh", "build": build.build_id,
              "connect_mean": float(connect.mean()), "connect_max": float(connect.max())}
-    return to_record(f"push-k{k}", "push", rows, 0.0, extra)
+    return to_record(name, "push", rows, 0.0, extra)
 
 
 def current_ok(root: Path, build: Build) -> bool:
@@ -167,5 +170,7 @@ def run_bench(cfg: BenchConfig) -> BenchResult:
     """Bring a fleet up, deploy one build by pull then by push, tear everything down."""
     with fleet(cfg) as f:
         build = new_build(f, f"b{cfg.seed}")
-        records = [deploy_pull(f, build), deploy_push(f, build)]
+        records = [deploy_pull(f, build, name=s.name) if s.kind == "pull"
+                   else deploy_push(f, build, parallel=s.parallel or cfg.parallel, name=s.name)
+                   for s in cfg.strategies]
         return BenchResult(f.run_id, cfg, f.net.isolated, records, not_reproduced=["latency", "loss", "jitter"])

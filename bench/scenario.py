@@ -1,53 +1,53 @@
-"""Reading the parts of a scenario file the bench uses: seed, artifact, network rates, push fan-out.
+"""Bench settings from a scenario file, read with the simulator's own loader (`sim.loader`).
 
-The simulator owns scenario validation; the bench reads only `seed`, `artifact.size`,
-`artifact.files`, `network.host_download`, `network.origin_egress` and `strategy.parallel`, with
-their units written out (`1.5MB`, `100Mbps`). Until the shared loader is wired in, other keys are
-left to it and ignored here.
+The bench uses `seed`, `artifact.size`, `artifact.files`, `network.deploy_egress` (tbf on the deploy
+host's link), `network.host_download` (tbf on each host's link) and the `strategies` (each push
+strategy with its `parallel`, each pull strategy). `--set` overrides work as in `deploysim run`,
+e.g. `--set artifact.size=5MB` to shrink a production-sized build to what one machine can copy
+200 times. Rates at or above 10 Gbit/s are left unshaped (a veth is no faster than that anyway).
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from ruamel.yaml import YAML
+from bench.fleet import BenchConfig, StrategySpec
 
-from bench.fleet import BenchConfig
-
-_SIZE = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
-_RATE = {"bps": 1e-6, "kbps": 1e-3, "mbps": 1.0, "gbps": 1e3}
+UNSHAPED_MBIT = 10_000.0
 
 
-class ScenarioError(ValueError):
-    """A scenario value the bench cannot use; the message names the file and key."""
+def _mbit(rate_bytes_per_s: float) -> float:
+    mbit = rate_bytes_per_s * 8 / 1e6
+    return 0.0 if mbit >= UNSHAPED_MBIT else mbit
 
 
-def parse_unit(text, table: dict, where: str) -> float:
-    m = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]+)\s*", str(text))
-    if not m or m.group(2).lower() not in table:
-        raise ScenarioError(f"{where}: cannot read {text!r} (units: {', '.join(table)})")
-    return float(m.group(1)) * table[m.group(2).lower()]
+def strategies_of(scenario) -> tuple[StrategySpec, ...]:
+    out = []
+    for name, s in scenario.strategies.items():
+        out.append(StrategySpec(name, s.kind, getattr(s, "parallel", 0)))
+    return tuple(out)
 
 
-def load(path: Path) -> dict:
-    data = YAML(typ="safe").load(path.read_text())
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: expected a mapping at the top")
-    return data
+def config_from_scenario(path: Path | str | None, hosts: int, servers: int = 1, seed: int | None = None,
+                         parallel: int = 0, overrides: tuple[str, ...] = ()) -> BenchConfig:
+    """BenchConfig from a scenario (defaults when None); `parallel` > 0 replaces every push's fan-out.
 
+    Raises `sim.errors.ScenarioError` (a UserError, exit 2) for a bad file, located by line.
+    """
+    base = BenchConfig(hosts=hosts, servers=servers)
+    if path is None:
+        specs = base.strategies
+        cfg = base
+    else:
+        from sim.loader import load_scenario
 
-def config_from_scenario(path: Path | None, hosts: int, servers: int = 1, seed: int | None = None,
-                         parallel: int = 0) -> BenchConfig:
-    """Bench settings from a scenario (or defaults when None); CLI options win over the file."""
-    data = load(path) if path else {}
-    art, net, strat = data.get("artifact", {}), data.get("network", {}), data.get("strategy", {})
-    size = int(parse_unit(art["size"], _SIZE, f"{path}: artifact.size")) if "size" in art else 1 << 20
-    host_rate = parse_unit(net["host_download"], _RATE, f"{path}: network.host_download") \
-        if "host_download" in net else 0.0
-    origin_rate = parse_unit(net["origin_egress"], _RATE, f"{path}: network.origin_egress") \
-        if "origin_egress" in net else 0.0
-    return BenchConfig(hosts=hosts, servers=servers, size=size, files=int(art.get("files", 50)),
-                       seed=seed if seed is not None else int(data.get("seed", 1)),
-                       parallel=parallel or int(strat.get("parallel", 4)),
-                       host_rate_mbit=host_rate, deploy_rate_mbit=origin_rate)
+        sc = load_scenario(path, overrides).scenario
+        specs = strategies_of(sc)
+        cfg = BenchConfig(hosts=hosts, servers=servers, size=int(sc.artifact.size), files=sc.artifact.files,
+                          seed=sc.seed if sc.seed is not None else base.seed,
+                          host_rate_mbit=_mbit(sc.network.host_download),
+                          deploy_rate_mbit=_mbit(sc.network.deploy_egress), strategies=specs)
+    if parallel:
+        specs = tuple(StrategySpec(s.name, s.kind, parallel if s.kind == "push" else 0) for s in specs)
+    return BenchConfig(**{**cfg.__dict__, "strategies": specs,
+                          "seed": seed if seed is not None else cfg.seed % (2**32)})
