@@ -24,6 +24,7 @@ from bench import cleanup, preflight, results
 from bench.fleet import BenchConfig
 from bench.run import run_bench
 from bench.scenario import config_from_scenario
+from sim.errors import UserError
 
 
 class DefaultRunGroup(TyperGroup):
@@ -66,9 +67,16 @@ def run_cmd(scenario: Path = typer.Argument(None, help="scenario YAML (artifact,
             parallel: int = typer.Option(0, "--parallel", help="push: rsyncs at a time (0: scenario or 4)"),
             out: Path = typer.Option(None, "--out", help="results folder"),
             seed: int = typer.Option(None, "--seed", help="artifact content seed"),
+            set_: list[str] = typer.Option([], "--set", help="override a scenario field, e.g. artifact.size=5MB"),
             fmt: str = typer.Option("table", "--format", help="table, json or csv")) -> None:
-    """Start a real fleet, deploy one build by pull and by push, print and write the results."""
-    cfg = config_from_scenario(scenario, hosts=hosts, servers=servers, seed=seed, parallel=parallel)
+    """Start a real fleet, deploy one build by each strategy, print and write the results."""
+    try:
+        cfg = config_from_scenario(scenario, hosts=hosts, servers=servers, seed=seed, parallel=parallel,
+                                   overrides=tuple(set_))
+    except UserError as error:
+        for problem in error.problems:
+            err.print(problem.render(), markup=False)
+        raise typer.Exit(error.exit_code)
     findings = preflight.run_checks()
     for f in preflight.blocking(findings):
         err.print(f"[red]preflight {f.name}[/]: {f.detail}; {f.advice}")

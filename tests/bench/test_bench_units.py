@@ -6,7 +6,8 @@ import pytest
 
 from bench import agent, preflight
 from bench.artifact import make_build, tree_digest
-from bench.scenario import ScenarioError, config_from_scenario
+from bench.scenario import config_from_scenario
+from sim.errors import UserError
 
 
 def test_same_seed_same_artifact(tmp_path: Path) -> None:
@@ -25,13 +26,17 @@ def test_bucket_is_stable_and_rollout_is_monotone() -> None:
     assert chosen[0] == 0 and chosen[-1] == 200 and chosen == sorted(chosen)
 
 
-def test_scenario_units(tmp_path: Path) -> None:
+def test_scenario_is_read_with_the_shared_loader(tmp_path: Path) -> None:
     f = tmp_path / "s.yaml"
-    f.write_text("version: 1\nseed: 9\nartifact: {size: 2MB, files: 10}\nnetwork: {host_download: 1Gbps}\n")
-    cfg = config_from_scenario(f, hosts=3)
-    assert (cfg.size, cfg.files, cfg.seed, cfg.host_rate_mbit, cfg.hosts) == (2_000_000, 10, 9, 1000.0, 3)
-    f.write_text("artifact: {size: 2 parsecs}\n")
-    with pytest.raises(ScenarioError, match="artifact.size"):
+    f.write_text("version: 1\nname: b\nseed: 9\nartifact: {size: 2MB, files: 10}\n"
+                 "network: {host_download: 100Mbps, deploy_egress: 10Gbps}\n"
+                 "strategies:\n  serial: {kind: push, parallel: 1}\n  pull: {kind: pull}\n")
+    cfg = config_from_scenario(f, hosts=3, overrides=("artifact.files=20",))
+    assert (cfg.size, cfg.files, cfg.seed, cfg.hosts) == (2_000_000, 20, 9, 3)
+    assert (cfg.host_rate_mbit, cfg.deploy_rate_mbit) == (100.0, 0.0)  # 10 Gbit/s: left unshaped
+    assert [(s.name, s.kind, s.parallel) for s in cfg.strategies] == [("serial", "push", 1), ("pull", "pull", 0)]
+    f.write_text("version: 1\nname: b\nartifact: {size: 2 parsecs}\n")
+    with pytest.raises(UserError, match="artifact.size"):
         config_from_scenario(f, hosts=3)
 
 
