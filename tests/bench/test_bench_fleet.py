@@ -41,7 +41,7 @@ def test_pull_deploys_a_verified_build_everywhere(bench_fleet, good_build) -> No
 
 
 def test_push_deploys_the_same_build_everywhere(bench_fleet, good_build) -> None:
-    rec = run.deploy_push(bench_fleet, good_build, parallel=2)
+    rec = run.deploy_push(bench_fleet, good_build, parallel=2, name="push")
     assert rec.updated.all(), list(rec.reason)
     assert all(run.current_ok(bench_fleet.push_root(h.name), good_build) for h in bench_fleet.hosts)
     assert rec.extra["connect_mean"] > 0
