@@ -127,9 +127,18 @@ def fanout(statuses: dict[str, dict], t_write: float) -> dict:
 def deploy_pull(f: Fleet, build: Build, percent: float = 100.0, timeout: float | None = None,
                 name: str = "pull") -> DeployRecord:
     """Write the release key, wait for every selected host to settle, return the record."""
+    t0, t_commit, index = write_release(f, build, percent)
+    return collect_pull(f, build, index, t0, t_commit, percent, timeout, name)
+
+
+def collect_pull(f: Fleet, build: Build, index: int, t0: float, t_commit: float, percent: float = 100.0,
+                 timeout: float | None = None, name: str = "pull") -> DeployRecord:
+    """Wait for the hosts to settle on release `index` (or the timeout); every host gets a row.
+
+    Called again after a fault ends, it measures convergence: times stay relative to the write.
+    """
     names = [m.name for m in f.hosts]
     chosen = {h: agent.selected(h, percent) for h in names}
-    t0, t_commit, index = write_release(f, build, percent)
     statuses = wait_pull(f, index, [h for h in names if chosen[h]], timeout or f.config.timeout)
     rows = [pull_row(h, statuses.get(h), t0, chosen[h]) for h in names]
     extra = {"percent": percent, "build": build.build_id, "release_index": index, **fanout(statuses, t0)}

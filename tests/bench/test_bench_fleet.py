@@ -6,12 +6,13 @@ and a percentage rollout reaches exactly the hosts whose bucket is under it.
 """
 
 import json
+import time
 
 import consul
 import numpy as np
 import pytest
 
-from bench import agent, netns, preflight, run
+from bench import agent, faults, netns, preflight, run
 from bench.consul_cluster import RELEASE_KEY, STATUS_PREFIX
 from bench.fleet import BenchConfig, fleet
 
@@ -88,3 +89,39 @@ def test_percentage_rollout_reaches_only_selected_hosts(bench_fleet) -> None:
     assert (rec.updated == expected).all()
     for h, chosen in zip(names, expected):
         assert run.current_ok(f.pull_root(h), build) == bool(chosen)
+
+
+def test_faults_name_the_hosts_behind_and_the_fleet_converges(bench_fleet, good_build) -> None:
+    f = bench_fleet
+    build = run.new_build(f, "faulted", seed=14)
+    dead, cut = f.hosts[0].name, f.hosts[1].name
+    faults.kill_agent(f, dead)
+    faults.cut_link(f, cut)
+    try:
+        t0, t_commit, index = run.write_release(f, build, 100.0)
+        rec = run.collect_pull(f, build, index, t0, t_commit, timeout=8)
+    finally:
+        faults.restore_link(f, cut)
+        faults.restart_agent(f, dead)
+    behind = {f"h{h}": r for h, r, ok in zip(rec.host, rec.reason, rec.updated) if not ok}
+    assert set(behind) == {dead, cut}, behind
+    assert all("no status" in r for r in behind.values())
+    assert run.current_ok(f.pull_root(dead), build) is False
+    rec = run.collect_pull(f, build, index, t0, t_commit, timeout=60)  # fault over: converge
+    assert rec.updated.all(), list(rec.reason)
+    assert all(run.current_ok(f.pull_root(h.name), build) for h in f.hosts)
+
+
+def test_stopped_artifact_server_is_retried_until_it_is_back(bench_fleet) -> None:
+    f = bench_fleet
+    build = run.new_build(f, "retried", seed=15)
+    faults.stop_server(f)
+    try:
+        t0, t_commit, index = run.write_release(f, build, 100.0)
+        time.sleep(1.5)  # every agent's first attempt meets a 503
+    finally:
+        faults.stop_server(f, stopped=False)
+    rec = run.collect_pull(f, build, index, t0, t_commit, timeout=60)
+    assert rec.updated.all(), list(rec.reason)
+    assert (rec.attempts >= 2).all()
+    assert all(run.current_ok(f.pull_root(h.name), build) for h in f.hosts)
