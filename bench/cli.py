@@ -68,11 +68,12 @@ def run_cmd(scenario: Path = typer.Argument(None, help="scenario YAML (artifact,
             out: Path = typer.Option(None, "--out", help="results folder"),
             seed: int = typer.Option(None, "--seed", help="artifact content seed"),
             set_: list[str] = typer.Option([], "--set", help="override a scenario field, e.g. artifact.size=5MB"),
+            transport: str = typer.Option("ssh", "--transport", help="push over ssh, daemon (rsync://) or both"),
             fmt: str = typer.Option("table", "--format", help="table, json or csv")) -> None:
     """Start a real fleet, deploy one build by each strategy, print and write the results."""
     try:
         cfg = config_from_scenario(scenario, hosts=hosts, servers=servers, seed=seed, parallel=parallel,
-                                   overrides=tuple(set_))
+                                   overrides=tuple(set_), transport=transport)
     except UserError as error:
         for problem in error.problems:
             err.print(problem.render(), markup=False)

@@ -31,6 +31,7 @@ class StrategySpec:
     name: str
     kind: str       # "pull" | "push"
     parallel: int = 0
+    transport: str = "ssh"  # push only: "ssh" or "daemon" (rsync://)
 
 
 DEFAULT_STRATEGIES = (StrategySpec("consul-pull", "pull"), StrategySpec("rsync-parallel-4", "push", 4))
@@ -109,6 +110,7 @@ def bring_up(cfg: BenchConfig, run_id: str, folder: Path, sup: Supervisor, net: 
     keys = push.make_keys(folder / "ssh")
     for m in cluster.clients:
         push.start_sshd(sup, m, keys, folder / m.name / "sshd")
+        push.start_rsyncd(sup, m, folder / m.name)
         start_agent(sup, folder, cluster, m)
     wait_agents_ready(folder, cluster, cfg.timeout)
     (folder / "artifacts").mkdir(exist_ok=True)

@@ -1,9 +1,14 @@
-"""Push deploys: the deploy host runs real `rsync` over ssh to a real sshd on every host.
+"""Push deploys: the deploy host runs real `rsync` to every host, over ssh or the daemon protocol.
 
-Per host, one slot of a k-wide pool: open an ssh master connection (timed: the connection set-up
-cost), rsync the release tree into `releases/.partial-<build>` over that connection, then activate
-remotely (rename into `releases/<build>`, rename a fresh `current` symlink over the old one) only
-after the transfer finished. Keys are made per run; host keys are not checked (bench addresses only).
+ssh (as production pushes do): per host, one slot of a k-wide pool opens an ssh master connection
+(timed: the connection set-up cost), rsyncs the release tree into `releases/.partial-<build>` over
+it, then activates remotely (rename into `releases/<build>`, rename a fresh `current` symlink over
+the old one) only after the transfer finished. Keys are made per run; host keys are not checked
+(bench addresses only).
+
+daemon (`rsync://`, no ssh): the set-up cost is one module listing; the tree goes straight into the
+cold folder `releases/<build>`, then a second rsync sends the `current` symlink, which rsync puts in
+place by renaming (it never points at a partial tree, since it is sent after the tree completed).
 """
 
 from __future__ import annotations
@@ -109,13 +114,58 @@ def push_one(m: Member, tree: Path, build: str, root: Path, keys: SshKeys, work:
         subprocess.run(["ssh", *opts, "-O", "exit", dest], capture_output=True, timeout=10)
 
 
+RSYNC_MODULE = "host"
+
+
+def rsyncd_config(m: Member, home: Path) -> str:
+    return "\n".join([
+        f"pid file = {home / 'rsyncd' / 'rsyncd.pid'}", "use chroot = no", "numeric ids = yes",
+        f"address = {m.addr}", "max connections = 0", f"[{RSYNC_MODULE}]", f"    path = {home}",
+        "    read only = no", "    uid = root", "    gid = root", "    munge symlinks = no", "",
+    ])
+
+
+def start_rsyncd(sup: Supervisor, m: Member, home: Path) -> None:
+    """An rsync daemon on the host's address, port 873, whose module is the host's folder."""
+    (home / "rsyncd").mkdir(parents=True, exist_ok=True)
+    cfg = home / "rsyncd" / "rsyncd.conf"
+    cfg.write_text(rsyncd_config(m, home))
+    sup.spawn(f"rsyncd-{m.name}", ["rsync", "--daemon", "--no-detach", f"--config={cfg}"], m.ns,
+              home / "rsyncd" / "rsyncd.log")
+
+
+def push_one_daemon(m: Member, tree: Path, build: str, root: Path, work: Path, timeout: float) -> PushResult:
+    """Module listing (set-up cost), tree into releases/<build>, then the `current` symlink."""
+    nan = float("nan")
+    base = f"rsync://{m.addr}/{RSYNC_MODULE}/{root.name}"
+    t0 = time.monotonic()
+    stage, t1, t2 = "connect", nan, nan
+    try:
+        _run(["rsync", f"rsync://{m.addr}/"], timeout)
+        stage, t1 = "transfer", time.monotonic()
+        _run(["rsync", "-a", "--delete", "--mkpath", f"{tree}/", f"{base}/releases/{build}/"], timeout)
+        stage, t2 = "activate", time.monotonic()
+        link_dir = work / f"link-{build}"
+        link_dir.mkdir(parents=True, exist_ok=True)
+        if not (link_dir / "current").is_symlink():
+            (link_dir / "current").symlink_to(f"releases/{build}")
+        _run(["rsync", "-l", str(link_dir / "current"), f"{base}/current"], timeout)
+        return PushResult(m.name, t0, t1 - t0, t1, t2, time.monotonic(), 1, "")
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        return PushResult(m.name, t0, (t1 if t1 == t1 else time.monotonic()) - t0, t1, t2, nan, 1,
+                          f"{stage}: {exc}"[:200])
+
+
 def push_all(hosts: list[Member], deploy_ns: str | None, tree: Path, build: str, roots: dict[str, Path],
-             keys: SshKeys, work: Path, parallel: int = 1, timeout: float = 300.0) -> list[PushResult]:
+             keys: SshKeys, work: Path, parallel: int = 1, timeout: float = 300.0,
+             transport: str = "ssh") -> list[PushResult]:
     """Push to every host, `parallel` at a time, from inside the deploy namespace; host order kept."""
     work.mkdir(parents=True, exist_ok=True)
 
     def one(m: Member) -> PushResult:
         with netns.inside(deploy_ns):
+            if transport == "daemon":
+                return push_one_daemon(m, tree, build, roots[m.name], work, timeout)
             return push_one(m, tree, build, roots[m.name], keys, work, timeout)
 
     with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="push") as pool:

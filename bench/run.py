@@ -145,18 +145,20 @@ def collect_pull(f: Fleet, build: Build, index: int, t0: float, t_commit: float,
     return to_record(name, "pull", rows, t_commit - t0, extra)
 
 
-def deploy_push(f: Fleet, build: Build, parallel: int | None = None, name: str | None = None) -> DeployRecord:
+def deploy_push(f: Fleet, build: Build, parallel: int | None = None, name: str | None = None,
+                transport: str = "ssh") -> DeployRecord:
     """rsync the build to every host, `parallel` at a time, into the strategy's own app folder."""
     k = parallel or f.config.parallel
-    name = name or f"push-k{k}"
+    name = name or f"push-{transport}-k{k}"
     roots = {m.name: f.push_root(m.name, name) for m in f.hosts}
     results = push.push_all(f.hosts, f.deploy.ns, build.tree, build.build_id, roots, f.keys,
-                            f.folder / "push-work", parallel=k, timeout=f.config.timeout)
+                            f.folder / "push-work" / name, parallel=k, timeout=f.config.timeout,
+                            transport=transport)
     t0 = min(r.signal for r in results)
     rows = [HostRow(r.host, r.attempts, r.signal - t0, r.transfer_start - t0, r.transfer_end - t0,
                     r.done - t0, r.reason) for r in results]
     connect = np.array([r.connect for r in results])
-    extra = {"parallel": k, "transport": "ssh", "build": build.build_id,
+    extra = {"parallel": k, "transport": transport, "build": build.build_id,
              "connect_mean": float(connect.mean()), "connect_max": float(connect.max())}
     return to_record(name, "push", rows, 0.0, extra)
 
@@ -180,6 +182,7 @@ def run_bench(cfg: BenchConfig) -> BenchResult:
     with fleet(cfg) as f:
         build = new_build(f, f"b{cfg.seed}")
         records = [deploy_pull(f, build, name=s.name) if s.kind == "pull"
-                   else deploy_push(f, build, parallel=s.parallel or cfg.parallel, name=s.name)
+                   else deploy_push(f, build, parallel=s.parallel or cfg.parallel, name=s.name,
+                                    transport=s.transport)
                    for s in cfg.strategies]
         return BenchResult(f.run_id, cfg, f.net.isolated, records, not_reproduced=["latency", "loss", "jitter"])

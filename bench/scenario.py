@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.fleet import BenchConfig, StrategySpec
+from sim.errors import UserError
 
 UNSHAPED_MBIT = 10_000.0
 
@@ -28,8 +29,23 @@ def strategies_of(scenario) -> tuple[StrategySpec, ...]:
     return tuple(out)
 
 
+def with_transport(specs: tuple[StrategySpec, ...], transport: str) -> tuple[StrategySpec, ...]:
+    """Pushes over `ssh`, over the rsync `daemon`, or `both` (the daemon copy named `<name>-daemon`)."""
+    out: list[StrategySpec] = []
+    for s in specs:
+        if s.kind != "push":
+            out.append(s)
+            continue
+        if transport in ("ssh", "both"):
+            out.append(StrategySpec(s.name, s.kind, s.parallel, "ssh"))
+        if transport in ("daemon", "both"):
+            name = f"{s.name}-daemon" if transport == "both" else s.name
+            out.append(StrategySpec(name, s.kind, s.parallel, "daemon"))
+    return tuple(out)
+
+
 def config_from_scenario(path: Path | str | None, hosts: int, servers: int = 1, seed: int | None = None,
-                         parallel: int = 0, overrides: tuple[str, ...] = ()) -> BenchConfig:
+                         parallel: int = 0, overrides: tuple[str, ...] = (), transport: str = "ssh") -> BenchConfig:
     """BenchConfig from a scenario (defaults when None); `parallel` > 0 replaces every push's fan-out.
 
     Raises `sim.errors.ScenarioError` (a UserError, exit 2) for a bad file, located by line.
@@ -49,5 +65,7 @@ def config_from_scenario(path: Path | str | None, hosts: int, servers: int = 1, 
                           deploy_rate_mbit=_mbit(sc.network.deploy_egress), strategies=specs)
     if parallel:
         specs = tuple(StrategySpec(s.name, s.kind, parallel if s.kind == "push" else 0) for s in specs)
-    return BenchConfig(**{**cfg.__dict__, "strategies": specs,
+    if transport not in ("ssh", "daemon", "both"):
+        raise UserError(f"--transport must be ssh, daemon or both (got {transport!r})")
+    return BenchConfig(**{**cfg.__dict__, "strategies": with_transport(specs, transport),
                           "seed": seed if seed is not None else cfg.seed % (2**32)})

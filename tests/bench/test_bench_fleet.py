@@ -125,3 +125,10 @@ def test_stopped_artifact_server_is_retried_until_it_is_back(bench_fleet) -> Non
     assert rec.updated.all(), list(rec.reason)
     assert (rec.attempts >= 2).all()
     assert all(run.current_ok(f.pull_root(h.name), build) for h in f.hosts)
+
+
+def test_push_over_the_rsync_daemon_protocol(bench_fleet, good_build) -> None:
+    rec = run.deploy_push(bench_fleet, good_build, parallel=2, name="daemon", transport="daemon")
+    assert rec.updated.all(), list(rec.reason)
+    assert all(run.current_ok(bench_fleet.push_root(h.name, "daemon"), good_build) for h in bench_fleet.hosts)
+    assert rec.extra["transport"] == "daemon" and rec.extra["connect_mean"] > 0
