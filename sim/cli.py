@@ -40,19 +40,20 @@ def run(
     format_: str = typer.Option("table", "--format", help="table or json."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing results folder."),
 ) -> None:
-    """Simulate every strategy at every fleet size; print a table and write a results folder."""
-    from sim.commands.run import render, run as run_command, to_json
+    """Simulate a scenario: every strategy at every fleet size, or releases through its rollout."""
+    from sim.commands import release, run as run_module
 
     try:
         _check_format(format_)
-        result = run_command(scenario, out=out, overrides=set_, replications=replications, seed=seed,
-                             workers=workers, overwrite=overwrite)
+        result = run_module.run(scenario, out=out, overrides=set_, replications=replications, seed=seed,
+                                workers=workers, overwrite=overwrite)
     except UserError as error:
         fail(error)
+    module = release if isinstance(result, release.ReleaseRun) else run_module
     if format_ == "json":
-        print(json.dumps(to_json(result), indent=2))
+        print(json.dumps(module.to_json(result), indent=2))
     else:
-        render(result, Console())
+        module.render(result, Console())
 
 
 @app.command()

@@ -32,9 +32,11 @@ class Job:
     entropy: int
 
 
-def build_plan(scenario: Scenario, strategy: str, hosts: int, streams: Streams) -> tuple[WavePlan, HostFaults]:
-    """Draw everything a deploy needs before time 0 (fails here, not mid-run, on a bad name)."""
-    spec = scenario.strategies[strategy]
+def build_plan(scenario: Scenario, strategy: str, hosts: int, streams: Streams, spec=None) -> tuple[WavePlan, HostFaults]:
+    """Draw everything a deploy needs before time 0 (fails here, not mid-run, on a bad name).
+
+    `spec` replaces the named strategy's spec (a rollout's later waves skip the pull publish step)."""
+    spec = spec or scenario.strategies[strategy]
     faults = draw_faults(scenario.faults, hosts, streams)
     return PLANNERS[spec.kind](scenario, spec, hosts, faults, streams), faults
 

@@ -41,17 +41,17 @@ def _keeps_hosts(scenario: Scenario, job: Job) -> bool:
     return rows == "all" or (rows == "first" and job.replication == 0)
 
 
-_WORKER_SCENARIO: Scenario | None = None
+_WORKER: tuple | None = None  # (function, scenario) set once per worker process
 
 
-def _init_worker(scenario: Scenario) -> None:
-    global _WORKER_SCENARIO
-    _WORKER_SCENARIO = scenario
+def _init_worker(function: Callable, scenario: Scenario) -> None:
+    global _WORKER
+    _WORKER = (function, scenario)
 
 
-def _run_in_worker(job: Job) -> JobResult:
-    assert _WORKER_SCENARIO is not None
-    return run_job(_WORKER_SCENARIO, job)
+def _run_in_worker(item):
+    function, scenario = _WORKER
+    return function(scenario, item)
 
 
 def run_job(scenario: Scenario, job: Job) -> JobResult:
@@ -69,29 +69,33 @@ def default_workers(jobs: int) -> int:
     return max(1, min(os.cpu_count() or 1, jobs))
 
 
-def run_jobs(
-    scenario: Scenario,
-    jobs: list[Job],
-    workers: int,
-    progress: Callable[[JobResult], None] = lambda result: None,
-    executor: Executor | None = None,
-) -> Iterator[JobResult]:
-    """Yield each job's result in job order, whatever runs them."""
+def map_ordered(function: Callable, scenario: Scenario, items: list, workers: int,
+                progress: Callable = lambda result: None, executor: Executor | None = None) -> Iterator:
+    """Yield function(scenario, item) for each item, in item order, whatever runs them.
+
+    `function` must be a module-level function (picklable); each item carries its own seeds."""
     warm_up()
     if executor is None and workers <= 1:
-        for job in jobs:
-            result = run_job(scenario, job)
+        for item in items:
+            result = function(scenario, item)
             progress(result)
             yield result
         return
     own = executor is None
-    pool = executor or ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(scenario,))
+    pool = executor or ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(function, scenario))
     try:
-        chunk = max(1, len(jobs) // (workers * 8))
-        mapper = pool.map(_run_in_worker, jobs, chunksize=chunk) if own else pool.map(run_job, [scenario] * len(jobs), jobs)
+        chunk = max(1, len(items) // (workers * 8))
+        mapper = (pool.map(_run_in_worker, items, chunksize=chunk) if own
+                  else pool.map(function, [scenario] * len(items), items))
         for result in mapper:
             progress(result)
             yield result
     finally:
         if own:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_jobs(scenario: Scenario, jobs: list[Job], workers: int, progress: Callable = lambda result: None,
+             executor: Executor | None = None) -> Iterator[JobResult]:
+    """Yield each deploy job's result in job order."""
+    return map_ordered(run_job, scenario, jobs, workers, progress, executor)

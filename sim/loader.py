@@ -20,6 +20,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from sim.errors import Problem, ScenarioError
+from sim.rollout.spec import STEP_KINDS
 from sim.scenario import SCENARIO_VERSION, Scenario
 from sim.overrides import Override, apply_overrides, parse_override
 
@@ -116,6 +117,7 @@ def _data_path(loc: tuple, data: Any) -> tuple:
     """The pydantic location without union tags and validator names: the keys as written."""
     path: list = []
     node = data
+    loc = tuple(part for i, part in enumerate(loc) if not (i + 1 < len(loc) and loc[i + 1] == part and isinstance(part, str)))
     for part in loc:
         if isinstance(node, dict) and part in node:
             path.append(part)
@@ -195,6 +197,12 @@ def _problem(item: dict, data: CommentedMap, source: str, origins: dict[tuple, s
         path_text = ""
     else:
         path_text = _render_path(path)
+    if kind == "step_kind" and isinstance(item.get("input"), dict):
+        keys = [str(k) for k in item["input"]]
+        hints = [f"{k!r}: did you mean {m[0]!r}?" for k in keys if (m := difflib.get_close_matches(k, STEP_KINDS, n=1))]
+        line, column = _position(data, path)
+        return Problem(origin or source, None if origin else line, None if origin else column, path_text,
+                       item["msg"] + ("; " + " ".join(hints) if hints else ""), got=", ".join(keys) or "{}")
     if kind == "extra_forbidden":
         line, column = _key_position(data, path)
         allowed = _allowed_keys(data, path)

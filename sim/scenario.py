@@ -15,7 +15,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sim.distributions import Constant, Distribution, LogNormal
+from sim.policies import Policy
 from sim.quantities import NonNegativeDuration, PositiveDuration, PositiveRate, PositiveSize, Share
+from sim.rollout.spec import AnalysisStep, Build, Commander, Incidents, Rollout, Schedule, StageStep, Traffic
 
 SCENARIO_VERSION = 1
 MAX_HOSTS = 10_000_000
@@ -198,6 +200,15 @@ class Scenario(Section):
     """Deploy strategies to compare, by name."""
     sweep: Sweep | None = None
     output: Output = Output()
+    rollout: Rollout | None = None
+    """The release pipeline; when present, `run` simulates releases through it."""
+    gates: dict[str, Policy] = Field(default_factory=dict)
+    """Rollback policies by name, used by rollout steps (`analysis.gates`, `background_gates`)."""
+    traffic: Traffic = Traffic()
+    build: Build = Build()
+    incidents: Incidents = Incidents()
+    commander: Commander = Commander()
+    schedule: Schedule = Schedule()
 
     @field_validator("strategies")
     @classmethod
@@ -217,6 +228,24 @@ class Scenario(Section):
                 f"fleet.tiers: staging + dogfood ({tiers.staging + tiers.dogfood}) must leave production hosts "
                 f"in the smallest fleet ({min(self.fleet_sizes())})"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _rollout_wiring(self) -> "Scenario":
+        if self.rollout is None:
+            return self
+        if self.rollout.strategy not in self.strategies:
+            raise ValueError(f"rollout.strategy: no strategy named {self.rollout.strategy!r} "
+                             f"(strategies: {', '.join(self.strategies)})")
+        named = list(self.rollout.background_gates)
+        for i, step in enumerate(self.rollout.steps):
+            if isinstance(step, AnalysisStep):
+                named += step.analysis.gates
+            if isinstance(step, StageStep) and getattr(self.fleet.tiers, step.stage) == 0:
+                raise ValueError(f"rollout.steps[{i}]: stage {step.stage!r} but fleet.tiers.{step.stage} is 0")
+        missing = sorted(set(named) - set(self.gates))
+        if missing:
+            raise ValueError(f"rollout: unknown gate(s) {', '.join(missing)} (gates: {', '.join(self.gates) or 'none'})")
         return self
 
     def fleet_sizes(self) -> list[int]:

@@ -31,7 +31,13 @@ class Streams:
 
     entropy: int
     replication: int
+    prefix: str = ""
 
     def __call__(self, name: str) -> np.random.Generator:
-        sequence = np.random.SeedSequence(self.entropy, spawn_key=(self.replication, name_key(name)))
+        key = name_key(self.prefix + name)
+        sequence = np.random.SeedSequence(self.entropy, spawn_key=(self.replication, key))
         return np.random.Generator(np.random.PCG64(sequence))
+
+    def child(self, prefix: str) -> "Streams":
+        """Streams for one part of a replication (a wave, a rollback): `name` becomes `prefix + name`."""
+        return Streams(self.entropy, self.replication, self.prefix + prefix)

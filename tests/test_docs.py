@@ -23,7 +23,7 @@ def test_every_model_field_is_documented(root):
         assert f"`{key}`" in page
 
 
-@pytest.mark.parametrize("name", ["push_vs_pull.yaml"])
+@pytest.mark.parametrize("name", ["push_vs_pull.yaml", "slack_2020_pipeline.yaml"])
 def test_shipped_scenarios_load_and_match_the_json_schema(root, name):
     path = root / "scenarios" / name
     load_scenario(path)

@@ -41,18 +41,35 @@ def cli_overrides(overrides: list[str], replications: int | None, seed: int | No
     return extra
 
 
+def prepare(scenario_path: str, overrides: list[str], replications: int | None, seed: int | None):
+    """Load and validate the scenario with the CLI's options; settle the root seed (drawn if absent)."""
+    loaded = load_scenario(scenario_path, cli_overrides(list(overrides), replications, seed))
+    entropy = loaded.scenario.seed if loaded.scenario.seed is not None else draw_entropy()
+    if loaded.scenario.seed is None:
+        Console(stderr=True).print(f"[dim]no seed given: drew entropy {entropy} (repeat with --seed {entropy})[/dim]")
+    return loaded, entropy
+
+
 def run(scenario_path: str, out: str | None = None, overrides: list[str] = (), replications: int | None = None,
         seed: int | None = None, workers: int | None = None, overwrite: bool = False,
-        console: Console | None = None, progress: bool = True) -> RunResult:
-    loaded = load_scenario(scenario_path, cli_overrides(list(overrides), replications, seed))
+        console: Console | None = None, progress: bool = True):
+    """Simulate the scenario: a fleet-growth sweep, or releases when it has a `rollout:` section."""
+    loaded, entropy = prepare(scenario_path, list(overrides), replications, seed)
+    err = Console(stderr=True) if progress else None
+    if loaded.scenario.rollout is not None:
+        from sim.commands import release
+
+        result = release.run_releases(loaded, entropy, workers, err)
+        return release.write(result, Path(out), overwrite) if out is not None else result
+    return sweep(loaded, entropy, out, workers, overwrite, err)
+
+
+def sweep(loaded: LoadedScenario, entropy: int, out: str | None, workers: int | None, overwrite: bool,
+          err: Console | None) -> RunResult:
     scenario = loaded.scenario
-    entropy = scenario.seed if scenario.seed is not None else draw_entropy()
-    err = Console(stderr=True)
-    if scenario.seed is None:
-        err.print(f"[dim]no seed given: drew entropy {entropy} (repeat with --seed {entropy})[/dim]")
     jobs = plan_jobs(scenario, entropy)
     workers = workers or default_workers(len(jobs))
-    results = _collect(scenario, jobs, workers, err if progress else None)
+    results = _collect(scenario, jobs, workers, err)
     replications_df = replication_table([r.summary for r in results])
     hosts_df = host_table([r.record for r in results if r.record is not None])
     summary = fleet_summary(replications_df)

@@ -1,0 +1,110 @@
+"""`deploysim run` on a scenario with a `rollout:` section: simulate releases, report their outcomes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from sim.experiment import default_workers, map_ordered
+from sim.loader import LoadedScenario
+from sim.output import manifest, results_folder, write_json
+from sim.rollout import summary
+from sim.rollout.release import ReleaseResult, simulate_release
+from sim.rollout.timeline import timeline
+from sim.units import format_duration
+
+
+@dataclass(frozen=True)
+class Replication:
+    number: int
+    entropy: int
+
+
+def run_one(scenario, item: Replication) -> ReleaseResult:
+    return simulate_release(scenario, item.number, item.entropy)
+
+
+@dataclass(frozen=True)
+class ReleaseRun:
+    loaded: LoadedScenario
+    entropy: int
+    results: list[ReleaseResult]
+    outcomes: pd.DataFrame
+    distribution: pd.DataFrame
+    out: Path | None = None
+
+
+def run_releases(loaded: LoadedScenario, entropy: int, workers: int | None, err: Console | None) -> ReleaseRun:
+    scenario = loaded.scenario
+    items = [Replication(r, entropy) for r in range(scenario.replications)]
+    workers = workers or default_workers(len(items))
+    if err is None:
+        results = list(map_ordered(run_one, scenario, items, workers))
+    else:
+        columns = [TextColumn("releases"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+        with Progress(*columns, console=err, transient=True) as bar:
+            task = bar.add_task("releases", total=len(items))
+            results = list(map_ordered(run_one, scenario, items, workers, progress=lambda _: bar.advance(task)))
+    outcomes = summary.outcome_table(results)
+    return ReleaseRun(loaded, entropy, results, outcomes, summary.distribution(outcomes))
+
+
+def write(run: ReleaseRun, out: Path, overwrite: bool) -> ReleaseRun:
+    loaded = run.loaded
+    with results_folder(out, overwrite=overwrite) as folder:
+        run.outcomes.to_csv(folder / "releases.csv", index=False)
+        run.distribution.to_csv(folder / "outcome_distribution.csv", index=False)
+        keep = run.results if loaded.scenario.output.host_rows == "all" else run.results[:1]
+        for field, name in (("stages", "stages.csv"), ("samples", "metrics.csv"), ("decisions", "decisions.csv")):
+            summary.records_table(keep, field).to_csv(folder / name, index=False)
+        timeline(run.results[0], loaded.scenario, folder / "timeline.png")
+        write_json(folder / "summary.json", to_json(run))
+        files = sorted(p.name for p in folder.iterdir()) + ["manifest.json"]
+        write_json(folder / "manifest.json", manifest(
+            command="run (releases)", scenario_source=loaded.source, scenario_digest=loaded.digest,
+            effective=loaded.effective, overrides=loaded.overrides, seed=loaded.scenario.seed,
+            entropy=run.entropy, files=files))
+    return ReleaseRun(**{**run.__dict__, "out": out})
+
+
+def to_json(run: ReleaseRun) -> dict:
+    return {
+        "scenario": run.loaded.scenario.name,
+        "seed": run.loaded.scenario.seed,
+        "entropy": str(run.entropy),
+        "releases": json.loads(run.outcomes.to_json(orient="records")),
+        "distribution": json.loads(run.distribution.to_json(orient="records")),
+        "out": str(run.out) if run.out else None,
+    }
+
+
+def render(run: ReleaseRun, console: Console) -> None:
+    if len(run.results) == 1:
+        console.print(f"[bold]{run.loaded.scenario.name}[/bold]: one release")
+        for line in summary.report(run.results[0]):
+            console.print("  " + line, highlight=False)
+    else:
+        table = Table(title=f"{run.loaded.scenario.name}: {len(run.results)} releases")
+        for column in ("measure", "p50 / share", "p5-p95 / 95% CI"):
+            table.add_column(column, justify="left" if column == "measure" else "right", no_wrap=True)
+        for row in run.distribution.itertuples():
+            table.add_row(row.measure, *_cells(row))
+        console.print(table)
+    if run.out:
+        console.print(f"results written to {run.out}/")
+
+
+def _cells(row) -> tuple[str, str]:
+    if row.kind == "share":
+        return f"{100 * row.value:.1f}%", f"{100 * row.low:.1f}%-{100 * row.high:.1f}%"
+    if row.measure in summary.TIMES:
+        return format_duration(row.value), f"{format_duration(row.low)}-{format_duration(row.high)}"
+    if row.measure == "peak_bad_share":
+        return f"{100 * row.value:.1f}%", f"{100 * row.low:.1f}%-{100 * row.high:.1f}%"
+    return f"{row.value:,.0f}", f"{row.low:,.0f}-{row.high:,.0f}"

@@ -1,0 +1,181 @@
+"""The state of one release simulation, shared by the pipeline, the gates and the commander.
+
+It owns the SimPy environment, the named streams, the fleet's exposure, the candidate build, the
+metric sampler (which computes intervals lazily up to `now`), the records, and the deploy waves that
+move hosts between builds through the scenario's strategy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from sim.distributions import Constant, sample
+from sim.engine import build_plan, fast_wave
+from sim.fleet import FleetLayout, TIERS
+from sim.policies import Window
+from sim.rollout import clock
+from sim.rollout.exposure import FleetExposure
+from sim.rollout.records import Decision, MetricSample, StageChange
+from sim.rollout.traffic import Exposure, IntervalNoise, draw_counts
+from sim.scenario import PullStrategy, Scenario
+from sim.streams import Streams
+
+BASELINE = 0
+
+
+@dataclass
+class Build:
+    number: int
+    bad: bool
+    waves: int = 0  # deploy waves so far (pull publishes the build once, on its first wave)
+
+
+@dataclass
+class WaveResult:
+    hosts: np.ndarray
+    done: np.ndarray  # absolute times; NaN where the host was not updated
+    finished: float
+
+
+@dataclass
+class ReleaseContext:
+    scenario: Scenario
+    env: simpy.Environment
+    streams: Streams
+    layout: FleetLayout
+    exposure: FleetExposure
+    start_wall: float
+    noise: IntervalNoise
+    incidents: list[tuple[float, float]]
+    candidate: Build
+    builds: list[Build] = field(default_factory=list)
+    assigned: np.ndarray = None  # hosts given to the candidate (live or in flight)
+    waves_finish: float = 0.0  # when the candidate's waves so far will have finished
+    samples: list[MetricSample] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    stages: list[StageChange] = field(default_factory=list)
+    label: str = "build"
+    step: int = -1
+    main: simpy.Process | None = None
+    gates: list[simpy.Process] = field(default_factory=list)
+    facts: dict = field(default_factory=dict)  # detection, mitigation, ... (first occurrence wins)
+
+    # ---- hosts and builds -------------------------------------------------------------------------
+    @property
+    def production(self) -> np.ndarray:
+        """Production hosts in rollout order (the canary tier first)."""
+        return np.flatnonzero(self.layout.tier >= TIERS.index("canary"))
+
+    def tier_hosts(self, tier: str) -> np.ndarray:
+        return np.flatnonzero(self.layout.tier == TIERS.index(tier))
+
+    def new_build(self, bad: bool) -> Build:
+        build = Build(number=len(self.builds) + 1, bad=bad)
+        self.builds.append(build)
+        self.candidate = build
+        self.assigned = np.zeros(self.layout.size, dtype=bool)
+        return build
+
+    def production_share(self) -> float:
+        prod = self.production
+        return self.exposure.share_live(self.candidate.number, self.env.now, prod)
+
+    # ---- deploy waves -------------------------------------------------------------------------------
+    def wave(self, hosts: np.ndarray, build: int, purpose: str) -> WaveResult:
+        """Start moving `hosts` to `build` now through the rollout strategy; returns their go-live times."""
+        name = self.scenario.rollout.strategy
+        spec = self.scenario.strategies[name]
+        target = self.candidate if build == self.candidate.number else None
+        if isinstance(spec, PullStrategy) and (target is None or target.waves > 0):
+            spec = spec.model_copy(update={"publish": Constant(dist="constant", value=0.0)})
+        if target is not None:
+            target.waves += 1
+        streams = self.streams.child(f"{purpose}.")
+        plan, _ = build_plan(self.scenario, name, len(hosts), streams, spec=spec)
+        times = fast_wave(plan, self.env.now + plan.signal_delay)
+        finished = float(np.nanmax(times.done)) if np.isfinite(times.done).any() else self.env.now
+        return WaveResult(hosts=hosts, done=times.done, finished=max(finished, self.env.now))
+
+    def onset_delays(self, n: int, purpose: str) -> np.ndarray:
+        if not self.candidate.bad:
+            return np.full(n, np.inf)
+        return sample(self.scenario.build.bad.onset, self.streams(f"{purpose}.onset"), n)
+
+    # ---- records ------------------------------------------------------------------------------------
+    def stage_event(self, event: str) -> None:
+        self.stages.append(StageChange(self.env.now, self.candidate.number, self.step, self.label, event,
+                                       self.production_share()))
+
+    def note(self, key: str, value) -> None:
+        self.facts.setdefault(key, value)
+
+    # ---- metrics --------------------------------------------------------------------------------------
+    def advance_metrics(self, until: float | None = None) -> None:
+        """Compute every metric interval that has ended by now (or by `until`)."""
+        step = self.scenario.traffic.metric_interval
+        until = self.env.now if until is None else until
+        while (len(self.samples) + 1) * step <= until + 1e-9:
+            self.samples.append(self._sample(len(self.samples), step))
+
+    def _sample(self, k: int, step: float) -> MetricSample:
+        a, b = k * step, (k + 1) * step
+        fleet = self.exposure.fleet_seconds(a, b)
+        new = self.exposure.host_seconds(a, b)
+        bad_builds = {x.number for x in self.builds if x.bad}
+        bad_live = self.exposure.host_seconds(a, b, builds=bad_builds)
+        bad_onset = self.exposure.host_seconds(a, b, builds=bad_builds, after_onset=True)
+        affected = self.scenario.build.bad.affected_share * (bad_onset / new if new > 0 else 0.0)
+        incident = any(s < b and e > a for s, e in self.incidents)
+        old = fleet - new if fleet - new > 1e-9 * fleet else 0.0
+        exposure = Exposure(new, old, affected, incident)
+        counts = draw_counts(self.scenario.traffic, self.scenario.build.bad, self.noise, k,
+                             self.start_wall + (a + b) / 2, exposure, self.scenario.incidents.error_multiplier)
+        total = counts.new_requests + counts.old_requests
+        return MetricSample(
+            time=b, interval=step, new_requests=counts.new_requests, new_errors=counts.new_errors,
+            old_requests=counts.old_requests, old_errors=counts.old_errors, new_latency=counts.new_latency,
+            old_latency=counts.old_latency, new_true_rate=counts.new_true_rate, old_true_rate=counts.old_true_rate,
+            new_share=counts.new_requests / total if total else 0.0,
+            bad_share=(bad_live / fleet) if fleet else 0.0, incident=incident,
+        )
+
+    def window(self, since: float) -> Window:
+        """The metric intervals that ended in (since, now]."""
+        self.advance_metrics()
+        chosen = [s for s in self.samples if since < s.time <= self.env.now + 1e-9]
+        column = lambda name, kind: np.array([getattr(s, name) for s in chosen], dtype=kind)
+        return Window(time=self.env.now, new_requests=column("new_requests", np.int64),
+                      new_errors=column("new_errors", np.int64), old_requests=column("old_requests", np.int64),
+                      old_errors=column("old_errors", np.int64), new_latency=column("new_latency", float),
+                      old_latency=column("old_latency", float))
+
+    # ---- people ----------------------------------------------------------------------------------------
+    def reaction_time(self, purpose: str) -> float:
+        commander = self.scenario.commander
+        in_hours = clock.is_business_hours(commander.business_hours, self.start_wall + self.env.now)
+        spec = commander.reaction_business_hours if in_hours else commander.reaction_off_hours
+        return float(sample(spec, self.streams(f"commander.{purpose}"), 1)[0])
+
+    def draw(self, spec, purpose: str) -> float:
+        return float(sample(spec, self.streams(purpose), 1)[0])
+
+    def record_decision(self, gate: str, verdict) -> None:
+        self.decisions.append(Decision(self.env.now, gate, self.label, verdict.outcome, verdict.action,
+                                       verdict.metric, float(verdict.value), verdict.rule, verdict.measurement))
+
+
+def draw_incidents(scenario: Scenario, rng: np.random.Generator, horizon: float) -> list[tuple[float, float]]:
+    """Unrelated incidents: Poisson arrivals over the horizon, each with a drawn duration."""
+    per_second = scenario.incidents.per_day / clock.DAY
+    count = rng.poisson(per_second * horizon) if per_second > 0 else 0
+    starts = np.sort(rng.uniform(0, horizon, size=count))
+    durations = sample(scenario.incidents.duration, rng, count)
+    return [(float(s), float(s + d)) for s, d in zip(starts, durations)]
+
+
+def interval_count(scenario: Scenario) -> int:
+    return int(math.ceil(scenario.rollout.horizon / scenario.traffic.metric_interval)) + 2

@@ -1,0 +1,82 @@
+"""Which hosts serve which build, when: the facts from which each interval's cohorts are computed.
+
+Times are seconds since the branch cut; a host that will never go live has start = inf. Builds go live host by host at times the wave kernel computed (future times are known when a wave
+starts); a rollback or a cancelled wave cuts them short. Each host carries a request weight
+(production 1, dogfood a fraction, staging 0: no public traffic).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Segment:
+    """Hosts of one build: live from `start` until `end` (inf: still live); `onset` after start the
+    bad effect shows (inf: never)."""
+
+    build: int
+    hosts: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    onset: np.ndarray
+    weight: np.ndarray = None
+
+
+@dataclass
+class FleetExposure:
+    """Mutable record of go-live and roll-back times, owned by one release simulation."""
+
+    weight: np.ndarray
+    segments: list[Segment] = field(default_factory=list)
+
+    def go_live(self, build: int, hosts: np.ndarray, start: np.ndarray, onset: np.ndarray) -> None:
+        ok = ~np.isnan(start)
+        self.segments.append(Segment(build, hosts[ok], start[ok].copy(), np.full(ok.sum(), np.inf),
+                                     onset[ok].copy(), self.weight[hosts[ok]]))
+
+    def cancel_pending(self, now: float) -> int:
+        """Hosts that had not gone live yet never will (the wave was stopped). Returns how many."""
+        cancelled = 0
+        for seg in self.segments:
+            pending = (seg.start > now) & np.isfinite(seg.start)
+            cancelled += int(pending.sum())
+            seg.start[pending] = np.inf  # never live
+            seg.end[pending] = np.inf
+        return cancelled
+
+    def live_hosts(self, build: int, now: float) -> np.ndarray:
+        """Host indices serving `build` at `now`."""
+        found = [s.hosts[(s.start <= now) & (s.end > now)] for s in self.segments if s.build == build]
+        return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+
+    def end(self, build: int, hosts: np.ndarray, at: np.ndarray) -> None:
+        """These hosts stop serving `build` at the given times (NaN: they could not be rolled back)."""
+        when = dict(zip(hosts.tolist(), at.tolist()))
+        for seg in self.segments:
+            if seg.build != build:
+                continue
+            for i, h in enumerate(seg.hosts.tolist()):
+                if h in when and not np.isnan(when[h]) and seg.end[i] == np.inf:
+                    seg.end[i] = when[h]
+
+    def host_seconds(self, a: float, b: float, builds: set[int] | None = None, after_onset: bool = False) -> float:
+        """Weighted host-seconds in [a, b] served by the given builds (default: all non-baseline)."""
+        total = 0.0
+        for seg in self.segments:
+            if builds is not None and seg.build not in builds:
+                continue
+            start = seg.start + seg.onset if after_onset else seg.start
+            overlap = np.minimum(seg.end, b) - np.maximum(start, a)
+            total += float(np.dot(np.maximum(overlap, 0.0), seg.weight))
+        return total
+
+    def fleet_seconds(self, a: float, b: float) -> float:
+        return float(self.weight.sum()) * (b - a)
+
+    def share_live(self, build: int, now: float, hosts: np.ndarray) -> float:
+        """Share of `hosts` serving `build` at `now`."""
+        live = self.live_hosts(build, now)
+        return float(np.isin(hosts, live).mean()) if len(hosts) else 0.0

@@ -1,0 +1,140 @@
+"""The pipeline as SimPy processes: one generator per step kind, gates that watch and raise alarms.
+
+A gate that fails or is inconclusive interrupts the main process with an `Alarm`; the commander
+(`sim.rollout.commander`) handles it and says whether the pipeline resumes, stops, or restarts with a
+new build. Steps are written to be re-entered after a resume: a weight already assigned is not
+deployed twice.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from sim import policies
+from sim.policies import Verdict
+from sim.rollout.context import ReleaseContext
+from sim.rollout.spec import AnalysisStep, ApprovalStep, PauseStep, SetWeightStep, StageStep
+
+
+@dataclass(frozen=True)
+class Alarm:
+    gate: str
+    verdict: Verdict
+
+
+def label_of(step) -> str:
+    if isinstance(step, StageStep):
+        return step.stage
+    if isinstance(step, SetWeightStep):
+        return f"{step.set_weight:g}%"
+    if isinstance(step, PauseStep):
+        return "bake"
+    if isinstance(step, AnalysisStep):
+        return "analysis"
+    return "approval"
+
+
+def run_step(ctx: ReleaseContext, step, index: int):
+    """The generator for one step (yield from it inside the main process)."""
+    ctx.step = index
+    if isinstance(step, (StageStep, SetWeightStep)):
+        ctx.label = label_of(step)
+    ctx.stage_event("start")
+    if isinstance(step, StageStep):
+        yield from stage(ctx, step)
+    elif isinstance(step, SetWeightStep):
+        yield from set_weight(ctx, step.set_weight)
+    elif isinstance(step, PauseStep):
+        yield ctx.env.timeout(step.pause)
+    elif isinstance(step, AnalysisStep):
+        yield from analysis(ctx, step.analysis.gates, step.analysis.duration)
+    elif isinstance(step, ApprovalStep):
+        yield ctx.env.timeout(ctx.draw(step.approval.wait, f"approval.{ctx.candidate.number}.{index}"))
+    ctx.stage_event("reached")
+
+
+def deploy_to(ctx: ReleaseContext, hosts: np.ndarray, purpose: str):
+    """Move `hosts` (not yet assigned) to the candidate build; wait until the wave has finished."""
+    hosts = hosts[~ctx.assigned[hosts]]
+    if len(hosts):
+        ctx.assigned[hosts] = True
+        wave = ctx.wave(hosts, ctx.candidate.number, purpose)
+        ctx.exposure.go_live(ctx.candidate.number, hosts, wave.done, ctx.onset_delays(len(hosts), purpose))
+        ctx.waves_finish = max(ctx.waves_finish, wave.finished)
+    if ctx.waves_finish > ctx.env.now:
+        yield ctx.env.timeout(ctx.waves_finish - ctx.env.now)
+
+
+def stage(ctx: ReleaseContext, step: StageStep):
+    yield from deploy_to(ctx, ctx.tier_hosts(step.stage), f"b{ctx.candidate.number}.{step.stage}")
+    if step.smoke_test is None:
+        return
+    yield ctx.env.timeout(step.smoke_test.duration)
+    caught = ctx.streams(f"smoke.{ctx.candidate.number}").random() < step.smoke_test.detection
+    if ctx.candidate.bad and caught:
+        raise SmokeTestFailed()
+
+
+class SmokeTestFailed(Exception):
+    """Staging's smoke tests caught the build; production never saw it."""
+
+
+def set_weight(ctx: ReleaseContext, weight: float):
+    production = ctx.production
+    target = production[: math.ceil(weight / 100.0 * len(production))]
+    yield from deploy_to(ctx, target, f"b{ctx.candidate.number}.w{weight:g}")
+    if weight >= 100:
+        ctx.note(f"full_{ctx.candidate.number}", ctx.env.now)
+
+
+def analysis(ctx: ReleaseContext, names: list[str], duration: float | None):
+    """Run these gates until all pass (or `duration` ends); a failure interrupts the main process."""
+    passed = [ctx.env.event() for _ in names]
+    for name, done in zip(names, passed):
+        start_gate(ctx, name, done)
+    waiting = ctx.env.all_of(passed)
+    if duration is not None:
+        waiting = ctx.env.any_of([waiting, ctx.env.timeout(duration)])
+    yield waiting
+    stop_gates(ctx, background=False)
+
+
+def start_gate(ctx: ReleaseContext, name: str, passed: simpy.Event | None, background: bool = False) -> None:
+    process = ctx.env.process(watch(ctx, name, passed))
+    process.background = background
+    ctx.gates.append(process)
+
+
+def stop_gates(ctx: ReleaseContext, background: bool = True) -> None:
+    for process in list(ctx.gates):
+        if process.is_alive and (background or not process.background):
+            process.interrupt("stop")
+        if not process.is_alive or background or not process.background:
+            ctx.gates.remove(process)
+
+
+def watch(ctx: ReleaseContext, name: str, passed: simpy.Event | None):
+    """One gate's analysis run: check every interval on the intervals since the previous check."""
+    spec = ctx.scenario.gates[name]
+    state, since = policies.start(spec), ctx.env.now
+    try:
+        while True:
+            yield ctx.env.timeout(spec.interval)
+            state, verdict = policies.check(spec, state, ctx.window(since))
+            since = ctx.env.now
+            if not verdict.final:
+                continue
+            ctx.record_decision(name, verdict)
+            if verdict.outcome == "pass":
+                if passed is not None:
+                    passed.succeed()
+                return
+            if ctx.main is not None and ctx.main.is_alive:
+                ctx.main.interrupt(Alarm(name, verdict))
+            return
+    except simpy.Interrupt:
+        return

@@ -1,0 +1,141 @@
+"""One release, end to end: branch cut, build, every step of the pipeline, alarms, and the outcome.
+
+`simulate_release(scenario, replication, entropy)` is a pure function of its arguments: everything
+random comes from named streams of that replication.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from sim.fleet import TIERS, layout_fleet
+from sim.rollout import clock
+from sim.rollout.commander import handle_alarm, handle_smoke_failure
+from sim.rollout.context import ReleaseContext, draw_incidents, interval_count
+from sim.rollout.exposure import FleetExposure
+from sim.rollout.pipeline import Alarm, SmokeTestFailed, run_step, start_gate, stop_gates
+from sim.rollout.records import Decision, MetricSample, ReleaseOutcome, StageChange
+from sim.rollout.spec import SetWeightStep, StageStep
+from sim.rollout.traffic import IntervalNoise
+from sim.scenario import Scenario
+from sim.streams import Streams
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    outcome: ReleaseOutcome
+    stages: list[StageChange]
+    samples: list[MetricSample]
+    decisions: list[Decision]
+
+
+def host_weights(scenario: Scenario, tiers: np.ndarray) -> np.ndarray:
+    """Requests a host serves relative to a production host: staging 0, dogfood a fraction."""
+    traffic = scenario.traffic
+    weight = np.ones(len(tiers))
+    weight[tiers == TIERS.index("staging")] = 0.0
+    weight[tiers == TIERS.index("dogfood")] = traffic.dogfood_requests_per_host / traffic.requests_per_host
+    return weight
+
+
+def make_context(scenario: Scenario, replication: int, entropy: int) -> ReleaseContext:
+    streams = Streams(entropy, replication)
+    layout = layout_fleet(scenario.fleet, scenario.fleet.hosts)
+    horizon = scenario.rollout.horizon
+    ctx = ReleaseContext(
+        scenario=scenario, env=simpy.Environment(), streams=streams, layout=layout,
+        exposure=FleetExposure(weight=host_weights(scenario, layout.tier)),
+        start_wall=clock.release_start(scenario.schedule, scenario.commander.business_hours, streams("schedule")),
+        noise=IntervalNoise.draw(scenario.traffic, streams("traffic"), interval_count(scenario)),
+        incidents=draw_incidents(scenario, streams("incidents"), horizon), candidate=None,
+    )
+    ctx.new_build(bad=bool(streams("build.bad").random() < scenario.build.bad_probability))
+    return ctx
+
+
+def release(ctx: ReleaseContext):
+    """The main process: build, then the steps; alarms go to the commander."""
+    yield ctx.env.timeout(ctx.draw(ctx.scenario.build.build_time, "build.1"))
+    steps = list(ctx.scenario.rollout.steps)
+    i = 0
+    while i < len(steps):
+        try:
+            if i == 0 or not ctx.gates:
+                _start_background(ctx, steps[i])
+            yield from run_step(ctx, steps[i], i)
+            i += 1
+            continue
+        except simpy.Interrupt as interrupt:
+            if not isinstance(interrupt.cause, Alarm):
+                raise
+            stop_gates(ctx)
+            next_move = yield from handle_alarm(ctx, interrupt.cause.gate, interrupt.cause.verdict)
+        except SmokeTestFailed:
+            stop_gates(ctx)
+            next_move = yield from handle_smoke_failure(ctx)
+        if next_move == "stop":
+            break
+        if next_move == "restart":
+            i = 0
+            if ctx.scenario.commander.hotfix.fast_path:
+                steps = [s for s in ctx.scenario.rollout.steps if isinstance(s, SetWeightStep)]
+    stop_gates(ctx)
+    ctx.facts["ended"] = ctx.env.now
+
+
+def _start_background(ctx: ReleaseContext, step) -> None:
+    """Background gates watch from the first step that gives the candidate real traffic."""
+    serves = isinstance(step, SetWeightStep) or (isinstance(step, StageStep) and step.stage == "dogfood")
+    if serves or ctx.production_share() > 0:
+        for name in ctx.scenario.rollout.background_gates:
+            start_gate(ctx, name, None, background=True)
+
+
+def simulate_release(scenario: Scenario, replication: int, entropy: int) -> ReleaseResult:
+    ctx = make_context(scenario, replication, entropy)
+    ctx.main = ctx.env.process(release(ctx))
+    ctx.env.run(until=scenario.rollout.horizon)
+    ctx.advance_metrics(until=ctx.facts.get("ended", scenario.rollout.horizon))
+    return ReleaseResult(outcome(ctx, replication), ctx.stages, ctx.samples, ctx.decisions)
+
+
+def outcome(ctx: ReleaseContext, replication: int) -> ReleaseOutcome:
+    facts, first = ctx.facts, ctx.builds[0]
+    final = ctx.candidate
+    full = facts.get(f"full_{final.number}")
+    ended = "ended" in facts
+    if ended and full is not None and final.number == first.number:
+        result = "promoted"
+    elif ended and full is not None:
+        result = "hotfixed"
+    elif facts.get("rollbacks"):
+        result = "rolled_back"
+    else:
+        result = "halted"
+    exposure_start = _first_bad_exposure(ctx)
+    detection = facts.get("detection_time", np.nan)
+    mitigated = facts.get("mitigated_time", np.nan)
+    bad_requests = sum(s.new_requests * max(s.new_true_rate - s.old_true_rate, 0.0) for s in ctx.samples)
+    return ReleaseOutcome(
+        replication=replication, start=clock.describe(ctx.start_wall), bad_build=first.bad, outcome=result,
+        detected="detection_time" in facts, detected_by=facts.get("detected_by", ""),
+        detection_stage=facts.get("detection_stage", ""), detection_time=detection,
+        detection_delay=detection - exposure_start if exposure_start is not None else np.nan,
+        decision_time=facts.get("decision_time", np.nan), mitigated_time=mitigated,
+        time_to_mitigate=mitigated - detection, peak_bad_share=max((s.bad_share for s in ctx.samples), default=0.0),
+        bad_requests=float(bad_requests), lead_time=full if full is not None and ended else np.nan,
+        false_rollback=bool(facts.get("rollbacks")) and not first.bad, rollbacks=facts.get("rollbacks", 0),
+        hosts_not_rolled_back=facts.get("hosts_not_rolled_back", 0),
+    )
+
+
+def _first_bad_exposure(ctx: ReleaseContext) -> float | None:
+    """When a bad build first served requests (weight > 0) on any host."""
+    times = [seg.start[ctx.exposure.weight[seg.hosts] > 0] for seg in ctx.exposure.segments
+             if any(b.bad and b.number == seg.build for b in ctx.builds)]
+    times = [t[np.isfinite(t)] for t in times]
+    found = np.concatenate(times) if times else np.empty(0)
+    return float(found.min()) if len(found) else None

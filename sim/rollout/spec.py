@@ -1,0 +1,232 @@
+"""What a scenario says about a release: pipeline steps, traffic, the build's effect, incidents, people.
+
+These sections are optional in a scenario; when `rollout` is present, `deploysim run` simulates
+releases instead of (only) fleet-growth sweeps. Defaults cite shared/domain-facts.md or say "guess".
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+
+from sim.distributions import Constant, Distribution, LogNormal
+from sim.quantities import NonNegativeDuration, PositiveDuration, Share
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+def _lognormal(median: float, p95: float) -> LogNormal:
+    return LogNormal(dist="lognormal", median=median, p95=p95)
+
+
+class SmokeTest(Section):
+    """Automated smoke tests in staging (production-like, no public traffic)."""
+
+    duration: NonNegativeDuration = 600.0
+    """How long the tests run. Guess: 10m."""
+    detection: Share = 0.5
+    """Probability that the tests catch a bad build. Guess."""
+
+
+class StageStep(Section):
+    """Deploy a pre-production tier (`staging` runs smoke tests; `dogfood` serves employees)."""
+
+    stage: Literal["staging", "dogfood"]
+    smoke_test: SmokeTest | None = None
+    """Staging only: tests that may catch a bad build before production."""
+
+
+class SetWeightStep(Section):
+    """Move production to this share of hosts on the new build (Argo `setWeight`)."""
+
+    set_weight: float = Field(..., gt=0, le=100)
+    """Percent of production hosts (the canary tier counts first)."""
+
+
+class PauseStep(Section):
+    """Bake: wait this long while background gates keep watching (Argo `pause: {duration}`)."""
+
+    pause: PositiveDuration
+
+
+class AnalysisStep(Section):
+    """Run gates until they pass, fail or `duration` ends (Argo inline `analysis`)."""
+
+    analysis: "AnalysisSpec"
+
+
+class AnalysisSpec(Section):
+    gates: list[str] = Field(..., min_length=1)
+    """Names of gates (from `gates:`) to run in this step."""
+    duration: PositiveDuration | None = None
+    """Stop and pass after this long if nothing failed (default: until every gate passes or fails)."""
+
+
+class ApprovalStep(Section):
+    """Wait for a person to approve the next step (manual judgement)."""
+
+    approval: "ApprovalSpec"
+
+
+class ApprovalSpec(Section):
+    wait: Distribution = Field(default_factory=lambda: _lognormal(120.0, 600.0))
+    """Time until someone approves, once asked. Guess."""
+
+
+def _step_kind(value: Any) -> str | None:
+    if isinstance(value, BaseModel):
+        return next(k for k in ("stage", "set_weight", "pause", "analysis", "approval") if k in type(value).model_fields)
+    if isinstance(value, dict):
+        kinds = [k for k in ("stage", "set_weight", "pause", "analysis", "approval") if k in value]
+        return kinds[0] if len(kinds) == 1 else None
+    return None
+
+
+STEP_KINDS = ("stage", "set_weight", "pause", "analysis", "approval")
+
+Step = Annotated[
+    Union[
+        Annotated[StageStep, Tag("stage")], Annotated[SetWeightStep, Tag("set_weight")],
+        Annotated[PauseStep, Tag("pause")], Annotated[AnalysisStep, Tag("analysis")],
+        Annotated[ApprovalStep, Tag("approval")],
+    ],
+    Discriminator(_step_kind, custom_error_type="step_kind",
+                  custom_error_message="a step needs exactly one of: " + ", ".join(STEP_KINDS)),
+]
+
+
+class Rollout(Section):
+    """The pipeline one release goes through, in order."""
+
+    strategy: str
+    """The strategy (from `strategies:`) that moves hosts between builds, for deploys and rollbacks."""
+    steps: list[Step] = Field(..., min_length=1)
+    background_gates: list[str] = Field(default_factory=list)
+    """Gates that watch from the first step with real traffic (dogfood or a set_weight) to the end
+    (Argo background analysis)."""
+    horizon: PositiveDuration = 2 * 86400.0
+    """Give up (outcome `halted`) if the release has not ended after this long."""
+
+    @model_validator(mode="after")
+    def _ends_at_100(self) -> "Rollout":
+        weights = [s.set_weight for s in self.steps if isinstance(s, SetWeightStep)]
+        if weights and weights[-1] != 100:
+            raise ValueError(f"the last set_weight must be 100 (got {weights[-1]:g})")
+        if weights != sorted(weights):
+            raise ValueError(f"set_weight steps must not decrease (got {', '.join(f'{w:g}' for w in weights)})")
+        return self
+
+
+class Diurnal(Section):
+    """Load that rises and falls over the day (a sine with its peak at `peak_hour`)."""
+
+    amplitude: Share = 0.5
+    """Peak-to-mean swing: load = mean x (1 + amplitude x cos(...)). Guess."""
+    peak_hour: float = Field(15.0, ge=0, lt=24)
+    """Hour of day (wall clock) of peak load. Guess: mid-afternoon."""
+
+
+class Traffic(Section):
+    """Requests and their errors and latency, drawn per cohort and metric interval (never per request)."""
+
+    requests_per_host: float = Field(50.0, gt=0)
+    """Mean requests per second one production host serves at mean load. Guess."""
+    dogfood_requests_per_host: float = Field(5.0, ge=0)
+    """Mean requests per second of a dogfood host (employees only). Guess."""
+    diurnal: Diurnal = Diurnal()
+    dispersion: float = Field(0.05, ge=0, le=10)
+    """Over-dispersion: each interval's rates are multiplied by gamma noise with this coefficient of
+    variation (0: Poisson counts, binomial errors). Guess."""
+    error_rate: Share = 0.001
+    """Baseline share of requests that fail, both builds. Guess: 0.1%."""
+    latency: PositiveDuration = 0.120
+    """Baseline mean latency. Guess."""
+    latency_noise: float = Field(0.05, ge=0, le=10)
+    """Coefficient of variation of each interval's mean latency. Guess."""
+    metric_interval: PositiveDuration = 60.0
+    """Length of one metric interval (a scrape/aggregation step). 1m as in Argo's examples."""
+
+
+class BadBuild(Section):
+    """What a bad build does once live on a host (after `onset`)."""
+
+    error_multiplier: float = Field(1.0, ge=1, le=10_000)
+    """Multiplies the baseline error rate of affected requests."""
+    added_error_rate: Share = 0.0
+    """Adds this share of failing requests among affected requests."""
+    added_latency: NonNegativeDuration = 0.0
+    """Adds to the mean latency of affected requests."""
+    affected_share: Share = 1.0
+    """Share of the new build's requests that hit the broken code path."""
+    onset: Distribution = Field(default_factory=lambda: Constant(dist="constant", value=0.0))
+    """Delay after a host goes live before the effect shows (a cache warming up, a cron job)."""
+
+
+class Build(Section):
+    """Is the build under test good or bad?"""
+
+    bad_probability: Share = 1.0
+    """Probability that a release's build is bad (1: always bad; 0: always good)."""
+    bad: BadBuild = BadBuild(added_error_rate=0.02)
+    """The effect when it is bad. Default: +2% errors on every request. Guess."""
+    build_time: Distribution = Field(default_factory=lambda: _lognormal(600.0, 1200.0))
+    """Branch cut (or cherry-pick) to a deployable build. Guess: 10 min."""
+
+
+class Incidents(Section):
+    """Unrelated incidents that raise errors for BOTH cohorts (the cause of false alarms)."""
+
+    per_day: float = Field(0.0, ge=0, le=1000)
+    """Mean incidents per day (Poisson)."""
+    duration: Distribution = Field(default_factory=lambda: _lognormal(600.0, 3600.0))
+    error_multiplier: float = Field(3.0, ge=1, le=10_000)
+    """Multiplies both cohorts' error rate while an incident lasts."""
+
+
+class BusinessHours(Section):
+    start: float = Field(9.0, ge=0, lt=24)
+    end: float = Field(17.0, gt=0, le=24)
+    weekdays_only: bool = True
+
+
+class Hotfix(Section):
+    """Find the culprit change, revert it, cherry-pick the revert, build, ship again."""
+
+    find_culprit: Distribution = Field(default_factory=lambda: _lognormal(900.0, 3600.0))
+    """Time to find the culprit PR. Guess."""
+    revert_and_cherry_pick: Distribution = Field(default_factory=lambda: _lognormal(300.0, 900.0))
+    fast_path: bool = False
+    """Ship the hotfix build without pauses and analyses (straight through the set_weight steps)."""
+
+
+class Commander(Section):
+    """The deploy commander: a person paged when a gate asks for one."""
+
+    reaction_business_hours: Distribution = Field(default_factory=lambda: _lognormal(180.0, 600.0))
+    """Page to decision in business hours. Guess: 3 min median."""
+    reaction_off_hours: Distribution = Field(default_factory=lambda: _lognormal(900.0, 2700.0))
+    """Page to decision outside business hours. Guess: 15 min median."""
+    investigate: Distribution = Field(default_factory=lambda: _lognormal(300.0, 900.0))
+    """On a pause: time to tell a bad build from noise (assumed to get it right)."""
+    on_failure: Literal["rollback", "hotfix"] = "rollback"
+    """After an automatic rollback: stop there, or also hotfix and ship again (Slack: roll back first,
+    then revert the culprit)."""
+    business_hours: BusinessHours = BusinessHours()
+    hotfix: Hotfix = Hotfix()
+
+
+class Schedule(Section):
+    """When releases start: about 12 scheduled deploys a day in business hours (Slack, 2020)."""
+
+    deploys_per_day: int = Field(12, ge=1, le=1000)
+    business_hours_only: bool = True
+    """Releases start only inside the commander's business hours, on weekdays."""
+    start: str | None = Field(None, pattern=r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{2}:\d{2}$")
+    """A fixed start (`Tue 10:00`) instead of a random scheduled slot."""
+
+
+AnalysisStep.model_rebuild()
+ApprovalStep.model_rebuild()

@@ -1,0 +1,82 @@
+"""Tables of releases: one row per replication, the distribution of each outcome, and the text report
+of a single release."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.rollout.release import ReleaseResult
+from sim.units import format_duration
+
+OUTCOMES = ("promoted", "rolled_back", "hotfixed", "halted")
+TIMES = ("detection_delay", "time_to_mitigate", "lead_time")
+
+
+def outcome_table(results: list[ReleaseResult]) -> pd.DataFrame:
+    return pd.DataFrame([asdict(r.outcome) for r in results])
+
+
+def records_table(results: list[ReleaseResult], field: str) -> pd.DataFrame:
+    rows = [{"replication": r.outcome.replication, **asdict(x)} for r in results for x in getattr(r, field)]
+    return pd.DataFrame(rows)
+
+
+def wilson(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion."""
+    if n == 0:
+        return (float("nan"), float("nan"))
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half), float(centre + half)
+
+
+def distribution(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Each outcome's share (with a Wilson 95% interval) and each time's p5/p50/p95 over replications."""
+    n = len(outcomes)
+    rows = []
+    for name in OUTCOMES:
+        k = int((outcomes.outcome == name).sum())
+        low, high = wilson(k, n)
+        rows.append({"measure": f"outcome: {name}", "value": k / n, "low": low, "high": high, "kind": "share"})
+    for flag in ("detected", "false_rollback"):
+        k = int(outcomes[flag].sum())
+        low, high = wilson(k, n)
+        rows.append({"measure": flag, "value": k / n, "low": low, "high": high, "kind": "share"})
+    for column in (*TIMES, "peak_bad_share", "bad_requests"):
+        values = outcomes[column].dropna().to_numpy(dtype=float)
+        if len(values):
+            p5, p50, p95 = np.percentile(values, [5, 50, 95])
+            rows.append({"measure": column, "value": p50, "low": p5, "high": p95, "kind": "p50 (p5-p95)",
+                         "count": len(values)})
+    return pd.DataFrame(rows)
+
+
+def report(result: ReleaseResult) -> list[str]:
+    """A few lines that tell one release's story."""
+    o = result.outcome
+    lines = [f"branch cut {o.start}; the build was {'BAD' if o.bad_build else 'good'}", f"outcome: {o.outcome}"]
+    if o.detected:
+        delay = "" if np.isnan(o.detection_delay) else f", {format_duration(o.detection_delay)} after it first served traffic"
+        lines.append(f"detected by {o.detected_by} at stage {o.detection_stage}, at {format_duration(o.detection_time)}{delay}")
+    elif o.bad_build:
+        lines.append("the bad build was NOT detected")
+    decision = next((d for d in result.decisions if d.outcome != "pass"), None)
+    if decision is not None:
+        lines.append(f"decision at {format_duration(decision.time)}: {decision.action} by gate {decision.gate} "
+                     f"({decision.rule})")
+    if not np.isnan(o.time_to_mitigate):
+        lines.append(f"mitigated {format_duration(o.time_to_mitigate)} after detection")
+    if o.false_rollback:
+        lines.append("a GOOD build was rolled back (false rollback)")
+    lines.append(f"peak share of the fleet on a bad build: {100 * o.peak_bad_share:.1f}%; "
+                 f"bad requests served: {o.bad_requests:,.0f}")
+    lines.append("lead time, branch cut to 100%: " + ("never reached" if np.isnan(o.lead_time) else format_duration(o.lead_time)))
+    if o.hosts_not_rolled_back:
+        lines.append(f"{o.hosts_not_rolled_back} hosts could not be rolled back")
+    return lines
