@@ -92,10 +92,19 @@ def _constant_shorthand(value: Any) -> Any:
     return value
 
 
+class _OrPlainDuration:
+    """In the JSON Schema, a distribution may also be a plain duration (the constant shorthand)."""
+
+    def __get_pydantic_json_schema__(self, core_schema, handler):
+        return {"anyOf": [{"type": ["string", "number"], "description": "a constant duration, e.g. 90s"},
+                          handler(core_schema)]}
+
+
 Distribution = Annotated[
     Union[Constant, Uniform, LogNormal, Empirical],
     BeforeValidator(_constant_shorthand),
     Field(discriminator="dist"),
+    _OrPlainDuration(),
 ]
 
 
