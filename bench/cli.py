@@ -12,6 +12,7 @@ inserts `run` when the first word is not a sub-command.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import sys
 from pathlib import Path
 
@@ -84,7 +85,11 @@ def run_cmd(scenario: Path = typer.Argument(None, help="scenario YAML (artifact,
     if preflight.blocking(findings):
         raise typer.Exit(2)
     result = run_bench(cfg)
-    result = type(result)(**{**result.__dict__, "not_reproduced": preflight.not_reproduced(findings)})
+    result = replace(result, not_reproduced=preflight.not_reproduced(findings))
+    for note in result.notes:
+        err.print(f"note: {note}")
+    if result.not_reproduced:
+        err.print("note: this run could not reproduce " + ", ".join(result.not_reproduced) + " (no netem qdisc)")
     if out is not None:
         results.write(out, result)
         err.print(f"wrote {out}/manifest.json and {out}/hosts.csv")

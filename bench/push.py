@@ -13,6 +13,7 @@ place by renaming (it never points at a partial tree, since it is sent after the
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -115,13 +116,15 @@ def push_one(m: Member, tree: Path, build: str, root: Path, keys: SshKeys, work:
 
 
 RSYNC_MODULE = "host"
+RSYNC_PORT = 8873  # unprivileged, so the no-root loopback fallback can run daemons too
 
 
 def rsyncd_config(m: Member, home: Path) -> str:
+    owner = ["    uid = root", "    gid = root"] if os.geteuid() == 0 else []
     return "\n".join([
         f"pid file = {home / 'rsyncd' / 'rsyncd.pid'}", "use chroot = no", "numeric ids = yes",
-        f"address = {m.addr}", "max connections = 0", f"[{RSYNC_MODULE}]", f"    path = {home}",
-        "    read only = no", "    uid = root", "    gid = root", "    munge symlinks = no", "",
+        f"address = {m.addr}", f"port = {RSYNC_PORT}", "max connections = 0", f"[{RSYNC_MODULE}]",
+        f"    path = {home}", "    read only = no", *owner, "    munge symlinks = no", "",
     ])
 
 
@@ -137,11 +140,11 @@ def start_rsyncd(sup: Supervisor, m: Member, home: Path) -> None:
 def push_one_daemon(m: Member, tree: Path, build: str, root: Path, work: Path, timeout: float) -> PushResult:
     """Module listing (set-up cost), tree into releases/<build>, then the `current` symlink."""
     nan = float("nan")
-    base = f"rsync://{m.addr}/{RSYNC_MODULE}/{root.name}"
+    base = f"rsync://{m.addr}:{RSYNC_PORT}/{RSYNC_MODULE}/{root.name}"
     t0 = time.monotonic()
     stage, t1, t2 = "connect", nan, nan
     try:
-        _run(["rsync", f"rsync://{m.addr}/"], timeout)
+        _run(["rsync", f"rsync://{m.addr}:{RSYNC_PORT}/"], timeout)
         stage, t1 = "transfer", time.monotonic()
         _run(["rsync", "-a", "--delete", "--mkpath", f"{tree}/", f"{base}/releases/{build}/"], timeout)
         stage, t2 = "activate", time.monotonic()

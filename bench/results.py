@@ -58,7 +58,7 @@ def write(out: Path, result) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     manifest = {"format_version": FORMAT_VERSION, "source": "bench", "run_id": result.run_id,
                 "config": asdict(result.config), "isolated": result.isolated,
-                "not_reproduced": result.not_reproduced, "tools": tool_versions(),
+                "not_reproduced": result.not_reproduced, "notes": result.notes, "tools": tool_versions(),
                 "deploys": [_clean({**summary_row(r), "extra": r.extra}) for r in result.records]}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     with open(out / "hosts.csv", "w", newline="") as fh:
