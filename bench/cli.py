@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from bench import cleanup, preflight, results
+from bench import cleanup, preflight, results, rollout
 from bench.fleet import BenchConfig
 from bench.run import run_bench
 from bench.scenario import config_from_scenario
@@ -61,6 +61,13 @@ def show(result, fmt: str) -> None:
     Console(width=160).print(t)
 
 
+def parse_steps_option(text: str) -> list[float] | None:
+    try:
+        return rollout.parse_steps(text) if text else None
+    except ValueError as error:
+        raise UserError(f"--steps: {error}") from None
+
+
 @bench_app.command("run")
 def run_cmd(scenario: Path = typer.Argument(None, help="scenario YAML (artifact, network, strategy)"),
             hosts: int = typer.Option(5, "--hosts", min=1, help="fleet size"),
@@ -70,11 +77,14 @@ def run_cmd(scenario: Path = typer.Argument(None, help="scenario YAML (artifact,
             seed: int = typer.Option(None, "--seed", help="artifact content seed"),
             set_: list[str] = typer.Option([], "--set", help="override a scenario field, e.g. artifact.size=5MB"),
             transport: str = typer.Option("ssh", "--transport", help="push over ssh, daemon (rsync://) or both"),
+            steps: str = typer.Option("", "--steps", help="also a staged pull rollout, e.g. 10,25,50,100"),
+            rollback: bool = typer.Option(False, "--rollback", help="also roll the pull fleet back and time it"),
             fmt: str = typer.Option("table", "--format", help="table, json or csv")) -> None:
     """Start a real fleet, deploy one build by each strategy, print and write the results."""
     try:
         cfg = config_from_scenario(scenario, hosts=hosts, servers=servers, seed=seed, parallel=parallel,
                                    overrides=tuple(set_), transport=transport)
+        step_list = parse_steps_option(steps)
     except UserError as error:
         for problem in error.problems:
             err.print(problem.render(), markup=False)
@@ -84,7 +94,7 @@ def run_cmd(scenario: Path = typer.Argument(None, help="scenario YAML (artifact,
         err.print(f"[red]preflight {f.name}[/]: {f.detail}; {f.advice}")
     if preflight.blocking(findings):
         raise typer.Exit(2)
-    result = run_bench(cfg)
+    result = run_bench(cfg, steps=step_list, with_rollback=rollback)
     result = replace(result, not_reproduced=preflight.not_reproduced(findings))
     for note in result.notes:
         err.print(f"note: {note}")

@@ -108,7 +108,7 @@ def wait_pull(f: Fleet, index: int, expect: list[str], timeout: float) -> dict[s
 
 def pull_row(name: str, st: dict | None, t0: float, chosen: bool) -> HostRow:
     if not chosen:
-        return HostRow(name, 0, NAN, NAN, NAN, NAN, "not selected (rollout bucket)")
+        return HostRow(name, 0, NAN, NAN, NAN, NAN, "not selected (rollout bucket or earlier step)")
     if st is None:
         return HostRow(name, 0, NAN, NAN, NAN, NAN, "no status: agent down or unreachable")
     rel = lambda k: st[k] - t0 if st.get(k) is not None else NAN  # noqa: E731
@@ -188,15 +188,28 @@ def runnable(specs: tuple[StrategySpec, ...]) -> tuple[tuple[StrategySpec, ...],
     return specs, [f"no root: {name} pushed over the rsync daemon, not ssh" for name in moved]
 
 
-def run_bench(cfg: BenchConfig) -> BenchResult:
-    """Bring a fleet up, deploy one build by each strategy in turn, tear everything down."""
+def run_bench(cfg: BenchConfig, steps: list[float] | None = None, with_rollback: bool = False) -> BenchResult:
+    """Bring a fleet up, deploy one build by each strategy in turn, tear everything down.
+
+    `steps` adds a staged pull rollout of a second build (one record per step); `with_rollback`
+    deploys a baseline build first and, at the end, rolls the pull fleet back to it.
+    """
+    from bench import rollout
+
     specs, notes = runnable(cfg.strategies)
     with fleet(cfg) as f:
+        baseline = new_build(f, f"b{cfg.seed}-base", seed=cfg.seed + 1) if with_rollback else None
+        if baseline is not None:
+            deploy_pull(f, baseline, name="baseline")
         build = new_build(f, f"b{cfg.seed}")
         records = [deploy_pull(f, build, name=s.name) if s.kind == "pull"
                    else deploy_push(f, build, parallel=s.parallel or cfg.parallel, name=s.name,
                                     transport=s.transport)
                    for s in specs]
+        if steps:
+            records += rollout.staged_rollout(f, new_build(f, f"b{cfg.seed}-staged", seed=cfg.seed + 2), steps)
+        if baseline is not None:
+            records.append(rollout.rollback(f, baseline))
         if not f.net.isolated:
             notes.append("loopback fallback: hosts are plain processes on 127.77.x.x, links unshaped")
         return BenchResult(f.run_id, cfg, f.net.isolated, records, not_reproduced=["latency", "loss", "jitter"],

@@ -12,7 +12,7 @@ import consul
 import numpy as np
 import pytest
 
-from bench import agent, faults, netns, preflight, run
+from bench import agent, faults, netns, preflight, rollout, run
 from bench.consul_cluster import RELEASE_KEY, STATUS_PREFIX
 from bench.fleet import BenchConfig, fleet
 
@@ -132,3 +132,14 @@ def test_push_over_the_rsync_daemon_protocol(bench_fleet, good_build) -> None:
     assert rec.updated.all(), list(rec.reason)
     assert all(run.current_ok(bench_fleet.push_root(h.name, "daemon"), good_build) for h in bench_fleet.hosts)
     assert rec.extra["transport"] == "daemon" and rec.extra["connect_mean"] > 0
+
+
+def test_staged_rollout_then_rollback_converge(bench_fleet, good_build) -> None:
+    f = bench_fleet
+    build = run.new_build(f, "staged", seed=16)
+    records = rollout.staged_rollout(f, build, [20.0, 60.0, 100.0])
+    assert sum(int(r.updated.sum()) for r in records) == len(f.hosts)  # each host in exactly one step
+    assert all(run.current_ok(f.pull_root(h.name), build) for h in f.hosts)
+    back = rollout.rollback(f, good_build)
+    assert back.updated.all(), list(back.reason)
+    assert all(run.current_ok(f.pull_root(h.name), good_build) for h in f.hosts)
