@@ -20,6 +20,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from sim.errors import Problem, ScenarioError
+from sim.policies import POLICIES
 from sim.rollout.spec import STEP_KINDS
 from sim.scenario import SCENARIO_VERSION, Scenario
 from sim.overrides import Override, apply_overrides, parse_override
@@ -133,7 +134,8 @@ def _data_path(loc: tuple, data: Any) -> tuple:
     return tuple(path)
 
 
-_TAG_VALUES = {"push", "pull", "constant", "uniform", "lognormal", "empirical", "function-after", "function-before"}
+_TAG_VALUES = {"push", "pull", "constant", "uniform", "lognormal", "empirical", "function-after", "function-before",
+               *POLICIES}
 
 
 def _render_path(path: tuple) -> str:
@@ -235,7 +237,8 @@ def _explain(item: dict, ctx: dict) -> tuple[str, str | None]:
     if kind == "missing":
         return "required key is missing", None
     if kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
-        bound = next(f"{_BOUNDS[k]} {v}" for k, v in ctx.items() if k in _BOUNDS)
+        bound = next(f"{_BOUNDS[k]} {v:g}" if isinstance(v, float) else f"{_BOUNDS[k]} {v}"
+                     for k, v in ctx.items() if k in _BOUNDS)
         return f"must be {bound}", bound
     if kind == "literal_error":
         return "not one of the allowed values", ctx.get("expected")
@@ -295,7 +298,7 @@ def _narrow(annotation: Any, node: Any) -> Any:
 def _tag_matches(model: Any, node: Any) -> bool:
     if not (_is_model(model) and isinstance(node, dict)):
         return False
-    for tag in ("kind", "dist"):
+    for tag in ("kind", "dist", "semantics"):
         field = model.model_fields.get(tag)
         if field is not None and node.get(tag) in get_args(field.annotation):
             return True

@@ -67,7 +67,8 @@ def _section(model: type[BaseModel], title: str, lines: list[str], seen: set) ->
             kind, children = _describe(field.annotation, field.metadata)
         nested += children
         default = _default(field, unit)
-        lines.append(f"| `{name}` | {kind} | {default} | {(field.description or '').replace('|', '/')} |")
+        meaning = " ".join((field.description or "").split()).replace("|", "/")
+        lines.append(f"| `{name}` | {kind} | {default} | {meaning} |")
     lines.append("")
     for child_title, child in nested:
         _section(child, child_title, lines, seen)

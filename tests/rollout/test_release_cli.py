@@ -1,0 +1,71 @@
+"""Release scenarios from the command line: the story, the distribution, the files, bad input."""
+
+import json
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from sim.cli import app
+from sim.commands.run import run
+from sim.output import read_manifest
+
+runner = CliRunner()
+SLACK = "scenarios/slack_2020_pipeline.yaml"
+
+
+def test_one_release_tells_its_story_and_writes_the_timeline(root, tmp_path):
+    out = tmp_path / "r"
+    result = runner.invoke(app, ["run", str(root / SLACK), "--out", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "outcome: hotfixed" in result.output and "detected by errors" in result.output
+    assert "lead time, branch cut to 100%" in result.output
+    manifest = read_manifest(out)
+    assert sorted(p.name for p in out.iterdir()) == manifest["files"]
+    for name in ("releases.csv", "outcome_distribution.csv", "stages.csv", "metrics.csv", "decisions.csv", "timeline.png"):
+        assert (out / name).stat().st_size > 0
+    decisions = pd.read_csv(out / "decisions.csv")
+    assert {"gate", "stage", "metric", "value", "rule", "action"} <= set(decisions.columns)
+
+
+def test_replications_report_the_distribution_of_outcomes(root):
+    result = runner.invoke(app, ["run", str(root / SLACK), "--replications", "6", "--format", "json", "--workers", "1",
+                                 "--set", "build.bad_probability=50%"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert len(data["releases"]) == 6
+    measures = {row["measure"] for row in data["distribution"]}
+    assert {"outcome: promoted", "outcome: hotfixed", "detected", "false_rollback", "lead_time"} <= measures
+
+
+def test_release_tables_do_not_depend_on_the_number_of_workers(root):
+    one = run(str(root / SLACK), replications=4, seed=3, workers=1, progress=False)
+    two = run(str(root / SLACK), replications=4, seed=3, workers=2, progress=False)
+    pd.testing.assert_frame_equal(one.outcomes, two.outcomes)
+
+
+def test_bad_rollout_input_is_located(tmp_path, root):
+    text = (root / SLACK).read_text()
+    text = text.replace("    - set_weight: 10\n", "    - set_weigth: 10\n", 1).replace("gates: [canary-errors]", "gates: [canary-erors]")
+    text = text.replace("    failure_limit: 2 ", "    failure_limt: 2 ")
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    result = runner.invoke(app, ["check", str(path)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert any(":42:7: rollout.steps[6]: a step needs exactly one of: stage, set_weight, pause, analysis, approval; "
+               "'set_weigth': did you mean 'set_weight'?" in line for line in lines), lines
+    assert any("gates.errors.failure_limt: unknown key; did you mean 'failure_limit'?" in line for line in lines), lines
+    assert len(lines) == 2  # the unknown gate name is reported once the file is otherwise valid
+    fixed = text.replace("set_weigth", "set_weight").replace("failure_limt", "failure_limit")
+    path.write_text(fixed)
+    result = runner.invoke(app, ["check", str(path)])
+    assert result.exit_code == 2 and "rollout: unknown gate(s) canary-erors (gates: errors, canary-errors)" in result.output
+
+
+def test_a_weight_above_100_and_a_missing_strategy(tmp_path, root):
+    path = tmp_path / "s.yaml"
+    path.write_text((root / SLACK).read_text().replace("set_weight: 100", "set_weight: 150").replace(
+        "strategy: consul-pull", "strategy: consul-pul"))
+    result = runner.invoke(app, ["check", str(path)])
+    assert result.exit_code == 2
+    assert "rollout.steps[14].set_weight: must be <= 100 (got 150; allowed <= 100)" in result.output

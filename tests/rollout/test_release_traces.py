@@ -1,0 +1,39 @@
+"""Exact traces of tiny releases: when each step starts and ends, worked out by hand."""
+
+import pytest
+
+from sim.rollout.release import simulate_release
+from tests.rollout.helpers import release_scenario
+
+
+def test_a_good_build_walks_the_pipeline_on_schedule():
+    # build 10 min; each weight on pull: key write 10 ms + wake 50 ms + 100 MB at the 5 Gb/s per-flow
+    # cap (0.16 s) + verify 0.1 s + activation 1 s = 1.32 s (the origin's 100 Gb/s is not a bottleneck).
+    # 200 production hosts: 5% is 10 hosts. A pause carries the label of the weight it bakes.
+    scenario = release_scenario([{"set_weight": 5}, {"pause": "10m"}, {"set_weight": 100}, {"pause": "5m"}])
+    result = simulate_release(scenario, 0, entropy=1)
+    events = [(s.step, s.label, s.event, round(s.time, 6), round(s.share, 3)) for s in result.stages]
+    wave = 0.010 + 0.050 + 0.16 + 0.1 + 1.0
+    # the other 190 hosts at once are origin-bound: 190 x 100 MB / 12.5 GB/s = 1.52 s
+    wave2 = 0.010 + 0.050 + 1.52 + 0.1 + 1.0
+    assert events == [
+        (0, "5%", "start", 600.0, 0.0), (0, "5%", "reached", round(600 + wave, 6), 0.05),
+        (1, "5%", "start", round(600 + wave, 6), 0.05), (1, "5%", "reached", round(1200 + wave, 6), 0.05),
+        (2, "100%", "start", round(1200 + wave, 6), 0.05), (2, "100%", "reached", round(1200 + wave + wave2, 6), 1.0),
+        (3, "100%", "start", round(1200 + wave + wave2, 6), 1.0),
+        (3, "100%", "reached", round(1500 + wave + wave2, 6), 1.0),
+    ]
+    assert result.outcome.outcome == "promoted"
+    assert result.outcome.lead_time == pytest.approx(1200 + wave + wave2)
+    assert not result.outcome.detected and result.outcome.bad_requests == 0
+
+
+def test_push_stages_take_as_long_as_their_slots():
+    # 5% of 200 production hosts = 10 hosts; push with 8 slots, each host 1 s connect, 100 MB through a
+    # 10 Gb/s egress shared by up to 8 flows (each capped at 5 Gb/s per flow), 1 s activation.
+    scenario = release_scenario([{"set_weight": 5}, {"set_weight": 100}], strategy="push")
+    result = simulate_release(scenario, 0, entropy=1)
+    start, reached = result.stages[0].time, result.stages[1].time
+    # 8 hosts: 1 s connect, then 8 flows share 1.25 GB/s: 100 MB each take 0.64 s; 1 s activation;
+    # the last 2 hosts start at 2.64 s and share the egress two ways (0.16 s): done at 2.64+1+0.16+1.
+    assert reached - start == pytest.approx(4.8)
