@@ -77,7 +77,7 @@ def kill_in_namespaces(names: list[str]) -> int:
 
 def remove_namespaces(names: list[str]) -> list[str]:
     """Kill what is inside, delete; retried once since a dying process may hold a namespace briefly."""
-    killed = kill_in_namespaces(names)
+    kill_in_namespaces(names)
     failed = netns.delete(names)
     if failed:
         time.sleep(0.5)

@@ -12,8 +12,8 @@ inserts `run` when the first word is not a sub-command.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -22,7 +22,6 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from bench import cleanup, preflight, results, rollout
-from bench.fleet import BenchConfig
 from bench.run import run_bench
 from bench.scenario import config_from_scenario
 from sim.errors import UserError
@@ -37,7 +36,8 @@ class DefaultRunGroup(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-bench_app = typer.Typer(cls=DefaultRunGroup, help="Real fleet bench: Consul pull vs rsync push.",
+bench_app = typer.Typer(cls=DefaultRunGroup,
+                        help="Real fleet bench: Consul pull vs rsync push. `bench SCENARIO` = `bench run SCENARIO`.",
                         no_args_is_help=False)
 err = Console(stderr=True)
 
