@@ -23,8 +23,11 @@ from bench import netns
 from bench.procs import Supervisor
 
 
-class Interrupted(Exception):
-    """A signal asked the run to stop; cleanup happens on the way out."""
+class Interrupted(KeyboardInterrupt):
+    """A signal (SIGINT or SIGTERM) asked the run to stop; cleanup happens on the way out.
+
+    A KeyboardInterrupt, so the CLI ends it as it ends Ctrl-C (exit 130) without a traceback.
+    """
 
 
 @dataclass(frozen=True)
