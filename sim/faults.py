@@ -27,7 +27,7 @@ class HostFaults:
         """Why each host is not running the new build ("" where it is)."""
         down = f"unreachable: host down; gave up after {self.max_attempts} attempts"
         flaky = f"gave up after {self.max_attempts} failed attempts (transient failures)"
-        reason = np.zeros(len(done), dtype=f"<U{max(len(down), len(flaky))}")
+        reason = np.full(len(done), "", dtype=object)
         missing = np.isnan(done)
         reason[missing & self.down] = down
         reason[missing & ~self.down] = flaky

@@ -14,6 +14,7 @@ import numpy as np
 from sim.scenario import Fleet
 
 TIERS = ("staging", "dogfood", "canary", "production")
+_TIER_OBJECTS = np.asarray(TIERS, dtype=object)
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class FleetLayout:
         return len(self.tier)
 
     def tier_names(self) -> np.ndarray:
-        return np.asarray(TIERS)[self.tier]
+        return _TIER_OBJECTS[self.tier]
 
     def count(self, tier: str) -> int:
         return int((self.tier == TIERS.index(tier)).sum())

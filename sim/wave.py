@@ -47,9 +47,12 @@ def _heap_pop(time, seq, val, size):
     i = 0
     while True:
         left, smallest = 2 * i + 1, i
-        for child in (left, left + 1):
-            if child < size and (time[child] < time[smallest] or (time[child] == time[smallest] and seq[child] < seq[smallest])):
-                smallest = child
+        if left < size and (time[left] < time[i] or (time[left] == time[i] and seq[left] < seq[i])):
+            smallest = left
+        right = left + 1
+        if right < size and (time[right] < time[smallest] or
+                             (time[right] == time[smallest] and seq[right] < seq[smallest])):
+            smallest = right
         if smallest == i:
             break
         time[i], time[smallest] = time[smallest], time[i]
@@ -83,24 +86,6 @@ def _first_attempts_at_once(t0, order, fail_attempts, fail_cost, attempts, attem
     return arrivals[:keep], hsize, seq
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def _hand_out_slots(now, free, ready, ready_head, ready_tail, pre, fail_attempts, fail_cost, attempts,
-                    attempt_start, h_time, h_seq, h_val, hsize, seq):
-    """Give free slots to waiting hosts: each attempt either fails after fail_cost or arrives after pre."""
-    while free > 0 and ready_head < ready_tail:
-        h = ready[ready_head]
-        ready_head += 1
-        free -= 1
-        attempts[h] += 1
-        if attempts[h] <= fail_attempts[h]:
-            hsize = _push(h_time, h_seq, h_val, hsize, now + fail_cost, _SLOT_FREE_FAILED, seq, h)
-        else:
-            attempt_start[h] = now
-            hsize = _push(h_time, h_seq, h_val, hsize, now + pre[h], _ARRIVE, seq, h)
-        seq += 1
-    return free, ready_head, hsize, seq
-
-
 @njit(cache=True, error_model="numpy")
 def run_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size, capacity, flow_cap, order):
     """Simulate one wave; returns (attempt_start, transfer_start, transfer_end, done, attempts).
@@ -117,16 +102,17 @@ def run_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size, capa
     # most one pending event
     h_time, h_seq, h_val = np.empty(n + 2), np.empty(n + 2, np.int64), np.empty(n + 2, np.int64)
     hsize, seq = 0, 0
-    # hosts waiting for a slot: the deploy order first, then retries in the order they became ready
-    ready = np.empty(n * max_attempts + 1, np.int64)
-    ready[:n] = np.arange(n)
-    ready_head, ready_tail = 0, n
+    # hosts waiting for a slot: hosts 0..n-1 in deploy order first (next_host), then retries in the
+    # order they became ready (a FIFO in `ready`)
+    next_host = 0
+    ready = np.empty(n * (max_attempts - 1) + 1, np.int64)
+    ready_head, ready_tail = 0, 0
     unlimited = slots >= n
     arrivals = order[:0]
     if unlimited:
         arrivals, hsize, seq = _first_attempts_at_once(t0, order, fail_attempts, fail_cost, attempts, attempt_start,
                                                        h_time, h_seq, h_val, hsize, seq)
-        ready_head = n
+        next_host = n
     next_arrival = 0
     # the bottleneck: flows in FIFO order with their virtual finish tags; `rate` is each flow's share
     fifo_host, fifo_tag = np.empty(n, np.int64), np.empty(n)
@@ -134,9 +120,21 @@ def run_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size, capa
     vtime, v_clock, rate, t_depart = 0.0, t0, 0.0, np.inf
     free, now = min(slots, n), t0
     while True:
-        free, ready_head, hsize, seq = _hand_out_slots(now, free, ready, ready_head, ready_tail, pre, fail_attempts,
-                                                       fail_cost, attempts, attempt_start, h_time, h_seq, h_val,
-                                                       hsize, seq)
+        while free > 0 and (next_host < n or ready_head < ready_tail):  # hand free slots to waiting hosts
+            if next_host < n:
+                h = next_host
+                next_host += 1
+            else:
+                h = ready[ready_head]
+                ready_head += 1
+            free -= 1
+            attempts[h] += 1
+            if attempts[h] <= fail_attempts[h]:
+                hsize = _push(h_time, h_seq, h_val, hsize, now + fail_cost, _SLOT_FREE_FAILED, seq, h)
+            else:
+                attempt_start[h] = now
+                hsize = _push(h_time, h_seq, h_val, hsize, now + pre[h], _ARRIVE, seq, h)
+            seq += 1
         t_static = t0 + pre[arrivals[next_arrival]] if next_arrival < len(arrivals) else np.inf
         t_heap = h_time[0] if hsize > 0 else np.inf
         if t_depart == np.inf and t_heap == np.inf and t_static == np.inf:
