@@ -23,6 +23,7 @@ from sim.errors import Problem, ScenarioError
 from sim.policies import POLICIES
 from sim.rollout.spec import STEP_KINDS
 from sim.scenario import SCENARIO_VERSION, Scenario
+from sim.includes import IncludedFrom, resolve_includes
 from sim.overrides import Override, apply_overrides, parse_override
 
 
@@ -49,8 +50,9 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> LoadedScen
     """Read, override and validate a scenario file; raise ScenarioError listing every problem."""
     source = str(path)
     data = read_yaml(Path(path))
+    origins: dict = resolve_includes(data, Path(path), read_yaml)
     parsed = [parse_override(text) for text in overrides]
-    origins = apply_overrides(data, parsed)
+    origins.update(apply_overrides(data, parsed))
     scenario = validate(data, source, origins, base_dir=Path(path).parent)
     return LoadedScenario(scenario=scenario, source=source, overrides=tuple(overrides))
 
@@ -189,7 +191,9 @@ def _problem(item: dict, data: CommentedMap, source: str, origins: dict[tuple, s
     path = _data_path(tuple(item["loc"]), data)
     kind = item["type"]
     ctx = item.get("ctx") or {}
-    origin = _origin(path, origins)
+    where, origin = _origin(path, origins)
+    if isinstance(origin, IncludedFrom):
+        return _included_problem(item, data, path, where, origin)
     if kind == "union_tag_invalid":
         path = path + (ctx.get("discriminator", "kind").strip("'"),)
         kind = "literal_error"
@@ -222,11 +226,23 @@ def _problem(item: dict, data: CommentedMap, source: str, origins: dict[tuple, s
                    path_text, message, got=got, allowed=allowed)
 
 
-def _origin(path: tuple, origins: dict[tuple, str]) -> str | None:
+def _origin(path: tuple, origins: dict[tuple, object]) -> tuple[tuple, object]:
+    """The override or include that set `path` (or an ancestor of it), and that ancestor's path."""
     for length in range(len(path), 0, -1):
         if path[:length] in origins:
-            return origins[path[:length]]
-    return None
+            return path[:length], origins[path[:length]]
+    return (), None
+
+
+def _included_problem(item: dict, data: CommentedMap, path: tuple, where: tuple, origin: IncludedFrom) -> Problem:
+    """A problem in a value that an included file supplied, located in that file."""
+    line, column = origin.line, origin.column
+    subtree = _node(data, where)
+    if len(path) > len(where) and isinstance(subtree, (CommentedMap, CommentedSeq)):
+        line, column = _position(subtree, path[len(where):]) if subtree.lc.line is not None else (line, column)
+    relocated = {**item}
+    problem = _problem(relocated, data, origin.file, {})
+    return Problem(origin.file, line, column, problem.path, problem.message, problem.got, problem.allowed)
 
 
 _BOUNDS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}

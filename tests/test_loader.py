@@ -149,3 +149,22 @@ def test_tiers_must_leave_production_hosts(tmp_path):
     path = write(tmp_path, GOOD.replace("fleet: {hosts: 20}", "fleet: {hosts: 20, tiers: {staging: 10, dogfood: 10}}"))
     [message] = problems(path)
     assert "must leave production hosts" in message
+
+
+def test_include_merges_a_parameter_file_and_locates_its_problems(tmp_path):
+    (tmp_path / "params.yaml").write_text("network:\n  per_flow: 2Gbps\n  host_download: 3Gbps\nfaults: {retries: 7}\n")
+    main = write(tmp_path, "include: params.yaml\n" + GOOD + "network: {host_download: 4Gbps}\n")
+    scenario = load_scenario(main).scenario
+    assert scenario.network.per_flow == 2.5e8 and scenario.network.host_download == 5e8  # the scenario wins
+    assert scenario.faults.retries == 7
+    (tmp_path / "params.yaml").write_text("network:\n  per_flow: fast\n")
+    assert problems(main) == [f"{tmp_path / 'params.yaml'}:2:13: network.per_flow: cannot read 'fast' "
+                              "(got 'fast'; allowed a rate such as 1Gbps, 10Gbps, 125MB/s)"]
+
+
+def test_include_cycles_are_refused(tmp_path):
+    (tmp_path / "a.yaml").write_text("include: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("include: a.yaml\n")
+    main = write(tmp_path, "include: a.yaml\n" + GOOD)
+    [message] = problems(main)
+    assert "includes form a cycle" in message
