@@ -20,7 +20,7 @@ def scale_to_fleet(history: History, fleet_share: float, rng: np.random.Generato
 
     >>> h = History("x", 0.0, 60.0, np.array([100, 40]), np.array([10, 0]), None)
     >>> scale_to_fleet(h, 0.25).requests.tolist(), scale_to_fleet(h, 0.25).errors.tolist()
-    ([25, 10], [2, 0])
+    ([25, 10], [3, 0])
     """
     if not 0.0 <= fleet_share <= 1.0:
         raise ValueError(f"fleet_share must be within 0..1 (got {fleet_share})")

@@ -43,8 +43,7 @@ class Row:
 
 def read_csv(path: str, raw: bytes) -> History:
     """Parse CSV bytes into a History; raise MetricsError listing every problem found."""
-    lines = read_text(path, raw).splitlines()
-    records = _records(path, lines)
+    records = _records(path, read_text(path, raw).splitlines(keepends=True))
     header, rows = records[0], records[1:]
     columns = _columns(path, header)
     if not rows:
@@ -71,7 +70,7 @@ def _records(path: str, lines: list[str]) -> list[Row]:
         for cells in reader:
             start = _start_line(reader.line_num, cells)
             if cells and any(c.strip() for c in cells):
-                records.append(Row(start, lines[start - 1], cells))
+                records.append(Row(start, lines[start - 1].rstrip("\r\n"), cells))
     except csv.Error as error:
         fail(path, f"malformed CSV: {error}", line=reader.line_num, allowed="comma-separated values")
     if not records:
@@ -86,6 +85,9 @@ def _start_line(end_line: int, cells: list[str]) -> int:
 
 
 def _columns(path: str, header: Row) -> dict[str, int]:
+    if _timestamp(header.cells[0].strip()) is not None:
+        fail(path, "the first line is data, but a header is required", line=header.line, column=1,
+             path="header", got=repr(header.text), allowed=HEADER_HINT)
     names = [cell.strip().lower() for cell in header.cells]
     problems = []
     for index, name in enumerate(names):
@@ -109,9 +111,7 @@ def _missing(path: str, header: Row, names: list[str]) -> list[Problem]:
     missing = [name for name in REQUIRED if name not in names]
     if not missing:
         return []
-    looks_like_data = _timestamp(header.cells[0].strip()) is not None
-    message = ("the first line is data, but a header is required" if looks_like_data
-               else f"missing column{'s' * (len(missing) > 1)} {', '.join(missing)}")
+    message = f"missing column{'s' * (len(missing) > 1)} {', '.join(missing)}"
     return [Problem(path, header.line, 1, "header", message, got=repr(header.text), allowed=HEADER_HINT)]
 
 
