@@ -20,7 +20,7 @@ from sim.policies import Window
 from sim.rollout import clock
 from sim.rollout.exposure import FleetExposure
 from sim.rollout.records import Decision, MetricSample, StageChange
-from sim.rollout.traffic import Exposure, IntervalNoise, draw_counts
+from sim.rollout.traffic import IntervalNoise, draw_many
 from sim.scenario import PullStrategy, Scenario
 from sim.streams import Streams
 
@@ -63,6 +63,8 @@ class ReleaseContext:
     main: simpy.Process | None = None
     gates: list[simpy.Process] = field(default_factory=list)
     facts: dict = field(default_factory=dict)  # detection, mitigation, ... (first occurrence wins)
+    ahead: list = field(default_factory=list)  # metric samples computed ahead of time (see advance_metrics)
+    ahead_version: tuple = ()
 
     # ---- hosts and builds -------------------------------------------------------------------------
     @property
@@ -114,34 +116,49 @@ class ReleaseContext:
         self.facts.setdefault(key, value)
 
     # ---- metrics --------------------------------------------------------------------------------------
+    # Intervals are computed in batches ahead of time (`ahead`): exposure in the future is known until
+    # something changes it (a wave starts, a rollback, a cancel, a new build), and every such change
+    # happens now, so a change drops whatever was computed ahead. Noise is fixed per interval index, so
+    # a recomputed interval is the interval that would have been computed anyway, had it waited.
+    AHEAD = 32
+
     def advance_metrics(self, until: float | None = None) -> None:
         """Compute every metric interval that has ended by now (or by `until`)."""
         step = self.scenario.traffic.metric_interval
         until = self.env.now if until is None else until
-        while (len(self.samples) + 1) * step <= until + 1e-9:
-            self.samples.append(self._sample(len(self.samples), step))
+        needed = int(np.floor((until + 1e-9) / step))
+        version = (self.exposure.version, len(self.builds))
+        if version != self.ahead_version:
+            self.ahead, self.ahead_version = [], version
+        while len(self.samples) < needed:
+            if not self.ahead:
+                self.ahead = self._samples(len(self.samples), max(needed, len(self.samples) + self.AHEAD), step)
+            self.samples.append(self.ahead.pop(0))
 
-    def _sample(self, k: int, step: float) -> MetricSample:
-        a, b = k * step, (k + 1) * step
-        fleet = self.exposure.fleet_seconds(a, b)
-        new = self.exposure.host_seconds(a, b)
+    def _samples(self, k0: int, k1: int, step: float) -> list[MetricSample]:
+        k1 = min(k1, len(self.noise.u_requests))
+        ks = np.arange(k0, k1)
+        a, b = ks * step, (ks + 1) * step
+        fleet = float(self.exposure.weight.sum()) * step
+        new = self.exposure.host_seconds_many(a, b)
         bad_builds = {x.number for x in self.builds if x.bad}
-        bad_live = self.exposure.host_seconds(a, b, builds=bad_builds)
-        bad_onset = self.exposure.host_seconds(a, b, builds=bad_builds, after_onset=True)
-        affected = self.scenario.build.bad.affected_share * (bad_onset / new if new > 0 else 0.0)
-        incident = any(s < b and e > a for s, e in self.incidents)
-        old = fleet - new if fleet - new > 1e-9 * fleet else 0.0
-        exposure = Exposure(new, old, affected, incident)
-        counts = draw_counts(self.scenario.traffic, self.scenario.build.bad, self.noise, k,
-                             self.start_wall + (a + b) / 2, exposure, self.scenario.incidents.error_multiplier)
-        total = counts.new_requests + counts.old_requests
-        return MetricSample(
-            time=b, interval=step, new_requests=counts.new_requests, new_errors=counts.new_errors,
-            old_requests=counts.old_requests, old_errors=counts.old_errors, new_latency=counts.new_latency,
-            old_latency=counts.old_latency, new_true_rate=counts.new_true_rate, old_true_rate=counts.old_true_rate,
-            new_share=counts.new_requests / total if total else 0.0,
-            bad_share=(bad_live / fleet) if fleet else 0.0, incident=incident,
-        )
+        bad_live = self.exposure.host_seconds_many(a, b, builds=bad_builds)
+        bad_onset = self.exposure.host_seconds_many(a, b, builds=bad_builds, after_onset=True)
+        affected = self.scenario.build.bad.affected_share * np.divide(bad_onset, new, out=np.zeros_like(new), where=new > 0)
+        incident = np.array([any(s < bk and e > ak for s, e in self.incidents) for ak, bk in zip(a, b)], dtype=bool)
+        old = np.where(fleet - new > 1e-9 * fleet, fleet - new, 0.0)
+        counts = draw_many(self.scenario.traffic, self.scenario.build.bad, self.noise, ks,
+                           self.start_wall + (a + b) / 2, np.stack([new, old], axis=1), affected, incident,
+                           self.scenario.incidents.error_multiplier)
+        total = counts.requests.sum(axis=1)
+        share = np.divide(counts.requests[:, 0], total, out=np.zeros(len(ks)), where=total > 0)
+        return [MetricSample(time=float(b[i]), interval=step, new_requests=int(counts.requests[i, 0]),
+                             new_errors=int(counts.errors[i, 0]), old_requests=int(counts.requests[i, 1]),
+                             old_errors=int(counts.errors[i, 1]), new_latency=float(counts.latency[i, 0]),
+                             old_latency=float(counts.latency[i, 1]), new_true_rate=float(counts.true_rates[i, 0]),
+                             old_true_rate=float(counts.true_rates[i, 1]), new_share=float(share[i]),
+                             bad_share=float(bad_live[i] / fleet) if fleet else 0.0, incident=bool(incident[i]))
+                for i in range(len(ks))]
 
     def window(self, since: float) -> Window:
         """The metric intervals that ended in (since, now]."""

@@ -31,14 +31,18 @@ class FleetExposure:
 
     weight: np.ndarray
     segments: list[Segment] = field(default_factory=list)
+    version: int = 0  # bumped by every change, so computations ahead of time know when to redo
+
 
     def go_live(self, build: int, hosts: np.ndarray, start: np.ndarray, onset: np.ndarray) -> None:
+        self.version += 1
         ok = ~np.isnan(start)
         self.segments.append(Segment(build, hosts[ok], start[ok].copy(), np.full(ok.sum(), np.inf),
                                      onset[ok].copy(), self.weight[hosts[ok]]))
 
     def cancel_pending(self, now: float) -> int:
         """Hosts that had not gone live yet never will (the wave was stopped). Returns how many."""
+        self.version += 1
         cancelled = 0
         for seg in self.segments:
             pending = (seg.start > now) & np.isfinite(seg.start)
@@ -54,6 +58,7 @@ class FleetExposure:
 
     def end(self, build: int, hosts: np.ndarray, at: np.ndarray) -> None:
         """These hosts stop serving `build` at the given times (NaN: they could not be rolled back)."""
+        self.version += 1
         when = dict(zip(hosts.tolist(), at.tolist()))
         for seg in self.segments:
             if seg.build != build:
@@ -61,6 +66,18 @@ class FleetExposure:
             for i, h in enumerate(seg.hosts.tolist()):
                 if h in when and not np.isnan(when[h]) and seg.end[i] == np.inf:
                     seg.end[i] = when[h]
+
+    def host_seconds_many(self, a: np.ndarray, b: np.ndarray, builds: set[int] | None = None,
+                          after_onset: bool = False) -> np.ndarray:
+        """Weighted host-seconds in each interval [a_k, b_k] served by the given builds (default: all)."""
+        total = np.zeros(len(a))
+        for seg in self.segments:
+            if builds is not None and seg.build not in builds:
+                continue
+            start = seg.start + seg.onset if after_onset else seg.start
+            overlap = np.minimum(seg.end[:, None], b[None, :]) - np.maximum(start[:, None], a[None, :])
+            total += seg.weight @ np.maximum(overlap, 0.0)
+        return total
 
     def host_seconds(self, a: float, b: float, builds: set[int] | None = None, after_onset: bool = False) -> float:
         """Weighted host-seconds in [a, b] served by the given builds (default: all non-baseline)."""

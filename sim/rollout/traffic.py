@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from sim.rollout.clock import diurnal_load
 from sim.rollout.spec import BadBuild, Traffic
@@ -75,24 +75,84 @@ class Counts:
     old_true_rate: float
 
 
-def true_error_rates(traffic: Traffic, bad: BadBuild, exposure: Exposure, incident_multiplier: float) -> tuple[float, float]:
-    base = traffic.error_rate * (incident_multiplier if exposure.incident else 1.0)
-    broken = min(1.0, base * bad.error_multiplier + bad.added_error_rate)
-    return (1 - exposure.bad_fraction) * base + exposure.bad_fraction * broken, min(base, 1.0)
+def true_error_rates(traffic: Traffic, bad: BadBuild, bad_fraction, incident, incident_multiplier: float):
+    """The new and old cohorts' true error rates (arrays over intervals, or scalars)."""
+    base = traffic.error_rate * np.where(incident, incident_multiplier, 1.0)
+    broken = np.minimum(1.0, base * bad.error_multiplier + bad.added_error_rate)
+    return (1 - bad_fraction) * base + bad_fraction * broken, np.minimum(base, 1.0)
+
+
+def _discrete_ppf(q: np.ndarray, cdf, guess: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """The smallest k in [0, upper] with cdf(k) >= q, found by stepping from a close `guess`.
+
+    The guess (a Cornish-Fisher expansion) is off by a few units at most, so a handful of vectorised
+    steps of the exact CDF replace an iterative root-finder per element."""
+    k = np.clip(np.floor(guess), 0, upper)
+    for _ in range(10_000):
+        up = (cdf(k) < q) & (k < upper)
+        down = (k > 0) & (cdf(k - 1) >= q)
+        if not (up.any() or down.any()):
+            return k
+        k = k + up - down
+    raise RuntimeError("quantile search did not converge")  # pragma: no cover
+
+
+def poisson_ppf(q: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """Exact Poisson quantiles (equal to scipy.stats.poisson.ppf), fast for large means."""
+    q, mu = np.broadcast_arrays(np.asarray(q, float), np.asarray(mu, float))
+    z = special.ndtri(q)
+    guess = mu + np.sqrt(mu) * z + (z * z - 1) / 6
+    k = _discrete_ppf(q, lambda k: special.pdtr(k, mu), guess, np.full(q.shape, np.inf))
+    return np.where(mu > 0, k, 0).astype(np.int64)
+
+
+def binom_ppf(q: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Exact binomial quantiles (equal to scipy.stats.binom.ppf); n = 0 or p = 0 gives 0, p = 1 gives n.
+
+    The incomplete-beta inverse gives k to within one; one exact CDF step settles it (as scipy does)."""
+    q, n, p = np.broadcast_arrays(np.asarray(q, float), np.asarray(n, np.int64), np.asarray(p, float))
+    n_float = n.astype(float)
+    k = np.ceil(special.bdtrik(q, n_float, p))
+    k = np.where(np.isfinite(k), np.minimum(k, n_float), 0.0)
+    below = special.bdtr(np.maximum(k - 1, 0).astype(np.int64), n, p)
+    k = np.where((k > 0) & (below >= q), k - 1, k)
+    return np.where(p >= 1, n, np.where((n == 0) | (p <= 0), 0, k)).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class CountsMany:
+    """Draws for several intervals; arrays indexed [interval, cohort] with cohort 0=new, 1=old."""
+
+    requests: np.ndarray
+    errors: np.ndarray
+    latency: np.ndarray
+    true_rates: np.ndarray
+
+
+def draw_many(traffic: Traffic, bad: BadBuild, noise: IntervalNoise, ks: np.ndarray, wall_mid: np.ndarray,
+              host_seconds: np.ndarray, bad_fraction: np.ndarray, incident: np.ndarray,
+              incident_multiplier: float) -> CountsMany:
+    """Requests ~ Poisson(mean x gamma noise), errors ~ Binomial(requests, rate x gamma noise), by inverse
+    CDF from the uniforms of intervals `ks`; host_seconds is [interval, cohort]."""
+    load = diurnal_load(traffic.diurnal.amplitude, traffic.diurnal.peak_hour, wall_mid)
+    p_new, p_old = true_error_rates(traffic, bad, bad_fraction, incident, incident_multiplier)
+    served = host_seconds * (traffic.requests_per_host * load)[:, None]
+    requests = np.where(served > 0, poisson_ppf(noise.u_requests[ks], served * noise.rate_noise[ks]), 0)
+    true_rates = np.stack([p_new, p_old], axis=1)
+    rates = np.minimum(true_rates * noise.error_noise[ks], 1.0)
+    errors = binom_ppf(noise.u_errors[ks], requests, rates)
+    latency = traffic.latency * noise.latency_noise[ks]
+    latency[:, 0] += bad_fraction * bad.added_latency
+    latency = np.where(requests > 0, latency, np.nan)
+    return CountsMany(requests, errors, latency, true_rates)
 
 
 def draw_counts(traffic: Traffic, bad: BadBuild, noise: IntervalNoise, k: int, wall_mid: float,
                 exposure: Exposure, incident_multiplier: float) -> Counts:
-    """Requests ~ Poisson(mean x gamma noise), errors ~ Binomial(requests, rate x gamma noise)."""
-    load = float(diurnal_load(traffic.diurnal.amplitude, traffic.diurnal.peak_hour, wall_mid))
-    p_new, p_old = true_error_rates(traffic, bad, exposure, incident_multiplier)
-    served = np.array([exposure.new_host_seconds, exposure.old_host_seconds]) * traffic.requests_per_host * load
-    requests = stats.poisson.ppf(noise.u_requests[k], served * noise.rate_noise[k]).astype(np.int64)
-    requests = np.where(served > 0, requests, 0)
-    rates = np.minimum(np.array([p_new, p_old]) * noise.error_noise[k], 1.0)
-    errors = stats.binom.ppf(noise.u_errors[k], requests, rates).astype(np.int64)
-    latency = traffic.latency * noise.latency_noise[k]
-    latency = latency + np.array([exposure.bad_fraction * bad.added_latency, 0.0])
-    latency = np.where(requests > 0, latency, np.nan)
-    return Counts(int(requests[0]), int(errors[0]), int(requests[1]), int(errors[1]),
-                  float(latency[0]), float(latency[1]), p_new, p_old)
+    """One interval's draws (see `draw_many`)."""
+    many = draw_many(traffic, bad, noise, np.array([k]), np.array([wall_mid]),
+                     np.array([[exposure.new_host_seconds, exposure.old_host_seconds]]),
+                     np.array([exposure.bad_fraction]), np.array([exposure.incident]), incident_multiplier)
+    return Counts(int(many.requests[0, 0]), int(many.errors[0, 0]), int(many.requests[0, 1]), int(many.errors[0, 1]),
+                  float(many.latency[0, 0]), float(many.latency[0, 1]), float(many.true_rates[0, 0]),
+                  float(many.true_rates[0, 1]))
