@@ -195,7 +195,7 @@ def _by_time(path: str, role: str, points: list[Point], grid: list[Point], probl
     for stamp, where in on_grid.items():
         if stamp not in found:
             problems.append(Problem(path, None, None, where, f"no {role} point at this time", got=_time(stamp),
-                                    allowed=f"a {role} point at every requests time" +
+                                    allowed=f"a point in the {role} series at every requests time" +
                                     (" (append `or vector(0)` to the errors query)" if role == "errors" else "")))
     return found
 
@@ -228,4 +228,4 @@ def _number(value: float) -> str:
 
 
 def _time(stamp: float) -> str:
-    return f"{stamp:g} ({iso(stamp)})"
+    return f"{stamp:.0f} ({iso(stamp)})" if stamp.is_integer() else f"{stamp!r} ({iso(stamp)})"
