@@ -1,0 +1,133 @@
+"""Block bootstrap: shape, contiguity, time-of-day alignment, autocorrelation kept, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.backtest import History, MetricsError, default_block, resample, resample_indices
+from sim.backtest.history import DAY
+
+
+def counting(n: int, interval: float = 60.0) -> History:
+    """requests[i] = 1000 + i: each output value names its source row."""
+    requests = 1000 + np.arange(n)
+    return History("count.csv", 1709510400.0, interval, requests, requests // 100, None)
+
+
+def ar1_history(rng: np.random.Generator, n: int, phi: float) -> History:
+    x = np.zeros(n)
+    noise = rng.normal(size=n)
+    for i in range(1, n):
+        x[i] = phi * x[i - 1] + noise[i]
+    requests = np.round(1000 + 50 * x).astype(int)
+    return History("ar1.csv", 1709510400.0, 60.0, requests, requests // 50, None)
+
+
+def lag1(x: np.ndarray) -> float:
+    return float(np.corrcoef(x[:-1], x[1:])[0, 1])
+
+
+@pytest.mark.parametrize("intervals, block", [(1, 30), (29, 30), (30, 30), (1000, 30), (4321, 7), (500, None)])
+def test_output_has_the_requested_length_and_blocks_are_contiguous_runs(intervals, block):
+    history = counting(3 * 1440)
+    out = resample(history, np.random.default_rng(1), intervals, block=block)
+    block = block or default_block(history)
+    assert len(out) == intervals and (out.start, out.interval) == (history.start, history.interval)
+    source = out.requests - 1000
+    np.testing.assert_array_equal(source, resample_indices(history, np.random.default_rng(1), intervals, block))
+    for first in range(0, intervals, block):
+        run = source[first : first + block]
+        np.testing.assert_array_equal(np.diff(run), 1)  # consecutive input rows, no wrap-around
+    np.testing.assert_array_equal(out.errors, history.errors[source])
+
+
+@pytest.mark.parametrize("block", [1, 10, 30, 121])
+def test_aligned_blocks_come_from_the_same_time_of_day(block):
+    history = counting(3 * 1440)
+    out = resample(history, np.random.default_rng(2), 2 * 1440 + 77, block=block)
+    source_time = history.timestamps()[out.requests - 1000] % DAY
+    output_time = out.timestamps() % DAY
+    gap = np.abs(source_time - output_time)
+    gap = np.minimum(gap, DAY - gap)
+    assert gap.max() <= (block // 2) * history.interval  # the tolerance: half a block
+    assert gap.max() > 0 or block // 2 == 0  # blocks do move within the tolerance
+
+
+def test_random_phase_ignores_the_time_of_day():
+    history = counting(3 * 1440)
+    out = resample(history, np.random.default_rng(2), 1440, block=10, start_phase="random")
+    gap = np.abs(history.timestamps()[out.requests - 1000] % DAY - out.timestamps() % DAY)
+    assert np.minimum(gap, DAY - gap).max() > 3600
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_lag1_autocorrelation_is_kept_far_better_than_by_iid_resampling(seed):
+    rng = np.random.default_rng(seed)
+    history = ar1_history(rng, 3 * 1440, phi=0.9)
+    target = lag1(history.requests)
+    assert target > 0.85
+    for block in (None, 30):
+        blocked = lag1(resample(history, rng, 3 * 1440, block=block).requests)
+        iid = lag1(history.requests[rng.integers(0, len(history), len(history))])
+        # a block of b keeps b-1 of every b neighbour pairs: about 0.9 * 29/30 = 0.87 at b = 30
+        assert abs(blocked - target) < 0.08, (block, blocked, target)
+        assert abs(iid) < 0.08 and abs(iid - target) > 0.75  # i.i.d. draws lose it all
+
+
+def test_same_seed_same_output_and_another_seed_differs():
+    history = ar1_history(np.random.default_rng(9), 2 * 1440, phi=0.5)
+    first = resample(history, np.random.default_rng(42), 3000)
+    again = resample(history, np.random.default_rng(42), 3000)
+    other = resample(history, np.random.default_rng(43), 3000)
+    np.testing.assert_array_equal(first.requests, again.requests)
+    assert not np.array_equal(first.requests, other.requests)
+
+
+def test_default_block_follows_the_autocorrelation_not_the_diurnal_swing():
+    rng = np.random.default_rng(5)
+    noise = History("n", 0.0, 60.0, rng.poisson(1000, 4320), np.zeros(4320, dtype=int), None)
+    assert default_block(noise) <= 3
+    assert default_block(ar1_history(rng, 4320, 0.9)) >= 20
+    hours = np.arange(4320) / 60.0
+    diurnal = np.round(1000 + 500 * np.sin(2 * np.pi * hours / 24) + rng.normal(0, 20, 4320)).astype(int)
+    daily = History("d", 0.0, 60.0, diurnal, np.zeros(4320, dtype=int), None)
+    assert default_block(daily, "aligned") <= 3  # the swing is kept by alignment, not by long blocks
+    assert default_block(daily, "random") > 50
+
+
+def test_mistakes_in_the_request():
+    history = counting(1000)
+    with pytest.raises(MetricsError, match="too short to resample with the time of day aligned"):
+        resample(history, np.random.default_rng(0), 10, block=10)
+    with pytest.raises(MetricsError, match=r"count.csv: block: block length out of range .*got 1001; allowed 1..1000"):
+        resample(history, np.random.default_rng(0), 10, block=1001, start_phase="random")
+    with pytest.raises(ValueError, match="start_phase"):
+        resample(history, np.random.default_rng(0), 10, start_phase="noon")
+    with pytest.raises(ValueError, match="intervals"):
+        resample(history, np.random.default_rng(0), 0)
+
+
+@st.composite
+def histories(draw):
+    n = draw(st.integers(2, 120))
+    interval = draw(st.sampled_from([60.0, 3600.0, DAY]))
+    requests = np.array(draw(st.lists(st.integers(0, 10**9), min_size=n, max_size=n)), dtype=np.int64)
+    shares = np.array(draw(st.lists(st.floats(0, 1), min_size=n, max_size=n)))
+    errors = np.floor(requests * shares).astype(np.int64)
+    return History("h.csv", 0.0, interval, requests, errors, None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(history=histories(), intervals=st.integers(1, 400), seed=st.integers(0, 2**32),
+       block=st.one_of(st.none(), st.integers(1, 10)), phase=st.sampled_from(["aligned", "random"]))
+def test_resampled_counts_stay_valid(history, intervals, seed, block, phase):
+    try:
+        out = resample(history, np.random.default_rng(seed), intervals, block=block, start_phase=phase)
+    except MetricsError:
+        assert phase == "aligned" or (block or 0) > len(history)
+        return
+    assert len(out) == intervals
+    assert np.all(out.errors >= 0) and np.all(out.requests >= 0) and np.all(out.errors <= out.requests)
