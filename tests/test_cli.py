@@ -96,7 +96,11 @@ def test_ctrl_c_leaves_no_partial_folder_and_no_workers(root, tmp_path):
         [sys.executable, "-m", "sim", "run", str(root / "scenarios/push_vs_pull.yaml"), "--out", str(out),
          "--replications", "200", "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         start_new_session=True)
-    time.sleep(4)
+    deadline = time.monotonic() + 120
+    while not subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True).stdout:  # workers started
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.2)
+    time.sleep(1)
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
