@@ -47,13 +47,13 @@ def resample_indices(history: History, rng: np.random.Generator, intervals: int,
         raise ValueError(f"intervals must be >= 1 (got {intervals})")
     block = default_block(history, start_phase) if block is None else block
     _check_block(history, block, start_phase)
-    period = history.per_day if start_phase == "aligned" else None
-    pieces = []
-    for t in range(0, intervals, block):
-        length = min(block, intervals - t)
-        start = _draw_start(len(history), t, length, block, period, rng)
-        pieces.append(np.arange(start, start + length))
-    return np.concatenate(pieces)
+    firsts = np.arange(0, intervals, block)
+    lasts = len(history) - np.minimum(block, intervals - firsts)  # the latest start that still fits
+    if start_phase == "aligned" and 2 * (block // 2) + 1 < history.per_day:
+        starts = _aligned_starts(firsts % history.per_day, lasts, block // 2, history.per_day, rng)
+    else:  # random phase, or a tolerance that spans the whole day: every start is aligned
+        starts = rng.integers(0, lasts + 1)
+    return np.repeat(starts, block)[:intervals] + np.arange(intervals) % block
 
 
 def default_block(history: History, start_phase: str = "aligned") -> int:
@@ -67,16 +67,25 @@ def default_block(history: History, start_phase: str = "aligned") -> int:
     return max(1, min(politis_white(series), len(history)))
 
 
-def _draw_start(n: int, t: int, length: int, block: int, period: int | None, rng: np.random.Generator) -> int:
-    """A uniformly drawn input start for the block at output position t."""
-    last = n - length
-    if period is None:
-        return int(rng.integers(0, last + 1))
-    starts = np.arange(last + 1)
-    distance = (starts - t) % period
-    near = np.minimum(distance, period - distance) <= block // 2
-    candidates = starts[near]
-    return int(candidates[rng.integers(0, candidates.shape[0])])
+def _aligned_starts(phases: np.ndarray, lasts: np.ndarray, tolerance: int, period: int,
+                    rng: np.random.Generator) -> np.ndarray:
+    """Per block, a start drawn uniformly from the starts in [0, last] within `tolerance` of its phase.
+
+    Candidates are `phase + k*period + d` with |d| <= tolerance (k = -1 reaches across midnight).
+    Rejection sampling over (k, d): the pairs name distinct starts because the windows are
+    narrower than a day, so the accepted draws are uniform over the candidates.
+    """
+    starts = np.full(phases.shape, -1)
+    lowest = -((phases + tolerance) // period)
+    highest = (lasts + tolerance - phases) // period
+    pending = np.arange(phases.shape[0])
+    while pending.size:
+        drawn = (phases[pending] + period * rng.integers(lowest[pending], highest[pending] + 1)
+                 + rng.integers(-tolerance, tolerance + 1, size=pending.size))
+        ok = (drawn >= 0) & (drawn <= lasts[pending])
+        starts[pending[ok]] = drawn[ok]
+        pending = pending[~ok]
+    return starts
 
 
 def _check_block(history: History, block: int, start_phase: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from scipy import stats
 from hypothesis import strategies as st
 
 from sim.backtest import History, MetricsError, default_block, resample, resample_indices
@@ -131,3 +132,26 @@ def test_resampled_counts_stay_valid(history, intervals, seed, block, phase):
         return
     assert len(out) == intervals
     assert np.all(out.errors >= 0) and np.all(out.requests >= 0) and np.all(out.errors <= out.requests)
+
+
+def test_aligned_starts_are_uniform_over_every_candidate():
+    history = counting(3 * 1440)
+    # one block of 10 at output position 0: tolerance 5, so starts 0..5, 1435..1445 and 2875..2885
+    expected = set(range(0, 6)) | set(range(1435, 1446)) | set(range(2875, 2886))
+    rng = np.random.default_rng(11)
+    starts = [int(resample_indices(history, rng, 10, block=10)[0]) for _ in range(5600)]
+    values, counts = np.unique(starts, return_counts=True)
+    assert set(values.tolist()) == expected
+    assert stats.chisquare(counts).pvalue > 0.001  # 28 equally likely starts, 200 draws each expected
+
+
+@pytest.mark.parametrize("phase", [0, 3, 700, 1436, 1439])
+def test_aligned_draws_cover_exactly_the_starts_within_tolerance_across_midnight(phase):
+    from sim.backtest.bootstrap import _aligned_starts
+    period, last, tolerance = 1440, 3000, 6
+    starts = np.arange(last + 1)
+    distance = (starts - phase) % period
+    expected = set(starts[np.minimum(distance, period - distance) <= tolerance].tolist())  # the definition
+    rng = np.random.default_rng(phase)
+    drawn = _aligned_starts(np.full(4000, phase), np.full(4000, last), tolerance, period, rng)
+    assert set(drawn.tolist()) == expected
