@@ -57,6 +57,44 @@ def run(
 
 
 @app.command()
+def evaluate(
+    scenario: str = typer.Argument(..., help="Scenario file with `rollout:` and `evaluation:` sections."),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="Results folder to write (atomically)."),
+    set_: List[str] = typer.Option([], "--set", help=SET_HELP),
+    releases: Optional[int] = typer.Option(None, "--releases", "-n", help="Releases per policy (default: the scenario's)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Root seed (default: the scenario's, else drawn)."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Worker processes (default: one per core)."),
+    format_: str = typer.Option("table", "--format", help="table or json."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing results folder."),
+    executor: str = typer.Option("local", "--executor", help="local (a process pool) or dask."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, tcp://HOST:PORT."),
+) -> None:
+    """Compare rollback policies on the same simulated releases; exit 1 if one fails its acceptance criteria."""
+    from pathlib import Path
+
+    from sim.commands import evaluate as evaluate_module
+    from sim.commands.run import prepare
+
+    try:
+        _check_format(format_)
+        from sim.experiment import make_executor
+
+        loaded, entropy = prepare(scenario, set_, None, seed)
+        pool = make_executor(executor, scheduler)
+        result = evaluate_module.evaluate(loaded, entropy, workers, Console(stderr=True), releases, executor=pool)
+        if out is not None:
+            result = evaluate_module.write(result, Path(out), overwrite)
+    except UserError as error:
+        fail(error)
+    if format_ == "json":
+        print(json.dumps(evaluate_module.to_json(result), indent=2, default=float))
+    else:
+        evaluate_module.render(result, Console())
+    if result.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
 def check(
     scenario: str = typer.Argument(..., help="Scenario file (YAML)."),
     set_: List[str] = typer.Option([], "--set", help=SET_HELP),

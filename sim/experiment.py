@@ -15,6 +15,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from sim.engine import Job, simulate
+from sim.errors import UserError
 from sim.records import DeployRecord, DeploySummary
 from sim.scenario import Scenario
 from sim.wave import run_wave
@@ -93,6 +94,23 @@ def map_ordered(function: Callable, scenario: Scenario, items: list, workers: in
     finally:
         if own:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def make_executor(kind: str, scheduler: str | None):
+    """None for the local process pool (the default), or a concurrent.futures executor on a Dask cluster."""
+    if kind == "local":
+        return None
+    if kind != "dask":
+        raise UserError(f"--executor: unknown executor (got {kind!r}; allowed local, dask)")
+    if not scheduler:
+        raise UserError("--executor dask needs --scheduler tcp://HOST:PORT (the address of an existing Dask scheduler)")
+    from distributed import Client
+
+    try:
+        client = Client(scheduler, timeout="10s")
+    except OSError as error:
+        raise UserError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({error})") from None
+    return client.get_executor()
 
 
 def run_jobs(scenario: Scenario, jobs: list[Job], workers: int, progress: Callable = lambda result: None,

@@ -26,6 +26,10 @@ UNIT_NOTES = {
 def json_schema() -> dict:
     schema = Scenario.model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["properties"]["include"] = {
+        "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+        "description": "Scenario files merged under this one (this file wins), paths relative to it.",
+    }
     schema["title"] = "deploysim scenario (version 1)"
     return schema
 

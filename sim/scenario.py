@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sim.distributions import Constant, Distribution, LogNormal
 from sim.policies import Policy
 from sim.quantities import NonNegativeDuration, PositiveDuration, PositiveRate, PositiveSize, Share
+from sim.evaluation.spec import Evaluation
 from sim.rollout.spec import AnalysisStep, Build, Commander, Incidents, Rollout, Schedule, StageStep, Traffic
 
 SCENARIO_VERSION = 1
@@ -209,6 +210,8 @@ class Scenario(Section):
     incidents: Incidents = Incidents()
     commander: Commander = Commander()
     schedule: Schedule = Schedule()
+    evaluation: Evaluation | None = None
+    """Policies to compare on many releases (`deploysim evaluate`)."""
 
     @field_validator("strategies")
     @classmethod
@@ -244,8 +247,13 @@ class Scenario(Section):
             if isinstance(step, StageStep) and getattr(self.fleet.tiers, step.stage) == 0:
                 raise ValueError(f"rollout.steps[{i}]: stage {step.stage!r} but fleet.tiers.{step.stage} is 0")
         missing = sorted(set(named) - set(self.gates))
-        if missing:
+        if missing and self.evaluation is None:
             raise ValueError(f"rollout: unknown gate(s) {', '.join(missing)} (gates: {', '.join(self.gates) or 'none'})")
+        for policy, gates in (self.evaluation.policies.items() if self.evaluation else ()):
+            lacking = sorted(set(named) - set(gates))
+            if lacking:
+                raise ValueError(f"evaluation.policies.{policy}: no gate(s) {', '.join(lacking)} "
+                                 f"(the rollout uses {', '.join(sorted(set(named)))})")
         return self
 
     def fleet_sizes(self) -> list[int]:

@@ -37,6 +37,7 @@ def handle_alarm(ctx: ReleaseContext, gate: str, verdict):
 
 def handle_smoke_failure(ctx: ReleaseContext):
     detect(ctx, "smoke test")
+    ctx.note("mitigated_time", ctx.env.now)  # staging serves no users: nobody is exposed any more
     ctx.stage_event("smoke-test-failed")
     if ctx.scenario.commander.on_failure != "hotfix":
         return "stop"

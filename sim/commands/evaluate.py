@@ -1,0 +1,174 @@
+"""`deploysim evaluate`: many releases, several policies on the same releases, estimates and acceptance.
+
+Exit codes: 0 every policy meets the acceptance criteria; 1 some policy fails one; 2 bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from sim.errors import UserError
+from sim.evaluation import acceptance, stats
+from sim.evaluation.engine import plan_eval_jobs, run_eval_job
+from sim.experiment import default_workers, map_ordered
+from sim.loader import LoadedScenario
+from sim.output import manifest, results_folder, write_json
+from sim.plots import _save, plt
+from sim.units import format_duration
+
+
+@dataclass(frozen=True)
+class EvaluationRun:
+    loaded: LoadedScenario
+    entropy: int
+    rows: pd.DataFrame
+    estimates: pd.DataFrame
+    stages: pd.DataFrame
+    verdicts: list
+    out: Path | None = None
+
+    @property
+    def failed(self) -> bool:
+        return any(v.status == "fail" for v in self.verdicts)
+
+
+def evaluate(loaded: LoadedScenario, entropy: int, workers: int | None, err: Console | None,
+             releases: int | None = None, executor=None) -> EvaluationRun:
+    scenario = loaded.scenario
+    if scenario.evaluation is None or scenario.rollout is None:
+        raise UserError(f"{loaded.source}: evaluate needs a `rollout:` and an `evaluation:` section")
+    spec = scenario.evaluation
+    cap = releases or spec.releases
+    batch = spec.batch if spec.precision is not None else cap
+    rows: list[dict] = []
+    workers = workers or default_workers(cap * len(spec.policies))
+    with _progress(err, cap) as advance:
+        while len(rows) < cap * len(spec.policies):
+            done = len(rows) // len(spec.policies)
+            jobs = plan_eval_jobs(scenario, entropy, done, min(batch, cap - done))
+            rows += list(map_ordered(run_eval_job, scenario, jobs, workers, progress=advance, executor=executor))
+            if spec.precision is not None and _precise(pd.DataFrame(rows), spec):
+                break
+    table = pd.DataFrame(rows)
+    within = spec.acceptance.mitigated_within
+    estimates = stats.policy_estimates(table, spec.confidence, spec.acceptance.exposure_limit, within)
+    return EvaluationRun(loaded, entropy, table, estimates, stats.stage_table(table),
+                         acceptance.judge(estimates, spec.acceptance))
+
+
+def _precise(rows: pd.DataFrame, spec) -> bool:
+    """Every rate's interval is at most `precision` wide."""
+    estimates = stats.policy_estimates(rows, spec.confidence, spec.acceptance.exposure_limit, None)
+    rates = estimates[estimates.measure.isin(["false_rollback_rate", "miss_rate", "caught_before_exposure"])
+                      & (estimates.n > 0)]  # a rate with no population (e.g. no bad builds) has nothing to narrow
+    return bool(((rates.high - rates.low) <= spec.precision).all())
+
+
+class _progress:
+    def __init__(self, err: Console | None, releases: int):
+        self.err, self.releases = err, releases
+
+    def __enter__(self):
+        if self.err is None:
+            return lambda _: None
+        columns = [TextColumn("releases x policies"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+        self.bar = Progress(*columns, console=self.err, transient=True)
+        self.bar.__enter__()
+        task = self.bar.add_task("evaluate", total=None)
+        return lambda _: self.bar.advance(task)
+
+    def __exit__(self, *exc):
+        if self.err is not None:
+            self.bar.__exit__(*exc)
+        return False
+
+
+def write(run: EvaluationRun, out: Path, overwrite: bool) -> EvaluationRun:
+    loaded = run.loaded
+    with results_folder(out, overwrite=overwrite) as folder:
+        run.rows.to_csv(folder / "releases.csv", index=False)
+        run.estimates.to_csv(folder / "estimates.csv", index=False)
+        run.stages.to_csv(folder / "detection_stages.csv")
+        pd.DataFrame([asdict(v) for v in run.verdicts]).to_csv(folder / "acceptance.csv", index=False)
+        plot(run, folder / "policies.png")
+        write_json(folder / "summary.json", to_json(run))
+        files = sorted(p.name for p in folder.iterdir()) + ["manifest.json"]
+        write_json(folder / "manifest.json", manifest(
+            command="evaluate", scenario_source=loaded.source, scenario_digest=loaded.digest,
+            effective=loaded.effective, overrides=loaded.overrides, seed=loaded.scenario.seed,
+            entropy=run.entropy, files=files, extra={"releases": int(run.rows.replication.nunique())}))
+    return EvaluationRun(**{**run.__dict__, "out": out})
+
+
+def plot(run: EvaluationRun, path: Path | None = None):
+    """False rollbacks against misses and against detection delay, with 95% intervals, per policy."""
+    est = run.estimates.set_index(["policy", "measure"])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5), constrained_layout=True)
+    for policy in run.estimates.policy.unique():
+        fr, miss, delay = (est.loc[(policy, m)] for m in ("false_rollback_rate", "miss_rate", "detection_delay_p50"))
+        left.errorbar(100 * fr.value, 100 * miss.value, xerr=[[100 * (fr.value - fr.low)], [100 * (fr.high - fr.value)]],
+                      yerr=[[100 * (miss.value - miss.low)], [100 * (miss.high - miss.value)]], fmt="o", capsize=3, label=policy)
+        right.errorbar(100 * fr.value, delay.value / 60, xerr=[[100 * (fr.value - fr.low)], [100 * (fr.high - fr.value)]],
+                       fmt="o", capsize=3, label=policy)
+    left.set(xlabel="false rollbacks (% of good builds)", ylabel="misses (% of bad builds reaching 100%)")
+    right.set(xlabel="false rollbacks (% of good builds)", ylabel="median detection delay (min)")
+    for ax in (left, right):
+        ax.grid(True, alpha=0.3)
+    left.legend(fontsize=8)
+    fig.suptitle(f"{run.loaded.scenario.name}: {run.rows.replication.nunique()} releases per policy (95% intervals)")
+    _save(fig, path)
+    return fig
+
+
+def to_json(run: EvaluationRun) -> dict:
+    return {
+        "scenario": run.loaded.scenario.name, "seed": run.loaded.scenario.seed, "entropy": str(run.entropy),
+        "releases": int(run.rows.replication.nunique()),
+        "estimates": json.loads(run.estimates.to_json(orient="records")),
+        "acceptance": [asdict(v) for v in run.verdicts],
+        "passed": not run.failed, "out": str(run.out) if run.out else None,
+    }
+
+
+SHOWN = ("false_rollback_rate", "miss_rate", "caught_before_exposure", "detection_delay_p50",
+         "time_to_mitigate_p50", "bad_requests_mean", "error_budget_minutes_mean", "lead_time_good_p50",
+         "mitigated_within")
+
+
+def render(run: EvaluationRun, console: Console) -> None:
+    policies = list(run.estimates.policy.unique())
+    table = Table(title=f"{run.loaded.scenario.name}: {run.rows.replication.nunique()} releases, "
+                        f"{int((~run.rows.bad_build).sum() / len(policies))} good, "
+                        f"{int(run.rows.bad_build.sum() / len(policies))} bad (estimate [95% interval])")
+    table.add_column("measure", no_wrap=True)
+    for policy in policies:
+        table.add_column(policy, justify="right", no_wrap=True)
+    est = run.estimates.set_index(["policy", "measure"])
+    for measure in SHOWN:
+        if (policies[0], measure) in est.index:
+            table.add_row(measure, *(_cell(measure, est.loc[(p, measure)]) for p in policies))
+    console.print(table)
+    for verdict in run.verdicts:
+        mark = {"pass": "[green]pass[/green]", "fail": "[red]FAIL[/red]", "uncertain": "[yellow]uncertain[/yellow]"}
+        console.print(f"{mark[verdict.status]} {verdict.policy}: {verdict.criterion} {verdict.bound} "
+                      f"(estimate {verdict.estimate:.4g}, interval {verdict.low:.4g}-{verdict.high:.4g})")
+    if run.out:
+        console.print(f"results written to {run.out}/")
+
+
+def _cell(measure: str, row) -> str:
+    if math.isnan(row.value):
+        return "-"
+    if measure.endswith("rate") or measure in ("caught_before_exposure", "mitigated_within"):
+        return f"{100 * row.value:.1f}% [{100 * row.low:.1f}-{100 * row.high:.1f}]"
+    if "delay" in measure or "mitigate" in measure or "lead_time" in measure:
+        return f"{format_duration(row.value)} [{format_duration(row.low)}-{format_duration(row.high)}]"
+    return f"{row.value:,.1f} [{row.low:,.1f}-{row.high:,.1f}]"

@@ -1,0 +1,65 @@
+"""The `evaluation:` section: the mix of releases, the policies to compare, and what counts as good enough."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sim.policies import Policy
+from sim.quantities import PositiveDuration, Share
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+class SpikeSizes(Section):
+    """Bad builds' added error rate, drawn log-uniformly between `min` and `max` for each bad release."""
+
+    min: Share = 0.002
+    max: Share = 0.10
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "SpikeSizes":
+        if not 0 < self.min <= self.max:
+            raise ValueError(f"need 0 < min <= max (got min={self.min:g}, max={self.max:g})")
+        return self
+
+
+class Acceptance(Section):
+    """What a policy must achieve; `evaluate` exits 1 when a policy misses any of these (by its estimate)."""
+
+    max_false_rollback_rate: Share | None = None
+    """Good builds rolled back, at most this share (for example 1%)."""
+    max_miss_rate: Share | None = None
+    """Bad builds that reach 100% undetected, at most this share."""
+    caught_before_exposure: Share | None = None
+    """Bad builds detected while at most `exposure_limit` of the fleet ran them: at least this share."""
+    exposure_limit: Share = 0.10
+    """The exposure that `caught_before_exposure` refers to (Slack: catch it before 10% of the fleet)."""
+    mitigated_within: PositiveDuration | None = None
+    """Detection to mitigation of detected bad builds, at most this long..."""
+    mitigated_share: Share = 0.95
+    """...for at least this share of them (Slack's goal: automated remediation within 10 minutes)."""
+
+
+class Evaluation(Section):
+    """How `deploysim evaluate` builds its releases and compares policies."""
+
+    releases: int = Field(1000, ge=1, le=10_000_000)
+    """Releases to simulate (each policy sees the same ones). The cap when `precision` is set."""
+    bad_share: Share = 0.3
+    """Share of releases whose build is bad. Guess."""
+    spike: SpikeSizes = SpikeSizes()
+    policies: dict[str, dict[str, Policy]] = Field(..., min_length=1)
+    """Policies by name; each maps every gate name the rollout uses to its spec."""
+    acceptance: Acceptance = Acceptance()
+    precision: Share | None = None
+    """Adaptive: stop once every rate's 95% interval is at most this wide (checked every `batch`)."""
+    batch: int = Field(200, ge=10, le=1_000_000)
+    """Releases per batch when `precision` is set."""
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    """Confidence level of the reported intervals."""
+    error_budget_rate: Share = 0.01
+    """An interval whose overall error rate exceeds this burns error budget (error-budget minutes)."""

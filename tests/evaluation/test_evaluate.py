@@ -1,0 +1,102 @@
+"""Policy evaluation: exact false-rollback rates, the same releases for every policy, executors, exit codes."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from typer.testing import CliRunner
+
+from sim.cli import app
+from sim.commands.evaluate import evaluate
+from sim.evaluation.stats import wilson
+from sim.experiment import make_executor
+from sim.loader import LoadedScenario
+from sim.scenario import Scenario
+
+PULL = {"kind": "pull", "publish": 0, "key_write": "10ms", "wakeup": "50ms", "verify_rate": "1000MB/s", "activation": "1s"}
+
+
+def scenario(policies, steps=None, **extra) -> LoadedScenario:
+    data = {
+        "version": 1, "name": "eval-test", "seed": 5,
+        "fleet": {"hosts": 50, "tiers": {"canary": 0}},
+        "artifact": {"size": "10MB", "files": 10},
+        "strategies": {"pull": PULL},
+        "rollout": {"strategy": "pull", "steps": steps or [{"set_weight": 100}, {"pause": "5m"},
+                                                           {"analysis": {"gates": ["g"]}}]},
+        "traffic": {"dispersion": 0, "diurnal": {"amplitude": 0}, "requests_per_host": 0.5, "error_rate": "1.2%"},
+        "build": {"build_time": 0, "bad": {"onset": 0}},
+        "schedule": {"start": "Tue 10:00"},
+        "evaluation": {"releases": 300, "bad_share": 0, "policies": policies},
+    }
+    for key, value in extra.items():
+        data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
+    model = Scenario.model_validate(data)
+    return LoadedScenario(scenario=model, source="<test>", overrides=())
+
+
+ONE_CHECK = {"g": {"semantics": "threshold", "metric": "error_rate", "max": "1.5%", "count": 1}}
+
+
+def test_false_rollback_rate_of_a_single_threshold_check_matches_the_exact_value():
+    # Good builds only. The one check sees one full interval: 50 hosts x 0.5 req/s x 60 s, so
+    # requests ~ Poisson(1500) and errors ~ Binomial(requests, 1.2%); it fails when errors/requests > 1.5%.
+    loaded = scenario({"one-check": ONE_CHECK}, evaluation={"releases": 1500, "bad_share": 0,
+                                                            "policies": {"one-check": ONE_CHECK}})
+    run = evaluate(loaded, 5, workers=2, err=None)
+    n = np.arange(1100, 1900)
+    exact = float(np.sum(stats.poisson.pmf(n, 1500) * stats.binom.sf(np.floor(0.015 * n), n, 0.012)))
+    k = int(run.rows.false_rollback.sum())
+    low, high = wilson(k, len(run.rows), 0.999)
+    assert low <= exact <= high, (k / len(run.rows), exact)
+    assert 0.01 < exact < 0.2
+
+
+def test_every_policy_sees_the_same_releases():
+    policies = {"a": ONE_CHECK, "b": {"g": {**ONE_CHECK["g"], "max": "2%"}}, "a-again": ONE_CHECK}
+    run = evaluate(scenario(policies, evaluation={"releases": 60, "bad_share": "50%", "policies": policies}), 9, 1, None)
+    by = {p: g.reset_index(drop=True) for p, g in run.rows.groupby("policy")}
+    for p in ("b", "a-again"):
+        pd.testing.assert_series_equal(by["a"].bad_build, by[p].bad_build)
+        pd.testing.assert_series_equal(by["a"].spike, by[p].spike)
+    pd.testing.assert_frame_equal(by["a"].drop(columns="policy"), by["a-again"].drop(columns="policy"))
+    # a looser threshold never rolls back a release that the tighter one kept (same draws)
+    assert not (by["b"].rollbacks > by["a"].rollbacks).any()
+
+
+def test_local_and_dask_executors_give_identical_tables():
+    distributed = pytest.importorskip("distributed")
+    loaded = scenario({"p": ONE_CHECK}, evaluation={"releases": 40, "bad_share": "50%", "policies": {"p": ONE_CHECK}})
+    local = evaluate(loaded, 3, workers=2, err=None)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        executor = make_executor("dask", cluster.scheduler_address)
+        remote = evaluate(loaded, 3, workers=2, err=None, executor=executor)
+        executor._client.close()
+    pd.testing.assert_frame_equal(local.rows, remote.rows)
+    pd.testing.assert_frame_equal(local.estimates, remote.estimates)
+
+
+def test_adaptive_precision_stops_when_intervals_are_narrow_enough():
+    policies = {"p": ONE_CHECK}
+    loaded = scenario(policies, evaluation={"releases": 5000, "bad_share": 0, "policies": policies,
+                                            "precision": "20%", "batch": 50})
+    run = evaluate(loaded, 3, workers=1, err=None)
+    assert run.rows.replication.nunique() < 5000
+    fr = run.estimates.set_index("measure").loc["false_rollback_rate"]
+    assert fr.high - fr.low <= 0.20
+
+
+def test_acceptance_criteria_drive_the_exit_code(tmp_path, root):
+    base = ["evaluate", str(root / "scenarios/threshold_policies.yaml"), "--releases", "12", "--workers", "1",
+            "--format", "json"]
+    lenient = CliRunner().invoke(app, base + ["--set", "evaluation.acceptance={max_false_rollback_rate: 100%}"])
+    assert lenient.exit_code == 0, lenient.output
+    assert json.loads(lenient.stdout)["passed"] is True
+    strict = CliRunner().invoke(app, base + ["--set", "evaluation.acceptance={caught_before_exposure: 100%, "
+                                                      "exposure_limit: 0%}"])
+    assert strict.exit_code == 1, strict.output
+    assert json.loads(strict.stdout)["passed"] is False
+    bad = CliRunner().invoke(app, base + ["--set", "evaluation.acceptance={max_false_rollbacks: 1%}"])
+    assert bad.exit_code == 2 and "did you mean 'max_false_rollback_rate'?" in bad.output
