@@ -95,6 +95,37 @@ def evaluate(
 
 
 @app.command()
+def sweep(
+    scenario: str = typer.Argument(..., help="Scenario file with an `evaluation.sweep:` grid."),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="Results folder to write (atomically)."),
+    set_: List[str] = typer.Option([], "--set", help=SET_HELP),
+    releases: Optional[int] = typer.Option(None, "--releases", "-n", help="Releases per grid point."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Root seed (default: the scenario's, else drawn)."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Worker processes (default: one per core)."),
+    format_: str = typer.Option("table", "--format", help="table or json."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing results folder."),
+) -> None:
+    """Evaluate a grid of thresholds, bake times and stages on the same releases; name the Pareto front."""
+    from pathlib import Path
+
+    from sim.commands import sweep as sweep_module
+    from sim.commands.run import prepare
+
+    try:
+        _check_format(format_)
+        loaded, entropy = prepare(scenario, set_, None, seed)
+        result = sweep_module.sweep(scenario, list(set_), entropy, workers, releases)
+        if out is not None:
+            result = sweep_module.write(result, Path(out), overwrite, list(set_))
+    except UserError as error:
+        fail(error)
+    if format_ == "json":
+        print(json.dumps(sweep_module.to_json(result), indent=2, default=float))
+    else:
+        sweep_module.render(result, Console())
+
+
+@app.command()
 def check(
     scenario: str = typer.Argument(..., help="Scenario file (YAML)."),
     set_: List[str] = typer.Option([], "--set", help=SET_HELP),

@@ -44,6 +44,16 @@ class Acceptance(Section):
     """...for at least this share of them (Slack's goal: automated remediation within 10 minutes)."""
 
 
+class PolicySweep(Section):
+    """A grid of settings around one policy, for `deploysim sweep`."""
+
+    base: str
+    """The policy (from `policies`) whose gates the `gates.` keys change."""
+    grid: dict[str, list] = Field(..., min_length=1)
+    """Key -> values. `gates.NAME.FIELD` changes the base policy; other keys are scenario overrides
+    such as `rollout.steps[2].pause`."""
+
+
 class Evaluation(Section):
     """How `deploysim evaluate` builds its releases and compares policies."""
 
@@ -61,5 +71,13 @@ class Evaluation(Section):
     """Releases per batch when `precision` is set."""
     confidence: float = Field(0.95, gt=0.5, lt=1)
     """Confidence level of the reported intervals."""
+    sweep: PolicySweep | None = None
+    """The grid that `deploysim sweep` explores."""
     error_budget_rate: Share = 0.01
     """An interval whose overall error rate exceeds this burns error budget (error-budget minutes)."""
+
+    @model_validator(mode="after")
+    def _sweep_base_exists(self) -> "Evaluation":
+        if self.sweep is not None and self.sweep.base not in self.policies:
+            raise ValueError(f"sweep.base: no policy named {self.sweep.base!r} (policies: {', '.join(self.policies)})")
+        return self
