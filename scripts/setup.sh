@@ -14,10 +14,15 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 want=$(sha256sum "$root/pyproject.toml" | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    echo "setup: installing deploysim and its dependencies into .venv" >&2
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' >&2 || true
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$root[dev]" 2>&1 | grep -v '^WARNING: Location' >&2 || true
-    "$venv/bin/python" -c "import sim, simpy, numba, pydantic, consul" || { echo "setup: install failed" >&2; exit 1; }
+    echo "setup: installing deploysim and its dependencies into .venv (log: .venv/setup.log)" >&2
+    log="$venv/setup.log"
+    if ! { "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip &&
+           "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$root[dev]"; } >"$log" 2>&1 ||
+       ! "$venv/bin/python" -c "import sim, simpy, numba, pydantic, consul, distributed" 2>>"$log"; then
+        echo "setup: install failed; the end of $log:" >&2
+        tail -n 30 "$log" >&2
+        exit 1
+    fi
     echo "$want" > "$stamp"
 fi
 if [ "${DEPLOYSIM_SYSTEM_DEPS:-0}" = 1 ]; then
