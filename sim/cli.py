@@ -53,7 +53,7 @@ def run(
     if format_ == "json":
         print(json.dumps(module.to_json(result), indent=2))
     else:
-        module.render(result, Console())
+        module.render(result, out_console())
 
 
 @app.command()
@@ -89,7 +89,7 @@ def evaluate(
     if format_ == "json":
         print(json.dumps(evaluate_module.to_json(result), indent=2, default=float))
     else:
-        evaluate_module.render(result, Console())
+        evaluate_module.render(result, out_console())
     if result.failed:
         raise typer.Exit(1)
 
@@ -122,7 +122,7 @@ def sweep(
     if format_ == "json":
         print(json.dumps(sweep_module.to_json(result), indent=2, default=float))
     else:
-        sweep_module.render(result, Console())
+        sweep_module.render(result, out_console())
 
 
 @app.command()
@@ -148,6 +148,11 @@ def schema(
     from sim.reference_doc import json_schema, markdown_reference
 
     sys.stdout.write(markdown_reference() if markdown else json.dumps(json_schema(), indent=2) + "\n")
+
+
+def out_console() -> Console:
+    """The terminal as it is, or 160 columns wide when stdout is a file or a pipe (logs, CI)."""
+    return Console() if sys.stdout.isatty() else Console(width=160)
 
 
 def _check_format(value: str) -> None:

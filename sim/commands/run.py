@@ -111,7 +111,8 @@ def _write(result: RunResult, out: Path, overwrite: bool, workers: int) -> RunRe
 
 
 def to_json(result: RunResult) -> dict:
-    growth = result.loaded.scenario.fleet.growth
+    scenario = result.loaded.scenario
+    growth = scenario.fleet.growth if scenario.sweep is None else None
     return {
         "scenario": result.loaded.scenario.name,
         "seed": result.loaded.scenario.seed,
@@ -136,9 +137,10 @@ def render(result: RunResult, console: Console) -> None:
                       format_duration(row.max), band, f"{row.not_updated:g}",
                       "-" if pd.isna(row.s_per_host) else f"{row.s_per_host:.3f}")
     console.print(table)
-    growth = result.loaded.scenario.fleet.growth
+    scenario = result.loaded.scenario
+    growth = scenario.fleet.growth if scenario.sweep is None else None  # weeks mean something only then
     for crossing in result.crossovers:
-        week = "" if growth is None or crossing.hosts is None else f", week {growth.week_of(crossing.hosts):.0f} of growth"
+        week = "" if growth is None or crossing.hosts is None else f", week {growth.week_of(crossing.hosts):.1f} of growth"
         console.print(f"crossover: {crossing.describe()}{week}")
     for name, slope in result.marginal.items():
         console.print(f"at scale, each added server adds {slope:.3f} s to a {name} deploy")
