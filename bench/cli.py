@@ -127,8 +127,12 @@ def check_cmd() -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add the `bench` command group to the main deploysim app."""
+    """Add the `bench` command group, `calibrate` and `validate-model` to the main deploysim app."""
+    from bench import calibrate, validate
+
     app.add_typer(bench_app, name="bench")
+    app.command("calibrate")(calibrate.command)
+    app.command("validate-model")(validate.command)
 
 
 def main() -> None:  # standalone entry for development: python -m bench.cli

@@ -1,0 +1,299 @@
+"""Model validation: the simulator with calibrated parameters against measured bench deploys.
+
+    deploysim validate-model bench/recorded/2026-11-26 --params bench/recorded/2026-11-26/params.yaml
+
+For every bench run (fleet size) the simulator runs the same strategies (name, kind, parallel), fleet
+size and build (size, files) with the base scenario (`--scenario`, default the bench's own
+scenario file) under the parameter file: the parameters are merged over the base scenario (they
+win), and a composite scenario `include:`s that layer and sets what the bench run fixed. Predicted p50, p95 and
+max deploy time (mean over replications) are compared with the measured ones, per strategy and size.
+
+Fleet sizes whose runs the calibration used are marked `fit`; the others are `held-out` (a fair
+test). `contention=True` also applies the calibration's per-phase contention terms (median grows
+linearly with the fleet on the 2-core bench machine), scaling each phase's distribution to the size.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import typer
+from ruamel.yaml import YAML
+
+from bench.calibrate import BenchRun, find_runs
+from sim.errors import UserError
+from sim.loader import LoadedScenario, load_scenario
+from sim.records import fleet_quantile
+
+DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "bench_small.yaml"
+METRICS = ("p50", "p95", "max")
+
+
+@dataclass(frozen=True)
+class Validation:
+    """Predicted against measured deploy times: one row per (fleet size, strategy)."""
+
+    table: pd.DataFrame
+    params: Path
+    scenario: Path
+    replications: int
+    contention: bool
+    loaded: list[LoadedScenario]
+
+    def worst(self, kind: str | None = None, metric: str = "max") -> float:
+        """The largest absolute error in percent (of one metric), optionally of one kind of size."""
+        t = self.table if kind is None else self.table[self.table.role == kind]
+        return float(t[f"{metric}_err_pct"].abs().max()) if len(t) else float("nan")
+
+
+def measured(run: BenchRun, strategy: str) -> dict:
+    """p50, p95 (of the whole fleet, as `sim.records` defines them) and max of one bench deploy."""
+    done = run.hosts[run.hosts.strategy == strategy].done.to_numpy(dtype=float)
+    return {"p50": fleet_quantile(done, 0.5), "p95": fleet_quantile(done, 0.95),
+            "max": float(np.nanmax(done)) if np.isfinite(done).any() else float("nan"),
+            "updated": int(np.isfinite(done).sum())}
+
+
+def calibration_info(params: Path) -> dict:
+    """calibration.json beside the parameter file (fit sizes, contention terms), or {}."""
+    path = params.with_name("calibration.json")
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def absolute_empirical_files(data: dict, folder: Path) -> dict:
+    """`data` (a scenario or parameter mapping) with each relative empirical `file` made absolute.
+
+    The loader resolves an empirical file against the INCLUDING scenario's folder; this puts the
+    file's own folder in front, so a parameter file and its CSV can live anywhere.
+    """
+    for spec in (data.get("strategies") or {}).values():
+        for value in (spec or {}).values():
+            if isinstance(value, dict) and value.get("dist") == "empirical" and not Path(value["file"]).is_absolute():
+                value["file"] = str((folder / value["file"]).resolve())
+    return data
+
+
+def merged(over: dict, under: dict) -> dict:
+    """`over` merged onto `under` as `include:` does: mappings recursively, `over` wins elsewhere."""
+    out = dict(under)
+    for key, value in over.items():
+        out[key] = merged(value, under[key]) if isinstance(value, dict) and isinstance(under.get(key), dict) else value
+    return out
+
+
+def scale_phase(spec, factor: float):
+    """A copy of a distribution spec with its durations multiplied by `factor` (constant, lognormal)."""
+    if spec.dist == "constant":
+        return {"dist": "constant", "value": spec.value * factor}
+    if spec.dist == "lognormal":
+        return {"dist": "lognormal", "median": spec.median * factor, "p95": spec.p95 * factor}
+    return None  # uniform/empirical: left as calibrated
+
+
+def contention_overrides(base: LoadedScenario, run: BenchRun, terms: dict) -> dict:
+    """Per-strategy phase specs scaled from their calibrated median to the term's median at this size."""
+    out: dict = {}
+    for s in run.strategies():
+        spec = base.scenario.strategies.get(s["name"])
+        if spec is None:
+            continue
+        prefix = f"push.{s.get('transport', 'ssh')}" if s["kind"] == "push" else "pull"
+        for phase in ("connect", "activation"):
+            term = terms.get(f"{prefix}.{phase}")
+            current = getattr(spec, phase, None)
+            if term is None or current is None or current.dist not in ("constant", "lognormal"):
+                continue
+            median = current.value if current.dist == "constant" else current.median
+            target = max(term["intercept"] + term["per_host"] * run.fleet_size, 1e-4)
+            scaled = scale_phase(current, target / median)
+            if scaled:
+                out.setdefault(s["name"], {})[phase] = scaled
+    return out
+
+
+def composite(run: BenchRun, replications: int, extra: dict) -> dict:
+    """The scenario for one bench run: its own settings over the parameter layer (see `layered`)."""
+    cfg = run.manifest["config"]
+    strategies: dict = {}
+    for s in run.strategies():
+        entry = {"kind": s["kind"], **({"parallel": int(s["parallel"])} if s["kind"] == "push" else {})}
+        strategies[s["name"]] = {**entry, **extra.get(s["name"], {})}
+    return {"version": 1, "name": "validate-model", "seed": int(cfg.get("seed", 1)), "replications": replications,
+            "fleet": {"hosts": run.fleet_size, "zones": 1, "tiers": {"staging": 0, "dogfood": 0, "canary": 0}},
+            "artifact": {"size": int(cfg["size"]), "files": int(cfg["files"])},
+            "strategies": strategies}
+
+
+def parameter_layer(params: Path, scenario: Path) -> dict:
+    """The parameter file merged over the base scenario (the parameters win), paths made absolute."""
+    safe = YAML(typ="safe")
+    base = absolute_empirical_files(safe.load(scenario.read_text()) or {}, scenario.parent)
+    over = absolute_empirical_files(safe.load(params.read_text()) or {}, params.parent)
+    if "include" in base or "include" in over:
+        raise UserError(f"{params} / {scenario}: nested include: is not supported by validate-model")
+    return merged(over, base)
+
+
+def load_composite(data: dict, layer: dict, source: Path) -> LoadedScenario:
+    """Validate the run's settings over the parameter layer with the simulator's own loader.
+
+    One `include:` level, written to a temporary folder: precedence then rests only on "the
+    including file wins". (`sim/includes.py` crashes on nested includes that add keys, and its
+    include LIST gives the later file precedence, not the earlier one as documented.)
+    """
+    yaml = YAML()
+    with tempfile.TemporaryDirectory(prefix="dsim-validate-") as tmp:
+        with open(Path(tmp) / "layer.yaml", "w") as fh:
+            yaml.dump({k: v for k, v in layer.items() if k not in data or isinstance(v, dict)}, fh)
+        path = Path(tmp) / "validate.yaml"
+        with open(path, "w") as fh:
+            yaml.dump({**data, "include": "layer.yaml"}, fh)
+        loaded = load_scenario(path)
+    names = set(data["strategies"])
+    strategies = {k: v for k, v in loaded.scenario.strategies.items() if k in names}
+    scenario_ = loaded.scenario.model_copy(update={"strategies": strategies})
+    return LoadedScenario(scenario=scenario_, source=str(source), overrides=())
+
+
+def predict(loaded: LoadedScenario, strategy: str, hosts: int, replications: int) -> dict:
+    """Mean p50, p95 and max over replications of the simulated deploy."""
+    from sim.engine import Job, simulate  # numba: compiled on first use, so imported late
+
+    seed = loaded.scenario.seed or 1
+    rows = [simulate(loaded.scenario, Job(strategy, hosts, r, seed)).summary() for r in range(replications)]
+    return {"p50": float(np.mean([r.p50 for r in rows])), "p95": float(np.mean([r.p95 for r in rows])),
+            "max": float(np.mean([r.makespan for r in rows]))}
+
+
+def validate(results: list[Path | str], params: Path | str, scenario: Path | str | None = None,
+             replications: int = 5, contention: bool = False) -> Validation:
+    """Simulate every bench run's strategies with the parameters; compare with what was measured."""
+    params = Path(params)
+    scenario = Path(scenario) if scenario else DEFAULT_SCENARIO
+    if not params.is_file():
+        raise UserError(f"{params}: no such parameter file")
+    info = calibration_info(params)
+    fit_sizes = set(info.get("sizes", []))
+    layer = parameter_layer(params, scenario)
+    rows, loaded_all = [], []
+    for run in find_runs(results):
+        extra: dict = {}
+        if contention and info.get("contention"):
+            plain = load_composite(composite(run, replications, extra), layer, params)
+            for name, phases in contention_overrides(plain, run, info["contention"]).items():
+                extra.setdefault(name, {}).update(phases)
+        loaded = load_composite(composite(run, replications, extra), layer, params)
+        loaded_all.append(loaded)
+        for s in run.strategies():
+            meas, pred = measured(run, s["name"]), predict(loaded, s["name"], run.fleet_size, replications)
+            row = {"hosts": run.fleet_size, "strategy": s["name"], "kind": s["kind"],
+                   "transport": s.get("transport", "") if s["kind"] == "push" else "",
+                   "role": "fit" if run.fleet_size in fit_sizes else "held-out", "run": run.label,
+                   "updated": meas["updated"]}
+            for m in METRICS:
+                row[f"{m}_measured"], row[f"{m}_predicted"] = meas[m], pred[m]
+                row[f"{m}_err_pct"] = 100.0 * (pred[m] - meas[m]) / meas[m] if meas[m] else float("nan")
+            rows.append(row)
+    table = pd.DataFrame(rows).sort_values(["strategy", "hosts"], kind="stable").reset_index(drop=True)
+    return Validation(table, params, scenario, replications, contention, loaded_all)
+
+
+# ---- output: table, plot, results folder ----
+
+def render(v: Validation, console) -> None:
+    """A rich table: measured / predicted / error per metric, one row per strategy and size."""
+    from rich.table import Table
+
+    title = (f"predicted vs measured deploy time (s), {v.replications} replications"
+             + (", with contention terms" if v.contention else ""))
+    t = Table(title=title)
+    for col in ("strategy", "hosts", "role", *[f"{m} meas / pred / err" for m in METRICS]):
+        t.add_column(col, justify="left" if col in ("strategy", "role") else "right", no_wrap=True)
+    for r in v.table.itertuples():
+        cells = []
+        for m in METRICS:
+            err = getattr(r, f"{m}_err_pct")
+            color = "green" if abs(err) <= 15 else "red"
+            cells.append(f"{getattr(r, f'{m}_measured'):.2f} / {getattr(r, f'{m}_predicted'):.2f} / "
+                         f"[{color}]{err:+.0f}%[/]")
+        t.add_row(r.strategy, str(r.hosts), r.role, *cells)
+    console.print(t)
+    console.print(f"worst |error| of max deploy time: {v.worst():.1f}% (held-out sizes: {v.worst('held-out'):.1f}%); "
+                  f"p50: {v.worst(metric='p50'):.1f}%")
+
+
+def plot(v: Validation, path: Path | None = None):
+    """Measured (points) and predicted (lines) max and p50 deploy time against fleet size, per strategy."""
+    import matplotlib
+
+    if matplotlib.get_backend().lower() not in {"module://matplotlib_inline.backend_inline", "nbagg"}:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), constrained_layout=True)
+    for ax, m in zip(axes, ("max", "p50")):
+        for i, (name, g) in enumerate(v.table.groupby("strategy", sort=False)):
+            color = f"C{i}"
+            ax.plot(g.hosts, g[f"{m}_predicted"], "-", color=color, label=f"{name} predicted")
+            ax.plot(g.hosts, g[f"{m}_measured"], "o", color=color, label=f"{name} measured")
+            for r in g.itertuples():
+                ax.annotate(f"{getattr(r, f'{m}_err_pct'):+.0f}%", (r.hosts, getattr(r, f"{m}_measured")),
+                            textcoords="offset points", xytext=(4, -10), fontsize=7, color=color)
+        ax.set(xscale="log", yscale="log", xlabel="fleet size (hosts)", ylabel=f"deploy time {m} (s)",
+               title=f"{m}: bench (points) vs simulator (lines)")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=7)
+    if path is not None:
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+    return fig
+
+
+def write(v: Validation, out: Path | str, overwrite: bool = False) -> Path:
+    """A results folder (atomic): validation.csv, validation.json, predicted_vs_measured.png, manifest."""
+    from sim.output import manifest, results_folder, write_json
+
+    out = Path(out)
+    with results_folder(out, overwrite=overwrite) as folder:
+        v.table.to_csv(folder / "validation.csv", index=False)
+        plot(v, folder / "predicted_vs_measured.png")
+        summary = {"worst_max_err_pct": v.worst(), "worst_max_err_pct_held_out": v.worst("held-out"),
+                   "worst_p50_err_pct": v.worst(metric="p50"), "rows": json.loads(v.table.to_json(orient="records"))}
+        write_json(folder / "validation.json", summary)
+        files = sorted(p.name for p in folder.iterdir()) + ["manifest.json"]
+        first = v.loaded[0]
+        write_json(folder / "manifest.json", manifest(
+            command="validate-model", scenario_source=str(v.scenario), scenario_digest=first.digest,
+            effective=first.effective, overrides=(), seed=first.scenario.seed, entropy=first.scenario.seed or 1,
+            files=files, extra={"params": str(v.params), "replications": v.replications,
+                                "contention": v.contention, "runs": sorted(set(v.table.run))}))
+    return out
+
+
+def command(results: list[Path] = typer.Argument(..., help="bench results folders (or folders holding them)"),
+            params: Path = typer.Option(..., "--params", help="parameter file written by `deploysim calibrate`"),
+            scenario: Path = typer.Option(None, "--scenario", help="base scenario (default scenarios/bench_small.yaml)"),
+            out: Path = typer.Option(None, "--out", help="results folder to write (atomically)"),
+            replications: int = typer.Option(5, "--replications", "-r", min=1, help="simulated repetitions per size"),
+            contention: bool = typer.Option(False, "--contention/--no-contention",
+                                            help="apply the calibration's fleet-size contention terms"),
+            overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing results folder")) -> None:
+    """Simulate each bench run with calibrated parameters; show predicted vs measured deploy time."""
+    from rich.console import Console
+
+    try:
+        v = validate(results, params, scenario, replications, contention)
+        if out is not None:
+            write(v, out, overwrite)
+    except UserError as error:
+        for problem in error.problems:
+            Console(stderr=True).print(problem.render(), markup=False)
+        raise typer.Exit(error.exit_code)
+    render(v, Console(width=160))
+    if out is not None:
+        print(f"wrote {out}/ (validation.csv, validation.json, predicted_vs_measured.png, manifest.json)")
