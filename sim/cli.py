@@ -39,6 +39,7 @@ def run(
     workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Worker processes (default: one per core)."),
     format_: str = typer.Option("table", "--format", help="table or json."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing results folder."),
+    metrics: Optional[str] = typer.Option(None, "--metrics", help="Backtest on real history: a CSV (timestamp, requests, errors[, latency]) or a Prometheus range-query JSON."),
 ) -> None:
     """Simulate a scenario: every strategy at every fleet size, or releases through its rollout."""
     from sim.commands import release, run as run_module
@@ -46,7 +47,7 @@ def run(
     try:
         _check_format(format_)
         result = run_module.run(scenario, out=out, overrides=set_, replications=replications, seed=seed,
-                                workers=workers, overwrite=overwrite)
+                                workers=workers, overwrite=overwrite, metrics=metrics)
     except UserError as error:
         fail(error)
     module = release if isinstance(result, release.ReleaseRun) else run_module
@@ -68,6 +69,7 @@ def evaluate(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing results folder."),
     executor: str = typer.Option("local", "--executor", help="local (a process pool) or dask."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, tcp://HOST:PORT."),
+    metrics: Optional[str] = typer.Option(None, "--metrics", help="Backtest on real history: a CSV (timestamp, requests, errors[, latency]) or a Prometheus range-query JSON."),
 ) -> None:
     """Compare rollback policies on the same simulated releases; exit 1 if one fails its acceptance criteria."""
     from pathlib import Path
@@ -79,7 +81,7 @@ def evaluate(
         _check_format(format_)
         from sim.experiment import make_executor
 
-        loaded, entropy = prepare(scenario, set_, None, seed)
+        loaded, entropy = prepare(scenario, set_, None, seed, metrics)
         pool = make_executor(executor, scheduler)
         result = evaluate_module.evaluate(loaded, entropy, workers, Console(stderr=True), releases, executor=pool)
         if out is not None:

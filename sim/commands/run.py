@@ -32,8 +32,11 @@ class RunResult:
     out: Path | None
 
 
-def cli_overrides(overrides: list[str], replications: int | None, seed: int | None) -> list[str]:
+def cli_overrides(overrides: list[str], replications: int | None, seed: int | None,
+                  metrics: str | None = None) -> list[str]:
     extra = list(overrides)
+    if metrics is not None:  # relative to where the user is, not to the scenario file
+        extra.append(f"traffic.history={json.dumps(str(Path(metrics).resolve()))}")
     if replications is not None:
         extra.append(f"replications={replications}")
     if seed is not None:
@@ -41,9 +44,10 @@ def cli_overrides(overrides: list[str], replications: int | None, seed: int | No
     return extra
 
 
-def prepare(scenario_path: str, overrides: list[str], replications: int | None, seed: int | None):
+def prepare(scenario_path: str, overrides: list[str], replications: int | None, seed: int | None,
+            metrics: str | None = None):
     """Load and validate the scenario with the CLI's options; settle the root seed (drawn if absent)."""
-    loaded = load_scenario(scenario_path, cli_overrides(list(overrides), replications, seed))
+    loaded = load_scenario(scenario_path, cli_overrides(list(overrides), replications, seed, metrics))
     entropy = loaded.scenario.seed if loaded.scenario.seed is not None else draw_entropy()
     if loaded.scenario.seed is None:
         Console(stderr=True).print(f"[dim]no seed given: drew entropy {entropy} (repeat with --seed {entropy})[/dim]")
@@ -52,9 +56,9 @@ def prepare(scenario_path: str, overrides: list[str], replications: int | None, 
 
 def run(scenario_path: str, out: str | None = None, overrides: list[str] = (), replications: int | None = None,
         seed: int | None = None, workers: int | None = None, overwrite: bool = False,
-        console: Console | None = None, progress: bool = True):
+        console: Console | None = None, progress: bool = True, metrics: str | None = None):
     """Simulate the scenario: a fleet-growth sweep, or releases when it has a `rollout:` section."""
-    loaded, entropy = prepare(scenario_path, list(overrides), replications, seed)
+    loaded, entropy = prepare(scenario_path, list(overrides), replications, seed, metrics)
     err = Console(stderr=True) if progress else None
     if loaded.scenario.rollout is not None:
         from sim.commands import release

@@ -20,7 +20,7 @@ from sim.policies import Window
 from sim.rollout import clock
 from sim.rollout.exposure import FleetExposure
 from sim.rollout.records import Decision, MetricSample, StageChange
-from sim.rollout.traffic import IntervalNoise, draw_many
+from sim.rollout.traffic import IntervalNoise, Replay, draw_many, draw_replayed
 from sim.scenario import PullStrategy, Scenario
 from sim.streams import Streams
 
@@ -65,6 +65,7 @@ class ReleaseContext:
     facts: dict = field(default_factory=dict)  # detection, mitigation, ... (first occurrence wins)
     ahead: list = field(default_factory=list)  # metric samples computed ahead of time (see advance_metrics)
     ahead_version: tuple = ()
+    replay: Replay | None = None  # a backtest's resampled real traffic
 
     # ---- hosts and builds -------------------------------------------------------------------------
     @property
@@ -147,9 +148,13 @@ class ReleaseContext:
         affected = self.scenario.build.bad.affected_share * np.divide(bad_onset, new, out=np.zeros_like(new), where=new > 0)
         incident = np.array([any(s < bk and e > ak for s, e in self.incidents) for ak, bk in zip(a, b)], dtype=bool)
         old = np.where(fleet - new > 1e-9 * fleet, fleet - new, 0.0)
-        counts = draw_many(self.scenario.traffic, self.scenario.build.bad, self.noise, ks,
-                           self.start_wall + (a + b) / 2, np.stack([new, old], axis=1), affected, incident,
-                           self.scenario.incidents.error_multiplier)
+        if self.replay is not None:
+            counts = draw_replayed(self.scenario.traffic, self.scenario.build.bad, self.noise, ks, self.replay,
+                                   new / fleet, affected, incident, self.scenario.incidents.error_multiplier)
+        else:
+            counts = draw_many(self.scenario.traffic, self.scenario.build.bad, self.noise, ks,
+                               self.start_wall + (a + b) / 2, np.stack([new, old], axis=1), affected, incident,
+                               self.scenario.incidents.error_multiplier)
         total = counts.requests.sum(axis=1)
         share = np.divide(counts.requests[:, 0], total, out=np.zeros(len(ks)), where=total > 0)
         return [MetricSample(time=float(b[i]), interval=step, new_requests=int(counts.requests[i, 0]),

@@ -6,6 +6,7 @@ random comes from named streams of that replication.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +20,8 @@ from sim.rollout.exposure import FleetExposure
 from sim.rollout.pipeline import Alarm, SmokeTestFailed, run_step, start_gate, stop_gates
 from sim.rollout.records import Decision, MetricSample, ReleaseOutcome, StageChange
 from sim.rollout.spec import SetWeightStep, StageStep
-from sim.rollout.traffic import IntervalNoise
+from sim.rollout.spec import cached_history
+from sim.rollout.traffic import IntervalNoise, Replay
 from sim.scenario import Scenario
 from sim.streams import Streams
 
@@ -53,7 +55,26 @@ def make_context(scenario: Scenario, replication: int, entropy: int) -> ReleaseC
         incidents=draw_incidents(scenario, streams("incidents"), horizon), candidate=None,
     )
     ctx.new_build(bad=bool(streams("build.bad").random() < scenario.build.bad_probability))
+    if scenario.traffic.history is not None:
+        ctx.replay = replay_history(scenario, streams, interval_count(scenario))
     return ctx
+
+
+def replay_history(scenario: Scenario, streams: Streams, intervals: int) -> Replay:
+    """This release's slice of real traffic: a time-of-day aligned block bootstrap of the history."""
+    from sim.backtest import resample
+
+    history = cached_history(scenario.traffic.history)
+    block = scenario.traffic.history_block or _block(scenario.traffic.history)
+    sample = resample(history, streams("backtest"), intervals, block=block)
+    return Replay(sample.requests.astype(np.int64), sample.errors.astype(np.int64), sample.latency)
+
+
+@functools.lru_cache(maxsize=8)
+def _block(path: str) -> int:
+    from sim.backtest import default_block
+
+    return default_block(cached_history(path))
 
 
 def release(ctx: ReleaseContext):

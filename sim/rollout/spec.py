@@ -8,10 +8,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+import functools
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationInfo, model_validator
 
 from sim.distributions import Constant, Distribution, LogNormal
 from sim.quantities import NonNegativeDuration, PositiveDuration, Share
+
+
+@functools.lru_cache(maxsize=8)
+def cached_history(path: str):
+    """A metric history, read once per process (workers validate the scenario too)."""
+    from sim.backtest import load_history
+
+    return load_history(path)
 
 
 class Section(BaseModel):
@@ -148,6 +159,26 @@ class Traffic(Section):
     """Coefficient of variation of each interval's mean latency. Guess."""
     metric_interval: PositiveDuration = 60.0
     """Length of one metric interval (a scrape/aggregation step). 1m as in Argo's examples."""
+    history: str | None = None
+    """Backtest: a metric history (CSV: timestamp, requests, errors[, latency]; or a Prometheus
+    range-query JSON export) that replaces the synthetic baseline. Each release replays a time-of-day
+    aligned block bootstrap of it; the bad build's spike is injected into it. Path relative to the
+    scenario file; `--metrics FILE` sets it."""
+    history_block: int | None = Field(None, ge=1, le=100_000)
+    """Bootstrap block length in intervals (default: chosen from the data, Politis-White)."""
+
+    @model_validator(mode="after")
+    def _readable_history(self, info: ValidationInfo) -> "Traffic":
+        if self.history is None:
+            return self
+        base = Path((info.context or {}).get("base_dir", "."))
+        path = (base / self.history).resolve() if not Path(self.history).is_absolute() else Path(self.history)
+        object.__setattr__(self, "history", str(path))
+        history = cached_history(str(path))  # raises MetricsError, located in the history file
+        if abs(history.interval - self.metric_interval) > 1e-9:
+            raise ValueError(f"history: its interval is {history.interval:g}s but traffic.metric_interval is "
+                             f"{self.metric_interval:g}s; set traffic.metric_interval to {history.interval:g}s")
+        return self
 
 
 class BadBuild(Section):

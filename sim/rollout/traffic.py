@@ -147,6 +147,33 @@ def draw_many(traffic: Traffic, bad: BadBuild, noise: IntervalNoise, ks: np.ndar
     return CountsMany(requests, errors, latency, true_rates)
 
 
+@dataclass(frozen=True)
+class Replay:
+    """A resampled real history, one entry per metric interval of the release (fleet-wide counts)."""
+
+    requests: np.ndarray
+    errors: np.ndarray
+    latency: np.ndarray | None
+
+
+def draw_replayed(traffic: Traffic, bad: BadBuild, noise: IntervalNoise, ks: np.ndarray, replay: Replay,
+                  new_share: np.ndarray, bad_fraction: np.ndarray, incident: np.ndarray,
+                  incident_multiplier: float) -> CountsMany:
+    """Backtest draws: the real requests split between cohorts by their share of the traffic; errors at
+    the real interval's error rate, plus the bad build's spike on the new cohort's affected requests."""
+    total = replay.requests[ks]
+    new_requests = binom_ppf(noise.u_requests[ks, 0], total, np.clip(new_share, 0.0, 1.0))
+    requests = np.stack([new_requests, total - new_requests], axis=1)
+    real_rate = np.divide(replay.errors[ks], total, out=np.zeros(len(ks)), where=total > 0)
+    base = np.minimum(real_rate * np.where(incident, incident_multiplier, 1.0), 1.0)
+    broken = np.minimum(1.0, base * bad.error_multiplier + bad.added_error_rate)
+    true_rates = np.stack([(1 - bad_fraction) * base + bad_fraction * broken, base], axis=1)
+    errors = binom_ppf(noise.u_errors[ks], requests, true_rates)
+    real_latency = replay.latency[ks] if replay.latency is not None else np.full(len(ks), traffic.latency)
+    latency = np.stack([real_latency + bad_fraction * bad.added_latency, real_latency], axis=1)
+    return CountsMany(requests, errors, np.where(requests > 0, latency, np.nan), true_rates)
+
+
 def draw_counts(traffic: Traffic, bad: BadBuild, noise: IntervalNoise, k: int, wall_mid: float,
                 exposure: Exposure, incident_multiplier: float) -> Counts:
     """One interval's draws (see `draw_many`)."""
