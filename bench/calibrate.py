@@ -41,7 +41,7 @@ import typer
 from sim.errors import UserError
 
 Z95 = 1.6448536269514722
-MAKESPAN_WEIGHT = 10.0  # see fit_transfers
+PULL_MAKESPAN_WEIGHT = 10.0  # see fit_transfers
 
 
 @dataclass(frozen=True)
@@ -161,13 +161,15 @@ class TransferFit:
 Group = tuple  # (starts, ends, bytes per flow, label): flows of one deploy, concurrent on one bottleneck
 
 
-def fit_transfers(groups: list[Group], capacity: float | None = None) -> TransferFit:
+def fit_transfers(groups: list[Group], capacity: float | None = None, makespan_weight: float = 0.0) -> TransferFit:
     """Fit one overhead per label, one shared capacity[, a per-flow ceiling] over groups of flows.
 
-    The loss is the mean squared error of the flows' ends plus, weighted `MAKESPAN_WEIGHT` times,
-    that of each group's LAST end: the makespan, which the bytes through a work-conserving
-    bottleneck fix whatever the sharing. Real TCP flows through one tbf queue do not share fairly
-    (their ends spread where processor sharing ends them together), so the makespan comes first.
+    The loss is the mean squared error of the flows' ends plus, weighted `makespan_weight` times,
+    that of each group's LAST end. For pull (`PULL_MAKESPAN_WEIGHT`) the last end is the deploy's
+    makespan, which the bytes through a work-conserving bottleneck fix whatever the sharing; real
+    TCP flows through one tbf queue do not share fairly (their ends spread where processor sharing
+    ends them together), so the makespan comes first. For push the slots' pipeline makes the deploy
+    time a sum of per-host phases, so every flow counts alike (weight 0).
     One capacity for all labels: the simulator has one deploy egress for every push strategy, so
     what one transport loses to its own costs (ssh encryption) lands in that transport's overhead.
     A per-flow ceiling is then fitted too; it counts as identified only when it cuts the loss by
@@ -177,7 +179,7 @@ def fit_transfers(groups: list[Group], capacity: float | None = None) -> Transfe
     from scipy.optimize import minimize
 
     if capacity is not None:
-        return fit_overheads(groups, capacity)
+        return fit_overheads(groups, capacity, makespan_weight=makespan_weight)
 
     labels = sorted({g[3] for g in groups})
     tops = {lb: float(np.percentile(np.concatenate([e - s for s, e, _, l in groups if l == lb]), 5)) for lb in labels}
@@ -185,12 +187,12 @@ def fit_transfers(groups: list[Group], capacity: float | None = None) -> Transfe
 
     def loss(x, flow_cap=math.inf) -> float:
         over = {lb: min(max(x[i], 0.0), tops[lb]) for i, lb in enumerate(labels)}
-        capacity = math.exp(x[k])
-        cap = math.exp(x[k + 1]) if len(x) > k + 1 else flow_cap
+        capacity = math.exp(min(x[k], 60.0))
+        cap = math.exp(min(x[k + 1], 60.0)) if len(x) > k + 1 else flow_cap
         pred = [replay_ends(s, size, over[lb], capacity, cap) for s, _, size, lb in groups]
         errs = np.concatenate([p - g[1] for p, g in zip(pred, groups)])
         last = np.array([p.max() - g[1].max() for p, g in zip(pred, groups)])
-        return float(np.mean(errs ** 2) + MAKESPAN_WEIGHT * np.mean(last ** 2))
+        return float(np.mean(errs ** 2) + makespan_weight * np.mean(last ** 2))
 
     bytes_total = sum(size * len(s) for s, _, size, _ in groups)
     span = sum(float(e.max() - s.min()) for s, e, _, _ in groups)
@@ -215,7 +217,8 @@ def fit_transfers(groups: list[Group], capacity: float | None = None) -> Transfe
     return TransferFit(over, capacity, math.sqrt(base), flows, float(ok.min() if len(ok) else capacity), False)
 
 
-def fit_overheads(groups: list[Group], capacity: float, flow_cap: float = math.inf) -> TransferFit:
+def fit_overheads(groups: list[Group], capacity: float, flow_cap: float = math.inf,
+                  makespan_weight: float = 0.0) -> TransferFit:
     """One overhead per label with the shared capacity (and per-flow ceiling) held; loss as `fit_transfers`."""
     from scipy.optimize import minimize_scalar
 
@@ -228,7 +231,7 @@ def fit_overheads(groups: list[Group], capacity: float, flow_cap: float = math.i
             pred = [replay_ends(s, size, o, capacity, flow_cap) for s, _, size, _ in mine]
             err = np.concatenate([p - g[1] for p, g in zip(pred, mine)])
             last = np.array([p.max() - g[1].max() for p, g in zip(pred, mine)])
-            return float(np.mean(err ** 2) + MAKESPAN_WEIGHT * np.mean(last ** 2))
+            return float(np.mean(err ** 2) + makespan_weight * np.mean(last ** 2))
 
         res = minimize_scalar(loss, bounds=(0.0, top), method="bounded", options={"xatol": 1e-4})
         over[lb] = float(res.x)
@@ -356,7 +359,8 @@ def calibrate_pull(runs: list[BenchRun]) -> dict | None:
     if not used:
         return None
     ph = [phases(r, s) for r, s in used]
-    fit = fit_transfers([(p.start.to_numpy(), p.end.to_numpy(), r.size, "pull") for (r, _), p in zip(used, ph)])
+    fit = fit_transfers([(p.start.to_numpy(), p.end.to_numpy(), r.size, "pull") for (r, _), p in zip(used, ph)],
+                        makespan_weight=PULL_MAKESPAN_WEIGHT)
     overhead = fit.overheads["pull"]
     writes = np.array([key_write_of(r, s, p) for (r, s), p in zip(used, ph)])
     recorded = any("release_signalled" in r.deploy(s) for r, s in used)
@@ -491,7 +495,9 @@ def network_lines(cal: Calibration) -> list[str]:
         lines += [f"  deploy_egress: {_rate(net['deploy_egress'])}",
                   f"    # shared capacity of the push flows ({', '.join(cal.push)}; {t.flows} flows), replayed through",
                   f"    # sim.wave (rmse {t.rmse:.3f}s); fitted on the rsync-daemon flows when present (no cipher),",
-                  "    # ssh's own costs then land in its overhead (scan_per_file)"]
+                  "    # ssh's own costs then land in its overhead (scan_per_file). Weakly identified when few",
+                  "    # pushes overlap on the link (k slots, transfers a fraction of each slot's time); on the",
+                  "    # bench the deploy host also serves the pulls, so origin_egress measures the same link"]
     if "origin_egress" in net:
         t = cal.pull["transfer"]
         lines += [f"  origin_egress: {_rate(net['origin_egress'])}",

@@ -178,7 +178,7 @@ def validate(results: list[Path | str], params: Path | str, scenario: Path | str
     if not params.is_file():
         raise UserError(f"{params}: no such parameter file")
     info = calibration_info(params)
-    fit_sizes = set(info.get("sizes", []))
+    fit_runs = set(info.get("runs", []))
     layer = parameter_layer(params, scenario)
     rows, loaded_all = [], []
     for run in find_runs(results):
@@ -193,7 +193,7 @@ def validate(results: list[Path | str], params: Path | str, scenario: Path | str
             meas, pred = measured(run, s["name"]), predict(loaded, s["name"], run.fleet_size, replications)
             row = {"hosts": run.fleet_size, "strategy": s["name"], "kind": s["kind"],
                    "transport": s.get("transport", "") if s["kind"] == "push" else "",
-                   "role": "fit" if run.fleet_size in fit_sizes else "held-out", "run": run.label,
+                   "role": "fit" if run.label in fit_runs else "held-out", "run": run.label,
                    "updated": meas["updated"]}
             for m in METRICS:
                 row[f"{m}_measured"], row[f"{m}_predicted"] = meas[m], pred[m]

@@ -152,22 +152,24 @@ RECORDED = Path(__file__).resolve().parents[2] / "bench" / "recorded" / "2026-11
 
 
 def test_validate_model_on_recorded_runs(tmp_path):
-    """validate-model on the shipped bench runs (2026-11-26, 10/50/100/200 hosts; params fitted on 10
-    and 100) gives the table, the plot and a results folder, and its errors stay where we measured them.
+    """validate-model on the shipped bench runs (2026-11-26: 10, 50, 100 and twice 200 hosts; the
+    parameters fitted on the 10- and 100-host runs only) gives the table, the plot and a results
+    folder, and its errors stay where we measured them.
 
     Observed when recorded (5 replications, deterministic seeds): worst |error| of the max deploy
-    time 26.3% (ssh push at 200 hosts, held out: the 2-core machine slows ssh at 200 hosts), of p50
-    36% (ssh push at 200); pull and daemon push max within 10% at 50-200 hosts. Pinned with a small
-    margin: 30%, 40% and 12%. A change that moves them is a change in the model or the fit: look.
+    time 23.8% (ssh push at 200 hosts, held out: ssh connect and rsync slow down with 200 hosts on
+    2 cores, which no parameter fitted at 10-100 hosts knows); of p50 33.5% (the same); pull and
+    daemon push max within 8% at 50-200 hosts. Pinned with a small margin: 27%, 37% and 10%. A change
+    that moves them is a change in the model or the fit: look before re-pinning.
     """
     v = validate.validate([RECORDED], RECORDED / "params.yaml", replications=5)
     t = v.table
-    assert len(t) == 12 and set(t.hosts) == {10, 50, 100, 200}
+    assert len(t) == 15 and set(t.hosts) == {10, 50, 100, 200}
     assert set(t[t.role == "fit"].hosts) == {10, 100}
-    assert v.worst(metric="max") <= 30.0
-    assert v.worst(metric="p50") <= 40.0
+    assert v.worst(metric="max") <= 27.0
+    assert v.worst(metric="p50") <= 37.0
     big = t[(t.hosts >= 50) & (t.strategy != "rsync-parallel-4")]
-    assert big.max_err_pct.abs().max() <= 12.0, big
+    assert big.max_err_pct.abs().max() <= 10.0, big
     out = validate.write(v, tmp_path / "validation")
     assert {p.name for p in out.iterdir()} == {"manifest.json", "validation.csv", "validation.json",
                                               "predicted_vs_measured.png"}
@@ -182,5 +184,6 @@ def test_recorded_params_load_under_a_scenario(tmp_path):
     scenario.write_text(f"version: 1\nname: cal\ninclude: {RECORDED / 'params.yaml'}\n"
                         "strategies: {consul-pull: {kind: pull}}\n")
     sc = load_scenario(scenario).scenario
-    assert sc.network.deploy_egress < 30e6          # the bench's 200 Mbit/s tbf, fitted
+    assert 15e6 < sc.network.origin_egress < 30e6   # the bench's 200 Mbit/s (25 MB/s) tbf, fitted from pulls
+    assert 15e6 < sc.network.deploy_egress < 50e6   # the same link, weakly identified from 4-wide pushes
     assert sc.strategies["rsync-parallel-4"].connect.median > 0.3
