@@ -9,7 +9,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     medians: dict[str, dict[str, float]] = {}
     for bench in session.benchmarks:
-        engine = bench.name.split("[")[-1].rstrip("]").split("-")[0]
+        engine = bench.name.split("[")[-1].rstrip("]").split("-")[-1]
         medians.setdefault(bench.group, {})[engine] = bench.stats.median
     terminalreporter.section("engine ratios (median times, same run)")
     for group, times in sorted(medians.items()):

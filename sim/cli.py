@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from importlib.metadata import entry_points
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 import typer
 from rich.console import Console
@@ -20,6 +20,18 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Simulate and benchmark deploy pipelines: push vs pull, rollouts, rollback policies.")
 
 SET_HELP = "Override a scenario field, e.g. --set fleet.hosts=5000 (repeatable; value read as YAML)."
+
+# Options shared by the commands that simulate and write results (run, evaluate, sweep).
+Out = Annotated[Optional[str], typer.Option("--out", "-o", help="Results folder to write (atomically).")]
+Sets = Annotated[List[str], typer.Option("--set", help=SET_HELP)]
+Seed = Annotated[Optional[int], typer.Option("--seed", help="Root seed (default: the scenario's, else drawn).")]
+Workers = Annotated[Optional[int], typer.Option("--workers", "-j", help="Worker processes (default: one per core).")]
+Format = Annotated[str, typer.Option("--format", help="table or json.")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing results folder.")]
+Metrics = Annotated[Optional[str], typer.Option(
+    "--metrics", help="Backtest on real history: a CSV (timestamp, requests, errors[, latency]) or a "
+                      "Prometheus range-query JSON export.")]
+Releases = Annotated[Optional[int], typer.Option("--releases", "-n", help="Releases per policy (default: the scenario's).")]
 
 
 def fail(error: UserError) -> None:
@@ -32,14 +44,14 @@ def fail(error: UserError) -> None:
 @app.command()
 def run(
     scenario: str = typer.Argument(..., help="Scenario file (YAML)."),
-    out: Optional[str] = typer.Option(None, "--out", "-o", help="Results folder to write (atomically)."),
-    set_: List[str] = typer.Option([], "--set", help=SET_HELP),
+    out: Out = None,
+    set_: Sets = [],
     replications: Optional[int] = typer.Option(None, "--replications", "-r", help="Independent repetitions."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Root seed (default: the scenario's, else drawn)."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Worker processes (default: one per core)."),
-    format_: str = typer.Option("table", "--format", help="table or json."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing results folder."),
-    metrics: Optional[str] = typer.Option(None, "--metrics", help="Backtest on real history: a CSV (timestamp, requests, errors[, latency]) or a Prometheus range-query JSON."),
+    seed: Seed = None,
+    workers: Workers = None,
+    format_: Format = "table",
+    overwrite: Overwrite = False,
+    metrics: Metrics = None,
 ) -> None:
     """Simulate a scenario: every strategy at every fleet size, or releases through its rollout."""
     from sim.commands import release, run as run_module
@@ -60,16 +72,16 @@ def run(
 @app.command()
 def evaluate(
     scenario: str = typer.Argument(..., help="Scenario file with `rollout:` and `evaluation:` sections."),
-    out: Optional[str] = typer.Option(None, "--out", "-o", help="Results folder to write (atomically)."),
-    set_: List[str] = typer.Option([], "--set", help=SET_HELP),
-    releases: Optional[int] = typer.Option(None, "--releases", "-n", help="Releases per policy (default: the scenario's)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Root seed (default: the scenario's, else drawn)."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Worker processes (default: one per core)."),
-    format_: str = typer.Option("table", "--format", help="table or json."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing results folder."),
+    out: Out = None,
+    set_: Sets = [],
+    releases: Releases = None,
+    seed: Seed = None,
+    workers: Workers = None,
+    format_: Format = "table",
+    overwrite: Overwrite = False,
     executor: str = typer.Option("local", "--executor", help="local (a process pool) or dask."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, tcp://HOST:PORT."),
-    metrics: Optional[str] = typer.Option(None, "--metrics", help="Backtest on real history: a CSV (timestamp, requests, errors[, latency]) or a Prometheus range-query JSON."),
+    metrics: Metrics = None,
 ) -> None:
     """Compare rollback policies on the same simulated releases; exit 1 if one fails its acceptance criteria."""
     from pathlib import Path
@@ -99,13 +111,13 @@ def evaluate(
 @app.command()
 def sweep(
     scenario: str = typer.Argument(..., help="Scenario file with an `evaluation.sweep:` grid."),
-    out: Optional[str] = typer.Option(None, "--out", "-o", help="Results folder to write (atomically)."),
-    set_: List[str] = typer.Option([], "--set", help=SET_HELP),
-    releases: Optional[int] = typer.Option(None, "--releases", "-n", help="Releases per grid point."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Root seed (default: the scenario's, else drawn)."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Worker processes (default: one per core)."),
-    format_: str = typer.Option("table", "--format", help="table or json."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing results folder."),
+    out: Out = None,
+    set_: Sets = [],
+    releases: Releases = None,
+    seed: Seed = None,
+    workers: Workers = None,
+    format_: Format = "table",
+    overwrite: Overwrite = False,
 ) -> None:
     """Evaluate a grid of thresholds, bake times and stages on the same releases; name the Pareto front."""
     from pathlib import Path
@@ -130,7 +142,7 @@ def sweep(
 @app.command()
 def check(
     scenario: str = typer.Argument(..., help="Scenario file (YAML)."),
-    set_: List[str] = typer.Option([], "--set", help=SET_HELP),
+    set_: Sets = [],
 ) -> None:
     """Validate a scenario (with the same overrides as run) without running it."""
     from sim.commands.check import check as check_command, describe

@@ -24,10 +24,10 @@ class HostFaults:
     max_attempts: int
 
     def reasons(self, done: np.ndarray) -> np.ndarray:
-        """Why each host is not running the new build ("" where it is)."""
+        """Why each host is not running the new build (None where it is: cheaper than n empty strings)."""
         down = f"unreachable: host down; gave up after {self.max_attempts} attempts"
         flaky = f"gave up after {self.max_attempts} failed attempts (transient failures)"
-        reason = np.full(len(done), "", dtype=object)
+        reason = np.empty(len(done), dtype=object)
         missing = np.isnan(done)
         reason[missing & self.down] = down
         reason[missing & ~self.down] = flaky

@@ -5,7 +5,7 @@ host rows are kept as columns (numpy arrays) because a replication can hold 100,
 yields them one flat record at a time for code that wants records.
 
 Times are seconds from the start of the deploy (the moment the deploy commander presses the button).
-A host that was never updated has NaN in `done` and says why in `reason`.
+A host that was never updated has NaN in `done` and says why in `reason` (None or "" for the others).
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ class DeployRecord:
                 transfer_end=float(self.transfer_end[i]),
                 done=float(self.done[i]),
                 updated=bool(not np.isnan(self.done[i])),
-                reason=str(self.reason[i]),
+                reason=self.reason[i] or "",
             )
 
     def summary(self) -> "DeploySummary":

@@ -92,7 +92,7 @@ def run_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size, capa
 
     `fail_attempts[h]` is how many attempts of host h fail before one succeeds; a host gives up after
     1 + len(backoff) attempts and keeps NaN times. `attempt_start` is when its successful attempt began.
-    `order` is argsort(pre) when slots >= hosts (numpy sorts faster than compiled code), else empty.
+    `order` is argsort(pre) when slots >= hosts (numpy's sort beats a compiled one here), else empty.
     """
     n = len(pre)
     attempt_start, t_start, t_end, done = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)

@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-NOTEBOOKS = ["push_vs_pull.ipynb", "rollout_timeline.ipynb"]
+NOTEBOOKS = ["push_vs_pull.ipynb", "rollout_timeline.ipynb", "threshold_validation.ipynb"]
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
