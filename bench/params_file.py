@@ -1,0 +1,147 @@
+"""The calibrated parameter file: partial scenario sections with a comment on every fitted value.
+
+`render_params` writes the YAML text (network, strategies) that scenarios `include:`;
+`calibration_json` everything fitted, machine-readable.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+
+from bench.transfer_fit import TransferFit
+
+
+def _s(x: float) -> str:
+    """A duration for a scenario file, 4 significant digits."""
+    return f"{x * 1e3:.4g}ms" if x < 1 else f"{x:.4g}s"
+
+
+def _rate(x: float) -> str:
+    return f"{x * 8 / 1e6:.4g}Mbps"
+
+
+def _lognormal(fit: dict) -> str:
+    return f"{{dist: lognormal, median: {_s(fit['median'])}, p95: {_s(fit['p95'])}}}"
+
+
+def _sources(labels: list[str]) -> str:
+    return "; ".join(labels)
+
+
+def push_lines(name: str, parallel: int, p: dict, files: int) -> list[str]:
+    t = p["transfer"]
+    src = _sources(p["runs"])
+    return [
+        f"  {name}:",
+        "    kind: push",
+        f"    parallel: {parallel}                      # as on the bench (the including scenario wins)",
+        f"    connect: {_lognormal(p['connect'])}",
+        f"      # median and p95 of transfer_start - signal over {p['connect']['n']} first-attempt hosts ({src})",
+        f"    scan_per_file: {_s(p['scan_per_file'])}",
+        f"      # fitted fixed rsync overhead {_s(p['overhead'])} per host / {files} files: replay of {p['flows']} flows",
+        "      # through sim.wave's processor sharing with the deploy egress above (push rmse " + f"{t.rmse:.3f}s);",
+        "      # holds rsync's process start, and over ssh the cipher cost of this build size, too",
+        f"    activation: {_lognormal(p['activation'])}",
+        f"      # median and p95 of done - transfer_end over {p['activation']['n']} hosts ({src})",
+    ]
+
+
+def pull_lines(name: str, p: dict, empirical: str | None) -> list[str]:
+    t, src = p["transfer"], _sources(p["runs"])
+    kw = ("median and p95 of the recorded key writes" if p["key_write_recorded"] else
+          "NOT recorded by the bench: estimated per deploy as the earliest agent's wake-up (an upper bound)")
+    wake = (f"{{dist: empirical, file: {empirical}, column: to_first_byte}}" if empirical
+            else _lognormal(p["to_first_byte"]))
+    return [
+        f"  {name}:",
+        "    kind: pull",
+        f"    key_write: {_lognormal(p['key_write'])}",
+        f"      # {kw} ({p['key_write']['n']} deploys)",
+        f"    wakeup: {wake}",
+        f"      # key committed -> first byte requested: agent wake-up (median {_s(p['wakeup']['median'])}, "
+        f"p95 {_s(p['wakeup']['p95'])})",
+        f"      # plus request start and the fitted download overhead {_s(p['overhead'])}; {p['to_first_byte']['n']} hosts "
+        f"({src}); per-host values in wakeup.csv",
+        "    verify_rate: 1000GB/s",
+        "      # the bench agent hashes while downloading: verification adds nothing after the transfer",
+        f"    activation: {_lognormal(p['activation'])}",
+        f"      # median and p95 of done - transfer_end (untar, rename, symlink) over {p['activation']['n']} hosts",
+    ]
+
+
+def network_lines(cal) -> list[str]:
+    net, lines = cal.network, ["network:"]
+    if "deploy_egress" in net:
+        t = next(iter(cal.push.values()))["transfer"]
+        lines += [f"  deploy_egress: {_rate(net['deploy_egress'])}",
+                  f"    # shared capacity of the push flows ({', '.join(cal.push)}; {t.flows} flows), replayed through",
+                  f"    # sim.wave (rmse {t.rmse:.3f}s); fitted on the rsync-daemon flows when present (no cipher),",
+                  "    # ssh's own costs then land in its overhead (scan_per_file). Weakly identified when few",
+                  "    # pushes overlap on the link (k slots, transfers a fraction of each slot's time)"]
+        if "origin_egress" in net and abs(net["deploy_egress"] / net["origin_egress"] - 1) > 0.25:
+            lines += [f"    # differs from origin_egress by {100 * (net['deploy_egress'] / net['origin_egress'] - 1):+.0f}%: "
+                      "where one link serves both", "    # (the bench's deploy host), origin_egress is the better measure"]
+    if "origin_egress" in net:
+        t = cal.pull["transfer"]
+        lines += [f"  origin_egress: {_rate(net['origin_egress'])}",
+                  f"    # shared capacity of the pull downloads, replayed through sim.wave ({t.flows} flows, "
+                  f"rmse {t.rmse:.3f}s)"]
+    if net["per_flow_identified"]:
+        lines += [f"  per_flow: {_rate(net['per_flow'])}", "    # fitted: a finite per-flow ceiling explained lone flows"]
+    else:
+        lines += [f"  per_flow: {_rate(max(net['per_flow'], net.get('deploy_egress', 0), net.get('origin_egress', 0)))}",
+                  f"    # NOT identified: no flow ran below the shared capacity; lower bound {_rate(net['per_flow'])}",
+                  "    # (written as at least the larger shared capacity, so it never binds)",
+                  "  host_download: 10Gbps",
+                  "    # NOT identified: the bench leaves host links unshaped (its tbf caps a member's egress)"]
+    return lines
+
+
+def render_params(cal, push_names: dict, pull_name: str | None, command: str,
+                  empirical: str | None = None) -> str:
+    """The parameter file's text: partial scenario sections with a comment on every fitted value."""
+    head = [
+        "# deploysim parameters calibrated from real bench runs (include: this file from a scenario).",
+        f"# written by: {command}",
+        f"# on: {datetime.now(timezone.utc).date().isoformat()}; from: {_sources(cal.runs)}",
+        f"# build on the bench: {cal.size:.0f} bytes in {cal.files} files; fleet sizes {cal.sizes}",
+        "# Per-host values are first-attempt hosts that were updated. Fitting method: bench/calibrate.py.",
+    ]
+    for note in cal.notes:
+        head.append(f"# note: {note}")
+    if cal.contention:
+        head.append("# Contention on the bench machine (median = a + b * hosts; in calibration.json, applied")
+        head.append("# only by `deploysim validate-model --contention`):")
+        for key, term in cal.contention.items():
+            head.append(f"#   {key}: a {_s(term['intercept'])}, b {term['per_host'] * 1e3:+.3f} ms/host"
+                        f" (sizes {term['sizes']})")
+    body = network_lines(cal) + ["strategies:"]
+    for transport, (name, parallel) in push_names.items():
+        if transport in cal.push:
+            body += push_lines(name, parallel, cal.push[transport], cal.files)
+    if pull_name and cal.pull:
+        body += pull_lines(pull_name, cal.pull, empirical)
+    return "\n".join(head + body) + "\n"
+
+
+def calibration_json(cal) -> dict:
+    """Everything fitted, machine-readable (written beside the parameter file)."""
+    def clean(d: dict) -> dict:
+        out = {}
+        for k, v in d.items():
+            if isinstance(v, TransferFit):
+                out[k] = v.__dict__
+            elif isinstance(v, np.ndarray):
+                continue
+            elif isinstance(v, dict):
+                out[k] = clean(v)
+            else:
+                out[k] = v
+        return out
+    return {"format": "deploysim-calibration", "format_version": 1, "runs": cal.runs, "sizes": cal.sizes,
+            "size": cal.size, "files": cal.files, "push": {k: clean(v) for k, v in cal.push.items()},
+            "pull": clean(cal.pull), "network": cal.network, "contention": cal.contention, "notes": cal.notes}
+
+

@@ -1,0 +1,151 @@
+"""Transfers split into a fixed per-host overhead and a share of a bottleneck, by replaying them.
+
+For candidate (overhead, capacity[, per-flow ceiling]) every measured flow enters a bottleneck at
+its measured start plus the overhead, the simulator's own processor-sharing kernel
+(`sim.wave.run_wave`) computes when it ends, and the fit minimises the squared error against the
+measured ends. What it can tell: a shared capacity shows only where flows overlap; a per-flow
+ceiling only where a flow runs alone below the shared capacity (otherwise it is reported as NOT
+identified, with a lower bound).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+PULL_MAKESPAN_WEIGHT = 10.0  # see fit_transfers
+_NM = {"xatol": 1e-4, "fatol": 1e-10, "maxiter": 4000}
+
+
+def replay_ends(starts: np.ndarray, size: float, overhead: float, capacity: float,
+                flow_cap: float = math.inf) -> np.ndarray:
+    """Transfer ends if each flow enters a shared bottleneck at start + overhead (sim.wave's kernel)."""
+    from sim.wave import run_wave  # numba: compiled on first use, so imported late
+
+    n = len(starts)
+    t0 = float(starts.min())
+    pre = np.asarray(starts - t0 + overhead, dtype=float)
+    _, _, t_end, _, _ = run_wave(t0, n, pre, np.zeros(n), np.zeros(n, np.int64), 0.0, np.empty(0), float(size),
+                                 float(capacity), float(flow_cap), np.argsort(pre, kind="stable").astype(np.int64))
+    return t_end
+
+
+@dataclass(frozen=True)
+class TransferFit:
+    """Fixed per-flow overheads (one per label) and the shared capacity that best replay the transfers."""
+
+    overheads: dict          # label -> seconds per flow before bytes flow (rsync start + scan, HTTP request)
+    capacity: float          # bytes/s of the shared bottleneck
+    rmse: float              # seconds, over all flows
+    flows: int
+    fastest_rate: float      # per-flow ceiling (bytes/s) if identified, else its lower bound
+    ceiling_identified: bool  # did a finite per-flow ceiling explain the data better than none?
+
+
+Group = tuple  # (starts, ends, bytes per flow, label): flows of one deploy, concurrent on one bottleneck
+
+
+def replay_loss(groups: list[Group], labels: list[str], tops: dict, makespan_weight: float):
+    """The loss of a parameter vector [overhead per label..., log capacity(, log per-flow ceiling)]."""
+    k = len(labels)
+
+    def loss(x, flow_cap=math.inf) -> float:
+        over = {lb: min(max(x[i], 0.0), tops[lb]) for i, lb in enumerate(labels)}
+        capacity = math.exp(min(x[k], 60.0))
+        cap = math.exp(min(x[k + 1], 60.0)) if len(x) > k + 1 else flow_cap
+        pred = [replay_ends(s, size, over[lb], capacity, cap) for s, _, size, lb in groups]
+        errs = np.concatenate([p - g[1] for p, g in zip(pred, groups)])
+        last = np.array([p.max() - g[1].max() for p, g in zip(pred, groups)])
+        return float(np.mean(errs ** 2) + makespan_weight * np.mean(last ** 2))
+
+    return loss
+
+
+def fit_transfers(groups: list[Group], capacity: float | None = None, makespan_weight: float = 0.0) -> TransferFit:
+    """Fit one overhead per label, one shared capacity[, a per-flow ceiling] over groups of flows.
+
+    The loss is the mean squared error of the flows' ends plus, weighted `makespan_weight` times,
+    that of each group's LAST end. For pull (`PULL_MAKESPAN_WEIGHT`) the last end is the deploy's
+    makespan, which the bytes through a work-conserving bottleneck fix whatever the sharing; real
+    TCP flows through one tbf queue do not share fairly (their ends spread where processor sharing
+    ends them together), so the makespan comes first. For push the slots' pipeline makes the deploy
+    time a sum of per-host phases, so every flow counts alike (weight 0).
+    A per-flow ceiling is then fitted too; it counts as identified only when it cuts the loss by
+    10% or more. Otherwise the smallest ceiling that costs under 5% more loss than none is reported
+    as a lower bound (`fastest_rate`). A given `capacity` is held: only the overheads are fitted.
+    """
+    from scipy.optimize import minimize
+
+    if capacity is not None:
+        return fit_overheads(groups, capacity, makespan_weight=makespan_weight)
+    labels = sorted({g[3] for g in groups})
+    tops = {lb: float(np.percentile(np.concatenate([e - s for s, e, _, l in groups if l == lb]), 5)) for lb in labels}
+    k, loss = len(labels), replay_loss(groups, labels, tops, makespan_weight)
+    rate = sum(size * len(s) for s, _, size, _ in groups) / sum(float(e.max() - s.min()) for s, e, _, _ in groups)
+    grid = [[*(f * tops[lb] for lb in labels), math.log(c)] for f in np.linspace(0, 1, 11)
+            for c in np.geomspace(rate / 20, rate * 50, 40)]
+    res = minimize(loss, np.array(min(grid, key=loss)), method="Nelder-Mead", options=_NM)
+    starts = [np.array([*(f * tops[lb] for lb in labels), res.x[k] + dc, res.x[k] + df])
+              for f in np.linspace(0, 1, 6) for dc in (0.0, 0.5) for df in (-1.5, -0.7, -0.2, 0.3)]
+    res3 = min((minimize(loss, x0, method="Nelder-Mead", options=_NM) for x0 in starts), key=lambda r: r.fun)
+    flows, base = sum(len(g[0]) for g in groups), loss(res.x)
+    if res3.fun < 0.9 * base:
+        over = {lb: min(max(float(res3.x[i]), 0.0), tops[lb]) for i, lb in enumerate(labels)}
+        return TransferFit(over, math.exp(res3.x[k]), math.sqrt(res3.fun), flows, math.exp(res3.x[k + 1]), True)
+    over = {lb: min(max(float(res.x[i]), 0.0), tops[lb]) for i, lb in enumerate(labels)}
+    return TransferFit(over, math.exp(float(res.x[k])), math.sqrt(base), flows,
+                       ceiling_lower_bound(loss, res.x, math.exp(float(res.x[k])), base), False)
+
+
+def ceiling_lower_bound(loss, x, capacity: float, base: float) -> float:
+    """The smallest per-flow ceiling that costs under 5% more loss than none (x held)."""
+    caps = np.geomspace(capacity / 50, capacity * 2, 30)
+    ok = caps[np.array([loss(x, c) for c in caps]) <= 1.05 * base]
+    return float(ok.min() if len(ok) else capacity)
+
+
+def fit_overheads(groups: list[Group], capacity: float, flow_cap: float = math.inf,
+                  makespan_weight: float = 0.0) -> TransferFit:
+    """One overhead per label with the shared capacity (and per-flow ceiling) held; loss as `fit_transfers`."""
+    from scipy.optimize import minimize_scalar
+
+    over, errs = {}, []
+    for lb in sorted({g[3] for g in groups}):
+        mine = [g for g in groups if g[3] == lb]
+        top = float(np.percentile(np.concatenate([e - s for s, e, _, _ in mine]), 5))
+
+        def loss(o: float) -> float:
+            pred = [replay_ends(s, size, o, capacity, flow_cap) for s, _, size, _ in mine]
+            err = np.concatenate([p - g[1] for p, g in zip(pred, mine)])
+            last = np.array([p.max() - g[1].max() for p, g in zip(pred, mine)])
+            return float(np.mean(err ** 2) + makespan_weight * np.mean(last ** 2))
+
+        res = minimize_scalar(loss, bounds=(0.0, top), method="bounded", options={"xatol": 1e-4})
+        over[lb] = float(res.x)
+        errs.append(loss(res.x) * sum(len(g[0]) for g in mine))
+    flows = sum(len(g[0]) for g in groups)
+    return TransferFit(over, capacity, math.sqrt(sum(errs) / flows), flows, min(flow_cap, capacity),
+                       flow_cap < math.inf)
+
+
+def fit_push(groups: list[Group]) -> TransferFit:
+    """The deploy egress from the rsync-daemon flows when there are any, then every transport's overhead.
+
+    The daemon protocol adds no encryption, so its flows identify the link; ssh's extra cost (cipher,
+    session start) at this build size then lands in ssh's overhead, with the egress held. Without
+    daemon flows, one joint fit.
+    """
+    daemon = [g for g in groups if g[3] == "daemon"]
+    if not daemon or len(daemon) == len(groups):
+        return fit_transfers(groups)
+    link = fit_transfers(daemon)
+    cap = link.fastest_rate if link.ceiling_identified else math.inf
+    rest = fit_overheads([g for g in groups if g[3] != "daemon"], link.capacity, cap)
+    flows = link.flows + rest.flows
+    rmse = math.sqrt((link.rmse ** 2 * link.flows + rest.rmse ** 2 * rest.flows) / flows)
+    return TransferFit({**link.overheads, **rest.overheads}, link.capacity, rmse, flows, link.fastest_rate,
+                       link.ceiling_identified)
+
+
