@@ -114,10 +114,10 @@ def plot(run: EvaluationRun, path: Path | None = None):
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5), constrained_layout=True)
     for policy in run.estimates.policy.unique():
         fr, miss, delay = (est.loc[(policy, m)] for m in ("false_rollback_rate", "miss_rate", "detection_delay_p50"))
-        left.errorbar(100 * fr.value, 100 * miss.value, xerr=[[100 * (fr.value - fr.low)], [100 * (fr.high - fr.value)]],
-                      yerr=[[100 * (miss.value - miss.low)], [100 * (miss.high - miss.value)]], fmt="o", capsize=3, label=policy)
-        right.errorbar(100 * fr.value, delay.value / 60, xerr=[[100 * (fr.value - fr.low)], [100 * (fr.high - fr.value)]],
-                       fmt="o", capsize=3, label=policy)
+        left.errorbar(100 * fr.value, 100 * miss.value, xerr=_bar(fr, 100), yerr=_bar(miss, 100), fmt="o", capsize=3,
+                      label=policy)
+        right.errorbar(100 * fr.value, delay.value / 60, xerr=_bar(fr, 100), yerr=_bar(delay, 1 / 60), fmt="o",
+                       capsize=3, label=policy)
     left.set(xlabel="false rollbacks (% of good builds)", ylabel="misses (% of bad builds reaching 100%)")
     right.set(xlabel="false rollbacks (% of good builds)", ylabel="median detection delay (min)")
     for ax in (left, right):
@@ -126,6 +126,13 @@ def plot(run: EvaluationRun, path: Path | None = None):
     fig.suptitle(f"{run.loaded.scenario.name}: {run.rows.replication.nunique()} releases per policy (95% intervals)")
     _save(fig, path)
     return fig
+
+
+def _bar(row, scale: float) -> list[list[float]]:
+    """Error-bar lengths below and above the estimate (0 where an end is unknown)."""
+    below, above = (row.value - row.low) * scale, (row.high - row.value) * scale
+    clean = lambda x: 0.0 if math.isnan(x) or math.isinf(x) else max(x, 0.0)
+    return [[clean(below)], [clean(above)]]
 
 
 def to_json(run: EvaluationRun) -> dict:
