@@ -27,14 +27,17 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import typer
 
 from bench.params_file import calibration_json, render_params
 from bench.transfer_fit import PULL_MAKESPAN_WEIGHT, Group, TransferFit, fit_push, fit_transfers
 from sim.errors import UserError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,8 @@ def load_run(folder: Path) -> BenchRun | None:
         return None
     if manifest.get("format_version") != 1:
         raise UserError(f"{folder}/manifest.json: bench format {manifest.get('format_version')!r} is not supported")
+    import pandas as pd  # imported late: `register` loads this module on every deploysim start
+
     try:
         hosts = pd.read_csv(folder / "hosts.csv", keep_default_na=True)
     except OSError as error:
@@ -111,6 +116,8 @@ def load_run(folder: Path) -> BenchRun | None:
 
 def phases(run: BenchRun, strategy: str) -> pd.DataFrame:
     """Per-host phase durations of one strategy's first-attempt, updated hosts (seconds)."""
+    import pandas as pd
+
     h = run.hosts[(run.hosts.strategy == strategy) & run.hosts.done.notna() & (run.hosts.attempts == 1)]
     return pd.DataFrame({
         "host": h.host.to_numpy(),

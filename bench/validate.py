@@ -19,16 +19,20 @@ import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import typer
 from ruamel.yaml import YAML
 
 from bench.calibrate import BenchRun, find_runs
 from sim.errors import UserError
-from sim.loader import LoadedScenario, load_scenario
 from sim.records import fleet_quantile
+
+if TYPE_CHECKING:  # imported late: `register` loads this module on every deploysim start
+    import pandas as pd
+
+    from sim.loader import LoadedScenario
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "bench_small.yaml"
 METRICS = ("p50", "p95", "max")
@@ -146,6 +150,8 @@ def load_composite(data: dict, layer: dict, source: Path) -> LoadedScenario:
     including file wins". (`sim/includes.py` crashes on nested includes that add keys, and its
     include LIST gives the later file precedence, not the earlier one as documented.)
     """
+    from sim.loader import LoadedScenario, load_scenario
+
     yaml = YAML()
     with tempfile.TemporaryDirectory(prefix="dsim-validate-") as tmp:
         with open(Path(tmp) / "layer.yaml", "w") as fh:
@@ -199,6 +205,8 @@ def validate(results: list[Path | str], params: Path | str, scenario: Path | str
                 row[f"{m}_measured"], row[f"{m}_predicted"] = meas[m], pred[m]
                 row[f"{m}_err_pct"] = 100.0 * (pred[m] - meas[m]) / meas[m] if meas[m] else float("nan")
             rows.append(row)
+    import pandas as pd
+
     table = pd.DataFrame(rows).sort_values(["strategy", "hosts"], kind="stable").reset_index(drop=True)
     return Validation(table, params, scenario, replications, contention, loaded_all)
 
