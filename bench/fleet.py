@@ -98,10 +98,12 @@ def wait_agents_ready(folder: Path, cluster: Cluster, timeout: float) -> None:
 
 
 def shape_links(net: Net, cfg: BenchConfig) -> None:
+    """The deploy host's upload (its egress: push and the artifact origin) and each host's download."""
     for m in net.members:
-        rate = cfg.deploy_rate_mbit if m.name == "d" else cfg.host_rate_mbit if m.name.startswith("h") else 0
-        if rate > 0:
-            netns.shape(m, rate)
+        if m.name == "d" and cfg.deploy_rate_mbit > 0:
+            netns.shape(m, cfg.deploy_rate_mbit)
+        elif m.name.startswith("h") and cfg.host_rate_mbit > 0:
+            netns.shape_download(net, m, cfg.host_rate_mbit)
 
 
 def bring_up(cfg: BenchConfig, run_id: str, folder: Path, sup: Supervisor, net: Net) -> Fleet:

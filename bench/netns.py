@@ -126,12 +126,23 @@ def build(run_id: str, servers: int, hosts: int, isolated: bool = True) -> Net:
 
 
 def shape(member: Member, rate_mbit: float) -> None:
-    """Cap a member's egress with tbf (a token bucket) on its eth0; burst covers 4 ms at the rate."""
-    if member.ns is None:
-        return
+    """Cap what a member SENDS (its upload: the deploy host's egress) with tbf on its own eth0."""
+    if member.ns is not None:
+        _tbf(member.ns, "eth0", rate_mbit)
+
+
+def shape_download(net: Net, member: Member, rate_mbit: float) -> None:
+    """Cap what a member RECEIVES (a host's download rate) with tbf on the bridge-side end of its link,
+    `v<i>` in the bridge namespace, whose egress is everything the member downloads."""
+    if member.ns is not None and net.bridge_ns is not None:
+        _tbf(net.bridge_ns, f"v{net.members.index(member)}", rate_mbit)
+
+
+def _tbf(ns: str, dev: str, rate_mbit: float) -> None:
+    """A token bucket on one device's egress; the burst covers 4 ms at the rate."""
     burst_kb = max(64, int(rate_mbit * 1e6 / 8 / 250 / 1024))
-    _ip(["-n", member.ns, "link", "set", "eth0", "txqueuelen", "1000"], check=False)
-    subprocess.run(["ip", "netns", "exec", member.ns, "tc", "qdisc", "replace", "dev", "eth0", "root",
+    _ip(["-n", ns, "link", "set", dev, "txqueuelen", "1000"], check=False)
+    subprocess.run(["ip", "netns", "exec", ns, "tc", "qdisc", "replace", "dev", dev, "root",
                     "tbf", "rate", f"{rate_mbit}mbit", "burst", f"{burst_kb}kb", "latency", "100ms"],
                    check=True, capture_output=True)
 

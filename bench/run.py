@@ -143,7 +143,8 @@ def collect_pull(f: Fleet, build: Build, index: int, t0: float, t_commit: float,
     chosen = {h: agent.selected(h, percent) for h in names}
     statuses = wait_pull(f, index, [h for h in names if chosen[h]], timeout or f.config.timeout)
     rows = [pull_row(h, statuses.get(h), t0, chosen[h]) for h in names]
-    extra = {"percent": percent, "build": build.build_id, "release_index": index, **fanout(statuses, t0)}
+    extra = {"percent": percent, "build": build.build_id, "release_index": index, "release_signalled": t_commit - t0,
+             **fanout(statuses, t0)}
     return to_record(name, "pull", rows, t_commit - t0, extra)
 
 

@@ -42,15 +42,28 @@ def resolve_includes(data: CommentedMap, path: Path, read: Callable[[Path], Comm
         raise ScenarioError([Problem(str(path), line, column, "include", "must be a file name or a list of them",
                                      got=repr(value))])
     origins: dict[tuple, IncludedFrom] = {}
-    for name in reversed(names):  # earlier files win over later ones; the including file wins over all
+    for name in names:  # merged in order, only where a key is still missing: earlier files win
         target = (path.parent / name).resolve()
         if str(target) in chain or len(chain) >= MAX_DEPTH:
             raise ScenarioError([Problem(str(path), line, column, "include",
                                          "includes form a cycle or are nested too deep", got=name)])
         included = read(target)
+        _anchor_files(included, target.parent)
         nested = resolve_includes(included, target, read, chain + (str(path.resolve()),))
         origins.update(_merge(data, included, (), IncludedFrom(str(target)), nested))
     return origins
+
+
+def _anchor_files(node, folder: Path) -> None:
+    """Relative `file:` paths of empirical distributions in an included file are relative to THAT file."""
+    if isinstance(node, dict):
+        if node.get("dist") == "empirical" and isinstance(node.get("file"), str) and not Path(node["file"]).is_absolute():
+            node["file"] = str(folder / node["file"])
+        for value in node.values():
+            _anchor_files(value, folder)
+    elif isinstance(node, list):
+        for value in node:
+            _anchor_files(value, folder)
 
 
 def _merge(into: CommentedMap, extra: CommentedMap, prefix: tuple, origin: IncludedFrom,
@@ -60,8 +73,11 @@ def _merge(into: CommentedMap, extra: CommentedMap, prefix: tuple, origin: Inclu
         path = prefix + (key,)
         if key not in into:
             into[key] = value
-            line, column = (x + 1 for x in extra.lc.value(key))
-            origins[path] = nested.get(path, IncludedFrom(origin.file, line, column))
+            if path in nested:  # the key came from a file that the included file includes
+                origins[path] = nested[path]
+            else:
+                line, column = (x + 1 for x in extra.lc.value(key))
+                origins[path] = IncludedFrom(origin.file, line, column)
             origins.update({p: o for p, o in nested.items() if p[: len(path)] == path})
         elif isinstance(into[key], dict) and isinstance(value, dict):
             origins.update(_merge(into[key], value, path, origin, nested))

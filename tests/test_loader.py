@@ -168,3 +168,23 @@ def test_include_cycles_are_refused(tmp_path):
     main = write(tmp_path, "include: a.yaml\n" + GOOD)
     [message] = problems(main)
     assert "includes form a cycle" in message
+
+
+def test_nested_includes_and_their_order(tmp_path):
+    (tmp_path / "c.yaml").write_text("faults: {retries: 9}\n")
+    (tmp_path / "b.yaml").write_text("include: c.yaml\nnetwork: {per_flow: 2Gbps}\n")
+    (tmp_path / "p1.yaml").write_text("faults: {backoff: 1s}\n")
+    (tmp_path / "p2.yaml").write_text("faults: {backoff: 2s}\n")
+    main = write(tmp_path, "include: [b.yaml, p1.yaml, p2.yaml]\n" + GOOD)
+    scenario = load_scenario(main).scenario
+    assert scenario.faults.retries == 9 and scenario.network.per_flow == 2.5e8  # through b.yaml
+    assert scenario.faults.backoff == 1.0  # earlier files win
+
+
+def test_an_included_empirical_file_is_found_next_to_the_included_file(tmp_path):
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "wake.csv").write_text("seconds\n0.1\n0.2\n")
+    (tmp_path / "params" / "p.yaml").write_text(
+        "strategies:\n  pull: {kind: pull, wakeup: {dist: empirical, file: wake.csv, column: seconds}}\n")
+    main = write(tmp_path, "include: params/p.yaml\n" + GOOD.replace("  pull: {kind: pull}\n", ""))
+    assert load_scenario(main).scenario.strategies["pull"].wakeup.file == str(tmp_path / "params" / "wake.csv")
