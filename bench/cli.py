@@ -79,9 +79,12 @@ def run_cmd(scenario: Path = typer.Argument(None, help="scenario YAML (artifact,
             transport: str = typer.Option("ssh", "--transport", help="push over ssh, daemon (rsync://) or both"),
             steps: str = typer.Option("", "--steps", help="also a staged pull rollout, e.g. 10,25,50,100"),
             rollback: bool = typer.Option(False, "--rollback", help="also roll the pull fleet back and time it"),
-            fmt: str = typer.Option("table", "--format", help="table, json or csv")) -> None:
+            fmt: str = typer.Option("table", "--format", help="table, json or csv"),
+            overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing results folder")) -> None:
     """Start a real fleet, deploy one build by each strategy, print and write the results."""
     try:
+        if out is not None and out.exists() and not overwrite:  # say so before an expensive run, not after
+            raise UserError(f"{out}: already exists; choose another --out or pass --overwrite")
         cfg = config_from_scenario(scenario, hosts=hosts, servers=servers, seed=seed, parallel=parallel,
                                    overrides=tuple(set_), transport=transport)
         step_list = parse_steps_option(steps)
@@ -101,8 +104,8 @@ def run_cmd(scenario: Path = typer.Argument(None, help="scenario YAML (artifact,
     if result.not_reproduced:
         err.print("note: this run could not reproduce " + ", ".join(result.not_reproduced) + " (no netem qdisc)")
     if out is not None:
-        results.write(out, result)
-        err.print(f"wrote {out}/manifest.json and {out}/hosts.csv")
+        results.write(out, result, overwrite=overwrite)
+        err.print(f"wrote {out}/ (manifest.json, hosts.csv, summary.csv, replications.csv, fleet_updated_over_time.png)")
     show(result, fmt)
 
 

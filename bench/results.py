@@ -53,18 +53,33 @@ def tool_versions() -> dict:
     return {"consul": consul, "rsync": rsync, "python": platform.python_version(), "kernel": platform.release()}
 
 
-def write(out: Path, result) -> Path:
-    """Write `manifest.json` and `hosts.csv` into `out`; returns `out`."""
-    out.mkdir(parents=True, exist_ok=True)
-    manifest = {"format_version": FORMAT_VERSION, "source": "bench", "run_id": result.run_id,
-                "config": asdict(result.config), "isolated": result.isolated,
-                "not_reproduced": result.not_reproduced, "notes": result.notes, "tools": tool_versions(),
-                "deploys": [_clean({**summary_row(r), "extra": r.extra}) for r in result.records]}
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    with open(out / "hosts.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["strategy", "kind", "fleet_size", *HOST_COLUMNS])
-        for r in result.records:
-            for row in r.rows():
-                w.writerow([r.strategy, r.kind, r.fleet_size, *[getattr(row, c) for c in HOST_COLUMNS]])
+def write(out: Path, result, overwrite: bool = False) -> Path:
+    """Write a results folder like the simulator's, atomically (sim.output.results_folder): the manifest
+    (with the bench's config, tools, not-reproduced effects and per-deploy summaries), `hosts.csv` (one
+    row per host deploy), `summary.csv` / `replications.csv` (sim.tables) and the plot of the fleet
+    updated over time."""
+    from sim import plots
+    from sim.output import manifest, results_folder, write_json
+    from sim.tables import host_table, replication_table
+
+    with results_folder(out, overwrite=overwrite) as folder:
+        hosts = host_table(list(result.records))
+        hosts.to_csv(folder / "hosts.csv", index=False)
+        replication_table([r.summary() for r in result.records]).to_csv(folder / "replications.csv", index=False)
+        rows = [_clean(summary_row(r)) for r in result.records]
+        with open(folder / "summary.csv", "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        if len(hosts):
+            plots.fleet_updated_over_time(hosts, int(hosts.fleet_size.max()), folder / "fleet_updated_over_time.png")
+        files = sorted(p.name for p in folder.iterdir()) + ["manifest.json"]
+        data = manifest(command="bench", scenario_source="", scenario_digest="",
+                        effective={}, overrides=(), seed=result.config.seed, entropy=result.config.seed or 0,
+                        files=files)
+        data.update({"format_version": FORMAT_VERSION, "source": "bench", "run_id": result.run_id,
+                     "config": asdict(result.config), "isolated": result.isolated,
+                     "not_reproduced": result.not_reproduced, "notes": result.notes, "tools": tool_versions(),
+                     "deploys": [_clean({**summary_row(r), "extra": r.extra}) for r in result.records]})
+        write_json(folder / "manifest.json", _clean(data))
     return out

@@ -1,0 +1,38 @@
+"""The bench writes the same kind of results folder as the simulator, and calibration reads it back."""
+
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from bench import results
+from bench.calibrate import load_run
+from bench.fleet import BenchConfig
+from bench.run import BenchResult
+from sim.engine import Job, simulate
+from sim.errors import UserError
+from sim.output import read_manifest
+from tests.conftest import make_scenario
+
+
+def bench_like_result() -> BenchResult:
+    scenario = make_scenario(fleet={"hosts": 6, "tiers": {"canary": 0}}, faults={"down": "20%", "retries": 0},
+                             strategies={"rsync-parallel-4": {"kind": "push", "parallel": 4}, "consul-pull": {"kind": "pull"}})
+    records = [replace(simulate(scenario, Job(name, 6, 0, 1)), source="bench") for name in scenario.strategies]
+    return BenchResult(run_id="t1", config=BenchConfig(hosts=6), isolated=True, records=records,
+                       not_reproduced=["latency", "loss", "jitter"])
+
+
+def test_bench_results_folder_is_atomic_and_complete(tmp_path):
+    out = results.write(tmp_path / "run", bench_like_result())
+    manifest = read_manifest(out)  # the simulator's reader accepts it
+    assert manifest["source"] == "bench" and manifest["not_reproduced"] == ["latency", "loss", "jitter"]
+    assert sorted(p.name for p in out.iterdir()) == manifest["files"]
+    hosts = pd.read_csv(out / "hosts.csv")
+    assert len(hosts) == 12 and hosts.reason.notna().sum() == hosts.done.isna().sum() > 0  # the down hosts say why
+    assert set(pd.read_csv(out / "replications.csv").strategy) == {"rsync-parallel-4", "consul-pull"}
+    assert (out / "fleet_updated_over_time.png").stat().st_size > 0
+    assert load_run(out).hosts.shape == hosts.shape  # calibration reads what the bench wrote
+    with pytest.raises(UserError, match="already exists"):
+        results.write(out, bench_like_result())
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
