@@ -62,11 +62,7 @@ def run(
                                 workers=workers, overwrite=overwrite, metrics=metrics)
     except UserError as error:
         fail(error)
-    module = release if isinstance(result, release.ReleaseRun) else run_module
-    if format_ == "json":
-        print(json.dumps(module.to_json(result), indent=2))
-    else:
-        module.render(result, out_console())
+    emit(release if isinstance(result, release.ReleaseRun) else run_module, result, format_)
 
 
 @app.command()
@@ -100,10 +96,7 @@ def evaluate(
             result = evaluate_module.write(result, Path(out), overwrite)
     except UserError as error:
         fail(error)
-    if format_ == "json":
-        print(json.dumps(evaluate_module.to_json(result), indent=2, default=float))
-    else:
-        evaluate_module.render(result, out_console())
+    emit(evaluate_module, result, format_)
     if result.failed:
         raise typer.Exit(1)
 
@@ -133,10 +126,7 @@ def sweep(
             result = sweep_module.write(result, Path(out), overwrite, list(set_))
     except UserError as error:
         fail(error)
-    if format_ == "json":
-        print(json.dumps(sweep_module.to_json(result), indent=2, default=float))
-    else:
-        sweep_module.render(result, out_console())
+    emit(sweep_module, result, format_)
 
 
 @app.command()
@@ -162,6 +152,14 @@ def schema(
     from sim.reference_doc import json_schema, markdown_reference
 
     sys.stdout.write(markdown_reference() if markdown else json.dumps(json_schema(), indent=2) + "\n")
+
+
+def emit(module, result, format_: str) -> None:
+    """Print a command's result: JSON on stdout, or the module's rich rendering."""
+    if format_ == "json":
+        print(json.dumps(module.to_json(result), indent=2, default=float))
+    else:
+        module.render(result, out_console())
 
 
 def out_console() -> Console:
