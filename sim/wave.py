@@ -19,57 +19,52 @@ import numpy as np
 from numba import njit
 
 # Heap event kinds, in the order they are handled when they fall at the same instant (a finish on the
-# bottleneck comes before all of them). The kind rides in the low bits of the event's value.
+# bottleneck comes before all of them). An event's key is kind * _KIND + host: ties in time break by
+# kind, then by host number (deterministic; which of two simultaneous events goes first changes no
+# host's times: slots are handed out from the ready queue, and simultaneous arrivals get equal shares).
 _SLOT_FREE, _SLOT_FREE_FAILED, _RETRY, _ARRIVE = 0, 1, 2, 3
-_ORDER = np.int64(2) ** 40  # tie-break key: kind * _ORDER + insertion counter
+_KIND = np.int64(2) ** 40
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _heap_push(time, seq, val, size, t, s, v):
+def _push(time, key, size, t, kind, host):
+    """Add an event (time, kind * _KIND + host) to the binary heap held in `time` and `key`."""
     i = size
-    time[i], seq[i], val[i] = t, s, v
+    k = kind * _KIND + host
     while i > 0:
         parent = (i - 1) >> 1
-        if time[parent] < time[i] or (time[parent] == time[i] and seq[parent] < seq[i]):
+        if time[parent] < t or (time[parent] == t and key[parent] < k):
             break
-        time[i], time[parent] = time[parent], time[i]
-        seq[i], seq[parent] = seq[parent], seq[i]
-        val[i], val[parent] = val[parent], val[i]
+        time[i], key[i] = time[parent], key[parent]
         i = parent
+    time[i], key[i] = t, k
     return size + 1
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _heap_pop(time, seq, val, size):
-    t, v = time[0], val[0]
+def _pop(time, key, size):
+    """Remove the earliest event; returns (time, kind, host, new size)."""
+    t, k = time[0], key[0]
     size -= 1
-    time[0], seq[0], val[0] = time[size], seq[size], val[size]
+    last_t, last_k = time[size], key[size]
     i = 0
     while True:
-        left, smallest = 2 * i + 1, i
-        if left < size and (time[left] < time[i] or (time[left] == time[i] and seq[left] < seq[i])):
-            smallest = left
-        right = left + 1
-        if right < size and (time[right] < time[smallest] or
-                             (time[right] == time[smallest] and seq[right] < seq[smallest])):
-            smallest = right
-        if smallest == i:
+        child = 2 * i + 1
+        if child >= size:
             break
-        time[i], time[smallest] = time[smallest], time[i]
-        seq[i], seq[smallest] = seq[smallest], seq[i]
-        val[i], val[smallest] = val[smallest], val[i]
-        i = smallest
-    return t, v, size
+        right = child + 1
+        if right < size and (time[right] < time[child] or (time[right] == time[child] and key[right] < key[child])):
+            child = right
+        if last_t < time[child] or (last_t == time[child] and last_k <= key[child]):
+            break
+        time[i], key[i] = time[child], key[child]
+        i = child
+    time[i], key[i] = last_t, last_k
+    return t, k // _KIND, k % _KIND, size
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _push(time, order, val, size, t, kind, counter, host):
-    return _heap_push(time, order, val, size, t, kind * _ORDER + counter, host * 8 + kind)
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _first_attempts_at_once(t0, order, fail_attempts, fail_cost, attempts, attempt_start, h_time, h_seq, h_val,
-                            hsize, seq):
+def _first_attempts_at_once(t0, order, fail_attempts, fail_cost, attempts, attempt_start, h_time, h_key, hsize):
     """No slot contention (pull): every first attempt starts at t0. Failing ones go to the heap; the
     rest arrive at the bottleneck in `order` (sorted by arrival time). Returns the successful order."""
     keep = 0
@@ -77,13 +72,12 @@ def _first_attempts_at_once(t0, order, fail_attempts, fail_cost, attempts, attem
     for h in order:
         attempts[h] = 1
         if fail_attempts[h] >= 1:
-            hsize = _push(h_time, h_seq, h_val, hsize, t0 + fail_cost, _SLOT_FREE_FAILED, seq, h)
-            seq += 1
+            hsize = _push(h_time, h_key, hsize, t0 + fail_cost, _SLOT_FREE_FAILED, h)
         else:
             attempt_start[h] = t0
             arrivals[keep] = h
             keep += 1
-    return arrivals[:keep], hsize, seq
+    return arrivals[:keep], hsize
 
 
 @njit(cache=True, error_model="numpy")
@@ -100,8 +94,8 @@ def run_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size, capa
     max_attempts = 1 + len(backoff)
     # slot releases, arrivals and retries share one heap keyed by (time, kind, insertion); a host has at
     # most one pending event
-    h_time, h_seq, h_val = np.empty(n + 2), np.empty(n + 2, np.int64), np.empty(n + 2, np.int64)
-    hsize, seq = 0, 0
+    h_time, h_key = np.empty(n + 2), np.empty(n + 2, np.int64)
+    hsize = 0
     # hosts waiting for a slot: hosts 0..n-1 in deploy order first (next_host), then retries in the
     # order they became ready (a FIFO in `ready`)
     next_host = 0
@@ -110,8 +104,8 @@ def run_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size, capa
     unlimited = slots >= n
     arrivals = order[:0]
     if unlimited:
-        arrivals, hsize, seq = _first_attempts_at_once(t0, order, fail_attempts, fail_cost, attempts, attempt_start,
-                                                       h_time, h_seq, h_val, hsize, seq)
+        arrivals, hsize = _first_attempts_at_once(t0, order, fail_attempts, fail_cost, attempts, attempt_start,
+                                                  h_time, h_key, hsize)
         next_host = n
     next_arrival = 0
     # the bottleneck: flows in FIFO order with their virtual finish tags; `rate` is each flow's share
@@ -130,11 +124,10 @@ def run_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size, capa
             free -= 1
             attempts[h] += 1
             if attempts[h] <= fail_attempts[h]:
-                hsize = _push(h_time, h_seq, h_val, hsize, now + fail_cost, _SLOT_FREE_FAILED, seq, h)
+                hsize = _push(h_time, h_key, hsize, now + fail_cost, _SLOT_FREE_FAILED, h)
             else:
                 attempt_start[h] = now
-                hsize = _push(h_time, h_seq, h_val, hsize, now + pre[h], _ARRIVE, seq, h)
-            seq += 1
+                hsize = _push(h_time, h_key, hsize, now + pre[h], _ARRIVE, h)
         t_static = t0 + pre[arrivals[next_arrival]] if next_arrival < len(arrivals) else np.inf
         t_heap = h_time[0] if hsize > 0 else np.inf
         if t_depart == np.inf and t_heap == np.inf and t_static == np.inf:
@@ -146,15 +139,13 @@ def run_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size, capa
             t_end[h] = now
             done[h] = now + post[h]
             if not unlimited:
-                hsize = _push(h_time, h_seq, h_val, hsize, done[h], _SLOT_FREE, seq, h)
-                seq += 1
+                hsize = _push(h_time, h_key, hsize, done[h], _SLOT_FREE, h)
         else:
             if t_static < t_heap:
                 t, kind, h = t_static, _ARRIVE, arrivals[next_arrival]
                 next_arrival += 1
             else:
-                t, v, hsize = _heap_pop(h_time, h_seq, h_val, hsize)
-                kind, h = v & 7, v >> 3
+                t, kind, h, hsize = _pop(h_time, h_key, hsize)
             vtime += (t - v_clock) * rate
             now, v_clock = t, t
             if kind == _ARRIVE:
@@ -167,8 +158,7 @@ def run_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size, capa
             else:  # a slot is free again; after a failed attempt, retry after back-off or give up
                 free += 1
                 if kind == _SLOT_FREE_FAILED and attempts[h] < max_attempts:
-                    hsize = _push(h_time, h_seq, h_val, hsize, now + backoff[attempts[h] - 1], _RETRY, seq, h)
-                    seq += 1
+                    hsize = _push(h_time, h_key, hsize, now + backoff[attempts[h] - 1], _RETRY, h)
                 continue  # the bottleneck did not change
         active = f_tail - f_head
         rate = min(flow_cap, capacity / active) if active > 0 else 0.0
