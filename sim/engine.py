@@ -46,7 +46,7 @@ def deploy(env: simpy.Environment, plan: WavePlan, out: list):
     if plan.signal_delay > 0:
         yield env.timeout(plan.signal_delay)
     times = fast_wave(plan, start=env.now)
-    finished = np.nanmax(times.done) if np.isfinite(times.done).any() else env.now
+    finished = np.fmax.reduce(times.done, initial=env.now)  # NaN (never updated) is ignored
     yield env.timeout(max(0.0, finished - env.now))
     out.append(times)
 

@@ -21,12 +21,15 @@ _TIER_OBJECTS = np.asarray(TIERS, dtype=object)
 class FleetLayout:
     tier: np.ndarray  # index into TIERS, per host
     zone: np.ndarray
+    counts: tuple[int, ...] = ()  # hosts per tier, in TIERS order (tiers are contiguous blocks)
 
     @property
     def size(self) -> int:
         return len(self.tier)
 
     def tier_names(self) -> np.ndarray:
+        if self.counts:
+            return np.repeat(_TIER_OBJECTS, self.counts)  # one block per tier: cheaper than a gather
         return _TIER_OBJECTS[self.tier]
 
     def count(self, tier: str) -> int:
@@ -41,4 +44,4 @@ def layout_fleet(fleet: Fleet, hosts: int) -> FleetLayout:
     counts = [staging, dogfood, canary, production - canary]
     tier = np.repeat(np.arange(len(TIERS), dtype=np.int8), counts)
     zone = np.arange(hosts, dtype=np.int32) % fleet.zones
-    return FleetLayout(tier=tier, zone=zone)
+    return FleetLayout(tier=tier, zone=zone, counts=tuple(counts))
