@@ -84,8 +84,10 @@ class ReleaseContext:
         return build
 
     def production_share(self) -> float:
-        prod = self.production
-        return self.exposure.share_live(self.candidate.number, self.env.now, prod)
+        production = self.layout.tier >= TIERS.index("canary")
+        live = self.exposure.live_hosts(self.candidate.number, self.env.now)
+        total = int(production.sum())
+        return float(production[live].sum()) / total if total else 0.0
 
     # ---- deploy waves -------------------------------------------------------------------------------
     def wave(self, hosts: np.ndarray, build: int, purpose: str) -> WaveResult:
@@ -121,7 +123,7 @@ class ReleaseContext:
     # something changes it (a wave starts, a rollback, a cancel, a new build), and every such change
     # happens now, so a change drops whatever was computed ahead. Noise is fixed per interval index, so
     # a recomputed interval is the interval that would have been computed anyway, had it waited.
-    AHEAD = 32
+    AHEAD = 16
 
     def advance_metrics(self, until: float | None = None) -> None:
         """Compute every metric interval that has ended by now (or by `until`)."""
@@ -168,7 +170,10 @@ class ReleaseContext:
     def window(self, since: float) -> Window:
         """The metric intervals that ended in (since, now]."""
         self.advance_metrics()
-        chosen = [s for s in self.samples if since < s.time <= self.env.now + 1e-9]
+        step = self.scenario.traffic.metric_interval
+        first = max(int(np.floor(since / step + 1e-9)), 0)  # samples[k] ends at (k + 1) * step
+        chosen = self.samples[first:]  # every sample computed so far ended by now
+        chosen = [s for s in chosen if s.time > since]  # (guards the boundary against rounding)
         column = lambda name, kind: np.array([getattr(s, name) for s in chosen], dtype=kind)
         return Window(time=self.env.now, new_requests=column("new_requests", np.int64),
                       new_errors=column("new_errors", np.int64), old_requests=column("old_requests", np.int64),

@@ -92,8 +92,3 @@ class FleetExposure:
 
     def fleet_seconds(self, a: float, b: float) -> float:
         return float(self.weight.sum()) * (b - a)
-
-    def share_live(self, build: int, now: float, hosts: np.ndarray) -> float:
-        """Share of `hosts` serving `build` at `now`."""
-        live = self.live_hosts(build, now)
-        return float(np.isin(hosts, live).mean()) if len(hosts) else 0.0
