@@ -6,25 +6,22 @@ Problems are located as `file:line:col: key.path: message (got X; allowed Y)`. V
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-import types
-from typing import Annotated, Any, Iterable, Union, get_args, get_origin
+from typing import Any, Iterable
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from sim.errors import Problem, ScenarioError
-from sim.policies import POLICIES
-from sim.rollout.spec import STEP_KINDS
+from sim.includes import resolve_includes
+from sim.locate import position, problems_from
+from sim.overrides import apply_overrides, parse_override
 from sim.scenario import SCENARIO_VERSION, Scenario
-from sim.includes import IncludedFrom, resolve_includes
-from sim.overrides import Override, apply_overrides, parse_override
 
 
 @dataclass(frozen=True)
@@ -95,7 +92,7 @@ def read_yaml(path: Path) -> CommentedMap:
 def validate(data: CommentedMap, source: str, origins: dict[tuple, str], base_dir: Path) -> Scenario:
     version = data.get("version")
     if version != SCENARIO_VERSION:
-        line, column = _position(data, ("version",))
+        line, column = position(data, ("version",))
         got = "nothing" if version is None else repr(version)
         raise ScenarioError(
             [Problem(source, line, column, "version", "unsupported or missing scenario format version",
@@ -104,8 +101,7 @@ def validate(data: CommentedMap, source: str, origins: dict[tuple, str], base_di
     try:
         return Scenario.model_validate(_plain(data), context={"base_dir": str(base_dir)})
     except ValidationError as error:
-        problems = [_problem(item, data, source, origins) for item in error.errors()]
-        raise ScenarioError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0, p.path))) from None
+        raise ScenarioError(problems_from(error.errors(), data, source, origins)) from None
 
 
 def _plain(node: Any) -> Any:
@@ -114,208 +110,3 @@ def _plain(node: Any) -> Any:
     if isinstance(node, list):
         return [_plain(v) for v in node]
     return node
-
-
-def _data_path(loc: tuple, data: Any) -> tuple:
-    """The pydantic location without union tags and validator names: the keys as written."""
-    path: list = []
-    node = data
-    loc = tuple(part for i, part in enumerate(loc) if not (i + 1 < len(loc) and loc[i + 1] == part and isinstance(part, str)))
-    for part in loc:
-        if isinstance(node, dict) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, dict) and isinstance(part, str) and ("[" in part or part in _TAG_VALUES):
-            continue  # a union tag (kind/dist value) or a validator name
-        else:
-            path.append(part)
-            node = None
-    return tuple(path)
-
-
-_TAG_VALUES = {"push", "pull", "constant", "uniform", "lognormal", "empirical", "function-after", "function-before",
-               *POLICIES}
-
-
-def _render_path(path: tuple) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def _position(data: Any, path: tuple) -> tuple[int | None, int | None]:
-    """Line and column (1-based) of the value at `path`, or of its nearest ancestor."""
-    node, line, column = data, None, None
-    if isinstance(data, CommentedMap):
-        line, column = data.lc.line + 1, data.lc.col + 1
-    for part in path:
-        try:
-            if isinstance(node, CommentedMap) and part in node:
-                line, column = (x + 1 for x in node.lc.value(part))
-            elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
-                line, column = (x + 1 for x in node.lc.item(part))
-            else:
-                break
-        except (KeyError, TypeError):
-            break  # a node made by an override has no position
-        node = node[part]
-    return line, column
-
-
-def _key_position(data: Any, path: tuple) -> tuple[int | None, int | None]:
-    parent_line, parent_col = _position(data, path[:-1])
-    parent = _node(data, path[:-1])
-    if isinstance(parent, CommentedMap) and path and path[-1] in parent:
-        try:
-            line, column = parent.lc.key(path[-1])
-            return line + 1, column + 1
-        except (KeyError, TypeError):
-            pass
-    return parent_line, parent_col
-
-
-def _node(data: Any, path: tuple) -> Any:
-    for part in path:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return data
-
-
-def _problem(item: dict, data: CommentedMap, source: str, origins: dict[tuple, str]) -> Problem:
-    path = _data_path(tuple(item["loc"]), data)
-    kind = item["type"]
-    ctx = item.get("ctx") or {}
-    where, origin = _origin(path, origins)
-    if isinstance(origin, IncludedFrom):
-        return _included_problem(item, data, path, where, origin)
-    if kind == "union_tag_invalid":
-        path = path + (ctx.get("discriminator", "kind").strip("'"),)
-        kind = "literal_error"
-        item = {**item, "type": kind, "input": ctx.get("tag"), "ctx": {"expected": ctx.get("expected_tags")}}
-        ctx = item["ctx"]
-    if origin is not None and origin.endswith(" " + _render_path(path)):
-        path_text = ""
-    else:
-        path_text = _render_path(path)
-    if kind == "step_kind" and isinstance(item.get("input"), dict):
-        keys = [str(k) for k in item["input"]]
-        hints = [f"{k!r}: did you mean {m[0]!r}?" for k in keys if (m := difflib.get_close_matches(k, STEP_KINDS, n=1))]
-        line, column = _position(data, path)
-        return Problem(origin or source, None if origin else line, None if origin else column, path_text,
-                       item["msg"] + ("; " + " ".join(hints) if hints else ""), got=", ".join(keys) or "{}")
-    if kind == "extra_forbidden":
-        line, column = _key_position(data, path)
-        allowed = _allowed_keys(data, path)
-        message = "unknown key"
-        close = difflib.get_close_matches(str(path[-1]), allowed, n=1)
-        if close:
-            message += f"; did you mean {close[0]!r}?"
-        return Problem(origin or source, None if origin else line, None if origin else column,
-                       path_text, message, allowed=", ".join(allowed) or None)
-    line, column = _position(data, path)
-    value = item.get("input")
-    got = None if kind == "missing" or isinstance(value, (dict, list)) else repr(value)
-    message, allowed = _explain(item, ctx)
-    return Problem(origin or source, None if origin else line, None if origin else column,
-                   path_text, message, got=got, allowed=allowed)
-
-
-def _origin(path: tuple, origins: dict[tuple, object]) -> tuple[tuple, object]:
-    """The override or include that set `path` (or an ancestor of it), and that ancestor's path."""
-    for length in range(len(path), 0, -1):
-        if path[:length] in origins:
-            return path[:length], origins[path[:length]]
-    return (), None
-
-
-def _included_problem(item: dict, data: CommentedMap, path: tuple, where: tuple, origin: IncludedFrom) -> Problem:
-    """A problem in a value that an included file supplied, located in that file."""
-    line, column = origin.line, origin.column
-    subtree = _node(data, where)
-    if len(path) > len(where) and isinstance(subtree, (CommentedMap, CommentedSeq)):
-        line, column = _position(subtree, path[len(where):]) if subtree.lc.line is not None else (line, column)
-    relocated = {**item}
-    problem = _problem(relocated, data, origin.file, {})
-    return Problem(origin.file, line, column, problem.path, problem.message, problem.got, problem.allowed)
-
-
-_BOUNDS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
-
-
-def _explain(item: dict, ctx: dict) -> tuple[str, str | None]:
-    kind = item["type"]
-    if kind == "missing":
-        return "required key is missing", None
-    if kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
-        bound = next(f"{_BOUNDS[k]} {v:g}" if isinstance(v, float) else f"{_BOUNDS[k]} {v}"
-                     for k, v in ctx.items() if k in _BOUNDS)
-        return f"must be {bound}", bound
-    if kind == "literal_error":
-        return "not one of the allowed values", ctx.get("expected")
-    if kind == "union_tag_invalid":
-        return f"unknown {ctx.get('discriminator', 'kind').strip(chr(39))}", ctx.get("expected_tags")
-    if kind == "union_tag_not_found":
-        return f"needs a {ctx.get('discriminator', 'kind').strip(chr(39))} key", None
-    if kind == "unit":
-        return item["msg"], ctx.get("allowed")
-    if kind == "string_pattern_mismatch":
-        return "invalid name", f"lower-case letters, digits, '-', '_', '.' ({ctx.get('pattern')})"
-    if kind.startswith("int_") or kind.startswith("float_") or kind.endswith("_type"):
-        return item["msg"].replace("Input should be", "must be"), None
-    return item["msg"].removeprefix("Value error, ").replace("Input should be", "must be"), None
-
-
-def _allowed_keys(data: Any, path: tuple) -> list[str]:
-    """Keys the model accepts at the parent of `path` (for 'did you mean')."""
-    model: Any = Scenario
-    node: Any = data
-    for part in path[:-1]:
-        node = node.get(part) if isinstance(node, dict) else None
-        model = _narrow(_field_type(model, part), node)
-        if model is None:
-            return []
-    return list(model.model_fields) if _is_model(model) else []
-
-
-def _is_model(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
-
-
-def _field_type(container: Any, part: Any) -> Any:
-    """The declared type one step down: a model's field, or a dict's value type."""
-    if _is_model(container):
-        field = container.model_fields.get(part)
-        return field.annotation if field else None
-    if get_origin(container) is dict:
-        return get_args(container)[1]
-    return None
-
-
-def _narrow(annotation: Any, node: Any) -> Any:
-    """Strip Annotated/Optional; pick the union member whose tag (kind/dist) matches the data."""
-    for _ in range(6):
-        origin = get_origin(annotation)
-        if origin is Annotated:
-            annotation = get_args(annotation)[0]
-        elif origin is Union or origin is types.UnionType:
-            members = [a for a in get_args(annotation) if a is not type(None)]
-            annotation = next((m for m in members if _tag_matches(m, node)), members[0] if len(members) == 1 else None)
-        else:
-            return annotation
-    return annotation
-
-
-def _tag_matches(model: Any, node: Any) -> bool:
-    if not (_is_model(model) and isinstance(node, dict)):
-        return False
-    for tag in ("kind", "dist", "semantics"):
-        field = model.model_fields.get(tag)
-        if field is not None and node.get(tag) in get_args(field.annotation):
-            return True
-    return False
