@@ -147,6 +147,7 @@ def render(result: RunResult, console: Console) -> None:
         week = "" if growth is None or crossing.hosts is None else f", week {growth.week_of(crossing.hosts):.1f} of growth"
         console.print(f"crossover: {crossing.describe()}{week}")
     for name, slope in result.marginal.items():
-        console.print(f"at scale, each added server adds {slope:.3f} s to a {name} deploy")
+        if slope == slope:  # NaN with a single fleet size: no slope to report
+            console.print(f"at scale, each added server adds {slope:.3f} s to a {name} deploy")
     if result.out:
         console.print(f"results written to {result.out}/")
