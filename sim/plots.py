@@ -35,7 +35,7 @@ def deploy_time_vs_fleet(summary: pd.DataFrame, crossings: list[Crossover], path
            title="Deploy time vs fleet size (median; band: p5-p95 over replications)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-    _save(fig, path)
+    save_figure(fig, path)
     return fig
 
 
@@ -51,11 +51,11 @@ def fleet_updated_over_time(hosts: pd.DataFrame, fleet_size: int, path: Path | N
            title=f"Fleet updated over time ({fleet_size:,} hosts, first replication)", ylim=(0, 1.02))
     ax.grid(True, alpha=0.3)
     ax.legend()
-    _save(fig, path)
+    save_figure(fig, path)
     return fig
 
 
-def _save(fig, path: Path | None) -> None:
+def save_figure(fig, path: Path | None) -> None:
     if path is not None:
         fig.savefig(path, dpi=120)
         plt.close(fig)

@@ -21,7 +21,7 @@ from sim.evaluation.engine import plan_eval_jobs, run_eval_job
 from sim.experiment import default_workers, map_ordered
 from sim.loader import LoadedScenario
 from sim.output import manifest, results_folder, write_json
-from sim.plots import _save, plt
+from sim.plots import save_figure, plt
 from sim.units import format_duration
 
 
@@ -124,7 +124,7 @@ def plot(run: EvaluationRun, path: Path | None = None):
         ax.grid(True, alpha=0.3)
     left.legend(fontsize=8)
     fig.suptitle(f"{run.loaded.scenario.name}: {run.rows.replication.nunique()} releases per policy (95% intervals)")
-    _save(fig, path)
+    save_figure(fig, path)
     return fig
 
 

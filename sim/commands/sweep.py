@@ -16,7 +16,7 @@ from sim.errors import UserError
 from sim.evaluation.sweep import OBJECTIVES, grid_points, pareto_front
 from sim.loader import load_scenario
 from sim.output import manifest, results_folder, write_json
-from sim.plots import _save, plt
+from sim.plots import save_figure, plt
 from sim.units import format_duration
 
 
@@ -76,7 +76,7 @@ def plot(run: SweepRun, path: Path | None = None):
         ax.set(xlabel="false rollbacks (% of good builds)", ylabel=y.replace("_", " "))
         ax.grid(True, alpha=0.3)
     fig.suptitle("Sweep: red points are on the Pareto front (nothing beats them on all three objectives)")
-    _save(fig, path)
+    save_figure(fig, path)
     return fig
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.plots import _save, plt
+from sim.plots import save_figure, plt
 from sim.rollout.release import ReleaseResult
 from sim.scenario import Scenario
 
@@ -34,7 +34,7 @@ def timeline(result: ReleaseResult, scenario: Scenario, path: Path | None = None
     top.legend(loc="upper left", fontsize=8)
     bottom.legend(loc="upper left", fontsize=8)
     bottom.set(xlabel="minutes since branch cut")
-    _save(fig, path)
+    save_figure(fig, path)
     return fig
 
 
