@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from sim.errors import UserError
@@ -20,6 +19,7 @@ from sim.evaluation import acceptance, stats
 from sim.evaluation.engine import plan_eval_jobs, run_eval_job
 from sim.experiment import default_workers, map_ordered
 from sim.loader import LoadedScenario
+from sim.progress import progress_bar
 from sim.output import manifest, results_folder, write_json
 from sim.plots import save_figure, plt
 from sim.units import format_duration
@@ -50,7 +50,7 @@ def evaluate(loaded: LoadedScenario, entropy: int, workers: int | None, err: Con
     batch = spec.batch if spec.precision is not None else cap
     rows: list[dict] = []
     workers = workers or default_workers(cap * len(spec.policies))
-    with _progress(err, cap) as advance:
+    with progress_bar(err, "releases x policies", cap * len(spec.policies)) as advance:
         while len(rows) < cap * len(spec.policies):
             done = len(rows) // len(spec.policies)
             jobs = plan_eval_jobs(scenario, entropy, done, min(batch, cap - done))
@@ -70,25 +70,6 @@ def _precise(rows: pd.DataFrame, spec) -> bool:
     rates = estimates[estimates.measure.isin(["false_rollback_rate", "miss_rate", "caught_before_exposure"])
                       & (estimates.n > 0)]  # a rate with no population (e.g. no bad builds) has nothing to narrow
     return bool(((rates.high - rates.low) <= spec.precision).all())
-
-
-class _progress:
-    def __init__(self, err: Console | None, releases: int):
-        self.err, self.releases = err, releases
-
-    def __enter__(self):
-        if self.err is None:
-            return lambda _: None
-        columns = [TextColumn("releases x policies"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
-        self.bar = Progress(*columns, console=self.err, transient=True)
-        self.bar.__enter__()
-        task = self.bar.add_task("evaluate", total=None)
-        return lambda _: self.bar.advance(task)
-
-    def __exit__(self, *exc):
-        if self.err is not None:
-            self.bar.__exit__(*exc)
-        return False
 
 
 def write(run: EvaluationRun, out: Path, overwrite: bool) -> EvaluationRun:

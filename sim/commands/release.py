@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from sim.experiment import default_workers, map_ordered
 from sim.loader import LoadedScenario
+from sim.progress import progress_bar
 from sim.output import manifest, results_folder, write_json
 from sim.rollout import summary
 from sim.rollout.release import ReleaseResult, simulate_release
@@ -44,13 +44,8 @@ def run_releases(loaded: LoadedScenario, entropy: int, workers: int | None, err:
     scenario = loaded.scenario
     items = [Replication(r, entropy) for r in range(scenario.replications)]
     workers = workers or default_workers(len(items))
-    if err is None:
-        results = list(map_ordered(run_one, scenario, items, workers))
-    else:
-        columns = [TextColumn("releases"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
-        with Progress(*columns, console=err, transient=True) as bar:
-            task = bar.add_task("releases", total=len(items))
-            results = list(map_ordered(run_one, scenario, items, workers, progress=lambda _: bar.advance(task)))
+    with progress_bar(err, "releases", len(items)) as advance:
+        results = list(map_ordered(run_one, scenario, items, workers, progress=advance))
     outcomes = summary.outcome_table(results)
     return ReleaseRun(loaded, entropy, results, outcomes, summary.distribution(outcomes))
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from sim import plots
 from sim.experiment import default_workers, plan_jobs, run_jobs
 from sim.loader import LoadedScenario, load_scenario
+from sim.progress import progress_bar
 from sim.output import manifest, results_folder, write_json
 from sim.streams import draw_entropy
 from sim.tables import crossovers, fleet_summary, host_table, marginal_at_scale, replication_table
@@ -56,7 +56,7 @@ def prepare(scenario_path: str, overrides: list[str], replications: int | None, 
 
 def run(scenario_path: str, out: str | None = None, overrides: list[str] = (), replications: int | None = None,
         seed: int | None = None, workers: int | None = None, overwrite: bool = False,
-        console: Console | None = None, progress: bool = True, metrics: str | None = None):
+        progress: bool = True, metrics: str | None = None):
     """Simulate the scenario: a fleet-growth sweep, or releases when it has a `rollout:` section."""
     loaded, entropy = prepare(scenario_path, list(overrides), replications, seed, metrics)
     err = Console(stderr=True) if progress else None
@@ -85,12 +85,8 @@ def sweep(loaded: LoadedScenario, entropy: int, out: str | None, workers: int | 
 
 
 def _collect(scenario, jobs, workers, err: Console | None) -> list:
-    if err is None:
-        return list(run_jobs(scenario, jobs, workers))
-    columns = [TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
-    with Progress(*columns, console=err, transient=True) as bar:
-        task = bar.add_task("jobs", total=len(jobs))
-        return list(run_jobs(scenario, jobs, workers, progress=lambda _: bar.advance(task)))
+    with progress_bar(err, "simulating", len(jobs)) as advance:
+        return list(run_jobs(scenario, jobs, workers, progress=advance))
 
 
 def _write(result: RunResult, out: Path, overwrite: bool, workers: int) -> RunResult:

@@ -78,17 +78,3 @@ class FleetExposure:
             overlap = np.minimum(seg.end[:, None], b[None, :]) - np.maximum(start[:, None], a[None, :])
             total += seg.weight @ np.maximum(overlap, 0.0)
         return total
-
-    def host_seconds(self, a: float, b: float, builds: set[int] | None = None, after_onset: bool = False) -> float:
-        """Weighted host-seconds in [a, b] served by the given builds (default: all non-baseline)."""
-        total = 0.0
-        for seg in self.segments:
-            if builds is not None and seg.build not in builds:
-                continue
-            start = seg.start + seg.onset if after_onset else seg.start
-            overlap = np.minimum(seg.end, b) - np.maximum(start, a)
-            total += float(np.dot(np.maximum(overlap, 0.0), seg.weight))
-        return total
-
-    def fleet_seconds(self, a: float, b: float) -> float:
-        return float(self.weight.sum()) * (b - a)

@@ -7,8 +7,8 @@ from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from sim.evaluation.stats import wilson
 from sim.rollout.release import ReleaseResult
 from sim.units import format_duration
 
@@ -25,28 +25,17 @@ def records_table(results: list[ReleaseResult], field: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def wilson(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion."""
-    if n == 0:
-        return (float("nan"), float("nan"))
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return float(centre - half), float(centre + half)
-
-
 def distribution(outcomes: pd.DataFrame) -> pd.DataFrame:
     """Each outcome's share (with a Wilson 95% interval) and each time's p5/p50/p95 over replications."""
     n = len(outcomes)
     rows = []
     for name in OUTCOMES:
         k = int((outcomes.outcome == name).sum())
-        low, high = wilson(k, n)
+        low, high = wilson(k, n, 0.95)
         rows.append({"measure": f"outcome: {name}", "value": k / n, "low": low, "high": high, "kind": "share"})
     for flag in ("detected", "false_rollback"):
         k = int(outcomes[flag].sum())
-        low, high = wilson(k, n)
+        low, high = wilson(k, n, 0.95)
         rows.append({"measure": flag, "value": k / n, "low": low, "high": high, "kind": "share"})
     for column in (*TIMES, "peak_bad_share", "bad_requests"):
         values = outcomes[column].dropna().to_numpy(dtype=float)

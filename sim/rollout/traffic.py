@@ -51,35 +51,12 @@ def _gamma_noise(rng: np.random.Generator, cv: float, shape: tuple) -> np.ndarra
     return rng.gamma(k, 1.0 / k, size=shape)
 
 
-@dataclass(frozen=True)
-class Exposure:
-    """What one interval's cohorts looked like: host-seconds served and the bad build's share."""
-
-    new_host_seconds: float
-    old_host_seconds: float
-    bad_fraction: float  # share of the new cohort's requests on the bad code path, past onset
-    incident: bool
-
-
-@dataclass(frozen=True)
-class Counts:
-    """One interval's draws and the true rates behind them (the truth is for reports, not gates)."""
-
-    new_requests: int
-    new_errors: int
-    old_requests: int
-    old_errors: int
-    new_latency: float
-    old_latency: float
-    new_true_rate: float
-    old_true_rate: float
-
-
-def true_error_rates(traffic: Traffic, bad: BadBuild, bad_fraction, incident, incident_multiplier: float):
-    """The new and old cohorts' true error rates (arrays over intervals, or scalars)."""
-    base = traffic.error_rate * np.where(incident, incident_multiplier, 1.0)
+def spiked_rates(base: np.ndarray, bad: BadBuild, bad_fraction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The new and old cohorts' true error rates, given each interval's baseline rate: a share
+    `bad_fraction` of the new cohort's requests fails at the bad build's rate."""
+    base = np.minimum(base, 1.0)
     broken = np.minimum(1.0, base * bad.error_multiplier + bad.added_error_rate)
-    return (1 - bad_fraction) * base + bad_fraction * broken, np.minimum(base, 1.0)
+    return (1 - bad_fraction) * base + bad_fraction * broken, base
 
 
 def _discrete_ppf(q: np.ndarray, cdf, guess: np.ndarray, upper: np.ndarray) -> np.ndarray:
@@ -135,7 +112,7 @@ def draw_many(traffic: Traffic, bad: BadBuild, noise: IntervalNoise, ks: np.ndar
     """Requests ~ Poisson(mean x gamma noise), errors ~ Binomial(requests, rate x gamma noise), by inverse
     CDF from the uniforms of intervals `ks`; host_seconds is [interval, cohort]."""
     load = diurnal_load(traffic.diurnal.amplitude, traffic.diurnal.peak_hour, wall_mid)
-    p_new, p_old = true_error_rates(traffic, bad, bad_fraction, incident, incident_multiplier)
+    p_new, p_old = spiked_rates(traffic.error_rate * np.where(incident, incident_multiplier, 1.0), bad, bad_fraction)
     served = host_seconds * (traffic.requests_per_host * load)[:, None]
     requests = np.where(served > 0, poisson_ppf(noise.u_requests[ks], served * noise.rate_noise[ks]), 0)
     true_rates = np.stack([p_new, p_old], axis=1)
@@ -165,21 +142,9 @@ def draw_replayed(traffic: Traffic, bad: BadBuild, noise: IntervalNoise, ks: np.
     new_requests = binom_ppf(noise.u_requests[ks, 0], total, np.clip(new_share, 0.0, 1.0))
     requests = np.stack([new_requests, total - new_requests], axis=1)
     real_rate = np.divide(replay.errors[ks], total, out=np.zeros(len(ks)), where=total > 0)
-    base = np.minimum(real_rate * np.where(incident, incident_multiplier, 1.0), 1.0)
-    broken = np.minimum(1.0, base * bad.error_multiplier + bad.added_error_rate)
-    true_rates = np.stack([(1 - bad_fraction) * base + bad_fraction * broken, base], axis=1)
+    true_rates = np.stack(spiked_rates(real_rate * np.where(incident, incident_multiplier, 1.0), bad, bad_fraction),
+                          axis=1)
     errors = binom_ppf(noise.u_errors[ks], requests, true_rates)
     real_latency = replay.latency[ks] if replay.latency is not None else np.full(len(ks), traffic.latency)
     latency = np.stack([real_latency + bad_fraction * bad.added_latency, real_latency], axis=1)
     return CountsMany(requests, errors, np.where(requests > 0, latency, np.nan), true_rates)
-
-
-def draw_counts(traffic: Traffic, bad: BadBuild, noise: IntervalNoise, k: int, wall_mid: float,
-                exposure: Exposure, incident_multiplier: float) -> Counts:
-    """One interval's draws (see `draw_many`)."""
-    many = draw_many(traffic, bad, noise, np.array([k]), np.array([wall_mid]),
-                     np.array([[exposure.new_host_seconds, exposure.old_host_seconds]]),
-                     np.array([exposure.bad_fraction]), np.array([exposure.incident]), incident_multiplier)
-    return Counts(int(many.requests[0, 0]), int(many.errors[0, 0]), int(many.requests[0, 1]), int(many.errors[0, 1]),
-                  float(many.latency[0, 0]), float(many.latency[0, 1]), float(many.true_rates[0, 0]),
-                  float(many.true_rates[0, 1]))

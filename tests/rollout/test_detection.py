@@ -10,8 +10,8 @@ from scipy import stats
 from sim import policies
 from sim.rollout.release import simulate_release
 from sim.rollout.spec import BadBuild, Traffic
-from sim.rollout.summary import wilson
-from sim.rollout.traffic import Exposure, IntervalNoise, draw_counts
+from sim.evaluation.stats import wilson
+from sim.rollout.traffic import IntervalNoise, draw_many
 from sim.streams import Streams
 from tests.rollout.helpers import release_scenario
 
@@ -23,16 +23,18 @@ def test_a_fixed_threshold_detects_as_often_as_the_exact_binomial_tail_says():
     spec = policies.parse_policy({"semantics": "threshold", "metric": "error_rate", "max": "1.5%"})
     n_intervals = 20_000
     noise = IntervalNoise.draw(traffic, Streams(3, 0)("traffic"), n_intervals)
-    exposure = Exposure(new_host_seconds=2000.0, old_host_seconds=2000.0, bad_fraction=0.0, incident=False)
+    ks = np.arange(n_intervals)
+    c = draw_many(traffic, BadBuild(), noise, ks, np.zeros(n_intervals), np.full((n_intervals, 2), 2000.0),
+                  np.zeros(n_intervals), np.zeros(n_intervals, dtype=bool), 1.0)
     fails = 0
-    for k in range(n_intervals):
-        c = draw_counts(traffic, BadBuild(), noise, k, 0.0, exposure, 1.0)
-        window = policies.window_of(60.0, new=([c.new_requests], [c.new_errors]), old=([c.old_requests], [c.old_errors]))
+    for k in ks:
+        window = policies.window_of(60.0, new=([c.requests[k, 0]], [c.errors[k, 0]]),
+                                    old=([c.requests[k, 1]], [c.errors[k, 1]]))
         _, verdict = policies.check(spec, policies.start(spec), window)
         fails += verdict.outcome == "fail"
     n = np.arange(1500, 2500)
     exact = float(np.sum(stats.poisson.pmf(n, 2000) * stats.binom.sf(np.floor(0.015 * n), n, 0.012)))
-    low, high = wilson(fails, n_intervals, confidence=0.999)
+    low, high = wilson(fails, n_intervals, 0.999)
     assert low <= exact <= high, (fails / n_intervals, exact)
     assert 0.01 < exact < 0.2  # a regime where the check is informative
 
