@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.policies import check, parse_policy, start
+from sim.policies import parse_policy
 from sim.policies.kayenta import KayentaMetric, score
 from sim.policies.mannwhitney import Classification, classify
 from sim.policies.window import window_of
+from tests.policies.helpers import run
 
 CONF, TOL = 0.98, 0.25
 
@@ -20,15 +21,7 @@ def latency_window(new_lat, old_lat, requests=1000):
 
 
 def judge(spec_data, windows):
-    spec = parse_policy({"semantics": "kayenta", **spec_data})
-    state = start(spec)
-    out = []
-    for w in windows:
-        state, v = check(spec, state, w)
-        out.append(v)
-        if v.final:
-            break
-    return out
+    return run({"semantics": "kayenta", **spec_data}, windows)
 
 
 def test_identical_series_pass():
