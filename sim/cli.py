@@ -121,7 +121,7 @@ def sweep(
     try:
         _check_format(format_)
         loaded, entropy = prepare(scenario, set_, None, seed)
-        result = sweep_module.sweep(scenario, list(set_), entropy, workers, releases)
+        result = sweep_module.sweep(loaded, list(set_), entropy, workers, releases)
         if out is not None:
             result = sweep_module.write(result, Path(out), overwrite, list(set_))
     except UserError as error:

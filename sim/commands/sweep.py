@@ -14,7 +14,7 @@ from rich.table import Table
 from sim.commands.evaluate import evaluate
 from sim.errors import UserError
 from sim.evaluation.sweep import OBJECTIVES, grid_points, pareto_front
-from sim.loader import load_scenario
+from sim.loader import LoadedScenario, load_scenario
 from sim.output import manifest, results_folder, write_json
 from sim.plots import save_figure, plt
 from sim.units import format_duration
@@ -30,9 +30,10 @@ class SweepRun:
     out: Path | None = None
 
 
-def sweep(scenario_path: str, overrides: list[str], entropy: int, workers: int | None, releases: int | None,
+def sweep(base: LoadedScenario, overrides: list[str], entropy: int, workers: int | None, releases: int | None,
           executor=None) -> SweepRun:
-    base = load_scenario(scenario_path, overrides)
+    """Evaluate every grid point of `base` (loaded with `overrides`) on the same releases."""
+    scenario_path = base.source
     spec = base.scenario.evaluation
     if spec is None or spec.sweep is None:
         raise UserError(f"{scenario_path}: sweep needs an `evaluation.sweep:` section (base policy and grid)")
