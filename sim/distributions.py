@@ -150,6 +150,13 @@ def sample(spec: Constant | Uniform | LogNormal | Empirical, rng: np.random.Gene
     return values[rng.integers(0, len(values), size=n)]
 
 
+def sample_named(spec: Constant | Uniform | LogNormal | Empirical, streams, name: str, n: int) -> np.ndarray:
+    """`sample` from the named stream `streams(name)`, which a constant does not need (nor create)."""
+    if isinstance(spec, Constant):
+        return np.full(n, spec.value)
+    return sample(spec, streams(name), n)
+
+
 def median_of(spec: Constant | Uniform | LogNormal | Empirical) -> float:
     """The distribution's median in seconds (for reports and closed-form checks)."""
     if isinstance(spec, Constant):

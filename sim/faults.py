@@ -36,12 +36,13 @@ class HostFaults:
 
 def draw_faults(faults: Faults, hosts: int, streams: Streams) -> HostFaults:
     max_attempts = 1 + faults.retries
-    down = streams("faults.down").random(hosts) < faults.down
+    down = streams("faults.down").random(hosts) < faults.down if faults.down > 0 else np.zeros(hosts, dtype=bool)
     if faults.flaky > 0:
         failures = streams("faults.flaky").geometric(1.0 - faults.flaky, size=hosts) - 1 if faults.flaky < 1 else np.full(hosts, max_attempts)
     else:
         failures = np.zeros(hosts, dtype=np.int64)
     fail_attempts = np.where(down, max_attempts, np.minimum(failures, max_attempts)).astype(np.int64)
-    straggler = streams("faults.straggle").random(hosts) < faults.straggle
+    straggler = (streams("faults.straggle").random(hosts) < faults.straggle if faults.straggle > 0
+                 else np.zeros(hosts, dtype=bool))
     slowdown = np.where(straggler, faults.straggle_factor, 1.0)
     return HostFaults(down=down, fail_attempts=fail_attempts, slowdown=slowdown, max_attempts=max_attempts)

@@ -9,6 +9,7 @@ worker runs it or how many workers there are.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ def draw_entropy() -> int:
     return int(np.random.SeedSequence().entropy)
 
 
+@functools.lru_cache(maxsize=65536)
 def name_key(name: str) -> int:
     """A stable 32-bit key for a stream name (never Python's salted hash)."""
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=4).digest(), "big")

@@ -39,12 +39,15 @@ class Semantics:
     spec: type
     start: Callable[[Any], Any]
     check: Callable[[Any, Any, Window], tuple[Any, Verdict]]
+    judge: Callable[[Any, Any, Any], tuple[Any, Verdict]] | None = None
+    """check(spec, state, window) == judge(spec, state, rules.measure(spec, window)), for semantics
+    that see a window only through its measurement (the batched engine measures windows in bulk)."""
 
 
 POLICIES: dict[str, Semantics] = {
-    "threshold": Semantics(threshold.ThresholdSpec, threshold.start, threshold.check),
-    "argo": Semantics(argo.ArgoSpec, argo.start, argo.check),
-    "flagger": Semantics(flagger.FlaggerSpec, flagger.start, flagger.check),
+    "threshold": Semantics(threshold.ThresholdSpec, threshold.start, threshold.check, threshold.judge),
+    "argo": Semantics(argo.ArgoSpec, argo.start, argo.check, argo.judge),
+    "flagger": Semantics(flagger.FlaggerSpec, flagger.start, flagger.check, flagger.judge),
     "kayenta": Semantics(kayenta.KayentaSpec, kayenta.start, kayenta.check),
     "sequential": Semantics(sequential.SequentialSpec, sequential.start, sequential.check),
 }

@@ -112,9 +112,13 @@ def _assess(spec: ArgoSpec, s: ArgoState) -> tuple[str, str]:
 
 
 def check(spec: ArgoSpec, state: ArgoState, window: Window) -> tuple[ArgoState, Verdict]:
+    return judge(spec, state, measure(spec, window))
+
+
+def judge(spec: ArgoSpec, state: ArgoState, m: Measurement) -> tuple[ArgoState, Verdict]:
+    """One check, given its window's measurement."""
     if state.final is not None:
         return state, state.final
-    m = measure(spec, window)
     run = streak(state.run, m.result)
     phase = _phase(spec, m, run)
     new = _count(state, phase, run)

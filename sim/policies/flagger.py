@@ -33,7 +33,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from sim.policies.gate import Limits
-from sim.policies.rules import measure
+from sim.policies.rules import Measurement, measure
 from sim.policies.verdict import Verdict, failed, keep_measuring, passed
 from sim.policies.window import Window
 
@@ -97,12 +97,16 @@ def _rollback(spec: FlaggerSpec, failed_checks: int, metric: str, value: float, 
 
 
 def check(spec: FlaggerSpec, state: FlaggerState, window: Window) -> tuple[FlaggerState, Verdict]:
+    return judge(spec, state, measure(spec, window))
+
+
+def judge(spec: FlaggerSpec, state: FlaggerState, m: Measurement) -> tuple[FlaggerState, Verdict]:
+    """One check, given its window's measurement (unused when the previous check already decided)."""
     if state.final is not None:
         return state, state.final
     if spec.rollback_on_next_check and state.failed_checks >= spec.threshold:
         v = _rollback(spec, state.failed_checks, spec.metric, math.nan, "checked at the next tick", "error")
         return FlaggerState(state.failed_checks, state.successful_checks, v), v
-    m = measure(spec, window)
     if m.result == "success":
         ok = state.successful_checks + 1
         s = FlaggerState(state.failed_checks, ok)

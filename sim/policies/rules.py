@@ -65,7 +65,11 @@ def measure(spec: Limits, window: Window) -> Measurement:
     Comparisons are strict (`value > max` breaches), as in Flagger's `thresholdRange` code.
     """
     new, old = cohort_values(spec.metric, window)
-    requests = int(np.sum(window.new_requests))
+    return measure_totals(spec, int(np.sum(window.new_requests)), new, old)
+
+
+def measure_totals(spec: Limits, requests: int, new: float, old: float) -> Measurement:
+    """`measure`, from the window's new-cohort request count and the two cohorts' values."""
     if requests == 0 or math.isnan(new):
         return Measurement("no_data", spec.metric, float("nan"), "no requests on the new build")
     if requests < spec.min_requests:

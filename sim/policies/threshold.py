@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import Field
 
 from sim.policies.gate import Limits
-from sim.policies.rules import measure, streak
+from sim.policies.rules import Measurement, measure, streak
 from sim.policies.verdict import Verdict, failed, keep_measuring, passed
 from sim.policies.window import Window
 
@@ -45,9 +45,13 @@ def start(spec: ThresholdSpec) -> ThresholdState:
 
 
 def check(spec: ThresholdSpec, state: ThresholdState, window: Window) -> tuple[ThresholdState, Verdict]:
+    return judge(spec, state, measure(spec, window))
+
+
+def judge(spec: ThresholdSpec, state: ThresholdState, m: Measurement) -> tuple[ThresholdState, Verdict]:
+    """One check, given its window's measurement."""
     if state.final is not None:
         return state, state.final
-    m = measure(spec, window)
     run = streak(state.run, m.result)
     own = {"success": "success", "breach": "failure"}.get(m.result, "inconclusive")
     checks = state.checks + 1

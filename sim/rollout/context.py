@@ -7,20 +7,23 @@ move hosts between builds through the scenario's strategy.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
 
-from sim.distributions import Constant, sample
+from sim.distributions import Constant, sample, sample_named
 from sim.engine import build_plan, fast_wave
 from sim.fleet import FleetLayout, TIERS
 from sim.policies import Window
 from sim.rollout import clock
 from sim.rollout.exposure import FleetExposure
-from sim.rollout.records import Decision, MetricSample, StageChange
-from sim.rollout.traffic import IntervalNoise, Replay, draw_many, draw_replayed
+from sim.rollout.records import Decision, StageChange
+from sim.rollout.series import MetricSeries, compute_series, empty_series
+from sim.rollout.traffic import NoiseBlocks, Replay
 from sim.scenario import PullStrategy, Scenario
 from sim.streams import Streams
 
@@ -49,13 +52,13 @@ class ReleaseContext:
     layout: FleetLayout
     exposure: FleetExposure
     start_wall: float
-    noise: IntervalNoise
+    noise: NoiseBlocks
     incidents: list[tuple[float, float]]
     candidate: Build
     builds: list[Build] = field(default_factory=list)
     assigned: np.ndarray = None  # hosts given to the candidate (live or in flight)
     waves_finish: float = 0.0  # when the candidate's waves so far will have finished
-    samples: list[MetricSample] = field(default_factory=list)
+    metrics: MetricSeries | None = None  # intervals computed so far (the per-check model's view of time)
     decisions: list[Decision] = field(default_factory=list)
     stages: list[StageChange] = field(default_factory=list)
     label: str = "build"
@@ -63,15 +66,17 @@ class ReleaseContext:
     main: simpy.Process | None = None
     gates: list[simpy.Process] = field(default_factory=list)
     facts: dict = field(default_factory=dict)  # detection, mitigation, ... (first occurrence wins)
-    ahead: list = field(default_factory=list)  # metric samples computed ahead of time (see advance_metrics)
+    ahead: MetricSeries | None = None  # intervals computed ahead of time (see advance_metrics)
     ahead_version: tuple = ()
     replay: Replay | None = None  # a backtest's resampled real traffic
+    script: "Script | None" = None  # the batched engine's known gate decisions (None: the per-check model)
+    gate_runs: list = field(default_factory=list)  # every analysis run of a gate, in start order
 
     # ---- hosts and builds -------------------------------------------------------------------------
-    @property
+    @functools.cached_property
     def production(self) -> np.ndarray:
         """Production hosts in rollout order (the canary tier first)."""
-        return np.flatnonzero(self.layout.tier >= TIERS.index("canary"))
+        return np.flatnonzero(self.production_mask)
 
     def tier_hosts(self, tier: str) -> np.ndarray:
         return np.flatnonzero(self.layout.tier == TIERS.index(tier))
@@ -83,11 +88,14 @@ class ReleaseContext:
         self.assigned = np.zeros(self.layout.size, dtype=bool)
         return build
 
+    @functools.cached_property
+    def production_mask(self) -> np.ndarray:
+        return self.layout.tier >= TIERS.index("canary")
+
     def production_share(self) -> float:
-        production = self.layout.tier >= TIERS.index("canary")
-        live = self.exposure.live_hosts(self.candidate.number, self.env.now)
+        production = self.production_mask
         total = int(production.sum())
-        return float(production[live].sum()) / total if total else 0.0
+        return self.exposure.live_count(self.candidate.number, self.env.now, production) / total if total else 0.0
 
     # ---- deploy waves -------------------------------------------------------------------------------
     def wave(self, hosts: np.ndarray, build: int, purpose: str) -> WaveResult:
@@ -108,12 +116,21 @@ class ReleaseContext:
     def onset_delays(self, n: int, purpose: str) -> np.ndarray:
         if not self.candidate.bad:
             return np.full(n, np.inf)
-        return sample(self.scenario.build.bad.onset, self.streams(f"{purpose}.onset"), n)
+        return sample_named(self.scenario.build.bad.onset, self.streams, f"{purpose}.onset", n)
 
     # ---- records ------------------------------------------------------------------------------------
     def stage_event(self, event: str) -> None:
-        self.stages.append(StageChange(self.env.now, self.candidate.number, self.step, self.label, event,
-                                       self.production_share()))
+        """Record a stage change; its production share is filled in by `settle_stages` at the end."""
+        self.stages.append(StageChange(self.env.now, self.candidate.number, self.step, self.label, event, math.nan))
+
+    def settle_stages(self) -> None:
+        """Each stage change's share of production hosts on its build, read from the final exposure (a
+        change of exposure only ever affects the future, so the past reads the same from it)."""
+        production = self.production_mask
+        total = int(production.sum())
+        self.stages = [dataclasses.replace(
+            change, share=self.exposure.live_count(change.build, change.time, production) / total if total else 0.0)
+            for change in self.stages]
 
     def note(self, key: str, value) -> None:
         self.facts.setdefault(key, value)
@@ -129,70 +146,49 @@ class ReleaseContext:
         """Compute every metric interval that has ended by now (or by `until`)."""
         step = self.scenario.traffic.metric_interval
         until = self.env.now if until is None else until
-        needed = int(np.floor((until + 1e-9) / step))
+        needed = min(int(np.floor((until + 1e-9) / step)), self.noise.intervals)
+        if self.metrics is None:
+            self.metrics = empty_series(step)
         version = (self.exposure.version, len(self.builds))
         if version != self.ahead_version:
-            self.ahead, self.ahead_version = [], version
-        while len(self.samples) < needed:
-            if not self.ahead:
-                self.ahead = self._samples(len(self.samples), max(needed, len(self.samples) + self.AHEAD), step)
-            self.samples.append(self.ahead.pop(0))
-
-    def _samples(self, k0: int, k1: int, step: float) -> list[MetricSample]:
-        k1 = min(k1, len(self.noise.u_requests))
-        ks = np.arange(k0, k1)
-        a, b = ks * step, (ks + 1) * step
-        fleet = float(self.exposure.weight.sum()) * step
-        new = self.exposure.host_seconds_many(a, b)
-        bad_builds = {x.number for x in self.builds if x.bad}
-        bad_live = self.exposure.host_seconds_many(a, b, builds=bad_builds)
-        bad_onset = self.exposure.host_seconds_many(a, b, builds=bad_builds, after_onset=True)
-        affected = self.scenario.build.bad.affected_share * np.divide(bad_onset, new, out=np.zeros_like(new), where=new > 0)
-        incident = np.array([any(s < bk and e > ak for s, e in self.incidents) for ak, bk in zip(a, b)], dtype=bool)
-        old = np.where(fleet - new > 1e-9 * fleet, fleet - new, 0.0)
-        if self.replay is not None:
-            counts = draw_replayed(self.scenario.traffic, self.scenario.build.bad, self.noise, ks, self.replay,
-                                   new / fleet, affected, incident, self.scenario.incidents.error_multiplier)
-        else:
-            counts = draw_many(self.scenario.traffic, self.scenario.build.bad, self.noise, ks,
-                               self.start_wall + (a + b) / 2, np.stack([new, old], axis=1), affected, incident,
-                               self.scenario.incidents.error_multiplier)
-        total = counts.requests.sum(axis=1)
-        share = np.divide(counts.requests[:, 0], total, out=np.zeros(len(ks)), where=total > 0)
-        return [MetricSample(time=float(b[i]), interval=step, new_requests=int(counts.requests[i, 0]),
-                             new_errors=int(counts.errors[i, 0]), old_requests=int(counts.requests[i, 1]),
-                             old_errors=int(counts.errors[i, 1]), new_latency=float(counts.latency[i, 0]),
-                             old_latency=float(counts.latency[i, 1]), new_true_rate=float(counts.true_rates[i, 0]),
-                             old_true_rate=float(counts.true_rates[i, 1]), new_share=float(share[i]),
-                             bad_share=float(bad_live[i] / fleet) if fleet else 0.0, incident=bool(incident[i]))
-                for i in range(len(ks))]
+            self.ahead, self.ahead_version = None, version
+        have = len(self.metrics)
+        if have >= needed:
+            return
+        if self.ahead is None or len(self.ahead) < needed - have:
+            [self.ahead] = compute_series([(self, have, max(needed, have + self.AHEAD))])
+        self.metrics = self.metrics.extended(self.ahead.part(0, needed - have))
+        self.ahead = self.ahead.part(needed - have)
 
     def window(self, since: float) -> Window:
         """The metric intervals that ended in (since, now]."""
         self.advance_metrics()
-        step = self.scenario.traffic.metric_interval
-        first = max(int(np.floor(since / step + 1e-9)), 0)  # samples[k] ends at (k + 1) * step
-        chosen = self.samples[first:]  # every sample computed so far ended by now
-        chosen = [s for s in chosen if s.time > since]  # (guards the boundary against rounding)
-        column = lambda name, kind: np.array([getattr(s, name) for s in chosen], dtype=kind)
-        return Window(time=self.env.now, new_requests=column("new_requests", np.int64),
-                      new_errors=column("new_errors", np.int64), old_requests=column("old_requests", np.int64),
-                      old_errors=column("old_errors", np.int64), new_latency=column("new_latency", float),
-                      old_latency=column("old_latency", float))
+        return window_between(self.metrics, since, self.env.now)
 
     # ---- people ----------------------------------------------------------------------------------------
     def reaction_time(self, purpose: str) -> float:
         commander = self.scenario.commander
         in_hours = clock.is_business_hours(commander.business_hours, self.start_wall + self.env.now)
         spec = commander.reaction_business_hours if in_hours else commander.reaction_off_hours
-        return float(sample(spec, self.streams(f"commander.{purpose}"), 1)[0])
+        return float(sample_named(spec, self.streams, f"commander.{purpose}", 1)[0])
 
     def draw(self, spec, purpose: str) -> float:
-        return float(sample(spec, self.streams(purpose), 1)[0])
+        return float(sample_named(spec, self.streams, purpose, 1)[0])
 
     def record_decision(self, gate: str, verdict) -> None:
         self.decisions.append(Decision(self.env.now, gate, self.label, verdict.outcome, verdict.action,
                                        verdict.metric, float(verdict.value), verdict.rule, verdict.measurement))
+
+
+def window_between(metrics: MetricSeries, since: float, now: float) -> Window:
+    """The intervals of `metrics` that ended in (since, now] (metrics holds intervals 0.. up to now)."""
+    step = metrics.interval
+    first = max(int(np.floor(since / step + 1e-9)), 0)  # interval k ends at (k + 1) * step
+    chosen = np.arange(first, len(metrics))
+    chosen = chosen[metrics.time[first:] > since]  # (guards the boundary against rounding)
+    return Window(time=now, new_requests=metrics.new_requests[chosen], new_errors=metrics.new_errors[chosen],
+                  old_requests=metrics.old_requests[chosen], old_errors=metrics.old_errors[chosen],
+                  new_latency=metrics.new_latency[chosen], old_latency=metrics.old_latency[chosen])
 
 
 def draw_incidents(scenario: Scenario, rng: np.random.Generator, horizon: float) -> list[tuple[float, float]]:

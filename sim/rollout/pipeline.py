@@ -117,15 +117,78 @@ def stop_gates(ctx: ReleaseContext, background: bool = True) -> None:
             ctx.gates.remove(process)
 
 
+@dataclass
+class GateRun:
+    """One analysis run of one gate: when it started and when it checked (both models record these)."""
+
+    index: int  # start order within the release
+    gate: str
+    start: float
+    checks: list[float] | None  # None: a background run that only waited (see `clock_checks`)
+    interval: float = 60.0
+    stopped: float | None = None  # when a waiting run was stopped (None: it never was)
+
+
+def clock_checks(run: GateRun, horizon: float) -> list[float]:
+    """The checks a waiting background run would have made: every interval from its start, before it
+    was stopped. A check at the very moment it was stopped is a tie that only the order of SimPy's
+    events settles, so it raises `ClockTie` (the caller then runs the per-check model)."""
+    if run.checks is not None:
+        return run.checks
+    stop = horizon if run.stopped is None else run.stopped
+    checks, t = [], run.start
+    while True:
+        t = t + run.interval  # the float SimPy's timeouts would reach
+        if t == stop and run.stopped is not None:
+            raise ClockTie(f"gate run {run.index} ({run.gate}) was stopped at the time of a check ({t})")
+        if t >= stop:
+            return checks
+        checks.append(t)
+
+
+class ClockTie(Exception):
+    """A waiting gate run's check coincides with its stop."""
+
+
+@dataclass(frozen=True)
+class Scripted:
+    """A decision the batched engine already knows: run `run` is final at its `check`-th check."""
+
+    check: int
+    verdict: Verdict
+    start: float  # the run's start time (a guard: the run must be the same run)
+
+
 def watch(ctx: ReleaseContext, name: str, passed: simpy.Event | None):
-    """One gate's analysis run: check every interval on the intervals since the previous check."""
+    """One gate's analysis run: check every interval on the intervals since the previous check.
+
+    With `ctx.script` (the batched engine) a run does not judge anything: it keeps the same clock of
+    checks, records them, and acts on the decision the script gives it, at the check the script says."""
     spec = ctx.scenario.gates[name]
+    run = GateRun(len(ctx.gate_runs), name, ctx.env.now, [], spec.interval)
+    ctx.gate_runs.append(run)
+    scripted = ctx.script.get(run.index) if ctx.script is not None else None
+    if scripted is not None and scripted.start != run.start:
+        raise RuntimeError(f"gate run {run.index} ({name}) started at {run.start}, not {scripted.start} as scripted")
+    if ctx.script is not None and scripted is None and passed is None:
+        run.checks = None  # nothing to act on and nobody waiting for a pass: no need to tick
+        try:
+            yield ctx.env.event()
+        except simpy.Interrupt:
+            run.stopped = ctx.env.now
+        return
     state, since = policies.start(spec), ctx.env.now
     try:
         while True:
             yield ctx.env.timeout(spec.interval)
-            state, verdict = policies.check(spec, state, ctx.window(since))
-            since = ctx.env.now
+            run.checks.append(ctx.env.now)
+            if ctx.script is None:
+                state, verdict = policies.check(spec, state, ctx.window(since))
+                since = ctx.env.now
+            elif scripted is not None and len(run.checks) == scripted.check:
+                verdict = scripted.verdict
+            else:
+                continue
             if not verdict.final:
                 continue
             ctx.record_decision(name, verdict)

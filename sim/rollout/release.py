@@ -1,7 +1,10 @@
 """One release, end to end: branch cut, build, every step of the pipeline, alarms, and the outcome.
 
 `simulate_release(scenario, replication, entropy)` is a pure function of its arguments: everything
-random comes from named streams of that replication.
+random comes from named streams of that replication. This module is the per-check model: every gate
+check is a SimPy event that reads the metric intervals computed so far. `sim.rollout.batch` runs the
+same model for many releases at once and gives the same results (`simulate_release` uses it unless
+`batched=False`).
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ from sim.rollout.context import ReleaseContext, draw_incidents, interval_count
 from sim.rollout.exposure import FleetExposure
 from sim.rollout.pipeline import Alarm, SmokeTestFailed, run_step, start_gate, stop_gates
 from sim.rollout.records import Decision, MetricSample, ReleaseOutcome, StageChange
+from sim.rollout.series import MetricSeries
 from sim.rollout.spec import SetWeightStep, StageStep
 from sim.rollout.spec import cached_history
-from sim.rollout.traffic import IntervalNoise, Replay
+from sim.rollout.traffic import NoiseBlocks, Replay
 from sim.scenario import Scenario
 from sim.streams import Streams
 
@@ -30,8 +34,12 @@ from sim.streams import Streams
 class ReleaseResult:
     outcome: ReleaseOutcome
     stages: list[StageChange]
-    samples: list[MetricSample]
+    metrics: MetricSeries
     decisions: list[Decision]
+
+    @property
+    def samples(self) -> list[MetricSample]:
+        return self.metrics.samples()
 
 
 def host_weights(scenario: Scenario, tiers: np.ndarray) -> np.ndarray:
@@ -51,7 +59,7 @@ def make_context(scenario: Scenario, replication: int, entropy: int) -> ReleaseC
         scenario=scenario, env=simpy.Environment(), streams=streams, layout=layout,
         exposure=FleetExposure(weight=host_weights(scenario, layout.tier)),
         start_wall=clock.release_start(scenario.schedule, scenario.commander.business_hours, streams("schedule")),
-        noise=IntervalNoise.draw(scenario.traffic, streams("traffic"), interval_count(scenario)),
+        noise=NoiseBlocks(scenario.traffic, streams, interval_count(scenario)),
         incidents=draw_incidents(scenario, streams("incidents"), horizon), candidate=None,
     )
     ctx.new_build(bad=bool(streams("build.bad").random() < scenario.build.bad_probability))
@@ -115,15 +123,36 @@ def _start_background(ctx: ReleaseContext, step) -> None:
             start_gate(ctx, name, None, background=True)
 
 
-def simulate_release(scenario: Scenario, replication: int, entropy: int) -> ReleaseResult:
+def simulate_release(scenario: Scenario, replication: int, entropy: int, batched: bool = True) -> ReleaseResult:
+    if batched:
+        from sim.rollout.batch import simulate_releases
+
+        return simulate_releases([(scenario, replication)], entropy)[0]
+    ctx = run_model(scenario, replication, entropy)
+    ctx.advance_metrics(until=end_of(ctx))
+    return result_of(ctx, replication, ctx.metrics)
+
+
+def run_model(scenario: Scenario, replication: int, entropy: int, script=None) -> ReleaseContext:
+    """Run the release's SimPy model to its end (per check, or with the batched engine's `script`)."""
     ctx = make_context(scenario, replication, entropy)
+    ctx.script = script
     ctx.main = ctx.env.process(release(ctx))
     ctx.env.run(until=scenario.rollout.horizon)
-    ctx.advance_metrics(until=ctx.facts.get("ended", scenario.rollout.horizon))
-    return ReleaseResult(outcome(ctx, replication), ctx.stages, ctx.samples, ctx.decisions)
+    ctx.settle_stages()
+    return ctx
 
 
-def outcome(ctx: ReleaseContext, replication: int) -> ReleaseOutcome:
+def end_of(ctx: ReleaseContext) -> float:
+    """When the release ended (the horizon if it never did): metrics cover the intervals up to then."""
+    return ctx.facts.get("ended", ctx.scenario.rollout.horizon)
+
+
+def result_of(ctx: ReleaseContext, replication: int, metrics: MetricSeries) -> ReleaseResult:
+    return ReleaseResult(outcome(ctx, replication, metrics), ctx.stages, metrics, ctx.decisions)
+
+
+def outcome(ctx: ReleaseContext, replication: int, metrics: MetricSeries) -> ReleaseOutcome:
     facts, first = ctx.facts, ctx.builds[0]
     final = ctx.candidate
     full = facts.get(f"full_{final.number}")
@@ -139,14 +168,14 @@ def outcome(ctx: ReleaseContext, replication: int) -> ReleaseOutcome:
     exposure_start = _first_bad_exposure(ctx)
     detection = facts.get("detection_time", np.nan)
     mitigated = facts.get("mitigated_time", np.nan)
-    bad_requests = sum(s.new_requests * max(s.new_true_rate - s.old_true_rate, 0.0) for s in ctx.samples)
+    bad_requests = float(np.sum(metrics.new_requests * np.maximum(metrics.new_true_rate - metrics.old_true_rate, 0.0)))
     return ReleaseOutcome(
         replication=replication, start=clock.describe(ctx.start_wall), bad_build=first.bad, outcome=result,
         detected="detection_time" in facts, detected_by=facts.get("detected_by", ""),
         detection_stage=facts.get("detection_stage", ""), detection_time=detection,
         detection_delay=detection - exposure_start if exposure_start is not None else np.nan,
         decision_time=facts.get("decision_time", np.nan), mitigated_time=mitigated,
-        time_to_mitigate=mitigated - detection, peak_bad_share=max((s.bad_share for s in ctx.samples), default=0.0),
+        time_to_mitigate=mitigated - detection, peak_bad_share=float(metrics.bad_share.max(initial=0.0)),
         bad_requests=float(bad_requests), lead_time=full if full is not None and ended else np.nan,
         false_rollback=bool(facts.get("rollbacks")) and not first.bad, rollbacks=facts.get("rollbacks", 0),
         hosts_not_rolled_back=facts.get("hosts_not_rolled_back", 0),

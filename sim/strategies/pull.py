@@ -11,7 +11,7 @@ deploy time grow with the fleet (Kurose-Ross: at least N*F/u_s).
 
 from __future__ import annotations
 
-from sim.distributions import sample
+from sim.distributions import sample_named
 from sim.faults import HostFaults
 from sim.plan import WavePlan
 from sim.scenario import PullStrategy, Scenario
@@ -19,10 +19,10 @@ from sim.streams import Streams
 
 
 def plan(scenario: Scenario, spec: PullStrategy, hosts: int, faults: HostFaults, streams: Streams) -> WavePlan:
-    publish = float(sample(spec.publish, streams("pull.publish"), 1)[0])
-    key_write = float(sample(spec.key_write, streams("pull.key_write"), 1)[0])
-    wakeup = sample(spec.wakeup, streams("pull.wakeup"), hosts)
-    activation = sample(spec.activation, streams("pull.activation"), hosts)
+    publish = float(sample_named(spec.publish, streams, "pull.publish", 1)[0])
+    key_write = float(sample_named(spec.key_write, streams, "pull.key_write", 1)[0])
+    wakeup = sample_named(spec.wakeup, streams, "pull.wakeup", hosts)
+    activation = sample_named(spec.activation, streams, "pull.activation", hosts)
     verify = scenario.artifact.size / spec.verify_rate
     net = scenario.network
     return WavePlan(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.distributions import sample
+from sim.distributions import sample_named
 from sim.faults import HostFaults
 from sim.plan import WavePlan
 from sim.scenario import PushStrategy, Scenario
@@ -21,9 +21,9 @@ from sim.streams import Streams
 
 
 def plan(scenario: Scenario, spec: PushStrategy, hosts: int, faults: HostFaults, streams: Streams) -> WavePlan:
-    connect = sample(spec.connect, streams("push.connect"), hosts)
+    connect = sample_named(spec.connect, streams, "push.connect", hosts)
     scan = spec.scan_per_file * scenario.artifact.files
-    activation = sample(spec.activation, streams("push.activation"), hosts)
+    activation = sample_named(spec.activation, streams, "push.activation", hosts)
     net = scenario.network
     return WavePlan(
         signal_delay=0.0,

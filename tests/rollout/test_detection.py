@@ -24,8 +24,9 @@ def test_a_fixed_threshold_detects_as_often_as_the_exact_binomial_tail_says():
     n_intervals = 20_000
     noise = IntervalNoise.draw(traffic, Streams(3, 0)("traffic"), n_intervals)
     ks = np.arange(n_intervals)
-    c = draw_many(traffic, BadBuild(), noise, ks, np.zeros(n_intervals), np.full((n_intervals, 2), 2000.0),
-                  np.zeros(n_intervals), np.zeros(n_intervals, dtype=bool), 1.0)
+    c = draw_many(traffic, noise.rows(ks), np.zeros(n_intervals), np.full((n_intervals, 2), 2000.0),
+                  np.zeros(n_intervals), np.zeros(n_intervals, dtype=bool), 1.0, error_multiplier=1.0,
+                  added_error_rate=0.0, added_latency=0.0)
     fails = 0
     for k in ks:
         window = policies.window_of(60.0, new=([c.requests[k, 0]], [c.errors[k, 0]]),

@@ -1,0 +1,134 @@
+"""The batched release engine: many releases at once, with the per-check model's results.
+
+The per-check model (`sim.rollout.release`) spends most of a release in its gates: one SimPy event, one
+window and one policy check per gate per minute, each reading metric intervals computed a few at a
+time. Yet a gate's checks cannot change anything until one of them is final (fail, pass or
+inconclusive), and before that moment the release's exposure is whatever its steps made it. So a
+release is simulated in rounds:
+
+1. Run the SimPy model with gates that keep their clock of checks but judge nothing (they record when
+   they checked), acting only on the decisions already known (the release's *script*, empty at first).
+2. Compute the metric intervals of every release in the batch in one vectorised draw
+   (`sim.rollout.series`), from the exposure the run produced.
+3. Judge every recorded check of every gate run in bulk, and find each release's first final verdict
+   that the script does not have yet.
+4. A release without one is finished: its run is the per-check model's run. A release with one adds it
+   to its script and goes to the next round (after `ROUNDS` rounds, the per-check model finishes it).
+
+Why this is exact: a change of exposure (a wave, a rollback) only ever affects the future, so up to the
+first unscripted decision a round's intervals and checks are the ones the per-check model sees; the
+decision, once scripted, happens at the same check of the same run, in the same SimPy event order,
+because the gates keep the very same clock of events. Most releases (a good build that is promoted)
+take one round; a bad build that is rolled back takes two. `tests/rollout/test_batch.py` holds the two
+engines to identical releases.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim import policies
+from sim.policies.rules import measure_totals
+from sim.rollout.context import ReleaseContext, window_between
+from sim.rollout.pipeline import ClockTie, GateRun, Scripted, clock_checks
+from sim.rollout.release import ReleaseResult, end_of, result_of, run_model, simulate_release
+from sim.rollout.series import MetricSeries, compute_series
+from sim.scenario import Scenario
+
+ROUNDS = 4  # a release still undecided after this many rounds (many decisions: pages, resumes) is run
+           # by the per-check model instead: a round re-runs the release from its start, so a release
+           # with d decisions costs d + 1 rounds, and the per-check model costs about three.
+
+
+def simulate_releases(releases: list[tuple[Scenario, int]], entropy: int) -> list[ReleaseResult]:
+    """Each (scenario, replication), as `simulate_release(..., batched=False)` would simulate it."""
+    scripts: list[dict[int, Scripted]] = [{} for _ in releases]
+    results: list[ReleaseResult | None] = [None] * len(releases)
+    pending = list(range(len(releases)))
+    for _ in range(ROUNDS):
+        if not pending:
+            return results
+        ctxs = [run_model(*releases[i], entropy, script=scripts[i]) for i in pending]
+        series = compute_series([(ctx, 0, intervals_until(ctx, end_of(ctx))) for ctx in ctxs])
+        still = []
+        for i, ctx, metrics in zip(pending, ctxs, series):
+            try:
+                found = next_decision(ctx, metrics, scripts[i])
+            except ClockTie:  # only the order of SimPy's events can say: ask the per-check model
+                results[i] = simulate_release(*releases[i], entropy, batched=False)
+                continue
+            if found is None:
+                results[i] = result_of(ctx, releases[i][1], metrics)
+            else:
+                run, scripted = found
+                scripts[i][run] = scripted
+                still.append(i)
+        pending = still
+    for i in pending:
+        results[i] = simulate_release(*releases[i], entropy, batched=False)
+    return results
+
+
+def intervals_until(ctx: ReleaseContext, time: float) -> int:
+    """Metric intervals that have ended by `time` (as `ReleaseContext.advance_metrics` counts them)."""
+    return min(int(np.floor((time + 1e-9) / ctx.scenario.traffic.metric_interval)), ctx.noise.intervals)
+
+
+def next_decision(ctx: ReleaseContext, metrics: MetricSeries, script: dict[int, Scripted]) -> tuple[int, Scripted] | None:
+    """The earliest final verdict of a gate run that the script does not have (ties: the run started
+    first, whose check SimPy runs first), or None."""
+    best = None
+    for run in ctx.gate_runs:
+        found = first_final(ctx, run, metrics)
+        known = script.get(run.index)
+        if known is not None:
+            if found is None or found[0] != known.check:
+                raise RuntimeError(f"gate run {run.index} ({run.gate}): scripted at check {known.check}, "
+                                   f"judged final at {found and found[0]}")
+            continue
+        if found is not None:
+            when = clock_checks(run, ctx.scenario.rollout.horizon)[found[0] - 1]
+            if best is None or when < best[0]:
+                best = (when, run.index, Scripted(found[0], found[1], run.start))
+    return None if best is None else (best[1], best[2])
+
+
+def first_final(ctx: ReleaseContext, run: GateRun, metrics: MetricSeries):
+    """(check number from 1, verdict) of the run's first final verdict among its recorded checks, or None."""
+    checks = clock_checks(run, ctx.scenario.rollout.horizon)
+    if not checks:
+        return None
+    spec = ctx.scenario.gates[run.gate]
+    semantics = policies.POLICIES[spec.semantics]
+    state = semantics.start(spec)
+    since = np.concatenate([[run.start], checks[:-1]])
+    ends = np.array([intervals_until(ctx, t) for t in checks])
+    if semantics.judge is not None and spec.metric == "error_rate":
+        for j, m in enumerate(_measurements(spec, metrics, since, np.asarray(checks), ends), start=1):
+            state, verdict = semantics.judge(spec, state, m)
+            if verdict.final:
+                return j, verdict
+        return None
+    for j, (prev, now, end) in enumerate(zip(since, checks, ends), start=1):
+        state, verdict = semantics.check(spec, state, window_between(metrics.part(0, end), prev, now))
+        if verdict.final:
+            return j, verdict
+    return None
+
+
+def _measurements(spec, metrics: MetricSeries, since: np.ndarray, now: np.ndarray, ends: np.ndarray):
+    """Each check's error-rate measurement, from prefix sums over its window: the intervals that ended in
+    (since, now], as `context.window_between` chooses them."""
+    step = metrics.interval
+    first = np.maximum(np.floor(since / step + 1e-9).astype(np.int64), 0)
+    lo = np.minimum(np.maximum(first, np.searchsorted(metrics.time, since, side="right")), ends)
+    sums = {name: np.concatenate([[0], np.cumsum(getattr(metrics, name))])
+            for name in ("new_requests", "new_errors", "old_requests", "old_errors")}
+    total = {name: (cum[ends] - cum[lo]).tolist() for name, cum in sums.items()}
+    for requests, errors, old_requests, old_errors in zip(total["new_requests"], total["new_errors"],
+                                                          total["old_requests"], total["old_errors"]):
+        new = float(errors) / requests if requests > 0 else math.nan
+        old = float(old_errors) / old_requests if old_requests > 0 else math.nan
+        yield measure_totals(spec, requests, new, old)
