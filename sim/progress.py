@@ -10,12 +10,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 
 @contextlib.contextmanager
-def progress_bar(err: Console | None, label: str, total: int | None) -> Iterator[Callable[[object], None]]:
-    """Yield a callback that advances the bar by one result; without a console it does nothing."""
+def progress_bar(err: Console | None, label: str, total: int | None,
+                 step: Callable[[object], int] = lambda result: 1) -> Iterator[Callable[[object], None]]:
+    """Yield a callback that advances the bar by `step(result)` (one per result by default); without a
+    console it does nothing."""
     if err is None:
         yield lambda _: None
         return
     columns = [TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task(label, total=total)
-        yield lambda _: bar.advance(task)
+        yield lambda result: bar.advance(task, step(result))

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from sim.errors import UserError
 from sim.evaluation import acceptance, stats
-from sim.evaluation.engine import plan_eval_jobs, run_eval_job
+from sim.evaluation.engine import CHUNK, plan_eval_jobs, run_eval_job
 from sim.experiment import default_workers, map_ordered
 from sim.loader import LoadedScenario
 from sim.progress import progress_bar
@@ -49,12 +49,13 @@ def evaluate(loaded: LoadedScenario, entropy: int, workers: int | None, err: Con
     cap = releases or spec.releases
     batch = spec.batch if spec.precision is not None else cap
     rows: list[dict] = []
-    workers = workers or default_workers(cap * len(spec.policies))
-    with progress_bar(err, "releases x policies", cap * len(spec.policies)) as advance:
+    workers = workers or default_workers(math.ceil(cap / CHUNK))
+    with progress_bar(err, "releases x policies", cap * len(spec.policies), step=len) as advance:
         while len(rows) < cap * len(spec.policies):
             done = len(rows) // len(spec.policies)
             jobs = plan_eval_jobs(scenario, entropy, done, min(batch, cap - done))
-            rows += list(map_ordered(run_eval_job, scenario, jobs, workers, progress=advance, executor=executor))
+            for chunk in map_ordered(run_eval_job, scenario, jobs, workers, progress=advance, executor=executor):
+                rows += chunk
             if spec.precision is not None and _precise(pd.DataFrame(rows), spec):
                 break
     table = pd.DataFrame(rows)

@@ -1,8 +1,10 @@
-"""One evaluation job: one release (replication r) under one policy, reduced to a row.
+"""One evaluation job: a chunk of releases (replications first..first+count-1) under every policy,
+simulated together by the batched engine and reduced to one row per release and policy.
 
 Every policy sees the same releases: replication r's build (good or bad, and its spike size) comes
 from the stream "evaluation.mix" of replication r, and the release itself from replication r's
-streams, so policies differ only in what their gates decide (common random numbers).
+streams, so policies differ only in what their gates decide (common random numbers). A release does
+not depend on the chunk it is simulated in, so neither do the rows (nor on the executor).
 """
 
 from __future__ import annotations
@@ -12,16 +14,21 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from sim.rollout.release import ReleaseResult, simulate_release
+from sim.rollout.batch import simulate_releases
+from sim.rollout.release import ReleaseResult
 from sim.scenario import Scenario
 from sim.streams import Streams
 
 
 @dataclass(frozen=True)
 class EvalJob:
-    replication: int
-    policy: str
+    first: int  # replications first..first+count-1
+    count: int
     entropy: int
+
+    @property
+    def releases(self) -> int:
+        return self.count
 
 
 @dataclass(frozen=True)
@@ -47,23 +54,25 @@ def variant(scenario: Scenario, policy: str, draw: ReleaseDraw) -> Scenario:
     return scenario.model_copy(update={"gates": scenario.evaluation.policies[policy], "build": build})
 
 
-def run_eval_job(scenario: Scenario, job: EvalJob) -> dict:
-    draw = draw_mix(scenario, job.entropy, job.replication)
-    result = simulate_release(variant(scenario, job.policy, draw), job.replication, job.entropy)
-    return row(scenario, job, draw, result)
+def run_eval_job(scenario: Scenario, job: EvalJob) -> list[dict]:
+    """Rows for each replication of the chunk, and within it each policy (in the scenario's order)."""
+    keys = [(r, policy) for r in range(job.first, job.first + job.count) for policy in scenario.evaluation.policies]
+    draws = {r: draw_mix(scenario, job.entropy, r) for r in range(job.first, job.first + job.count)}
+    results = simulate_releases([(variant(scenario, policy, draws[r]), r) for r, policy in keys], job.entropy)
+    return [row(scenario, policy, r, draws[r], result) for (r, policy), result in zip(keys, results)]
 
 
-def row(scenario: Scenario, job: EvalJob, draw: ReleaseDraw, result: ReleaseResult) -> dict:
-    o = result.outcome
+def row(scenario: Scenario, policy: str, replication: int, draw: ReleaseDraw, result: ReleaseResult) -> dict:
+    o, m = result.outcome, result.metrics
     step = scenario.traffic.metric_interval
-    exposure = max((s.bad_share for s in result.samples if s.time <= o.detection_time + step), default=0.0) \
-        if o.detected else float("nan")
+    exposure = float(m.bad_share[m.time <= o.detection_time + step].max(initial=0.0)) if o.detected else float("nan")
     budget = scenario.evaluation.error_budget_rate
-    burning = sum(1 for s in result.samples
-                  if (s.new_requests + s.old_requests) and
-                  (s.new_errors + s.old_errors) / (s.new_requests + s.old_requests) > budget)
+    requests = m.new_requests + m.old_requests
+    errors = m.new_errors + m.old_errors
+    rate = np.divide(errors, requests, out=np.zeros(len(requests)), where=requests > 0)
+    burning = int(np.count_nonzero((requests > 0) & (rate > budget)))
     return {
-        "policy": job.policy, "replication": job.replication, "spike": draw.spike,
+        "policy": policy, "replication": replication, "spike": draw.spike,
         **{k: v for k, v in asdict(o).items() if k != "replication"},
         "missed": o.bad_build and o.outcome == "promoted",
         "exposure_at_detection": exposure,
@@ -71,5 +80,8 @@ def row(scenario: Scenario, job: EvalJob, draw: ReleaseDraw, result: ReleaseResu
     }
 
 
-def plan_eval_jobs(scenario: Scenario, entropy: int, first: int, count: int) -> list[EvalJob]:
-    return [EvalJob(r, policy, entropy) for r in range(first, first + count) for policy in scenario.evaluation.policies]
+CHUNK = 25  # releases per job: enough to batch their intervals, small enough to share among workers
+
+
+def plan_eval_jobs(scenario: Scenario, entropy: int, first: int, count: int, chunk: int = CHUNK) -> list[EvalJob]:
+    return [EvalJob(r, min(chunk, first + count - r), entropy) for r in range(first, first + count, chunk)]
