@@ -2,10 +2,12 @@
 
 import numpy as np
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.commands.run import run
 from sim.distributions import LogNormal, sample
-from sim.streams import Streams
+from sim.streams import Streams, name_key
 
 SCENARIO = "scenarios/push_vs_pull.yaml"
 SMALL = ["sweep.hosts=[10, 200, 3000]", "replications=4"]
@@ -51,3 +53,12 @@ def test_lognormal_draws_hit_their_median_and_p95():
     draws = sample(spec, Streams(1, 0)("x"), 200_000)
     assert np.quantile(draws, 0.5) == __import__("pytest").approx(0.05, rel=0.01)
     assert np.quantile(draws, 0.95) == __import__("pytest").approx(0.2, rel=0.02)
+
+
+@settings(max_examples=200, deadline=None)
+@given(entropy=st.integers(0, 2**200), replication=st.integers(0, 2**40), name=st.text(max_size=30))
+def test_a_stream_is_numpys_seed_sequence_generator(entropy, replication, name):
+    """Streams mixes the run's entropy once and the spawn key per stream; the draws are numpy's own."""
+    numpy_way = np.random.SeedSequence(entropy, spawn_key=(replication, name_key(name)))
+    expected = np.random.Generator(np.random.PCG64(numpy_way)).random(4)
+    assert np.array_equal(Streams(entropy, replication)(name).random(4), expected)

@@ -42,12 +42,17 @@ class Semantics:
     judge: Callable[[Any, Any, Any], tuple[Any, Verdict]] | None = None
     """check(spec, state, window) == judge(spec, state, rules.measure(spec, window)), for semantics
     that see a window only through its measurement (the batched engine measures windows in bulk)."""
+    settles_on_success: Callable[[Any], bool] | None = None
+    """Whether a run of successful measurements alone can end the analysis (with `judge`)."""
 
 
 POLICIES: dict[str, Semantics] = {
-    "threshold": Semantics(threshold.ThresholdSpec, threshold.start, threshold.check, threshold.judge),
-    "argo": Semantics(argo.ArgoSpec, argo.start, argo.check, argo.judge),
-    "flagger": Semantics(flagger.FlaggerSpec, flagger.start, flagger.check, flagger.judge),
+    "threshold": Semantics(threshold.ThresholdSpec, threshold.start, threshold.check, threshold.judge,
+                            threshold.settles_on_success),
+    "argo": Semantics(argo.ArgoSpec, argo.start, argo.check, argo.judge,
+                            argo.settles_on_success),
+    "flagger": Semantics(flagger.FlaggerSpec, flagger.start, flagger.check, flagger.judge,
+                            flagger.settles_on_success),
     "kayenta": Semantics(kayenta.KayentaSpec, kayenta.start, kayenta.check),
     "sequential": Semantics(sequential.SequentialSpec, sequential.start, sequential.check),
 }

@@ -115,6 +115,11 @@ def check(spec: ArgoSpec, state: ArgoState, window: Window) -> tuple[ArgoState, 
     return judge(spec, state, measure(spec, window))
 
 
+def settles_on_success(spec) -> bool:
+    """Whether successes alone can end an analysis run (count reached)."""
+    return spec.count is not None
+
+
 def judge(spec: ArgoSpec, state: ArgoState, m: Measurement) -> tuple[ArgoState, Verdict]:
     """One check, given its window's measurement."""
     if state.final is not None:

@@ -100,6 +100,11 @@ def check(spec: FlaggerSpec, state: FlaggerState, window: Window) -> tuple[Flagg
     return judge(spec, state, measure(spec, window))
 
 
+def settles_on_success(spec) -> bool:
+    """Whether successes alone can end an analysis run (promotion weight reached)."""
+    return spec.step_weight is not None
+
+
 def judge(spec: FlaggerSpec, state: FlaggerState, m: Measurement) -> tuple[FlaggerState, Verdict]:
     """One check, given its window's measurement (unused when the previous check already decided)."""
     if state.final is not None:

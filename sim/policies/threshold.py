@@ -48,6 +48,11 @@ def check(spec: ThresholdSpec, state: ThresholdState, window: Window) -> tuple[T
     return judge(spec, state, measure(spec, window))
 
 
+def settles_on_success(spec) -> bool:
+    """Whether successes alone can end an analysis run (count reached)."""
+    return spec.count is not None
+
+
 def judge(spec: ThresholdSpec, state: ThresholdState, m: Measurement) -> tuple[ThresholdState, Verdict]:
     """One check, given its window's measurement."""
     if state.final is not None:

@@ -30,7 +30,7 @@ import math
 import numpy as np
 
 from sim import policies
-from sim.policies.rules import measure_totals
+from sim.policies.rules import all_succeed, measure_totals
 from sim.rollout.context import ReleaseContext, window_between
 from sim.rollout.pipeline import ClockTie, GateRun, Scripted, clock_checks
 from sim.rollout.release import ReleaseResult, end_of, result_of, run_model, simulate_release
@@ -106,7 +106,12 @@ def first_final(ctx: ReleaseContext, run: GateRun, metrics: MetricSeries):
     since = np.concatenate([[run.start], checks[:-1]])
     ends = np.array([intervals_until(ctx, t) for t in checks])
     if semantics.judge is not None and spec.metric == "error_rate":
-        for j, m in enumerate(_measurements(spec, metrics, since, np.asarray(checks), ends), start=1):
+        total = _totals(metrics, since, ends)
+        if not semantics.settles_on_success(spec) and all_succeed(
+                spec, total["new_requests"], _rates(total["new_errors"], total["new_requests"]),
+                _rates(total["old_errors"], total["old_requests"])):
+            return None  # every check a success, and successes alone never end this run
+        for j, m in enumerate(_measurements(spec, total), start=1):
             state, verdict = semantics.judge(spec, state, m)
             if verdict.final:
                 return j, verdict
@@ -118,17 +123,26 @@ def first_final(ctx: ReleaseContext, run: GateRun, metrics: MetricSeries):
     return None
 
 
-def _measurements(spec, metrics: MetricSeries, since: np.ndarray, now: np.ndarray, ends: np.ndarray):
-    """Each check's error-rate measurement, from prefix sums over its window: the intervals that ended in
-    (since, now], as `context.window_between` chooses them."""
+def _totals(metrics: MetricSeries, since: np.ndarray, ends: np.ndarray) -> dict[str, np.ndarray]:
+    """Each check's summed counts, from prefix sums over its window: the intervals that ended in
+    (since, now], as `context.window_between` chooses them (`ends` counts the intervals ended by now)."""
     step = metrics.interval
     first = np.maximum(np.floor(since / step + 1e-9).astype(np.int64), 0)
     lo = np.minimum(np.maximum(first, np.searchsorted(metrics.time, since, side="right")), ends)
     sums = {name: np.concatenate([[0], np.cumsum(getattr(metrics, name))])
             for name in ("new_requests", "new_errors", "old_requests", "old_errors")}
-    total = {name: (cum[ends] - cum[lo]).tolist() for name, cum in sums.items()}
-    for requests, errors, old_requests, old_errors in zip(total["new_requests"], total["new_errors"],
-                                                          total["old_requests"], total["old_errors"]):
+    return {name: cum[ends] - cum[lo] for name, cum in sums.items()}
+
+
+def _rates(errors: np.ndarray, requests: np.ndarray) -> np.ndarray:
+    """errors / requests per check (NaN without requests), as `window.error_rate` divides them."""
+    return np.divide(errors, requests, out=np.full(len(requests), np.nan), where=requests > 0)
+
+
+def _measurements(spec, total: dict[str, np.ndarray]):
+    """Each check's measurement, as `rules.measure` makes it from the check's window."""
+    for requests, errors, old_requests, old_errors in zip(total["new_requests"].tolist(), total["new_errors"].tolist(),
+                                                          total["old_requests"].tolist(), total["old_errors"].tolist()):
         new = float(errors) / requests if requests > 0 else math.nan
         old = float(old_errors) / old_requests if old_requests > 0 else math.nan
         yield measure_totals(spec, requests, new, old)

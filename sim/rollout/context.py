@@ -128,9 +128,14 @@ class ReleaseContext:
         change of exposure only ever affects the future, so the past reads the same from it)."""
         production = self.production_mask
         total = int(production.sum())
-        self.stages = [dataclasses.replace(
-            change, share=self.exposure.live_count(change.build, change.time, production) / total if total else 0.0)
-            for change in self.stages]
+        times = np.array([change.time for change in self.stages])
+        builds = np.array([change.build for change in self.stages])
+        shares = np.zeros(len(self.stages))
+        for build in np.unique(builds) if total else ():
+            chosen = builds == build
+            shares[chosen] = self.exposure.live_counts(int(build), times[chosen], production) / total
+        self.stages = [StageChange(c.time, c.build, c.step, c.label, c.event, share)
+                       for c, share in zip(self.stages, shares.tolist())]
 
     def note(self, key: str, value) -> None:
         self.facts.setdefault(key, value)

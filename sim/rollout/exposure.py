@@ -32,8 +32,6 @@ class FleetExposure:
     weight: np.ndarray
     segments: list[Segment] = field(default_factory=list)
     version: int = 0  # bumped by every change, so computations ahead of time know when to redo
-    _counts_key: tuple = ()
-    _counts: tuple = ()
 
 
     def go_live(self, build: int, hosts: np.ndarray, start: np.ndarray, onset: np.ndarray) -> None:
@@ -59,16 +57,18 @@ class FleetExposure:
         return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
 
     def live_count(self, build: int, now: float, among: np.ndarray) -> int:
-        """How many hosts of the mask `among` serve `build` at `now` (from sorted go-live and end times,
-        kept until the exposure next changes)."""
-        key = (self.version, build, id(among))  # (a settled release asks once per build)
-        if self._counts_key != key:
-            found = [(s.start[among[s.hosts]], s.end[among[s.hosts]]) for s in self.segments if s.build == build]
-            starts = np.sort(np.concatenate([f[0] for f in found])) if found else np.empty(0)
-            ends = np.sort(np.concatenate([f[1] for f in found])) if found else np.empty(0)
-            self._counts_key, self._counts = key, (starts, ends)
-        starts, ends = self._counts
-        return int(np.searchsorted(starts, now, side="right") - np.searchsorted(ends, now, side="right"))
+        """How many hosts of the mask `among` serve `build` at `now`."""
+        return int(self.live_counts(build, np.array([now]), among)[0])
+
+    def live_counts(self, build: int, times: np.ndarray, among: np.ndarray) -> np.ndarray:
+        """How many hosts of the mask `among` serve `build` at each of `times`: those live by then
+        (start <= t) less those whose end has come (end <= t; a host ends only after it starts)."""
+        found = [(s.start[among[s.hosts]], s.end[among[s.hosts]]) for s in self.segments if s.build == build]
+        if not found:
+            return np.zeros(len(times), dtype=np.int64)
+        starts = np.sort(np.concatenate([f[0] for f in found]))
+        ends = np.sort(np.concatenate([f[1] for f in found]))
+        return np.searchsorted(starts, times, side="right") - np.searchsorted(ends, times, side="right")
 
     def end(self, build: int, hosts: np.ndarray, at: np.ndarray) -> None:
         """These hosts stop serving `build` at the given times (NaN: they could not be rolled back)."""
