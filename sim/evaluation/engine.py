@@ -80,7 +80,7 @@ def row(scenario: Scenario, policy: str, replication: int, draw: ReleaseDraw, re
     }
 
 
-CHUNK = 25  # releases per job: enough to batch their intervals, small enough to share among workers
+CHUNK = 50  # releases per job: enough to batch their intervals, small enough to share among workers
 
 
 def plan_eval_jobs(scenario: Scenario, entropy: int, first: int, count: int, chunk: int = CHUNK) -> list[EvalJob]:

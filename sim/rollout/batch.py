@@ -45,12 +45,13 @@ ROUNDS = 4  # a release still undecided after this many rounds (many decisions: 
 def simulate_releases(releases: list[tuple[Scenario, int]], entropy: int) -> list[ReleaseResult]:
     """Each (scenario, replication), as `simulate_release(..., batched=False)` would simulate it."""
     scripts: list[dict[int, Scripted]] = [{} for _ in releases]
+    memos: list[dict] = [{} for _ in releases]  # what a round computed that the next can reuse
     results: list[ReleaseResult | None] = [None] * len(releases)
     pending = list(range(len(releases)))
     for _ in range(ROUNDS):
         if not pending:
             return results
-        ctxs = [run_model(*releases[i], entropy, script=scripts[i]) for i in pending]
+        ctxs = [run_model(*releases[i], entropy, script=scripts[i], memo=memos[i]) for i in pending]
         series = compute_series([(ctx, 0, intervals_until(ctx, end_of(ctx))) for ctx in ctxs])
         still = []
         for i, ctx, metrics in zip(pending, ctxs, series):
@@ -104,7 +105,8 @@ def first_final(ctx: ReleaseContext, run: GateRun, metrics: MetricSeries):
     semantics = policies.POLICIES[spec.semantics]
     state = semantics.start(spec)
     since = np.concatenate([[run.start], checks[:-1]])
-    ends = np.array([intervals_until(ctx, t) for t in checks])
+    ends = np.minimum(np.floor((np.asarray(checks) + 1e-9) / ctx.scenario.traffic.metric_interval).astype(np.int64),
+                      ctx.noise.intervals)  # as `intervals_until` counts them
     if semantics.judge is not None and spec.metric == "error_rate":
         total = _totals(metrics, since, ends)
         if not semantics.settles_on_success(spec) and all_succeed(

@@ -71,6 +71,7 @@ class ReleaseContext:
     replay: Replay | None = None  # a backtest's resampled real traffic
     script: "Script | None" = None  # the batched engine's known gate decisions (None: the per-check model)
     gate_runs: list = field(default_factory=list)  # every analysis run of a gate, in start order
+    memo: dict | None = None  # waves already computed by an earlier round of the batched engine
 
     # ---- hosts and builds -------------------------------------------------------------------------
     @functools.cached_property
@@ -104,14 +105,19 @@ class ReleaseContext:
         spec = self.scenario.strategies[name]
         target = self.candidate if build == self.candidate.number else None
         if isinstance(spec, PullStrategy) and (target is None or target.waves > 0):
-            spec = spec.model_copy(update={"publish": Constant(dist="constant", value=0.0)})
+            spec = _published(spec)
         if target is not None:
             target.waves += 1
-        streams = self.streams.child(f"{purpose}.")
-        plan, _ = build_plan(self.scenario, name, len(hosts), streams, spec=spec)
-        times = fast_wave(plan, self.env.now + plan.signal_delay)
-        finished = float(np.nanmax(times.done)) if np.isfinite(times.done).any() else self.env.now
-        return WaveResult(hosts=hosts, done=times.done, finished=max(finished, self.env.now))
+        key = ("wave", purpose, self.env.now, len(hosts), spec is not self.scenario.strategies[name])
+        if self.memo is not None and key in self.memo:
+            done = self.memo[key]
+        else:
+            plan, _ = build_plan(self.scenario, name, len(hosts), self.streams.child(f"{purpose}."), spec=spec)
+            done = fast_wave(plan, self.env.now + plan.signal_delay).done
+            if self.memo is not None:
+                self.memo[key] = done
+        finished = float(np.fmax.reduce(done, initial=-np.inf))  # NaN (never updated) is ignored
+        return WaveResult(hosts=hosts, done=done, finished=max(finished, self.env.now))
 
     def onset_delays(self, n: int, purpose: str) -> np.ndarray:
         if not self.candidate.bad:
@@ -183,6 +189,12 @@ class ReleaseContext:
     def record_decision(self, gate: str, verdict) -> None:
         self.decisions.append(Decision(self.env.now, gate, self.label, verdict.outcome, verdict.action,
                                        verdict.metric, float(verdict.value), verdict.rule, verdict.measurement))
+
+
+@functools.lru_cache(maxsize=32)
+def _published(spec: PullStrategy) -> PullStrategy:
+    """The pull strategy for a build already published: no publish step."""
+    return spec.model_copy(update={"publish": Constant(dist="constant", value=0.0)})
 
 
 def window_between(metrics: MetricSeries, since: float, now: float) -> Window:

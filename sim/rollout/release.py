@@ -51,16 +51,18 @@ def host_weights(scenario: Scenario, tiers: np.ndarray) -> np.ndarray:
     return weight
 
 
-def make_context(scenario: Scenario, replication: int, entropy: int) -> ReleaseContext:
+def make_context(scenario: Scenario, replication: int, entropy: int, memo: dict | None = None) -> ReleaseContext:
     streams = Streams(entropy, replication)
+    if memo is not None and "noise" not in memo:
+        memo["noise"] = NoiseBlocks(scenario.traffic, streams, interval_count(scenario))
     layout = layout_fleet(scenario.fleet, scenario.fleet.hosts)
     horizon = scenario.rollout.horizon
     ctx = ReleaseContext(
         scenario=scenario, env=simpy.Environment(), streams=streams, layout=layout,
         exposure=FleetExposure(weight=host_weights(scenario, layout.tier)),
         start_wall=clock.release_start(scenario.schedule, scenario.commander.business_hours, streams("schedule")),
-        noise=NoiseBlocks(scenario.traffic, streams, interval_count(scenario)),
-        incidents=draw_incidents(scenario, streams("incidents"), horizon), candidate=None,
+        noise=memo["noise"] if memo is not None else NoiseBlocks(scenario.traffic, streams, interval_count(scenario)),
+        incidents=draw_incidents(scenario, streams("incidents"), horizon), candidate=None, memo=memo,
     )
     ctx.new_build(bad=bool(streams("build.bad").random() < scenario.build.bad_probability))
     if scenario.traffic.history is not None:
@@ -133,9 +135,11 @@ def simulate_release(scenario: Scenario, replication: int, entropy: int, batched
     return result_of(ctx, replication, ctx.metrics)
 
 
-def run_model(scenario: Scenario, replication: int, entropy: int, script=None) -> ReleaseContext:
-    """Run the release's SimPy model to its end (per check, or with the batched engine's `script`)."""
-    ctx = make_context(scenario, replication, entropy)
+def run_model(scenario: Scenario, replication: int, entropy: int, script=None, memo: dict | None = None) -> ReleaseContext:
+    """Run the release's SimPy model to its end (per check, or with the batched engine's `script`).
+
+    `memo` carries what an earlier run of the same release computed (its noise, its waves) into the next."""
+    ctx = make_context(scenario, replication, entropy, memo)
     ctx.script = script
     ctx.main = ctx.env.process(release(ctx))
     ctx.env.run(until=scenario.rollout.horizon)
