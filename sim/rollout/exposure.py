@@ -91,34 +91,51 @@ class FleetExposure:
         chosen = [s for s in self.segments if builds is None or s.build in builds]
         if not chosen:
             return np.zeros(len(a))
-        start = np.concatenate([s.start + s.onset if after_onset else s.start for s in chosen])
-        end = np.concatenate([s.end for s in chosen])
-        weight = np.concatenate([s.weight for s in chosen])
-        keep = (start < end) & (weight > 0)
-        return served_between(start[keep], end[keep], weight[keep], np.asarray(a, float), np.asarray(b, float))
+        by_weight: dict[float | None, list] = {}  # most waves move hosts of one tier (one weight)
+        for seg in chosen:
+            w = seg.weight
+            key = float(w[0]) if len(w) and (w == w[0]).all() else None
+            by_weight.setdefault(key, []).append(seg)
+        parts = []
+        for key, segs in by_weight.items():
+            start = np.concatenate([s.start + s.onset if after_onset else s.start for s in segs])
+            end = np.concatenate([s.end for s in segs])
+            weight = np.concatenate([s.weight for s in segs])
+            keep = (start < end) & (weight > 0)
+            parts.append((start[keep], end[keep], key if key is not None else weight[keep]))
+        return served_between(parts, np.asarray(a, float), np.asarray(b, float))
 
 
-def served_between(start: np.ndarray, end: np.ndarray, weight: np.ndarray, a: np.ndarray,
-                   b: np.ndarray) -> np.ndarray:
-    """sum_i weight_i * overlap([start_i, end_i), [a_k, b_k]) for every k (start < end; end may be inf).
+def served_between(parts: list[tuple], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """sum_i weight_i * overlap([start_i, end_i), [a_k, b_k]) for every k, over parts (start, end,
+    weight) whose weight is one number or one per host (start < end; end may be inf).
 
     With I(x) = sum_i w_i (x - s_i)+ - sum_i w_i (x - e_i)+ the overlap is I(b) - I(a); the sums come
-    from prefix sums over the sorted starts and the sorted finite ends."""
-    by_start = np.argsort(start, kind="stable")
-    s_sorted = start[by_start]
-    s_weight = np.concatenate([[0.0], np.cumsum(weight[by_start])])
-    s_moment = np.concatenate([[0.0], np.cumsum(weight[by_start] * s_sorted)])
-    finite = np.isfinite(end)
-    by_end = np.argsort(end[finite], kind="stable")
-    e_sorted = end[finite][by_end]
-    e_weight = np.concatenate([[0.0], np.cumsum(weight[finite][by_end])])
-    e_moment = np.concatenate([[0.0], np.cumsum(weight[finite][by_end] * e_sorted)])
+    from prefix sums over the sorted starts and the sorted finite ends (a plain sort where the weight
+    is one number). An interval no host overlaps is exactly 0."""
+    total = np.zeros(len(a))
+    overlapping = np.zeros(len(a), dtype=np.int64)
+    for start, end, weight in parts:
+        finite = np.isfinite(end)
+        s_sorted, s_weight, s_moment = _prefix(start, weight)
+        e_sorted, e_weight, e_moment = _prefix(end[finite], weight if np.isscalar(weight) else weight[finite])
 
-    def integral(x: np.ndarray) -> np.ndarray:
-        j = np.searchsorted(s_sorted, x, side="left")  # starts before x
-        m = np.searchsorted(e_sorted, x, side="left")  # ends before x
-        return (x * s_weight[j] - s_moment[j]) - (x * e_weight[m] - e_moment[m])
+        def integral(x: np.ndarray) -> np.ndarray:
+            j = np.searchsorted(s_sorted, x, side="left")  # starts before x
+            m = np.searchsorted(e_sorted, x, side="left")  # ends before x
+            return (x * s_weight[j] - s_moment[j]) - (x * e_weight[m] - e_moment[m])
 
-    overlapping = np.searchsorted(s_sorted, b, side="left") - np.searchsorted(e_sorted, a, side="right")
-    total = integral(b) - integral(a)
+        overlapping += np.searchsorted(s_sorted, b, side="left") - np.searchsorted(e_sorted, a, side="right")
+        total += integral(b) - integral(a)
     return np.where(overlapping > 0, np.maximum(total, 0.0), 0.0)
+
+
+def _prefix(times: np.ndarray, weight) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted times, and the prefix sums of their weights and of weight x time (from 0)."""
+    if np.isscalar(weight):
+        ordered = np.sort(times)
+        return (ordered, weight * np.arange(len(ordered) + 1, dtype=float),
+                np.concatenate([[0.0], np.cumsum(weight * ordered)]))
+    order = np.argsort(times)
+    ordered, w = times[order], weight[order]
+    return ordered, np.concatenate([[0.0], np.cumsum(w)]), np.concatenate([[0.0], np.cumsum(w * ordered)])
