@@ -71,10 +71,13 @@ def default_workers(jobs: int) -> int:
 
 
 def map_ordered(function: Callable, scenario: Scenario, items: list, workers: int,
-                progress: Callable = lambda result: None, executor: Executor | None = None) -> Iterator:
+                progress: Callable = lambda result: None, executor: Executor | None = None,
+                chunksize: int | None = None) -> Iterator:
     """Yield function(scenario, item) for each item, in item order, whatever runs them.
 
-    `function` must be a module-level function (picklable); each item carries its own seeds."""
+    `function` must be a module-level function (picklable); each item carries its own seeds. Items
+    go to the local pool `chunksize` at a time (default: about 8 chunks per worker; give 1 when each
+    item is already a sizeable batch, so no worker idles at the end)."""
     warm_up()
     if executor is None and workers <= 1:
         for item in items:
@@ -85,7 +88,7 @@ def map_ordered(function: Callable, scenario: Scenario, items: list, workers: in
     own = executor is None
     pool = executor or ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(function, scenario))
     try:
-        chunk = max(1, len(items) // (workers * 8))
+        chunk = chunksize or max(1, len(items) // (workers * 8))
         mapper = (pool.map(_run_in_worker, items, chunksize=chunk) if own
                   else pool.map(function, [scenario] * len(items), items))
         for result in mapper:

@@ -54,7 +54,8 @@ def evaluate(loaded: LoadedScenario, entropy: int, workers: int | None, err: Con
         while len(rows) < cap * len(spec.policies):
             done = len(rows) // len(spec.policies)
             jobs = plan_eval_jobs(scenario, entropy, done, min(batch, cap - done))
-            for chunk in map_ordered(run_eval_job, scenario, jobs, workers, progress=advance, executor=executor):
+            for chunk in map_ordered(run_eval_job, scenario, jobs, workers, progress=advance, executor=executor,
+                                     chunksize=1):
                 rows += chunk
             if spec.precision is not None and _precise(pd.DataFrame(rows), spec):
                 break

@@ -136,14 +136,12 @@ def clock_checks(run: GateRun, horizon: float) -> list[float]:
     if run.checks is not None:
         return run.checks
     stop = horizon if run.stopped is None else run.stopped
-    checks, t = [], run.start
-    while True:
-        t = t + run.interval  # the float SimPy's timeouts would reach
-        if t == stop and run.stopped is not None:
-            raise ClockTie(f"gate run {run.index} ({run.gate}) was stopped at the time of a check ({t})")
-        if t >= stop:
-            return checks
-        checks.append(t)
+    count = int((stop - run.start) / run.interval) + 2
+    # the floats SimPy's timeouts reach: one addition after another (add.accumulate is sequential)
+    times = np.add.accumulate(np.concatenate([[run.start], np.full(count, run.interval)]))[1:]
+    if run.stopped is not None and (times == stop).any():
+        raise ClockTie(f"gate run {run.index} ({run.gate}) was stopped at the time of a check ({stop})")
+    return times[times < stop].tolist()
 
 
 class ClockTie(Exception):
