@@ -8,6 +8,7 @@ numbers) means push and pull face the same broken hosts.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,8 +35,19 @@ class HostFaults:
         return reason
 
 
+@functools.lru_cache(maxsize=256)
+def _no_faults(hosts: int, max_attempts: int) -> HostFaults:
+    """A fleet where nothing fails (read-only arrays, shared by every wave of this size)."""
+    down, fail_attempts, slowdown = np.zeros(hosts, dtype=bool), np.zeros(hosts, dtype=np.int64), np.ones(hosts)
+    for array in (down, fail_attempts, slowdown):
+        array.flags.writeable = False
+    return HostFaults(down=down, fail_attempts=fail_attempts, slowdown=slowdown, max_attempts=max_attempts)
+
+
 def draw_faults(faults: Faults, hosts: int, streams: Streams) -> HostFaults:
     max_attempts = 1 + faults.retries
+    if faults.down == 0 and faults.flaky == 0 and faults.straggle == 0:
+        return _no_faults(hosts, max_attempts)
     down = streams("faults.down").random(hosts) < faults.down if faults.down > 0 else np.zeros(hosts, dtype=bool)
     if faults.flaky > 0:
         failures = streams("faults.flaky").geometric(1.0 - faults.flaky, size=hosts) - 1 if faults.flaky < 1 else np.full(hosts, max_attempts)

@@ -37,8 +37,11 @@ class FleetExposure:
     def go_live(self, build: int, hosts: np.ndarray, start: np.ndarray, onset: np.ndarray) -> None:
         self.version += 1
         ok = ~np.isnan(start)
-        self.segments.append(Segment(build, hosts[ok], start[ok].copy(), np.full(ok.sum(), np.inf),
-                                     onset[ok].copy(), self.weight[hosts[ok]]))
+        if ok.all():  # (fancy indexing copies; so does this, once)
+            hosts, start, onset = hosts.copy(), start.copy(), np.array(onset, dtype=float)
+        else:
+            hosts, start, onset = hosts[ok], start[ok], np.asarray(onset, dtype=float)[ok]
+        self.segments.append(Segment(build, hosts, start, np.full(len(hosts), np.inf), onset, self.weight[hosts]))
 
     def cancel_pending(self, now: float) -> int:
         """Hosts that had not gone live yet never will (the wave was stopped). Returns how many."""

@@ -42,24 +42,28 @@ class ReleaseResult:
         return self.metrics.samples()
 
 
-def host_weights(scenario: Scenario, tiers: np.ndarray) -> np.ndarray:
-    """Requests a host serves relative to a production host: staging 0, dogfood a fraction."""
-    traffic = scenario.traffic
-    weight = np.ones(len(tiers))
-    weight[tiers == TIERS.index("staging")] = 0.0
-    weight[tiers == TIERS.index("dogfood")] = traffic.dogfood_requests_per_host / traffic.requests_per_host
-    return weight
+@functools.lru_cache(maxsize=64)
+def _fleet(fleet, traffic_weights: tuple[float, float]) -> tuple:
+    """The layout and host weights of a fleet (the same for every release of a scenario; read-only)."""
+    layout = layout_fleet(fleet, fleet.hosts)
+    weight = np.ones(layout.size)
+    weight[layout.tier == TIERS.index("staging")] = 0.0
+    weight[layout.tier == TIERS.index("dogfood")] = traffic_weights[0] / traffic_weights[1]
+    for array in (layout.tier, layout.zone, weight):
+        array.flags.writeable = False
+    return layout, weight
 
 
 def make_context(scenario: Scenario, replication: int, entropy: int, memo: dict | None = None) -> ReleaseContext:
     streams = Streams(entropy, replication)
     if memo is not None and "noise" not in memo:
         memo["noise"] = NoiseBlocks(scenario.traffic, streams, interval_count(scenario))
-    layout = layout_fleet(scenario.fleet, scenario.fleet.hosts)
+    traffic = scenario.traffic
+    layout, weight = _fleet(scenario.fleet, (traffic.dogfood_requests_per_host, traffic.requests_per_host))
     horizon = scenario.rollout.horizon
     ctx = ReleaseContext(
         scenario=scenario, env=simpy.Environment(), streams=streams, layout=layout,
-        exposure=FleetExposure(weight=host_weights(scenario, layout.tier)),
+        exposure=FleetExposure(weight=weight),
         start_wall=clock.release_start(scenario.schedule, scenario.commander.business_hours, streams("schedule")),
         noise=memo["noise"] if memo is not None else NoiseBlocks(scenario.traffic, streams, interval_count(scenario)),
         incidents=draw_incidents(scenario, streams("incidents"), horizon), candidate=None, memo=memo,
