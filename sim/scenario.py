@@ -8,6 +8,8 @@ none does.
 
 from __future__ import annotations
 
+import functools
+
 import re
 from typing import Annotated, Literal, Union
 
@@ -116,8 +118,15 @@ class Faults(Section):
     """Each further retry waits this many times longer."""
 
     def backoff_delays(self) -> np.ndarray:
-        """Wait before retry r (r = 1..retries), as an array indexed r-1."""
-        return self.backoff * self.backoff_factor ** np.arange(self.retries, dtype=float)
+        """Wait before retry r (r = 1..retries), as an array indexed r-1 (read-only, computed once)."""
+        return _backoff_delays(self.backoff, self.backoff_factor, self.retries)
+
+
+@functools.lru_cache(maxsize=64)
+def _backoff_delays(backoff: float, factor: float, retries: int) -> np.ndarray:
+    delays = backoff * factor ** np.arange(retries, dtype=float)
+    delays.flags.writeable = False
+    return delays
 
 
 def _ssh_connect() -> LogNormal:

@@ -10,11 +10,12 @@ not depend on the chunk it is simulated in, so neither do the rows (nor on the e
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from sim.rollout.batch import simulate_releases
+from sim.rollout.records import ReleaseOutcome
 from sim.rollout.release import ReleaseResult
 from sim.scenario import Scenario
 from sim.streams import Streams
@@ -62,6 +63,9 @@ def run_eval_job(scenario: Scenario, job: EvalJob) -> list[dict]:
     return [row(scenario, policy, r, draws[r], result) for (r, policy), result in zip(keys, results)]
 
 
+OUTCOME_FIELDS = tuple(f.name for f in fields(ReleaseOutcome) if f.name != "replication")
+
+
 def row(scenario: Scenario, policy: str, replication: int, draw: ReleaseDraw, result: ReleaseResult) -> dict:
     o, m = result.outcome, result.metrics
     step = scenario.traffic.metric_interval
@@ -73,7 +77,7 @@ def row(scenario: Scenario, policy: str, replication: int, draw: ReleaseDraw, re
     burning = int(np.count_nonzero((requests > 0) & (rate > budget)))
     return {
         "policy": policy, "replication": replication, "spike": draw.spike,
-        **{k: v for k, v in asdict(o).items() if k != "replication"},
+        **{name: getattr(o, name) for name in OUTCOME_FIELDS},
         "missed": o.bad_build and o.outcome == "promoted",
         "exposure_at_detection": exposure,
         "error_budget_minutes": burning * step / 60.0,

@@ -6,6 +6,7 @@ Simulation time is seconds since the release's branch cut; `wall = start + t` is
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -28,8 +29,9 @@ def is_business_hours(hours: BusinessHours, wall: float) -> bool:
     return hours.start <= hour_of_day(wall) < hours.end
 
 
+@functools.lru_cache(maxsize=64)
 def scheduled_slots(schedule: Schedule, hours: BusinessHours) -> np.ndarray:
-    """Start times (seconds since Monday 00:00) of the week's scheduled deploys."""
+    """Start times (seconds since Monday 00:00) of the week's scheduled deploys (read-only, cached)."""
     if schedule.business_hours_only:
         span = (hours.end - hours.start) * 3600.0
         offsets = hours.start * 3600.0 + span * np.arange(schedule.deploys_per_day) / schedule.deploys_per_day
@@ -37,7 +39,9 @@ def scheduled_slots(schedule: Schedule, hours: BusinessHours) -> np.ndarray:
     else:
         offsets = DAY * np.arange(schedule.deploys_per_day) / schedule.deploys_per_day
         days = range(7)
-    return np.concatenate([day * DAY + offsets for day in days])
+    slots = np.concatenate([day * DAY + offsets for day in days])
+    slots.flags.writeable = False
+    return slots
 
 
 def release_start(schedule: Schedule, hours: BusinessHours, rng: np.random.Generator) -> float:

@@ -134,14 +134,14 @@ class ReleaseContext:
         change of exposure only ever affects the future, so the past reads the same from it)."""
         production = self.production_mask
         total = int(production.sum())
-        times = np.array([change.time for change in self.stages])
-        builds = np.array([change.build for change in self.stages])
-        shares = np.zeros(len(self.stages))
-        for build in np.unique(builds) if total else ():
-            chosen = builds == build
-            shares[chosen] = self.exposure.live_counts(int(build), times[chosen], production) / total
-        self.stages = [StageChange(c.time, c.build, c.step, c.label, c.event, share)
-                       for c, share in zip(self.stages, shares.tolist())]
+        shares = {}
+        for build in {change.build for change in self.stages}:
+            chosen = [i for i, change in enumerate(self.stages) if change.build == build]
+            times = np.array([self.stages[i].time for i in chosen])
+            counts = self.exposure.live_counts(build, times, production) if total else np.zeros(len(chosen))
+            shares.update(zip(chosen, (counts / total if total else counts).tolist()))
+        self.stages = [StageChange(c.time, c.build, c.step, c.label, c.event, shares[i])
+                       for i, c in enumerate(self.stages)]
 
     def note(self, key: str, value) -> None:
         self.facts.setdefault(key, value)

@@ -81,7 +81,10 @@ def _inputs(ctx, k0: int, k1: int) -> _Inputs:
     fleet = float(ctx.exposure.weight.sum()) * step
     new = ctx.exposure.host_seconds_many(a, b)
     bad_builds = {x.number for x in ctx.builds if x.bad}
-    if bad_builds:
+    if bad_builds and all(x.bad for x in ctx.builds):
+        bad_live = new  # every build so far is bad (the common case of a bad release)
+        bad_onset = ctx.exposure.host_seconds_many(a, b, builds=bad_builds, after_onset=True)
+    elif bad_builds:
         bad_live = ctx.exposure.host_seconds_many(a, b, builds=bad_builds)
         bad_onset = ctx.exposure.host_seconds_many(a, b, builds=bad_builds, after_onset=True)
     else:
