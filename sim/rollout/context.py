@@ -126,22 +126,9 @@ class ReleaseContext:
 
     # ---- records ------------------------------------------------------------------------------------
     def stage_event(self, event: str) -> None:
-        """Record a stage change; its production share is filled in by `settle_stages` at the end."""
+        """Record a stage change; its production share is read later from the final exposure
+        (`settled_stages`)."""
         self.stages.append(StageChange(self.env.now, self.candidate.number, self.step, self.label, event, math.nan))
-
-    def settle_stages(self) -> None:
-        """Each stage change's share of production hosts on its build, read from the final exposure (a
-        change of exposure only ever affects the future, so the past reads the same from it)."""
-        production = self.production_mask
-        total = int(production.sum())
-        shares = {}
-        for build in {change.build for change in self.stages}:
-            chosen = [i for i, change in enumerate(self.stages) if change.build == build]
-            times = np.array([self.stages[i].time for i in chosen])
-            counts = self.exposure.live_counts(build, times, production) if total else np.zeros(len(chosen))
-            shares.update(zip(chosen, (counts / total if total else counts).tolist()))
-        self.stages = [StageChange(c.time, c.build, c.step, c.label, c.event, shares[i])
-                       for i, c in enumerate(self.stages)]
 
     def note(self, key: str, value) -> None:
         self.facts.setdefault(key, value)
@@ -195,6 +182,19 @@ class ReleaseContext:
 def _published(spec: PullStrategy) -> PullStrategy:
     """The pull strategy for a build already published: no publish step."""
     return spec.model_copy(update={"publish": Constant(dist="constant", value=0.0)})
+
+
+def settled_stages(stages: list[StageChange], exposure: FleetExposure, production: np.ndarray) -> list[StageChange]:
+    """Each stage change with its share of production hosts on its build, read from the final exposure
+    (a change of exposure only ever affects the future, so the past reads the same from it)."""
+    total = int(production.sum())
+    shares = {}
+    for build in {change.build for change in stages}:
+        chosen = [i for i, change in enumerate(stages) if change.build == build]
+        times = np.array([stages[i].time for i in chosen])
+        counts = exposure.live_counts(build, times, production) if total else np.zeros(len(chosen))
+        shares.update(zip(chosen, (counts / total if total else counts).tolist()))
+    return [StageChange(c.time, c.build, c.step, c.label, c.event, shares[i]) for i, c in enumerate(stages)]
 
 
 def window_between(metrics: MetricSeries, since: float, now: float) -> Window:

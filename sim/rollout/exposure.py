@@ -101,6 +101,8 @@ class FleetExposure:
             by_weight.setdefault(key, []).append(seg)
         parts = []
         for key, segs in by_weight.items():
+            if key == 0.0:
+                continue  # hosts that serve no requests (staging)
             start = np.concatenate([s.start + s.onset if after_onset else s.start for s in segs])
             end = np.concatenate([s.end for s in segs])
             weight = np.concatenate([s.weight for s in segs])

@@ -18,7 +18,7 @@ import simpy
 from sim.fleet import TIERS, layout_fleet
 from sim.rollout import clock
 from sim.rollout.commander import handle_alarm, handle_smoke_failure
-from sim.rollout.context import ReleaseContext, draw_incidents, interval_count
+from sim.rollout.context import ReleaseContext, draw_incidents, interval_count, settled_stages
 from sim.rollout.exposure import FleetExposure
 from sim.rollout.pipeline import Alarm, SmokeTestFailed, run_step, start_gate, stop_gates
 from sim.rollout.records import Decision, MetricSample, ReleaseOutcome, StageChange
@@ -33,9 +33,17 @@ from sim.streams import Streams
 @dataclass(frozen=True)
 class ReleaseResult:
     outcome: ReleaseOutcome
-    stages: list[StageChange]
+    changes: list[StageChange]  # as recorded, before their shares are read (see `stages`)
     metrics: MetricSeries
     decisions: list[Decision]
+    exposure: FleetExposure
+    production: np.ndarray  # mask of production hosts
+
+    @functools.cached_property
+    def stages(self) -> list[StageChange]:
+        """The stage changes with their production shares (computed when first asked for: an
+        evaluation never asks)."""
+        return settled_stages(self.changes, self.exposure, self.production)
 
     @property
     def samples(self) -> list[MetricSample]:
@@ -147,7 +155,6 @@ def run_model(scenario: Scenario, replication: int, entropy: int, script=None, m
     ctx.script = script
     ctx.main = ctx.env.process(release(ctx))
     ctx.env.run(until=scenario.rollout.horizon)
-    ctx.settle_stages()
     return ctx
 
 
@@ -157,7 +164,8 @@ def end_of(ctx: ReleaseContext) -> float:
 
 
 def result_of(ctx: ReleaseContext, replication: int, metrics: MetricSeries) -> ReleaseResult:
-    return ReleaseResult(outcome(ctx, replication, metrics), ctx.stages, metrics, ctx.decisions)
+    return ReleaseResult(outcome(ctx, replication, metrics), ctx.stages, metrics, ctx.decisions, ctx.exposure,
+                         ctx.production_mask)
 
 
 def outcome(ctx: ReleaseContext, replication: int, metrics: MetricSeries) -> ReleaseOutcome:
