@@ -59,6 +59,12 @@ def fast_wave(plan: WavePlan, start: float) -> WaveTimes:
     return WaveTimes(attempt_start + plan.signal_offset, transfer_start, transfer_end, done, attempts)
 
 
+def wave_done(plan: WavePlan, start: float) -> np.ndarray:
+    """Only the hosts' done times of `fast_wave(plan, start)` (NaN: never updated)."""
+    return run_wave(float(start), int(plan.slots), plan.pre, plan.post, plan.fail_attempts, float(plan.fail_cost),
+                    plan.backoff, float(plan.size), float(plan.capacity), float(plan.flow_cap), arrival_order(plan))[3]
+
+
 def arrival_order(plan: WavePlan) -> np.ndarray:
     """The order in which first attempts reach the bottleneck when no slot makes hosts wait."""
     if plan.slots >= plan.hosts:

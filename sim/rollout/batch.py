@@ -131,9 +131,7 @@ def _totals(metrics: MetricSeries, since: np.ndarray, ends: np.ndarray) -> dict[
     step = metrics.interval
     first = np.maximum(np.floor(since / step + 1e-9).astype(np.int64), 0)
     lo = np.minimum(np.maximum(first, np.searchsorted(metrics.time, since, side="right")), ends)
-    sums = {name: np.concatenate([[0], np.cumsum(getattr(metrics, name))])
-            for name in ("new_requests", "new_errors", "old_requests", "old_errors")}
-    return {name: cum[ends] - cum[lo] for name, cum in sums.items()}
+    return {name: cum[ends] - cum[lo] for name, cum in metrics.prefix_counts.items()}
 
 
 def _rates(errors: np.ndarray, requests: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 import simpy
 
 from sim.distributions import Constant, sample, sample_named
-from sim.engine import build_plan, fast_wave
+from sim.engine import build_plan, wave_done
 from sim.fleet import FleetLayout, TIERS
 from sim.policies import Window
 from sim.rollout import clock
@@ -113,7 +113,7 @@ class ReleaseContext:
             done = self.memo[key]
         else:
             plan, _ = build_plan(self.scenario, name, len(hosts), self.streams.child(f"{purpose}."), spec=spec)
-            done = fast_wave(plan, self.env.now + plan.signal_delay).done
+            done = wave_done(plan, self.env.now + plan.signal_delay)
             if self.memo is not None:
                 self.memo[key] = done
         finished = float(np.fmax.reduce(done, initial=-np.inf))  # NaN (never updated) is ignored

@@ -10,6 +10,7 @@ releases identical.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -39,19 +40,27 @@ class MetricSeries:
     def __len__(self) -> int:
         return len(self.time)
 
+    @functools.cached_property
+    def prefix_counts(self) -> dict[str, np.ndarray]:
+        """Running totals of the count columns from 0 (sums over any window are two look-ups)."""
+        return {name: np.concatenate([[0], np.cumsum(getattr(self, name))])
+                for name in ("new_requests", "new_errors", "old_requests", "old_errors")}
+
     def part(self, start: int, stop: int | None = None) -> "MetricSeries":
         """Rows start..stop-1 (numbered from this series' first row)."""
-        return MetricSeries(**{f.name: getattr(self, f.name)[start:stop] if f.name != "interval" else self.interval
-                               for f in fields(self)})
+        return MetricSeries(**{name: getattr(self, name)[start:stop] for name in _COLUMNS}, interval=self.interval)
 
     def extended(self, more: "MetricSeries") -> "MetricSeries":
-        return MetricSeries(**{f.name: np.concatenate([getattr(self, f.name), getattr(more, f.name)])
-                               if f.name != "interval" else self.interval for f in fields(self)})
+        return MetricSeries(**{name: np.concatenate([getattr(self, name), getattr(more, name)]) for name in _COLUMNS},
+                            interval=self.interval)
 
     def samples(self) -> list[MetricSample]:
         """The intervals as records (for tables and plots)."""
-        columns = [getattr(self, f.name).tolist() for f in fields(self) if f.name != "interval"]
+        columns = [getattr(self, name).tolist() for name in _COLUMNS]
         return [MetricSample(t, self.interval, *rest) for t, *rest in zip(*columns)]
+
+
+_COLUMNS = tuple(f.name for f in fields(MetricSeries) if f.name != "interval")
 
 
 def empty_series(interval: float) -> MetricSeries:
