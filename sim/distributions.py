@@ -64,7 +64,7 @@ class LogNormal(_Spec):
             raise ValueError(f"p95 must be >= median (got median={self.median}s, p95={self.p95}s)")
         return self
 
-    @property
+    @functools.cached_property
     def sigma(self) -> float:
         return (math.log(self.p95) - math.log(self.median)) / Z95
 

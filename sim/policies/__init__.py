@@ -44,11 +44,13 @@ class Semantics:
     that see a window only through its measurement (the batched engine measures windows in bulk)."""
     settles_on_success: Callable[[Any], bool] | None = None
     """Whether a run of successful measurements alone can end the analysis (with `judge`)."""
+    may_fail: Callable[[Any, Any, Any], bool] | None = None
+    """may_fail(spec, breach, success): False if these measurements can never end the run (with `judge`)."""
 
 
 POLICIES: dict[str, Semantics] = {
     "threshold": Semantics(threshold.ThresholdSpec, threshold.start, threshold.check, threshold.judge,
-                            threshold.settles_on_success),
+                            threshold.settles_on_success, threshold.may_fail),
     "argo": Semantics(argo.ArgoSpec, argo.start, argo.check, argo.judge,
                             argo.settles_on_success),
     "flagger": Semantics(flagger.FlaggerSpec, flagger.start, flagger.check, flagger.judge,

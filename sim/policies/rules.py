@@ -82,22 +82,22 @@ def measure_totals(spec: Limits, requests: int, new: float, old: float) -> Measu
     return Measurement("success", spec.metric, new, f"{spec.metric} {new:.6g} within limits")
 
 
-def all_succeed(spec: Limits, requests: np.ndarray, new: np.ndarray, old: np.ndarray) -> bool:
-    """True when `measure_totals` would call every one of these measurements a success (vectorised, for
-    screening many checks at once; the same comparisons, in the same floating point)."""
-    if not len(requests):
-        return True
-    ok = (requests > 0) & (requests >= spec.min_requests) & ~np.isnan(new)
+def classify(spec: Limits, requests: np.ndarray, new: np.ndarray, old: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(success, breach) per measurement, as `measure_totals` would call them (vectorised, for screening
+    many checks at once; the same comparisons in the same floating point). Neither: low traffic or no
+    data."""
+    measurable = (requests > 0) & (requests >= spec.min_requests) & ~np.isnan(new)
+    broken = np.zeros(len(requests), dtype=bool)
     has_old = ~np.isnan(old)
     if spec.max is not None:
-        ok &= ~(new > spec.max)
+        broken |= new > spec.max
     if spec.max_ratio is not None:
         with np.errstate(divide="ignore", invalid="ignore"):
             ratios = np.where(old == 0, np.where(new == 0, 1.0, np.inf), new / np.where(old == 0, 1.0, old))
-        ok &= ~(has_old & (ratios > spec.max_ratio))
+        broken |= has_old & (ratios > spec.max_ratio)
     if spec.max_increase is not None:
-        ok &= ~(has_old & (new - old > spec.max_increase))
-    return bool(ok.all())
+        broken |= has_old & (new - old > spec.max_increase)
+    return measurable & ~broken, measurable & broken
 
 
 def streak(previous: int, result: Result) -> int:

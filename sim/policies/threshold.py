@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 from pydantic import Field
 
 from sim.policies.gate import Limits
@@ -51,6 +52,18 @@ def check(spec: ThresholdSpec, state: ThresholdState, window: Window) -> tuple[T
 def settles_on_success(spec) -> bool:
     """Whether successes alone can end an analysis run (count reached)."""
     return spec.count is not None
+
+
+def may_fail(spec: ThresholdSpec, breach, success) -> bool:
+    """Whether a run whose checks breached (`breach`) or succeeded (`success`; neither: inconclusive)
+    can reach `consecutive` breaches in a row, inconclusive checks leaving the streak alone. False
+    means `judge` would keep measuring through every one of these checks (without `count`)."""
+    counted = np.asarray(breach)[np.asarray(breach) | np.asarray(success)]  # inconclusive: invisible
+    if counted.sum() < spec.consecutive:
+        return False
+    edges = np.diff(np.concatenate([[0], counted.astype(np.int8), [0]]))
+    longest = (np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)).max()
+    return bool(longest >= spec.consecutive)
 
 
 def judge(spec: ThresholdSpec, state: ThresholdState, m: Measurement) -> tuple[ThresholdState, Verdict]:

@@ -30,7 +30,7 @@ import math
 import numpy as np
 
 from sim import policies
-from sim.policies.rules import all_succeed, measure_totals
+from sim.policies.rules import classify, measure_totals
 from sim.rollout.context import ReleaseContext, window_between
 from sim.rollout.pipeline import ClockTie, GateRun, Scripted, clock_checks
 from sim.rollout.release import ReleaseResult, end_of, result_of, run_model, simulate_release
@@ -109,10 +109,13 @@ def first_final(ctx: ReleaseContext, run: GateRun, metrics: MetricSeries):
                       ctx.noise.intervals)  # as `intervals_until` counts them
     if semantics.judge is not None and spec.metric == "error_rate":
         total = _totals(metrics, since, ends)
-        if not semantics.settles_on_success(spec) and all_succeed(
-                spec, total["new_requests"], _rates(total["new_errors"], total["new_requests"]),
-                _rates(total["old_errors"], total["old_requests"])):
-            return None  # every check a success, and successes alone never end this run
+        if not semantics.settles_on_success(spec):
+            success, breach = classify(spec, total["new_requests"], _rates(total["new_errors"], total["new_requests"]),
+                                       _rates(total["old_errors"], total["old_requests"]))
+            if success.all():
+                return None  # every check a success, and successes alone never end this run
+            if semantics.may_fail is not None and not semantics.may_fail(spec, breach, success):
+                return None  # the breaches never line up into a failure
         for j, m in enumerate(_measurements(spec, total), start=1):
             state, verdict = semantics.judge(spec, state, m)
             if verdict.final:

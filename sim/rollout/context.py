@@ -178,10 +178,18 @@ class ReleaseContext:
                                        verdict.metric, float(verdict.value), verdict.rule, verdict.measurement))
 
 
-@functools.lru_cache(maxsize=32)
+_PUBLISHED: dict[int, tuple[PullStrategy, PullStrategy]] = {}
+
+
 def _published(spec: PullStrategy) -> PullStrategy:
-    """The pull strategy for a build already published: no publish step."""
-    return spec.model_copy(update={"publish": Constant(dist="constant", value=0.0)})
+    """The pull strategy for a build already published: no publish step. (Cached by identity: the
+    entry keeps `spec` alive, so its id cannot be reused; hashing a model walks all its fields.)"""
+    entry = _PUBLISHED.get(id(spec))
+    if entry is None or entry[0] is not spec:
+        if len(_PUBLISHED) > 256:
+            _PUBLISHED.clear()
+        entry = _PUBLISHED[id(spec)] = (spec, spec.model_copy(update={"publish": Constant(dist="constant", value=0.0)}))
+    return entry[1]
 
 
 def settled_stages(stages: list[StageChange], exposure: FleetExposure, production: np.ndarray) -> list[StageChange]:
