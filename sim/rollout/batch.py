@@ -25,6 +25,7 @@ engines to identical releases.
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
@@ -121,8 +122,20 @@ def first_final(ctx: ReleaseContext, run: GateRun, metrics: MetricSeries):
             if verdict.final:
                 return j, verdict
         return None
+    # Semantics that read whole windows (Kayenta's Mann-Whitney, the sequential test) are judged check
+    # by check; a check whose run and windows so far are those of an earlier round is not judged again.
+    judged = ctx.memo.setdefault("judged", {}) if ctx.memo is not None else {}
+    key = hashlib.blake2b(repr((run.gate, run.start)).encode(), digest_size=16)
     for j, (prev, now, end) in enumerate(zip(since, checks, ends), start=1):
-        state, verdict = semantics.check(spec, state, window_between(metrics.part(0, end), prev, now))
+        window = window_between(metrics.part(0, end), prev, now)
+        for column in (window.new_requests, window.new_errors, window.old_requests, window.old_errors,
+                       window.new_latency, window.old_latency):
+            key.update(np.ascontiguousarray(column).tobytes())
+        key.update(repr(float(now)).encode())
+        digest = key.digest()
+        if digest not in judged:
+            judged[digest] = semantics.check(spec, state, window)
+        state, verdict = judged[digest]
         if verdict.final:
             return j, verdict
     return None

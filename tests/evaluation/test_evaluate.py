@@ -100,3 +100,27 @@ def test_acceptance_criteria_drive_the_exit_code(tmp_path, root):
     assert json.loads(strict.stdout)["passed"] is False
     bad = CliRunner().invoke(app, base + ["--set", "evaluation.acceptance={max_false_rollbacks: 1%}"])
     assert bad.exit_code == 2 and "did you mean 'max_false_rollback_rate'?" in bad.output
+
+
+def test_peeking_mann_whitney_rolls_back_good_builds_far_above_its_level_the_sequential_test_does_not():
+    """Netflix's observation, through `evaluate`: a fixed-horizon Mann-Whitney test repeated at every
+    check of a 60-minute analysis (Kayenta semantics, 95% confidence, no tolerance, a check every 2
+    minutes on the growing series of per-minute error rates) rolls back many more good builds than
+    5%; the anytime-valid sequential test at alpha 5% stays at or below 5%."""
+    alpha = 0.05
+    policies = {
+        "peeking-mann-whitney": {"g": {"semantics": "kayenta", "metric": "error_rate", "confidence": 1 - alpha,
+                                       "tolerance": 0, "interval": "2m", "count": 30, "marginal": 50, "pass": 95}},
+        "sequential": {"g": {"semantics": "sequential", "alpha": alpha}},
+    }
+    steps = [{"set_weight": 50}, {"analysis": {"gates": ["g"], "duration": "60m"}}, {"set_weight": 100}]
+    loaded = scenario(policies, steps=steps,
+                      evaluation={"releases": 100, "bad_share": 0, "policies": policies})
+    run = evaluate(loaded, 11, workers=2, err=None)
+    rolled_back = run.rows.groupby("policy").false_rollback.agg(["sum", "count"])
+    peeking, sequential = rolled_back.loc["peeking-mann-whitney"], rolled_back.loc["sequential"]
+    low, high = wilson(int(peeking["sum"]), int(peeking["count"]), 0.99)
+    assert alpha < low and peeking["sum"] > 2 * alpha * peeking["count"], peeking.to_dict()
+    assert high < 0.9, peeking.to_dict()  # far above its level, yet not a gate that fails everything
+    # were the sequential test's true rate alpha, this many false rollbacks or more would be rarer than 1%
+    assert stats.binom.sf(int(sequential["sum"]) - 1, int(sequential["count"]), alpha) > 0.01, sequential.to_dict()
