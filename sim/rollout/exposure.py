@@ -121,17 +121,16 @@ def served_between(parts: list[tuple], a: np.ndarray, b: np.ndarray) -> np.ndarr
     total = np.zeros(len(a))
     overlapping = np.zeros(len(a), dtype=np.int64)
     for start, end, weight in parts:
-        finite = np.isfinite(end)
         s_sorted, s_weight, s_moment = _prefix(start, weight)
-        e_sorted, e_weight, e_moment = _prefix(end[finite], weight if np.isscalar(weight) else weight[finite])
-
-        def integral(x: np.ndarray) -> np.ndarray:
-            j = np.searchsorted(s_sorted, x, side="left")  # starts before x
-            m = np.searchsorted(e_sorted, x, side="left")  # ends before x
-            return (x * s_weight[j] - s_moment[j]) - (x * e_weight[m] - e_moment[m])
-
-        overlapping += np.searchsorted(s_sorted, b, side="left") - np.searchsorted(e_sorted, a, side="right")
-        total += integral(b) - integral(a)
+        j_b, j_a = np.searchsorted(s_sorted, b, side="left"), np.searchsorted(s_sorted, a, side="left")
+        total += (b * s_weight[j_b] - s_moment[j_b]) - (a * s_weight[j_a] - s_moment[j_a])
+        overlapping += j_b  # hosts started before b ...
+        finite = np.isfinite(end)
+        if finite.any():  # ... less those that ended by a (most hosts never end within a release)
+            e_sorted, e_weight, e_moment = _prefix(end[finite], weight if np.isscalar(weight) else weight[finite])
+            m_b, m_a = np.searchsorted(e_sorted, b, side="left"), np.searchsorted(e_sorted, a, side="left")
+            total -= (b * e_weight[m_b] - e_moment[m_b]) - (a * e_weight[m_a] - e_moment[m_a])
+            overlapping -= np.searchsorted(e_sorted, a, side="right")
     return np.where(overlapping > 0, np.maximum(total, 0.0), 0.0)
 
 
