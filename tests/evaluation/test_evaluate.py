@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.commands.evaluate import evaluate
+from sim.evaluation.engine import plan_eval_jobs, run_eval_job
 from sim.evaluation.stats import wilson
 from sim.experiment import make_executor
 from sim.loader import LoadedScenario
@@ -64,6 +65,16 @@ def test_every_policy_sees_the_same_releases():
     pd.testing.assert_frame_equal(by["a"].drop(columns="policy"), by["a-again"].drop(columns="policy"))
     # a looser threshold never rolls back a release that the tighter one kept (same draws)
     assert not (by["b"].rollbacks > by["a"].rollbacks).any()
+
+
+def test_rows_do_not_depend_on_how_releases_are_chunked():
+    """Jobs batch releases together; a release's row must not depend on its neighbours."""
+    policies = {"a": ONE_CHECK, "b": {"g": {**ONE_CHECK["g"], "max": "2%"}}}
+    loaded = scenario(policies, evaluation={"releases": 12, "bad_share": "50%", "policies": policies})
+    rows = {chunk: pd.DataFrame([row for job in plan_eval_jobs(loaded.scenario, 4, 0, 12, chunk=chunk)
+                                 for row in run_eval_job(loaded.scenario, job)]) for chunk in (1, 5, 12)}
+    pd.testing.assert_frame_equal(rows[1], rows[5])
+    pd.testing.assert_frame_equal(rows[1], rows[12])
 
 
 def test_local_and_dask_executors_give_identical_tables():
