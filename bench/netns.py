@@ -185,7 +185,7 @@ def inside(ns: str | None) -> Iterator[None]:
     if ns is None:
         yield
         return
-    home = os.open(f"/proc/thread-self/ns/net", os.O_RDONLY)
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
     target = os.open(f"/run/netns/{ns}", os.O_RDONLY)
     try:
         _setns(target)

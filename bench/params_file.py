@@ -49,7 +49,7 @@ def push_lines(name: str, parallel: int, p: dict, files: int) -> list[str]:
 
 
 def pull_lines(name: str, p: dict, empirical: str | None) -> list[str]:
-    t, src = p["transfer"], _sources(p["runs"])
+    src = _sources(p["runs"])
     kw = ("median and p95 of the recorded key writes" if p["key_write_recorded"] else
           "NOT recorded by the bench: estimated per deploy as the earliest agent's wake-up (an upper bound)")
     wake = (f"{{dist: empirical, file: {empirical}, column: to_first_byte}}" if empirical

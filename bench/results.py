@@ -8,7 +8,6 @@ could not reproduce.
 from __future__ import annotations
 
 import csv
-import json
 import math
 import platform
 import subprocess
@@ -18,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.consul_cluster import consul_bin
-from sim.records import HOST_COLUMNS, DeployRecord
+from sim.records import DeployRecord
 
 FORMAT_VERSION = 1
 

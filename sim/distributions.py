@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, BeforeValidator, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, BeforeValidator, ValidationInfo, model_validator
 
-from sim.quantities import Duration, NonNegativeDuration, PositiveDuration
+from sim.quantities import NonNegativeDuration, PositiveDuration
 
 Z95 = 1.6448536269514722  # standard normal quantile at 0.95
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from sim.distributions import Constant, Distribution, LogNormal
 from sim.policies import Policy
-from sim.quantities import NonNegativeDuration, PositiveDuration, PositiveRate, PositiveSize, Share
+from sim.quantities import NonNegativeDuration, PositiveRate, PositiveSize, Share
 from sim.evaluation.spec import Evaluation
 from sim.rollout.spec import AnalysisStep, Build, Commander, Incidents, Rollout, Schedule, StageStep, Traffic
 

@@ -1,7 +1,5 @@
 """Notebooks run top to bottom at a small size (DEPLOYSIM_NOTEBOOK_SMALL=1)."""
 
-import os
-
 import nbformat
 import pytest
 from nbclient import NotebookClient

@@ -38,9 +38,10 @@ from sim.rollout.release import ReleaseResult, end_of, result_of, run_model, sim
 from sim.rollout.series import MetricSeries, compute_series
 from sim.scenario import Scenario
 
-ROUNDS = 4  # a release still undecided after this many rounds (many decisions: pages, resumes) is run
-           # by the per-check model instead: a round re-runs the release from its start, so a release
-           # with d decisions costs d + 1 rounds, and the per-check model costs about three.
+# A round re-runs a release from its start, so a release with d decisions costs d + 1 rounds, and the
+# per-check model about three: a release still undecided after ROUNDS rounds (many decisions: pages,
+# resumes, repeated inconclusive analyses) is finished by the per-check model instead.
+ROUNDS = 4
 
 
 def simulate_releases(releases: list[tuple[Scenario, int]], entropy: int) -> list[ReleaseResult]:

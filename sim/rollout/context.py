@@ -1,13 +1,14 @@
 """The state of one release simulation, shared by the pipeline, the gates and the commander.
 
 It owns the SimPy environment, the named streams, the fleet's exposure, the candidate build, the
-metric sampler (which computes intervals lazily up to `now`), the records, and the deploy waves that
-move hosts between builds through the scenario's strategy.
+metric sampler of the per-check model (which computes intervals lazily up to `now`), the records, the
+gate runs, and the deploy waves that move hosts between builds through the scenario's strategy. With
+`script` set (the batched engine, `sim.rollout.batch`) no metric is computed during the run: gates
+only keep their clock, and the intervals are drawn afterwards, for many releases at once.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 from dataclasses import dataclass, field
@@ -69,7 +70,7 @@ class ReleaseContext:
     ahead: MetricSeries | None = None  # intervals computed ahead of time (see advance_metrics)
     ahead_version: tuple = ()
     replay: Replay | None = None  # a backtest's resampled real traffic
-    script: "Script | None" = None  # the batched engine's known gate decisions (None: the per-check model)
+    script: dict | None = None  # the batched engine's known decisions, by gate run (None: the per-check model)
     gate_runs: list = field(default_factory=list)  # every analysis run of a gate, in start order
     memo: dict | None = None  # waves already computed by an earlier round of the batched engine
 

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from bench import calibrate, validate
-from sim.engine import Job, build_plan, simulate
+from sim.engine import Job, simulate
 from sim.records import HOST_COLUMNS
-from sim.streams import Streams
 from tests.conftest import make_scenario
 
 SIZE, FILES = 20e6, 200

@@ -9,7 +9,7 @@ from scipy import stats
 
 from sim import policies
 from sim.rollout.release import simulate_release
-from sim.rollout.spec import BadBuild, Traffic
+from sim.rollout.spec import Traffic
 from sim.evaluation.stats import wilson
 from sim.rollout.traffic import IntervalNoise, draw_many
 from sim.streams import Streams
