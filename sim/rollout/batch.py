@@ -45,33 +45,54 @@ ROUNDS = 4
 
 
 def simulate_releases(releases: list[tuple[Scenario, int]], entropy: int) -> list[ReleaseResult]:
-    """Each (scenario, replication), as `simulate_release(..., batched=False)` would simulate it."""
+    """Each (scenario, replication), as `simulate_release(..., batched=False)` would simulate it.
+
+    Releases that differ only in how their gates judge (the same replication under several policies of
+    an evaluation) share their first round: it does not depend on the judgement."""
     scripts: list[dict[int, Scripted]] = [{} for _ in releases]
     memos: list[dict] = [{} for _ in releases]  # what a round computed that the next can reuse
     results: list[ReleaseResult | None] = [None] * len(releases)
-    pending = list(range(len(releases)))
+    groups: dict[tuple, list[int]] = {}
+    for i, (scenario, replication) in enumerate(releases):
+        groups.setdefault(_first_round_key(scenario, replication), []).append(i)
+    for group in groups.values():
+        for i in group[1:]:
+            memos[i] = memos[group[0]]  # waves and noise do not depend on the gates either
+    pending = [group for group in groups.values()]  # round 1: one run per group
     for _ in range(ROUNDS):
         if not pending:
             return results
-        ctxs = [run_model(*releases[i], entropy, script=scripts[i], memo=memos[i]) for i in pending]
+        ctxs = [run_model(*releases[group[0]], entropy, script=scripts[group[0]], memo=memos[group[0]])
+                for group in pending]
         series = compute_series([(ctx, 0, intervals_until(ctx, end_of(ctx))) for ctx in ctxs])
         still = []
-        for i, ctx, metrics in zip(pending, ctxs, series):
-            try:
-                found = next_decision(ctx, metrics, scripts[i])
-            except ClockTie:  # only the order of SimPy's events can say: ask the per-check model
-                results[i] = simulate_release(*releases[i], entropy, batched=False)
-                continue
-            if found is None:
-                results[i] = result_of(ctx, releases[i][1], metrics)
-            else:
-                run, scripted = found
-                scripts[i][run] = scripted
-                still.append(i)
+        for group, ctx, metrics in zip(pending, ctxs, series):
+            for i in group:
+                try:
+                    found = next_decision(ctx, metrics, scripts[i], releases[i][0].gates)
+                except ClockTie:  # only the order of SimPy's events can say: ask the per-check model
+                    results[i] = simulate_release(*releases[i], entropy, batched=False)
+                    continue
+                if found is None:
+                    results[i] = result_of(ctx, releases[i][1], metrics)
+                else:
+                    run, scripted = found
+                    scripts[i][run] = scripted
+                    still.append([i])  # later rounds: a release of its own
         pending = still
-    for i in pending:
-        results[i] = simulate_release(*releases[i], entropy, batched=False)
+    for group in pending:
+        for i in group:
+            results[i] = simulate_release(*releases[i], entropy, batched=False)
     return results
+
+
+def _first_round_key(scenario: Scenario, replication: int) -> tuple:
+    """What a release's first round depends on: its replication, its build, the clock of its gates (their
+    names and intervals), and every other section of the scenario (by identity: the policies of an
+    evaluation are copies of one scenario that share them)."""
+    clocks = tuple(sorted((name, spec.interval) for name, spec in scenario.gates.items()))
+    sections = tuple(id(getattr(scenario, name)) for name in Scenario.model_fields if name not in ("gates", "build"))
+    return replication, scenario.build, clocks, sections
 
 
 def intervals_until(ctx: ReleaseContext, time: float) -> int:
@@ -79,12 +100,13 @@ def intervals_until(ctx: ReleaseContext, time: float) -> int:
     return min(int(np.floor((time + 1e-9) / ctx.scenario.traffic.metric_interval)), ctx.noise.intervals)
 
 
-def next_decision(ctx: ReleaseContext, metrics: MetricSeries, script: dict[int, Scripted]) -> tuple[int, Scripted] | None:
+def next_decision(ctx: ReleaseContext, metrics: MetricSeries, script: dict[int, Scripted],
+                  gates: dict | None = None) -> tuple[int, Scripted] | None:
     """The earliest final verdict of a gate run that the script does not have (ties: the run started
-    first, whose check SimPy runs first), or None."""
+    first, whose check SimPy runs first), or None. `gates` judge the checks (default: the run's own)."""
     best = None
     for run in ctx.gate_runs:
-        found = first_final(ctx, run, metrics)
+        found = first_final(ctx, run, metrics, gates)
         known = script.get(run.index)
         if known is not None:
             if found is None or found[0] != known.check:
@@ -98,12 +120,12 @@ def next_decision(ctx: ReleaseContext, metrics: MetricSeries, script: dict[int, 
     return None if best is None else (best[1], best[2])
 
 
-def first_final(ctx: ReleaseContext, run: GateRun, metrics: MetricSeries):
+def first_final(ctx: ReleaseContext, run: GateRun, metrics: MetricSeries, gates: dict | None = None):
     """(check number from 1, verdict) of the run's first final verdict among its recorded checks, or None."""
     checks = clock_checks(run, ctx.scenario.rollout.horizon)
     if not checks:
         return None
-    spec = ctx.scenario.gates[run.gate]
+    spec = (gates if gates is not None else ctx.scenario.gates)[run.gate]
     semantics = policies.POLICIES[spec.semantics]
     state = semantics.start(spec)
     since = np.concatenate([[run.start], checks[:-1]])
@@ -126,7 +148,7 @@ def first_final(ctx: ReleaseContext, run: GateRun, metrics: MetricSeries):
     # Semantics that read whole windows (Kayenta's Mann-Whitney, the sequential test) are judged check
     # by check; a check whose run and windows so far are those of an earlier round is not judged again.
     judged = ctx.memo.setdefault("judged", {}) if ctx.memo is not None else {}
-    key = hashlib.blake2b(repr((run.gate, run.start)).encode(), digest_size=16)
+    key = hashlib.blake2b(repr((spec, run.gate, run.start)).encode(), digest_size=16)
     for j, (prev, now, end) in enumerate(zip(since, checks, ends), start=1):
         window = window_between(metrics.part(0, end), prev, now)
         for column in (window.new_requests, window.new_errors, window.old_requests, window.old_errors,
