@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,19 +16,25 @@ from sim.loader import LoadedScenario
 from sim.progress import progress_bar
 from sim.output import manifest, results_folder, write_json
 from sim.rollout import summary
-from sim.rollout.release import ReleaseResult, simulate_release
+from sim.rollout.batch import simulate_releases
+from sim.rollout.release import ReleaseResult
 from sim.rollout.timeline import timeline
 from sim.units import format_duration
 
 
+CHUNK = 50  # replications simulated together by the batched engine
+
+
 @dataclass(frozen=True)
-class Replication:
-    number: int
+class Replications:
+    first: int  # replications first..first+count-1
+    count: int
     entropy: int
 
 
-def run_one(scenario, item: Replication) -> ReleaseResult:
-    return simulate_release(scenario, item.number, item.entropy)
+def run_chunk(scenario, item: Replications) -> list[ReleaseResult]:
+    releases = [(scenario, r) for r in range(item.first, item.first + item.count)]
+    return [result.settled() for result in simulate_releases(releases, item.entropy)]
 
 
 @dataclass(frozen=True)
@@ -42,10 +49,13 @@ class ReleaseRun:
 
 def run_releases(loaded: LoadedScenario, entropy: int, workers: int | None, err: Console | None) -> ReleaseRun:
     scenario = loaded.scenario
-    items = [Replication(r, entropy) for r in range(scenario.replications)]
-    workers = workers or default_workers(len(items))
-    with progress_bar(err, "releases", len(items)) as advance:
-        results = list(map_ordered(run_one, scenario, items, workers, progress=advance))
+    n = scenario.replications
+    workers = workers or default_workers(n)
+    chunk = max(1, min(CHUNK, math.ceil(n / (4 * workers))))  # a few chunks per worker, at most CHUNK each
+    items = [Replications(r, min(chunk, n - r), entropy) for r in range(0, n, chunk)]
+    with progress_bar(err, "releases", n, step=len) as advance:
+        results = [result for chunk in map_ordered(run_chunk, scenario, items, workers, progress=advance, chunksize=1)
+                   for result in chunk]
     outcomes = summary.outcome_table(results)
     return ReleaseRun(loaded, entropy, results, outcomes, summary.distribution(outcomes))
 

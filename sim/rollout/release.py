@@ -9,6 +9,7 @@ same model for many releases at once and gives the same results (`simulate_relea
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -36,14 +37,21 @@ class ReleaseResult:
     changes: list[StageChange]  # as recorded, before their shares are read (see `stages`)
     metrics: MetricSeries
     decisions: list[Decision]
-    exposure: FleetExposure
-    production: np.ndarray  # mask of production hosts
+    exposure: FleetExposure | None
+    production: np.ndarray | None  # mask of production hosts
 
     @functools.cached_property
     def stages(self) -> list[StageChange]:
         """The stage changes with their production shares (computed when first asked for: an
         evaluation never asks)."""
+        if self.exposure is None:
+            return self.changes  # settled already
         return settled_stages(self.changes, self.exposure, self.production)
+
+    def settled(self) -> "ReleaseResult":
+        """This result with its stages' shares read, without the exposure they were read from (a
+        fleet's worth of arrays: too much to keep or send for every release)."""
+        return dataclasses.replace(self, changes=self.stages, exposure=None, production=None)
 
     @property
     def samples(self) -> list[MetricSample]:
