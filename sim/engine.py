@@ -52,17 +52,19 @@ def deploy(env: simpy.Environment, plan: WavePlan, out: list):
 
 
 def fast_wave(plan: WavePlan, start: float) -> WaveTimes:
-    attempt_start, transfer_start, transfer_end, done, attempts = run_wave(
-        float(start), int(plan.slots), plan.pre, plan.post, plan.fail_attempts, float(plan.fail_cost),
-        plan.backoff, float(plan.size), float(plan.capacity), float(plan.flow_cap), arrival_order(plan),
-    )
+    attempt_start, transfer_start, transfer_end, done, attempts = _run(plan, start)
     return WaveTimes(attempt_start + plan.signal_offset, transfer_start, transfer_end, done, attempts)
 
 
 def wave_done(plan: WavePlan, start: float) -> np.ndarray:
     """Only the hosts' done times of `fast_wave(plan, start)` (NaN: never updated)."""
+    return _run(plan, start)[3]
+
+
+def _run(plan: WavePlan, start: float) -> tuple[np.ndarray, ...]:
+    """The kernel's arrays for this plan: attempt start, transfer start and end, done, attempts."""
     return run_wave(float(start), int(plan.slots), plan.pre, plan.post, plan.fail_attempts, float(plan.fail_cost),
-                    plan.backoff, float(plan.size), float(plan.capacity), float(plan.flow_cap), arrival_order(plan))[3]
+                    plan.backoff, float(plan.size), float(plan.capacity), float(plan.flow_cap), arrival_order(plan))
 
 
 def arrival_order(plan: WavePlan) -> np.ndarray:

@@ -27,10 +27,6 @@ class EvalJob:
     count: int
     entropy: int
 
-    @property
-    def releases(self) -> int:
-        return self.count
-
 
 @dataclass(frozen=True)
 class ReleaseDraw:

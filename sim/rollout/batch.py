@@ -32,7 +32,7 @@ import numpy as np
 
 from sim import policies
 from sim.policies.rules import classify, measure_totals
-from sim.rollout.context import ReleaseContext, window_between
+from sim.rollout.context import ReleaseContext, intervals_ended, window_between, window_starts
 from sim.rollout.pipeline import ClockTie, GateRun, Scripted, clock_checks
 from sim.rollout.release import ReleaseResult, end_of, result_of, run_model, simulate_release
 from sim.rollout.series import MetricSeries, compute_series
@@ -64,7 +64,7 @@ def simulate_releases(releases: list[tuple[Scenario, int]], entropy: int) -> lis
             return results
         ctxs = [run_model(*releases[group[0]], entropy, script=scripts[group[0]], memo=memos[group[0]])
                 for group in pending]
-        series = compute_series([(ctx, 0, intervals_until(ctx, end_of(ctx))) for ctx in ctxs])
+        series = compute_series([(ctx, 0, int(intervals_ended(ctx, end_of(ctx)))) for ctx in ctxs])
         still = []
         for group, ctx, metrics in zip(pending, ctxs, series):
             for i in group:
@@ -93,11 +93,6 @@ def _first_round_key(scenario: Scenario, replication: int) -> tuple:
     clocks = tuple(sorted((name, spec.interval) for name, spec in scenario.gates.items()))
     sections = tuple(id(getattr(scenario, name)) for name in Scenario.model_fields if name not in ("gates", "build"))
     return replication, scenario.build, clocks, sections
-
-
-def intervals_until(ctx: ReleaseContext, time: float) -> int:
-    """Metric intervals that have ended by `time` (as `ReleaseContext.advance_metrics` counts them)."""
-    return min(int(np.floor((time + 1e-9) / ctx.scenario.traffic.metric_interval)), ctx.noise.intervals)
 
 
 def next_decision(ctx: ReleaseContext, metrics: MetricSeries, script: dict[int, Scripted],
@@ -129,8 +124,7 @@ def first_final(ctx: ReleaseContext, run: GateRun, metrics: MetricSeries, gates:
     semantics = policies.POLICIES[spec.semantics]
     state = semantics.start(spec)
     since = np.concatenate([[run.start], checks[:-1]])
-    ends = np.minimum(np.floor((np.asarray(checks) + 1e-9) / ctx.scenario.traffic.metric_interval).astype(np.int64),
-                      ctx.noise.intervals)  # as `intervals_until` counts them
+    ends = intervals_ended(ctx, checks)
     if semantics.judge is not None and spec.metric == "error_rate":
         total = _totals(metrics, since, ends)
         if not semantics.settles_on_success(spec):
@@ -167,9 +161,7 @@ def first_final(ctx: ReleaseContext, run: GateRun, metrics: MetricSeries, gates:
 def _totals(metrics: MetricSeries, since: np.ndarray, ends: np.ndarray) -> dict[str, np.ndarray]:
     """Each check's summed counts, from prefix sums over its window: the intervals that ended in
     (since, now], as `context.window_between` chooses them (`ends` counts the intervals ended by now)."""
-    step = metrics.interval
-    first = np.maximum(np.floor(since / step + 1e-9).astype(np.int64), 0)
-    lo = np.minimum(np.maximum(first, np.searchsorted(metrics.time, since, side="right")), ends)
+    lo = np.minimum(window_starts(metrics, since), ends)
     return {name: cum[ends] - cum[lo] for name, cum in metrics.prefix_counts.items()}
 
 

@@ -144,8 +144,7 @@ class ReleaseContext:
     def advance_metrics(self, until: float | None = None) -> None:
         """Compute every metric interval that has ended by now (or by `until`)."""
         step = self.scenario.traffic.metric_interval
-        until = self.env.now if until is None else until
-        needed = min(int(np.floor((until + 1e-9) / step)), self.noise.intervals)
+        needed = int(intervals_ended(self, self.env.now if until is None else until))
         if self.metrics is None:
             self.metrics = empty_series(step)
         version = (self.exposure.version, len(self.builds))
@@ -206,12 +205,22 @@ def settled_stages(stages: list[StageChange], exposure: FleetExposure, productio
     return [StageChange(c.time, c.build, c.step, c.label, c.event, shares[i]) for i, c in enumerate(stages)]
 
 
+def intervals_ended(ctx: ReleaseContext, times):
+    """How many metric intervals have ended by each of `times` (interval k ends at (k + 1) * step),
+    at most as many as the release has noise for."""
+    step = ctx.scenario.traffic.metric_interval
+    return np.minimum(np.floor((np.asarray(times) + 1e-9) / step).astype(np.int64), ctx.noise.intervals)
+
+
+def window_starts(metrics: MetricSeries, since) -> np.ndarray:
+    """The first interval of each window that begins after `since`: the first to end after it."""
+    first = np.maximum(np.floor(np.asarray(since) / metrics.interval + 1e-9).astype(np.int64), 0)
+    return np.maximum(first, np.searchsorted(metrics.time, since, side="right"))  # (guards rounding at the edge)
+
+
 def window_between(metrics: MetricSeries, since: float, now: float) -> Window:
     """The intervals of `metrics` that ended in (since, now] (metrics holds intervals 0.. up to now)."""
-    step = metrics.interval
-    first = max(int(np.floor(since / step + 1e-9)), 0)  # interval k ends at (k + 1) * step
-    chosen = np.arange(first, len(metrics))
-    chosen = chosen[metrics.time[first:] > since]  # (guards the boundary against rounding)
+    chosen = slice(min(int(window_starts(metrics, since)), len(metrics)), len(metrics))
     return Window(time=now, new_requests=metrics.new_requests[chosen], new_errors=metrics.new_errors[chosen],
                   old_requests=metrics.old_requests[chosen], old_errors=metrics.old_errors[chosen],
                   new_latency=metrics.new_latency[chosen], old_latency=metrics.old_latency[chosen])

@@ -90,11 +90,9 @@ def _inputs(ctx, k0: int, k1: int) -> _Inputs:
     fleet = float(ctx.exposure.weight.sum()) * step
     new = ctx.exposure.host_seconds_many(a, b)
     bad_builds = {x.number for x in ctx.builds if x.bad}
-    if bad_builds and all(x.bad for x in ctx.builds):
-        bad_live = new  # every build so far is bad (the common case of a bad release)
-        bad_onset = ctx.exposure.host_seconds_many(a, b, builds=bad_builds, after_onset=True)
-    elif bad_builds:
-        bad_live = ctx.exposure.host_seconds_many(a, b, builds=bad_builds)
+    if bad_builds:
+        every_build_bad = len(bad_builds) == len(ctx.builds)  # the common case of a bad release
+        bad_live = new if every_build_bad else ctx.exposure.host_seconds_many(a, b, builds=bad_builds)
         bad_onset = ctx.exposure.host_seconds_many(a, b, builds=bad_builds, after_onset=True)
     else:
         bad_live = bad_onset = np.zeros(len(ks))
@@ -119,8 +117,7 @@ def compute_series(requests: list[tuple]) -> list[MetricSeries]:
         if ctx.replay is not None:
             x, sc = inputs[i], ctx.scenario
             counts = draw_replayed(sc.traffic, sc.build.bad, x.noise, ctx.replay, x.ks, x.host_seconds[:, 0] / x.fleet,
-                                   x.affected,
-                                   x.incident, sc.incidents.error_multiplier)
+                                   x.affected, x.incident, sc.incidents.error_multiplier)
             out[i] = _series(ctx, x, counts.requests, counts.errors, counts.latency, counts.true_rates)
     for synthetic in groups.values():
         first = requests[synthetic[0]][0].scenario

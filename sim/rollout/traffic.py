@@ -13,7 +13,7 @@ errors).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import special, stats
@@ -71,11 +71,9 @@ class NoiseBlocks:
     streams: object  # sim.streams.Streams of the release
     intervals: int
     block: int = 256
-    _drawn: dict = None
+    _drawn: dict = field(default_factory=dict)
 
     def _block(self, b: int) -> IntervalNoise:
-        if self._drawn is None:
-            self._drawn = {}
         if b not in self._drawn:
             size = min(self.block, self.intervals - b * self.block)
             self._drawn[b] = IntervalNoise.draw(self.traffic, self.streams(f"traffic.{b}"), size)
@@ -84,7 +82,7 @@ class NoiseBlocks:
     def rows(self, ks: np.ndarray) -> IntervalNoise:
         ks = np.asarray(ks, dtype=np.int64)
         if len(ks) == 0:
-            return IntervalNoise.draw(self.traffic, np.random.default_rng(0), 0)
+            return IntervalNoise(*(np.zeros((0, 2)) for _ in range(5)))
         blocks = ks // self.block
         first, last = int(blocks.min()), int(blocks.max())
         if first == last:
