@@ -1,6 +1,8 @@
 """The command line: thin wrappers over `sim.commands`, one place that turns user mistakes into exits.
 
-Exit codes: 0 ok; 2 bad input (scenario, option or file); 130 interrupted. Other packages (the bench)
+Exit codes: 0 ok; 1 a policy fails an acceptance criterion (evaluate, sweep: none passes); 2 bad input
+(scenario, option or file); 3 uncertain (evaluate, sweep: no criterion fails, but some interval reaches
+past its bound); 130 interrupted. Other packages (the bench)
 add commands through the `deploysim.commands` entry-point group, so `sim` never imports them.
 """
 
@@ -97,8 +99,8 @@ def evaluate(
     except UserError as error:
         fail(error)
     emit(evaluate_module, result, format_)
-    if result.failed:
-        raise typer.Exit(1)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
 
 
 @app.command()

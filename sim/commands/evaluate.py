@@ -1,6 +1,7 @@
 """`deploysim evaluate`: many releases, several policies on the same releases, estimates and acceptance.
 
-Exit codes: 0 every policy meets the acceptance criteria; 1 some policy fails one; 2 bad input.
+Exit codes: 0 every criterion passes; 1 some policy fails one; 3 none fails but some are uncertain
+(the interval reaches past the bound: more releases would settle it); 2 bad input.
 """
 
 from __future__ import annotations
@@ -36,8 +37,13 @@ class EvaluationRun:
     out: Path | None = None
 
     @property
-    def failed(self) -> bool:
-        return any(v.status == "fail" for v in self.verdicts)
+    def status(self) -> str:
+        """pass, fail or uncertain (see `sim.evaluation.acceptance`)."""
+        return acceptance.status_of(self.verdicts)
+
+    @property
+    def exit_code(self) -> int:
+        return acceptance.exit_code(self.verdicts)
 
 
 def evaluate(loaded: LoadedScenario, entropy: int, workers: int | None, err: Console | None,
@@ -123,42 +129,77 @@ def to_json(run: EvaluationRun) -> dict:
         "scenario": run.loaded.scenario.name, "seed": run.loaded.scenario.seed, "entropy": str(run.entropy),
         "releases": int(run.rows.replication.nunique()),
         "estimates": json.loads(run.estimates.to_json(orient="records")),
-        "acceptance": [asdict(v) for v in run.verdicts],
-        "passed": not run.failed, "out": str(run.out) if run.out else None,
+        "horizon": horizon_text(run.loaded.scenario), "acceptance": [asdict(v) for v in run.verdicts],
+        "status": run.status, "passed": run.status == "pass", "out": str(run.out) if run.out else None,
     }
 
 
-SHOWN = ("false_rollback_rate", "miss_rate", "caught_before_exposure", "detection_delay_p50",
-         "time_to_mitigate_p50", "bad_requests_mean", "error_budget_minutes_mean", "lead_time_good_p50",
-         "mitigated_within")
+SHOWN = ("false_rollback_rate", "blocked_rate", "miss_rate", "detection_rate", "caught_in_staging",
+         "caught_before_exposure", "detection_delay_p50", "time_to_mitigate_p50", "mitigated_within",
+         "bad_requests_mean", "error_budget_minutes_mean", "lead_time_good_p50")
+UNCERTAIN_HELP = ("uncertain: the estimate meets the bound but its interval reaches past it (or its population "
+                  "is empty); more releases (--releases) would settle it. Exit code 3.")
+
+
+def horizon_text(scenario) -> str:
+    rollout = scenario.rollout
+    return (f"outcomes read {format_duration(rollout.watch)} after the pipeline's last step (rollout.watch); a "
+            f"pipeline not ended {format_duration(rollout.horizon)} after the branch cut is blocked (rollout.horizon)")
 
 
 def render(run: EvaluationRun, console: Console) -> None:
     policies = list(run.estimates.policy.unique())
-    table = Table(title=f"{run.loaded.scenario.name}: {run.rows.replication.nunique()} releases, "
-                        f"{int((~run.rows.bad_build).sum() / len(policies))} good, "
-                        f"{int(run.rows.bad_build.sum() / len(policies))} bad (estimate [95% interval])")
+    rows = run.rows[run.rows.policy == policies[0]]
+    table = Table(title=f"{run.loaded.scenario.name}: {len(rows)} releases, {int((~rows.bad_build).sum())} good, "
+                        f"{int(rows.bad_build.sum())} bad: estimate [{run.loaded.scenario.evaluation.confidence:.0%} "
+                        f"interval]; (n): releases in the population")
     table.add_column("measure", no_wrap=True)
+    table.add_column("of", no_wrap=True)
     for policy in policies:
         table.add_column(policy, justify="right", no_wrap=True)
     est = run.estimates.set_index(["policy", "measure"])
     for measure in SHOWN:
         if (policies[0], measure) in est.index:
-            table.add_row(measure, *(_cell(measure, est.loc[(p, measure)]) for p in policies))
-    console.print(table)
+            cells = [est.loc[(p, measure)] for p in policies]
+            same_n = len({c.n for c in cells}) == 1  # the population does not depend on the policy
+            population = f"{cells[0].population} ({cells[0].n})" if same_n else cells[0].population
+            table.add_row(measure, population, *(_cell(measure, c, with_n=not same_n) for c in cells))
+    console.print(table, highlight=False)
+    console.print(horizon_text(run.loaded.scenario), highlight=False, markup=False)
     for verdict in run.verdicts:
-        mark = {"pass": "[green]pass[/green]", "fail": "[red]FAIL[/red]", "uncertain": "[yellow]uncertain[/yellow]"}
-        console.print(f"{mark[verdict.status]} {verdict.policy}: {verdict.criterion} {verdict.bound} "
-                      f"(estimate {verdict.estimate:.4g}, interval {verdict.low:.4g}-{verdict.high:.4g})")
+        console.print(verdict_line(verdict), highlight=False, markup=False)
+    if any(v.status == "uncertain" for v in run.verdicts):
+        console.print(UNCERTAIN_HELP, highlight=False, markup=False)
+    console.print(f"verdict: {run.status.upper()}", highlight=False, markup=False)
     if run.out:
-        console.print(f"results written to {run.out}/")
+        console.print(f"results written to {run.out}/", highlight=False, markup=False)
 
 
-def _cell(measure: str, row) -> str:
-    if math.isnan(row.value):
+def verdict_line(verdict) -> str:
+    """`FAIL policy: measure <= bound (of N population): estimate [low-high]`, in the measure's own unit."""
+    op, bound = verdict.bound.split(" ", 1)
+    shown = _value(verdict.criterion, float(bound))
+    estimate = _value(verdict.criterion, verdict.estimate)
+    interval = f"[{_value(verdict.criterion, verdict.low)}-{_value(verdict.criterion, verdict.high)}]"
+    mark = {"pass": "pass", "fail": "FAIL", "uncertain": "uncertain"}[verdict.status]
+    return (f"{mark} {verdict.policy}: {verdict.criterion} {op} {shown} (of {verdict.n} {verdict.population}): "
+            f"{estimate} {interval}")
+
+
+def _value(measure: str, x: float) -> str:
+    if math.isnan(x):
         return "-"
-    if measure.endswith("rate") or measure in ("caught_before_exposure", "mitigated_within"):
-        return f"{100 * row.value:.1f}% [{100 * row.low:.1f}-{100 * row.high:.1f}]"
+    if math.isinf(x):
+        return "never"
+    if measure.endswith("rate") or measure in ("caught_before_exposure", "mitigated_within", "caught_in_staging"):
+        return f"{100 * x:.1f}%"
     if "delay" in measure or "mitigate" in measure or "lead_time" in measure:
-        return f"{format_duration(row.value)} [{format_duration(row.low)}-{format_duration(row.high)}]"
-    return f"{row.value:,.1f} [{row.low:,.1f}-{row.high:,.1f}]"
+        return format_duration(x)
+    return f"{x:,.1f}"
+
+
+def _cell(measure: str, row, with_n: bool) -> str:
+    n = f" (n={row.n})" if with_n else ""
+    if math.isnan(row.value):
+        return "-" + n
+    return f"{_value(measure, row.value)} [{_value(measure, row.low)}-{_value(measure, row.high)}]{n}"

@@ -74,7 +74,7 @@ def row(scenario: Scenario, policy: str, replication: int, draw: ReleaseDraw, re
     return {
         "policy": policy, "replication": replication, "spike": draw.spike,
         **{name: getattr(o, name) for name in OUTCOME_FIELDS},
-        "missed": o.bad_build and o.outcome == "promoted",
+        "missed": o.bad_build and o.bad_serving_at_horizon,
         "exposure_at_detection": exposure,
         "error_budget_minutes": burning * step / 60.0,
     }

@@ -26,18 +26,24 @@ class SpikeSizes(Section):
 
 
 class Acceptance(Section):
-    """What a policy must achieve; `evaluate` exits 1 when a policy misses any of these (by its estimate)."""
+    """What a policy must achieve. `evaluate` exits 1 when a policy's estimate misses a bound, 3 when
+    none misses but an interval still reaches past its bound (uncertain: more releases would settle it)."""
 
     max_false_rollback_rate: Share | None = None
-    """Good builds rolled back, at most this share (for example 1%)."""
+    """Good builds rolled back, at most this share of good builds (for example 1%)."""
+    max_blocked_rate: Share | None = 0.05
+    """Good builds blocked (the pipeline never ended by `rollout.horizon`: inconclusive gates, pauses,
+    gates that never had enough data), at most this share of good builds. On by default, so that a policy
+    that never ships anything cannot pass on its false-rollback rate; `null` turns it off. Guess: 5%."""
     max_miss_rate: Share | None = None
-    """Bad builds that reach 100% undetected, at most this share."""
+    """Bad builds still serving (on any host) at the horizon, at most this share of bad builds."""
     caught_before_exposure: Share | None = None
     """Bad builds detected while at most `exposure_limit` of the fleet ran them: at least this share."""
     exposure_limit: Share = 0.10
     """The exposure that `caught_before_exposure` refers to (Slack: catch it before 10% of the fleet)."""
     mitigated_within: PositiveDuration | None = None
-    """Detection to mitigation of detected bad builds, at most this long..."""
+    """Detection to mitigation (no host serves the bad build) of detected bad builds that served
+    traffic, at most this long..."""
     mitigated_share: Share = 0.95
     """...for at least this share of them (Slack's goal: automated remediation within 10 minutes)."""
 

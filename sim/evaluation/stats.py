@@ -51,30 +51,51 @@ def quantile(values: pd.Series, q: float, confidence: float) -> dict:
     return {"value": value, "low": low, "high": high, "n": len(clean)}
 
 
+SHIPPED = ("promoted", "hotfixed")
+DETECTED = "detected bad builds that served traffic"
+
+
+def populations(g: pd.DataFrame) -> dict[str, pd.Series]:
+    """The releases each measure is taken over (masks over one policy's rows)."""
+    good, bad = ~g.bad_build, g.bad_build
+    return {
+        "all releases": pd.Series(True, index=g.index),
+        "good builds": good,
+        "bad builds": bad,
+        "good builds that shipped": good & g.outcome.isin(SHIPPED),
+        DETECTED: bad & g.detected & g.served_traffic,
+    }
+
+
 def policy_estimates(rows: pd.DataFrame, confidence: float, exposure_limit: float, mitigate_within: float | None) -> pd.DataFrame:
-    """One row per (policy, measure): value, low, high, n, unit."""
+    """One row per (policy, measure): value, low, high, n (the size of its population), population, unit."""
     out = []
     for policy, g in rows.groupby("policy", sort=False):
-        good, bad = ~g.bad_build, g.bad_build
-        detected_bad = bad & g.detected
+        pop = populations(g)
+        served = pop[DETECTED]
+        caught = g.exposure_at_detection <= exposure_limit
+        unmitigated_last = g.time_to_mitigate.fillna(math.inf)  # a detected build still serving: never mitigated
         measures = {
-            "false_rollback_rate": (rate(g.false_rollback, good, confidence), "share of good builds"),
-            "miss_rate": (rate(g.missed, bad, confidence), "share of bad builds reaching 100%"),
-            "detection_rate": (rate(g.detected, bad, confidence), "share of bad builds"),
-            "caught_before_exposure": (rate(g.exposure_at_detection <= exposure_limit, bad, confidence),
-                                       f"share of bad builds caught at <= {exposure_limit:.0%} exposure"),
-            "detection_delay_p50": (quantile(g.detection_delay[detected_bad], 0.5, confidence), "s, detected bad builds"),
-            "time_to_mitigate_p50": (quantile(g.time_to_mitigate[detected_bad], 0.5, confidence), "s, detected bad builds"),
-            "time_to_mitigate_p95": (quantile(g.time_to_mitigate[detected_bad], 0.95, confidence), "s, detected bad builds"),
-            "bad_requests_mean": (_mean(g.bad_requests[bad], confidence), "requests per bad build"),
-            "error_budget_minutes_mean": (_mean(g.error_budget_minutes, confidence), "minutes per release"),
-            "lead_time_good_p50": (quantile(g.lead_time[good], 0.5, confidence), "s, good builds"),
+            "false_rollback_rate": (rate(g.false_rollback, pop["good builds"], confidence), "good builds", "share"),
+            "blocked_rate": (rate(g.outcome == "blocked", pop["good builds"], confidence), "good builds", "share"),
+            "miss_rate": (rate(g.bad_serving_at_horizon, pop["bad builds"], confidence), "bad builds", "share"),
+            "detection_rate": (rate(g.detected, pop["bad builds"], confidence), "bad builds", "share"),
+            "caught_in_staging": (rate(g.detected_by == "smoke test", pop["bad builds"], confidence), "bad builds",
+                                  "share"),
+            "caught_before_exposure": (rate(caught, pop["bad builds"], confidence), "bad builds", "share"),
+            "detection_delay_p50": (quantile(g.detection_delay[served], 0.5, confidence), DETECTED, "s"),
+            "time_to_mitigate_p50": (quantile(unmitigated_last[served], 0.5, confidence), DETECTED, "s"),
+            "time_to_mitigate_p95": (quantile(unmitigated_last[served], 0.95, confidence), DETECTED, "s"),
+            "bad_requests_mean": (_mean(g.bad_requests[pop["bad builds"]], confidence), "bad builds", "requests"),
+            "error_budget_minutes_mean": (_mean(g.error_budget_minutes, confidence), "all releases", "minutes"),
+            "lead_time_good_p50": (quantile(g.lead_time[pop["good builds that shipped"]], 0.5, confidence),
+                                   "good builds that shipped", "s"),
         }
         if mitigate_within is not None:
-            measures["mitigated_within"] = (rate(g.time_to_mitigate <= mitigate_within, detected_bad, confidence),
-                                            f"share of detected bad builds mitigated within {mitigate_within:g}s")
-        for name, (estimate, unit) in measures.items():
-            out.append({"policy": policy, "measure": name, **estimate, "unit": unit})
+            measures["mitigated_within"] = (rate(g.time_to_mitigate <= mitigate_within, served, confidence),
+                                            DETECTED, "share")
+        for name, (estimate, population, unit) in measures.items():
+            out.append({"policy": policy, "measure": name, **estimate, "population": population, "unit": unit})
     return pd.DataFrame(out)
 
 

@@ -68,13 +68,22 @@ def measure(spec: Limits, window: Window) -> Measurement:
     return measure_totals(spec, int(np.sum(window.new_requests)), new, old)
 
 
+NO_DATA_RULE = "no requests on the new build"
+LOW_TRAFFIC_RULE = "< min_requests"
+
+
+def is_low_traffic(rule: str) -> bool:
+    """Whether a decision's rule text says its measurement had no data or too few requests."""
+    return NO_DATA_RULE in rule or LOW_TRAFFIC_RULE in rule
+
+
 def measure_totals(spec: Limits, requests: int, new: float, old: float) -> Measurement:
     """`measure`, from the window's new-cohort request count and the two cohorts' values."""
     if requests == 0 or math.isnan(new):
-        return Measurement("no_data", spec.metric, float("nan"), "no requests on the new build")
+        return Measurement("no_data", spec.metric, float("nan"), NO_DATA_RULE)
     if requests < spec.min_requests:
         return Measurement("low_traffic", spec.metric, float(requests),
-                           f"requests {requests} < min_requests {spec.min_requests}")
+                           f"requests {requests} {LOW_TRAFFIC_RULE} {spec.min_requests}")
     broken = _breaches(spec, new, old)
     if broken:
         rule, value = broken[0]

@@ -38,6 +38,7 @@ def handle_alarm(ctx: ReleaseContext, gate: str, verdict):
 def handle_smoke_failure(ctx: ReleaseContext):
     detect(ctx, "smoke test")
     ctx.note("mitigated_time", ctx.env.now)  # staging serves no users: nobody is exposed any more
+    ctx.candidate.aborted_at = ctx.label
     ctx.stage_event("smoke-test-failed")
     if ctx.scenario.commander.on_failure != "hotfix":
         return "stop"
@@ -64,6 +65,7 @@ def rollback(ctx: ReleaseContext):
     build = ctx.candidate.number
     hosts = ctx.exposure.live_hosts(build, ctx.env.now)
     ctx.facts["rollbacks"] = ctx.facts.get("rollbacks", 0) + 1
+    ctx.candidate.aborted_at = ctx.label
     ctx.stage_event("rollback")
     if len(hosts):
         wave = ctx.wave(hosts, BASELINE, f"rollback.{build}")

@@ -36,6 +36,8 @@ class Build:
     number: int
     bad: bool
     waves: int = 0  # deploy waves so far (pull publishes the build once, on its first wave)
+    full: float | None = None  # when it first reached 100% of production
+    aborted_at: str | None = None  # the stage where it was rolled back or failed its smoke tests
 
 
 @dataclass
@@ -73,6 +75,7 @@ class ReleaseContext:
     script: dict | None = None  # the batched engine's known decisions, by gate run (None: the per-check model)
     gate_runs: list = field(default_factory=list)  # every analysis run of a gate, in start order
     memo: dict | None = None  # waves already computed by an earlier round of the batched engine
+    ended: float | None = None  # when the pipeline ended (None: still running at the horizon)
 
     # ---- hosts and builds -------------------------------------------------------------------------
     @functools.cached_property
@@ -93,6 +96,11 @@ class ReleaseContext:
     @functools.cached_property
     def production_mask(self) -> np.ndarray:
         return self.layout.tier >= TIERS.index("canary")
+
+    @functools.cached_property
+    def serving_mask(self) -> np.ndarray:
+        """Hosts that serve users (production and dogfood; staging serves no public traffic)."""
+        return self.exposure.weight > 0
 
     def production_share(self) -> float:
         production = self.production_mask

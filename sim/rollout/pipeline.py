@@ -87,8 +87,8 @@ def set_weight(ctx: ReleaseContext, weight: float):
     production = ctx.production
     target = production[: math.ceil(weight / 100.0 * len(production))]
     yield from deploy_to(ctx, target, f"b{ctx.candidate.number}.w{weight:g}")
-    if weight >= 100:
-        ctx.note(f"full_{ctx.candidate.number}", ctx.env.now)
+    if weight >= 100 and ctx.candidate.full is None:
+        ctx.candidate.full = ctx.env.now
 
 
 def analysis(ctx: ReleaseContext, names: list[str], duration: float | None):

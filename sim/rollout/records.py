@@ -50,12 +50,24 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class ReleaseOutcome:
-    """One replication's release, summed up. Times are seconds since the branch cut; NaN: never."""
+    """One replication's release, summed up at its horizon. Times are seconds since the branch cut;
+    NaN: never.
+
+    Every release ends in exactly one `outcome`:
+    - promoted: the pipeline ended with the first build at 100%, and it still serves at the horizon;
+    - hotfixed: the pipeline ended with a later (hotfix) build at 100%;
+    - rolled_back: the final build was aborted at `rollback_stage` (rolled back, including after 100%,
+      or stopped by staging's smoke tests) and production runs the previous build;
+    - blocked: the pipeline had not ended by `rollout.horizon` (`blocked_reason` says why).
+    """
 
     replication: int
     start: str  # wall clock of the branch cut, e.g. "Tue 10:00"
     bad_build: bool
-    outcome: str  # promoted | rolled_back | hotfixed | halted
+    outcome: str  # promoted | hotfixed | rolled_back | blocked
+    rollback_stage: str  # rolled_back: the stage of the final build when it was aborted; else ""
+    blocked_reason: str  # blocked: why the pipeline never ended; else ""
+    horizon: float  # when the outcome was read: the pipeline's end plus `rollout.watch`, or `rollout.horizon`
     detected: bool
     detected_by: str  # gate name, "smoke test", or ""
     detection_stage: str
@@ -64,9 +76,11 @@ class ReleaseOutcome:
     decision_time: float
     mitigated_time: float
     time_to_mitigate: float  # detection to no host serving the bad build
-    peak_bad_share: float
-    bad_requests: float  # extra failed requests caused by the bad build (expected, from true rates)
-    lead_time: float  # branch cut to the final build at 100%
+    served_traffic: bool  # the first build served user requests (dogfood or production) before the horizon
+    bad_serving_at_horizon: bool  # some host still served a bad build at the horizon
+    peak_bad_share: float  # the largest share of the fleet's traffic on a bad build in one metric interval
+    bad_requests: float  # extra failed requests caused by the bad build until the horizon (expected, from true rates)
+    lead_time: float  # branch cut to the final build at 100% (promoted or hotfixed releases only)
     false_rollback: bool
     rollbacks: int
     hosts_not_rolled_back: int

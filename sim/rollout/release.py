@@ -22,9 +22,10 @@ from sim.rollout.commander import handle_alarm, handle_smoke_failure
 from sim.rollout.context import ReleaseContext, draw_incidents, interval_count, settled_stages
 from sim.rollout.exposure import FleetExposure
 from sim.rollout.pipeline import Alarm, SmokeTestFailed, run_step, start_gate, stop_gates
+from sim.policies.rules import is_low_traffic
 from sim.rollout.records import Decision, MetricSample, ReleaseOutcome, StageChange
 from sim.rollout.series import MetricSeries
-from sim.rollout.spec import SetWeightStep, StageStep
+from sim.rollout.spec import AnalysisStep, ApprovalStep, SetWeightStep, StageStep
 from sim.rollout.spec import cached_history
 from sim.rollout.traffic import NoiseBlocks, Replay
 from sim.scenario import Scenario
@@ -134,7 +135,7 @@ def release(ctx: ReleaseContext):
             if ctx.scenario.commander.hotfix.fast_path:
                 steps = [s for s in ctx.scenario.rollout.steps if isinstance(s, SetWeightStep)]
     stop_gates(ctx)
-    ctx.facts["ended"] = ctx.env.now
+    ctx.ended = ctx.env.now
 
 
 def _start_background(ctx: ReleaseContext, step) -> None:
@@ -167,8 +168,10 @@ def run_model(scenario: Scenario, replication: int, entropy: int, script=None, m
 
 
 def end_of(ctx: ReleaseContext) -> float:
-    """When the release ended (the horizon if it never did): metrics cover the intervals up to then."""
-    return ctx.facts.get("ended", ctx.scenario.rollout.horizon)
+    """The release's horizon: the pipeline's end plus the watch period, or `rollout.horizon` if that
+    comes first or the pipeline never ended. Outcomes are read and metrics cover intervals up to then."""
+    rollout = ctx.scenario.rollout
+    return rollout.horizon if ctx.ended is None else min(ctx.ended + rollout.watch, rollout.horizon)
 
 
 def result_of(ctx: ReleaseContext, replication: int, metrics: MetricSeries) -> ReleaseResult:
@@ -176,31 +179,52 @@ def result_of(ctx: ReleaseContext, replication: int, metrics: MetricSeries) -> R
                          ctx.production_mask)
 
 
+def final_state(ctx: ReleaseContext) -> tuple[str, str, str]:
+    """(outcome, rollback stage, blocked reason) of the release at its horizon (see `ReleaseOutcome`)."""
+    final = ctx.candidate
+    if ctx.ended is None:
+        return "blocked", "", blocked_reason(ctx)
+    if final.aborted_at is not None:
+        return "rolled_back", final.aborted_at, ""
+    return ("promoted" if final.number == ctx.builds[0].number else "hotfixed"), "", ""
+
+
+def blocked_reason(ctx: ReleaseContext) -> str:
+    """Why a pipeline had not ended by the horizon: the last gate decision that held it, else the step
+    it was in."""
+    last = ctx.decisions[-1] if ctx.decisions else None
+    if last is not None and last.outcome != "pass":
+        if last.outcome == "inconclusive" and is_low_traffic(last.rule):
+            return f"not enough data: gate {last.gate} at {last.stage} ({last.rule})"
+        return f"{last.outcome}: gate {last.gate} at {last.stage}, then {last.action} ({last.rule})"
+    step = ctx.scenario.rollout.steps[ctx.step] if 0 <= ctx.step < len(ctx.scenario.rollout.steps) else None
+    if isinstance(step, ApprovalStep):
+        return f"awaiting approval at {ctx.label}"
+    if isinstance(step, AnalysisStep):
+        return f"analysis at {ctx.label} never decided"
+    return f"unfinished: still at {ctx.label} (step {ctx.step + 1}) at the horizon"
+
+
 def outcome(ctx: ReleaseContext, replication: int, metrics: MetricSeries) -> ReleaseOutcome:
     facts, first = ctx.facts, ctx.builds[0]
-    final = ctx.candidate
-    full = facts.get(f"full_{final.number}")
-    ended = "ended" in facts
-    if ended and full is not None and final.number == first.number:
-        result = "promoted"
-    elif ended and full is not None:
-        result = "hotfixed"
-    elif facts.get("rollbacks"):
-        result = "rolled_back"
-    else:
-        result = "halted"
-    exposure_start = _first_bad_exposure(ctx)
+    result, rollback_stage, reason = final_state(ctx)
+    horizon = end_of(ctx)
+    exposure_start = _first_bad_exposure(ctx) if first.bad else _first_exposure(ctx, first.number)
     detection = facts.get("detection_time", np.nan)
     mitigated = facts.get("mitigated_time", np.nan)
     bad_requests = float(np.sum(metrics.new_requests * np.maximum(metrics.new_true_rate - metrics.old_true_rate, 0.0)))
+    serving = any(ctx.exposure.live_count(b.number, horizon, ctx.serving_mask) for b in ctx.builds if b.bad)
+    shipped = result in ("promoted", "hotfixed") and ctx.candidate.full is not None
     return ReleaseOutcome(
         replication=replication, start=clock.describe(ctx.start_wall), bad_build=first.bad, outcome=result,
+        rollback_stage=rollback_stage, blocked_reason=reason, horizon=horizon,
         detected="detection_time" in facts, detected_by=facts.get("detected_by", ""),
         detection_stage=facts.get("detection_stage", ""), detection_time=detection,
         detection_delay=detection - exposure_start if exposure_start is not None else np.nan,
         decision_time=facts.get("decision_time", np.nan), mitigated_time=mitigated,
-        time_to_mitigate=mitigated - detection, peak_bad_share=float(metrics.bad_share.max(initial=0.0)),
-        bad_requests=float(bad_requests), lead_time=full if full is not None and ended else np.nan,
+        time_to_mitigate=mitigated - detection, served_traffic=exposure_start is not None and exposure_start <= horizon,
+        bad_serving_at_horizon=serving, peak_bad_share=float(metrics.bad_share.max(initial=0.0)),
+        bad_requests=float(bad_requests), lead_time=ctx.candidate.full if shipped else np.nan,
         false_rollback=bool(facts.get("rollbacks")) and not first.bad, rollbacks=facts.get("rollbacks", 0),
         hosts_not_rolled_back=facts.get("hosts_not_rolled_back", 0),
     )
@@ -208,8 +232,13 @@ def outcome(ctx: ReleaseContext, replication: int, metrics: MetricSeries) -> Rel
 
 def _first_bad_exposure(ctx: ReleaseContext) -> float | None:
     """When a bad build first served requests (weight > 0) on any host."""
-    times = [seg.start[ctx.exposure.weight[seg.hosts] > 0] for seg in ctx.exposure.segments
-             if any(b.bad and b.number == seg.build for b in ctx.builds)]
-    times = [t[np.isfinite(t)] for t in times]
+    found = [t for t in (_first_exposure(ctx, b.number) for b in ctx.builds if b.bad) if t is not None]
+    return min(found) if found else None
+
+
+def _first_exposure(ctx: ReleaseContext, build: int) -> float | None:
+    """When `build` first served requests (weight > 0) on any host; None if it never did."""
+    times = [seg.start[(ctx.exposure.weight[seg.hosts] > 0) & np.isfinite(seg.start)]
+             for seg in ctx.exposure.segments if seg.build == build]
     found = np.concatenate(times) if times else np.empty(0)
     return float(found.min()) if len(found) else None

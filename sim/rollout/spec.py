@@ -118,8 +118,12 @@ class Rollout(Section):
     background_gates: list[str] = Field(default_factory=list)
     """Gates that watch from the first step with real traffic (dogfood or a set_weight) to the end
     (Argo background analysis)."""
+    watch: NonNegativeDuration = 3600.0
+    """After the pipeline's last step, the release is watched this long before its outcome is read: a
+    bad build still serving then is a miss, and its users are counted until then. Guess: 1h."""
     horizon: PositiveDuration = 2 * 86400.0
-    """Give up (outcome `halted`) if the release has not ended after this long."""
+    """A release whose pipeline has not ended this long after the branch cut is `blocked` (and is
+    watched no longer): the longest a team would wait for one release."""
 
     @model_validator(mode="after")
     def _ends_at_100(self) -> "Rollout":

@@ -12,7 +12,7 @@ from sim.evaluation.stats import wilson
 from sim.rollout.release import ReleaseResult
 from sim.units import format_duration
 
-OUTCOMES = ("promoted", "rolled_back", "hotfixed", "halted")
+OUTCOMES = ("promoted", "hotfixed", "rolled_back", "blocked")
 TIMES = ("detection_delay", "time_to_mitigate", "lead_time")
 
 

@@ -102,9 +102,14 @@ def test_adaptive_precision_stops_when_intervals_are_narrow_enough():
 def test_acceptance_criteria_drive_the_exit_code(tmp_path, root):
     base = ["evaluate", str(root / "scenarios/threshold_policies.yaml"), "--releases", "12", "--workers", "1",
             "--format", "json"]
-    lenient = CliRunner().invoke(app, base + ["--set", "evaluation.acceptance={max_false_rollback_rate: 100%}"])
+    lenient = CliRunner().invoke(app, base + ["--set", "evaluation.acceptance={max_false_rollback_rate: 100%, "
+                                                       "max_blocked_rate: 100%}"])
     assert lenient.exit_code == 0, lenient.output
     assert json.loads(lenient.stdout)["passed"] is True
+    # 12 releases cannot show a blocked rate below 5% (the default bound): uncertain, exit code 3
+    unsure = CliRunner().invoke(app, base + ["--set", "evaluation.acceptance={max_false_rollback_rate: 100%}"])
+    assert unsure.exit_code == 3, unsure.output
+    assert json.loads(unsure.stdout)["status"] == "uncertain"
     strict = CliRunner().invoke(app, base + ["--set", "evaluation.acceptance={caught_before_exposure: 100%, "
                                                       "exposure_limit: 0%}"])
     assert strict.exit_code == 1, strict.output
@@ -135,3 +140,44 @@ def test_peeking_mann_whitney_rolls_back_good_builds_far_above_its_level_the_seq
     assert high < 0.9, peeking.to_dict()  # far above its level, yet not a gate that fails everything
     # were the sequential test's true rate alpha, this many false rollbacks or more would be rarer than 1%
     assert stats.binom.sf(int(sequential["sum"]) - 1, int(sequential["count"]), alpha) > 0.01, sequential.to_dict()
+
+
+NEVER_ENOUGH_DATA = {"g": {"semantics": "argo", "metric": "error_rate", "max": "5%", "min_requests": 10**9}}
+
+
+def test_a_policy_that_blocks_every_build_fails_on_its_blocked_rate_not_passes_on_its_false_rollbacks():
+    policies = {"blocks-everything": NEVER_ENOUGH_DATA, "one-check": ONE_CHECK}
+    steps = [{"set_weight": 50}, {"analysis": {"gates": ["g"]}}, {"set_weight": 100}]
+    loaded = scenario(policies, steps=steps, rollout={"horizon": "3h"},
+                      commander={"reaction_business_hours": 60, "investigate": 60},
+                      evaluation={"releases": 40, "bad_share": 0, "policies": policies,
+                                  "acceptance": {"max_false_rollback_rate": "50%", "max_blocked_rate": "10%"}})
+    run = evaluate(loaded, 5, workers=1, err=None)
+    blocked = run.rows[run.rows.policy == "blocks-everything"]
+    assert (blocked.outcome == "blocked").all() and not blocked.false_rollback.any()
+    assert blocked.blocked_reason.str.startswith("not enough data: gate g at 50%").all()
+    verdicts = {(v.policy, v.criterion): v.status for v in run.verdicts}
+    assert verdicts[("blocks-everything", "false_rollback_rate")] == "pass"  # what used to hide it
+    assert verdicts[("blocks-everything", "blocked_rate")] == "fail"
+    assert verdicts[("one-check", "blocked_rate")] == "pass"
+    assert run.status == "fail" and run.exit_code == 1
+    est = run.estimates.set_index(["policy", "measure"])
+    assert est.loc[("blocks-everything", "blocked_rate"), "value"] == 1.0
+    assert est.loc[("blocks-everything", "lead_time_good_p50"), "n"] == 0  # nothing shipped, nothing timed
+
+
+def test_every_release_is_accounted_for_in_exactly_one_outcome_and_every_measure_names_its_population():
+    policies = {"a": ONE_CHECK, "b": {"g": {**ONE_CHECK["g"], "max": "2%"}}}
+    run = evaluate(scenario(policies, evaluation={"releases": 80, "bad_share": "50%", "policies": policies}), 9, 1,
+                   None)
+    assert run.rows.outcome.isin(["promoted", "hotfixed", "rolled_back", "blocked"]).all()
+    for policy, g in run.rows.groupby("policy"):
+        assert len(g) == 80 and g.replication.is_unique
+    est = run.estimates
+    assert est.population.notna().all() and (est.population != "").all()
+    good = int((~run.rows[run.rows.policy == "a"].bad_build).sum())
+    assert (est[est.measure.isin(["false_rollback_rate", "blocked_rate"])].n == good).all()
+    # the measures over good builds partition them: shipped + rolled back + blocked = all good builds
+    for policy, g in run.rows[~run.rows.bad_build].groupby("policy"):
+        shipped = g.outcome.isin(["promoted", "hotfixed"]).sum()
+        assert shipped + g.false_rollback.sum() + (g.outcome == "blocked").sum() == len(g)
