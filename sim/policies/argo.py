@@ -1,16 +1,33 @@
-"""Argo Rollouts AnalysisRun semantics, as coded (not as first documented).
+"""Argo Rollouts AnalysisRun semantics, as coded (not as first documented), up to consecutiveSuccessLimit.
 
-Mirrors argoproj/argo-rollouts `analysis/analysis.go`:
-- `runMeasurements`: a Successful, Failed or Inconclusive measurement increments its counter and
-  `Count` and RESETS `ConsecutiveError` to 0; an Error increments `Error` and `ConsecutiveError` and
-  does NOT increment `Count`.
-- `assessMetricStatus`, in this order: `Failed > failureLimit` -> Failed; `Inconclusive >
-  inconclusiveLimit` -> Inconclusive; `ConsecutiveError > consecutiveErrorLimit` -> Error;
-  `Count >= count` -> Successful; otherwise Running.
+Mirrors argoproj/argo-rollouts `analysis/analysis.go`. What was read, and where it came from:
+- `runMeasurements` (read at commit c9dd7ea, the newest stored copy, and at 045c1cf, the older copy this
+  module first followed; unchanged between them): a Successful, Failed or Inconclusive measurement
+  increments its counter and `Count` and RESETS `ConsecutiveError` to 0; an Error increments `Error`
+  and `ConsecutiveError` and does NOT increment `Count`.
+- `assessMetricStatus` (c9dd7ea) delegates the limits to `assessMetricFailureInconclusiveOrError`,
+  which tests `Failed > failureLimit`, then `Inconclusive > inconclusiveLimit`, then
+  `ConsecutiveError > consecutiveErrorLimit`, each later hit OVERRIDING the earlier one (Error >
+  Inconclusive > Failed). CHANGED since 045c1cf, which returned at the first hit (Failed >
+  Inconclusive > Error); the change came with argo-rollouts PR #434 (March 2020). One measurement
+  moves at most one counter past its limit, so the order only shows when the counters are given
+  directly (`_assess`); no run of checks here changes outcome. Then `Count >= count` -> Successful;
+  otherwise Running. Logs CHANGED too: "Metric Assessment Result - Failed: failed (4) > failureLimit
+  (3)" and "Metric Assessment Result - Successful: Count (3) Reached" (045c1cf: "metric assessed
+  Failed: ...", "count (3) reached"); the verdict's rule quotes the current line.
 So a metric FAILS when failures EXCEED `failureLimit`: `failureLimit: 3` fails on the fourth failed
-measurement (test `TestAssessMetricStatusFailureLimit` in `analysis/analysis_test.go`: Failed 3 with
-limit 2 is Failed, with limit 3 is Running). Defaults: failureLimit 0, inconclusiveLimit 0,
+measurement (TestAssessMetricStatusFailureLimit). Defaults: failureLimit 0, inconclusiveLimit 0,
 consecutiveErrorLimit 4 (`DefaultConsecutiveErrorLimit`, `utils/defaults/defaults.go`).
+
+Argo Rollouts v1.8 (PR #3970; docs PR #3996, commit 21d5716: "`consecutiveSuccessLimit` available
+since v1.8") adds `consecutiveSuccessLimit` (default 0: not applicable) and lets `failureLimit: -1`
+mean "not applicable"; one of the two must apply, or the spec is invalid. The docs name no such value
+for inconclusiveLimit or consecutiveErrorLimit, so they stay >= 0. NOT READ: no stored copy of
+analysis.go is v1.8 or later, so the rest follows the feature's docs and description (issue #3969,
+PR #3970), not its code, and is to be checked against the v1.8 code: (a) the success streak counts
+Successful measurements, and every other completed measurement, an Error included, resets it; (b) the
+streak is tested after the limits and before `count`; (c) `count` reached without the streak is
+Inconclusive if failureLimit also applies, else Failed; (d) the wording of those three log lines.
 Failed and Error abort the rollout (here: `action_on_fail`); Inconclusive pauses it for a human.
 
 Measurements: a breach is Failed; below `min_requests` is Inconclusive (Argo's result when neither
@@ -21,6 +38,7 @@ Example::
 
     gates:
       errors: {semantics: argo, metric: error_rate, max: 1%, failure_limit: 3, interval: 1m}
+      ready:  {semantics: argo, metric: error_rate, max: 1%, failure_limit: -1, consecutive_success_limit: 5}
 """
 
 from __future__ import annotations
@@ -28,7 +46,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from sim.policies.gate import Limits
 from sim.policies.rules import Measurement, measure, streak
@@ -40,32 +58,47 @@ class ArgoSpec(Limits):
     """An Argo Rollouts AnalysisTemplate metric."""
 
     semantics: Literal["argo"]
-    failure_limit: int = Field(0, ge=0)
-    """The metric fails when failed measurements EXCEED this (3: fails on the 4th). Argo default 0."""
+    failure_limit: int = Field(0, ge=-1)
+    """The metric fails when failed measurements EXCEED this (3: fails on the 4th); -1: not applicable,
+    failures never fail it (Argo v1.8+, needs consecutive_success_limit). Argo default 0."""
     inconclusive_limit: int = Field(0, ge=0)
     """Inconclusive when inconclusive measurements exceed this (0: the first one pauses). Argo default 0."""
     consecutive_error_limit: int = Field(4, ge=0)
     """Error when errors in a row exceed this; any completed measurement resets the run. Argo default 4."""
+    consecutive_success_limit: int = Field(0, ge=0, le=1_000_000)
+    """Successful once this many Successful measurements come in a row; any other measurement, an
+    Error included, restarts the streak. 0: not applicable. Argo v1.8+, default 0."""
     count: int | None = Field(None, ge=1, le=1_000_000)
-    """Measurements (errors excluded, as in Argo) after which the metric is Successful; omitted: runs
-    until the stage ends it (Argo: indefinite when `interval` is set without `count`)."""
+    """Measurements (errors excluded, as in Argo) after which the metric ends: Successful, or with
+    consecutive_success_limit not reached, Inconclusive (failure_limit applies) or Failed (-1);
+    omitted: runs until the stage ends it (Argo: indefinite when `interval` is set without `count`)."""
     no_data: Literal["error", "failed", "inconclusive"] = "error"
     """What a window without new-build requests is: `error` (empty query result, Argo's Error),
     `failed` (a NaN value fails `successCondition`), or `inconclusive`."""
     consecutive: int = Field(1, ge=1, le=10_000)
     """deploysim extension (argo-rollouts #4792): a breach counts as a Failed measurement only when it
-    is the N-th in a row. 1 is plain Argo."""
+    is the N-th in a row. 1 is plain Argo. A breach not counted is Successful for the counters but
+    restarts the consecutive_success_limit streak."""
+
+    @model_validator(mode="after")
+    def _a_limit_applies(self) -> "ArgoSpec":
+        if self.failure_limit < 0 and self.consecutive_success_limit == 0:
+            raise ValueError("failure_limit -1 (not applicable) needs consecutive_success_limit >= 1: "
+                             "Argo requires failureLimit or consecutiveSuccessLimit to apply")
+        return self
 
 
 @dataclass(frozen=True)
 class ArgoState:
-    """The MetricResult counters of Argo, plus the breach streak of the `consecutive` extension."""
+    """The MetricResult counters of Argo (`consecutive_success`: v1.8's ConsecutiveSuccess), plus the
+    breach streak of the `consecutive` extension."""
 
     count: int = 0
     failed: int = 0
     inconclusive: int = 0
     error: int = 0
     consecutive_error: int = 0
+    consecutive_success: int = 0
     run: int = 0
     final: Verdict | None = None
 
@@ -85,30 +118,57 @@ def _phase(spec: ArgoSpec, m: Measurement, run: int) -> str:
     return "Successful"
 
 
-def _count(state: ArgoState, phase: str, run: int) -> ArgoState:
-    """`runMeasurements`: bump the counters for one completed measurement."""
+def _count(state: ArgoState, phase: str, run: int, success: bool = True) -> ArgoState:
+    """`runMeasurements`: bump the counters for one completed measurement. `success` False: a
+    Successful phase that breached (the `consecutive` extension) does not extend the success streak."""
     if phase == "Error":
-        return replace(state, error=state.error + 1, consecutive_error=state.consecutive_error + 1, run=run)
-    bumped = replace(state, count=state.count + 1, consecutive_error=0, run=run)
+        return replace(state, error=state.error + 1, consecutive_error=state.consecutive_error + 1,
+                       consecutive_success=0, run=run)
+    bumped = replace(state, count=state.count + 1, consecutive_error=0, consecutive_success=0, run=run)
     if phase == "Failed":
         return replace(bumped, failed=state.failed + 1)
     if phase == "Inconclusive":
         return replace(bumped, inconclusive=state.inconclusive + 1)
-    return bumped
+    return replace(bumped, consecutive_success=state.consecutive_success + 1 if success else 0)
+
+
+def _limit_hit(spec: ArgoSpec, s: ArgoState) -> tuple[str, str] | None:
+    """`assessMetricFailureInconclusiveOrError`: every limit in turn, a later hit overriding an earlier."""
+    hit = None
+    if spec.failure_limit >= 0 and s.failed > spec.failure_limit:
+        hit = "Failed", f"failed ({s.failed}) > failureLimit ({spec.failure_limit})"
+    if s.inconclusive > spec.inconclusive_limit:
+        hit = "Inconclusive", f"inconclusive ({s.inconclusive}) > inconclusiveLimit ({spec.inconclusive_limit})"
+    if s.consecutive_error > spec.consecutive_error_limit:
+        hit = "Error", (f"consecutiveErrors ({s.consecutive_error}) > "
+                        f"consecutiveErrorLimit ({spec.consecutive_error_limit})")
+    return hit
+
+
+def _count_reached(spec: ArgoSpec) -> tuple[str, str]:
+    """The phase once `count` is reached without the success streak (nor a limit hit)."""
+    success_limit, failure_applies = spec.consecutive_success_limit, spec.failure_limit >= 0
+    if success_limit and failure_applies:
+        return "Inconclusive", (f"ConsecutiveSuccessLimit ({success_limit}) Not Reached and "
+                                f"FailureLimit ({spec.failure_limit}) Not Violated")
+    if success_limit:
+        return "Failed", f"ConsecutiveSuccessLimit ({success_limit}) Not Reached"
+    return "Successful", f"Count ({spec.count}) Reached"
 
 
 def _assess(spec: ArgoSpec, s: ArgoState) -> tuple[str, str]:
-    """`assessMetricStatus`: the metric phase and the message Argo would log."""
-    if s.failed > spec.failure_limit:
-        return "Failed", f"failed ({s.failed}) > failureLimit ({spec.failure_limit})"
-    if s.inconclusive > spec.inconclusive_limit:
-        return "Inconclusive", f"inconclusive ({s.inconclusive}) > inconclusiveLimit ({spec.inconclusive_limit})"
-    if s.consecutive_error > spec.consecutive_error_limit:
-        return "Error", (f"consecutiveErrors ({s.consecutive_error}) > "
-                         f"consecutiveErrorLimit ({spec.consecutive_error_limit})")
-    if spec.count is not None and s.count >= spec.count:
-        return "Successful", f"count ({spec.count}) reached"
-    return "Running", f"failed {s.failed}/{spec.failure_limit}, inconclusive {s.inconclusive}, errors in a row {s.consecutive_error}"
+    """`assessMetricStatus`: the metric phase and the line Argo logs (progress while Running)."""
+    hit = _limit_hit(spec, s)
+    if hit is None and spec.consecutive_success_limit and s.consecutive_success >= spec.consecutive_success_limit:
+        hit = "Successful", f"ConsecutiveSuccessLimit ({spec.consecutive_success_limit}) Reached"
+    if hit is None and spec.count is not None and s.count >= spec.count:
+        hit = _count_reached(spec)
+    if hit is not None:
+        return hit[0], f"Metric Assessment Result - {hit[0]}: {hit[1]}"
+    streak_note = (f", successes in a row {s.consecutive_success}/{spec.consecutive_success_limit}"
+                   if spec.consecutive_success_limit else "")
+    return "Running", (f"failed {s.failed}/{spec.failure_limit}, inconclusive {s.inconclusive}, "
+                       f"errors in a row {s.consecutive_error}{streak_note}")
 
 
 def check(spec: ArgoSpec, state: ArgoState, window: Window) -> tuple[ArgoState, Verdict]:
@@ -116,8 +176,9 @@ def check(spec: ArgoSpec, state: ArgoState, window: Window) -> tuple[ArgoState, 
 
 
 def settles_on_success(spec) -> bool:
-    """Whether successes alone can end an analysis run (count reached)."""
-    return spec.count is not None
+    """Whether successes alone can end an analysis run: `count` reached, or
+    `consecutive_success_limit` successes in a row."""
+    return spec.count is not None or spec.consecutive_success_limit > 0
 
 
 def judge(spec: ArgoSpec, state: ArgoState, m: Measurement) -> tuple[ArgoState, Verdict]:
@@ -126,7 +187,7 @@ def judge(spec: ArgoSpec, state: ArgoState, m: Measurement) -> tuple[ArgoState, 
         return state, state.final
     run = streak(state.run, m.result)
     phase = _phase(spec, m, run)
-    new = _count(state, phase, run)
+    new = _count(state, phase, run, success=m.result != "breach")
     metric_phase, message = _assess(spec, new)
     own = {"Successful": "success", "Failed": "failure", "Inconclusive": "inconclusive", "Error": "error"}[phase]
     if m.result == "breach" and phase == "Successful":
@@ -134,11 +195,11 @@ def judge(spec: ArgoSpec, state: ArgoState, m: Measurement) -> tuple[ArgoState, 
         message += f"; breach {run}/{spec.consecutive} in a row, not counted"
     rule = f"{m.rule}; {message}"
     if metric_phase in ("Failed", "Error"):
-        v = failed(spec.action_on_fail, m.metric, m.value, f"{metric_phase}: {rule}", own)
+        v = failed(spec.action_on_fail, m.metric, m.value, rule, own)
     elif metric_phase == "Inconclusive":
-        v = undecided(m.metric, m.value, f"Inconclusive: {rule}", own)
+        v = undecided(m.metric, m.value, rule, own)
     elif metric_phase == "Successful":
-        v = passed(m.metric, m.value, f"Successful: {rule}", own)
+        v = passed(m.metric, m.value, rule, own)
     else:
         return new, keep_measuring(m.metric, m.value, rule, own)
     return replace(new, final=v), v
