@@ -123,12 +123,14 @@ def sweep(
     try:
         _check_format(format_)
         loaded, entropy = prepare(scenario, set_, None, seed)
-        result = sweep_module.sweep(loaded, list(set_), entropy, workers, releases)
+        result = sweep_module.sweep(loaded, list(set_), entropy, workers, releases, err=Console(stderr=True))
         if out is not None:
             result = sweep_module.write(result, Path(out), overwrite, list(set_))
     except UserError as error:
         fail(error)
     emit(sweep_module, result, format_)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
 
 
 @app.command()
@@ -137,13 +139,14 @@ def check(
     set_: Sets = [],
 ) -> None:
     """Validate a scenario (with the same overrides as run) without running it."""
-    from sim.commands.check import check as check_command, describe
+    from sim.commands.check import check as check_command, describe, print_warnings
 
     try:
         loaded = check_command(scenario, set_)
     except UserError as error:
         fail(error)
     print(describe(loaded))
+    print_warnings(loaded)
 
 
 @app.command()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -31,6 +31,10 @@ class LoadedScenario:
     scenario: Scenario
     source: str
     overrides: tuple[str, ...]
+    data: Any = field(default=None, repr=False, compare=False)
+    """The parsed YAML after includes and overrides (for locating warnings; None when built in code)."""
+    origins: dict = field(default_factory=dict, repr=False, compare=False)
+    """Which key paths came from an included file or a `--set` override (see `sim.locate.where`)."""
 
     @property
     def effective(self) -> dict:
@@ -51,7 +55,7 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> LoadedScen
     parsed = [parse_override(text) for text in overrides]
     origins.update(apply_overrides(data, parsed))
     scenario = validate(data, source, origins, base_dir=Path(path).parent)
-    return LoadedScenario(scenario=scenario, source=source, overrides=tuple(overrides))
+    return LoadedScenario(scenario=scenario, source=source, overrides=tuple(overrides), data=data, origins=origins)
 
 
 def read_yaml(path: Path) -> CommentedMap:

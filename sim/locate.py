@@ -33,6 +33,24 @@ def position(data: Any, path: tuple) -> tuple[int | None, int | None]:
     return _position(data, path)
 
 
+def where(data: Any, source: str, origins: dict[tuple, object], path: tuple) -> tuple[str, int | None, int | None]:
+    """(file, line, column) of the value at `path` (or its nearest ancestor), in the scenario file, in
+    the included file that supplied it, or in the `--set key` override (no line) that set it.
+    Without parsed data (a scenario built in code): the source alone."""
+    at, origin = _origin(path, origins)
+    if isinstance(origin, IncludedFrom):
+        line, column = origin.line, origin.column
+        subtree = _node(data, at)
+        if len(path) > len(at) and isinstance(subtree, (CommentedMap, CommentedSeq)) and subtree.lc.line is not None:
+            line, column = _position(subtree, path[len(at):])
+        return origin.file, line, column
+    if origin is not None:
+        return str(origin), None, None
+    if data is None:
+        return source, None, None
+    return (source, *_position(data, path))
+
+
 def _data_path(loc: tuple, data: Any) -> tuple:
     """The pydantic location without union tags and validator names: the keys as written."""
     path: list = []

@@ -23,6 +23,7 @@ from sim.loader import LoadedScenario
 from sim.progress import progress_bar
 from sim.output import manifest, results_folder, write_json
 from sim.plots import save_figure, plt
+from sim.rollout.summary import horizon_text
 from sim.units import format_duration
 
 
@@ -139,12 +140,6 @@ SHOWN = ("false_rollback_rate", "blocked_rate", "miss_rate", "detection_rate", "
          "bad_requests_mean", "error_budget_minutes_mean", "lead_time_good_p50")
 UNCERTAIN_HELP = ("uncertain: the estimate meets the bound but its interval reaches past it (or its population "
                   "is empty); more releases (--releases) would settle it. Exit code 3.")
-
-
-def horizon_text(scenario) -> str:
-    rollout = scenario.rollout
-    return (f"outcomes read {format_duration(rollout.watch)} after the pipeline's last step (rollout.watch); a "
-            f"pipeline not ended {format_duration(rollout.horizon)} after the branch cut is blocked (rollout.horizon)")
 
 
 def render(run: EvaluationRun, console: Console) -> None:

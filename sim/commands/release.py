@@ -18,6 +18,7 @@ from sim.output import manifest, results_folder, write_json
 from sim.rollout import summary
 from sim.rollout.batch import simulate_releases
 from sim.rollout.release import ReleaseResult
+from sim.rollout.summary import horizon_text
 from sim.rollout.timeline import timeline
 from sim.units import format_duration
 
@@ -96,16 +97,19 @@ def render(run: ReleaseRun, console: Console) -> None:
             console.print("  " + line, highlight=False)
     else:
         table = Table(title=f"{run.loaded.scenario.name}: {len(run.results)} releases")
-        for column in ("measure", "p50 / share", "p5-p95 / 95% CI"):
-            table.add_column(column, justify="left" if column == "measure" else "right", no_wrap=True)
+        for column in ("measure", "of", "p50 / share", "p5-p95 / 95% CI"):
+            table.add_column(column, justify="left" if column in ("measure", "of") else "right", no_wrap=True)
         for row in run.distribution.itertuples():
-            table.add_row(row.measure, *_cells(row))
-        console.print(table)
+            table.add_row(row.measure, f"{row.population} ({row.count})", *_cells(row))
+        console.print(table, highlight=False)
+        console.print(horizon_text(run.loaded.scenario), highlight=False, markup=False)
     if run.out:
         console.print(f"results written to {run.out}/")
 
 
 def _cells(row) -> tuple[str, str]:
+    if math.isnan(row.value):
+        return "-", "-"
     if row.kind == "share":
         return f"{100 * row.value:.1f}%", f"{100 * row.low:.1f}%-{100 * row.high:.1f}%"
     if row.measure in summary.TIMES:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sim import plots
+from sim.commands.check import print_warnings
 from sim.experiment import default_workers, plan_jobs, run_jobs
 from sim.loader import LoadedScenario, load_scenario
 from sim.progress import progress_bar
@@ -46,8 +47,10 @@ def cli_overrides(overrides: list[str], replications: int | None, seed: int | No
 
 def prepare(scenario_path: str, overrides: list[str], replications: int | None, seed: int | None,
             metrics: str | None = None):
-    """Load and validate the scenario with the CLI's options; settle the root seed (drawn if absent)."""
+    """Load and validate the scenario with the CLI's options (warnings go to stderr); settle the root seed
+    (drawn if absent)."""
     loaded = load_scenario(scenario_path, cli_overrides(list(overrides), replications, seed, metrics))
+    print_warnings(loaded)
     entropy = loaded.scenario.seed if loaded.scenario.seed is not None else draw_entropy()
     if loaded.scenario.seed is None:
         Console(stderr=True).print(f"[dim]no seed given: drew entropy {entropy} (repeat with --seed {entropy})[/dim]")

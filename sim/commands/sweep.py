@@ -1,10 +1,15 @@
-"""`deploysim sweep`: evaluate every point of the scenario's grid on the same releases; name the
-Pareto front (false rollbacks vs user impact vs lead time)."""
+"""`deploysim sweep`: evaluate every point of the scenario's grid on the same releases, judge each against
+the acceptance criteria, draw the Pareto front of the passing points, and name the setting to adopt.
+
+Exit codes as in `evaluate`: 0 some point passes every criterion (the recommendation); 3 none passes but
+some is uncertain (more releases would settle it); 1 every point fails a criterion; 2 bad input.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import math
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -13,88 +18,265 @@ from rich.table import Table
 
 from sim.commands.evaluate import evaluate
 from sim.errors import UserError
-from sim.evaluation.sweep import OBJECTIVES, grid_points, pareto_front
+from sim.evaluation import acceptance
+from sim.evaluation.sweep import MAXIMISED, OBJECTIVES, best, grid_points, pareto_front, shortfall
 from sim.loader import LoadedScenario, load_scenario
 from sim.output import manifest, results_folder, write_json
 from sim.plots import save_figure, plt
+from sim.rollout.summary import horizon_text
 from sim.units import format_duration
+
+MEASURES = (*OBJECTIVES, "blocked_rate", "miss_rate", "detection_rate", "caught_before_exposure",
+            "detection_delay_p50", "time_to_mitigate_p50", "mitigated_within", "error_budget_minutes_mean")
 
 
 @dataclass(frozen=True)
 class SweepRun:
-    source: str
+    loaded: LoadedScenario
     entropy: int
-    table: pd.DataFrame  # one row per grid point: settings, objectives, front
-    effective: dict
-    digest: str
+    table: pd.DataFrame  # one row per grid point: settings, measures with intervals, status, front
+    verdicts: list  # acceptance verdicts of every point (policy = the point's name)
+    objective: str
+    overrides: tuple[str, ...] = ()
     out: Path | None = None
+
+    @property
+    def recommended(self) -> pd.Series | None:
+        chosen = self.table[self.table.recommended]
+        return None if chosen.empty else chosen.iloc[0]
+
+    @property
+    def status(self) -> str:
+        """pass if some point passes, else uncertain if some point is, else fail."""
+        statuses = set(self.table.status)
+        return "pass" if "pass" in statuses else "uncertain" if "uncertain" in statuses else "fail"
+
+    @property
+    def exit_code(self) -> int:
+        return {"pass": acceptance.PASS, "fail": acceptance.FAIL, "uncertain": acceptance.UNCERTAIN}[self.status]
 
 
 def sweep(base: LoadedScenario, overrides: list[str], entropy: int, workers: int | None, releases: int | None,
-          executor=None) -> SweepRun:
+          executor=None, err: Console | None = None) -> SweepRun:
     """Evaluate every grid point of `base` (loaded with `overrides`) on the same releases."""
-    scenario_path = base.source
     spec = base.scenario.evaluation
     if spec is None or spec.sweep is None:
-        raise UserError(f"{scenario_path}: sweep needs an `evaluation.sweep:` section (base policy and grid)")
+        raise UserError(f"{base.source}: sweep needs an `evaluation.sweep:` section (base policy and grid)")
+    points = grid_points(spec.sweep.base, spec.sweep.grid)
+    groups: dict[tuple, list] = {}
+    for point in points:
+        groups.setdefault(point.scenario_overrides, []).append(point)
+    estimates, verdicts = [], []
+    for group in groups.values():
+        run = evaluate(_group_scenario(base, overrides, group), entropy, workers, err, releases, executor)
+        estimates.append(run.estimates)
+        verdicts += run.verdicts
+    table = point_table(points, pd.concat(estimates, ignore_index=True), verdicts, spec.sweep.objective)
+    return SweepRun(base, entropy, table, verdicts, spec.sweep.objective, tuple(overrides))
+
+
+def _group_scenario(base: LoadedScenario, overrides: list[str], group: list) -> LoadedScenario:
+    """One scenario whose policies are the group's points (each point loaded and validated on its own, so a
+    bad grid value is located like any override); they share every other section, hence first rounds."""
+    loaded = [load_scenario(base.source, [*overrides, *point.overrides]) for point in group]
+    first = loaded[0].scenario
+    policies = {point.name: one.scenario.evaluation.policies[first.evaluation.sweep.base]
+                for point, one in zip(group, loaded)}
+    evaluation = first.evaluation.model_copy(update={"policies": policies})
+    return LoadedScenario(first.model_copy(update={"evaluation": evaluation}), base.source,
+                          (*overrides, *group[0].scenario_overrides))
+
+
+def point_table(points: list, estimates: pd.DataFrame, verdicts: list, objective: str) -> pd.DataFrame:
+    """One row per point: its settings, each measure with its interval, each criterion's status, the
+    point's status, whether it is on the Pareto front of the passing points, and the recommendation."""
+    est = estimates.set_index(["policy", "measure"])
     rows = []
-    for point in grid_points(spec.sweep.base, spec.sweep.grid):
-        loaded = load_scenario(scenario_path, [*overrides, *point.overrides])
-        only = {spec.sweep.base: loaded.scenario.evaluation.policies[spec.sweep.base]}
-        evaluation = loaded.scenario.evaluation.model_copy(update={"policies": only})
-        loaded = type(loaded)(loaded.scenario.model_copy(update={"evaluation": evaluation}), loaded.source,
-                              loaded.overrides)
-        run = evaluate(loaded, entropy, workers, None, releases, executor)
-        est = run.estimates.set_index("measure")["value"]
-        rows.append({"point": point.name, **{f"set {k}": v for k, v in point.settings.items()},
-                     **{m: float(est[m]) for m in (*OBJECTIVES, "miss_rate", "caught_before_exposure",
-                                                   "detection_delay_p50")}})
+    for number, point in enumerate(points, start=1):
+        mine = [v for v in verdicts if v.policy == point.name]
+        row = {"#": number, "point": point.name, **{f"set {k}": v for k, v in point.settings.items()}}
+        for measure in MEASURES:
+            if (point.name, measure) in est.index:
+                e = est.loc[(point.name, measure)]
+                row.update({measure: float(e.value), f"{measure}_low": float(e.low), f"{measure}_high": float(e.high)})
+        row.update({f"criterion {v.criterion}": v.status for v in mine})
+        row["status"] = acceptance.status_of(mine)
+        row["failed_criteria"], row["shortfall"] = shortfall(mine)
+        rows.append(row)
     table = pd.DataFrame(rows)
-    table["pareto"] = pareto_front(table)
-    return SweepRun(scenario_path, entropy, table, base.effective, base.digest)
+    passing = (table.status == "pass").to_numpy()
+    table["pareto"] = pareto_front(table, among=passing)
+    table["recommended"] = False
+    chosen = best(table, passing, objective)
+    if chosen is not None:
+        table.loc[chosen, "recommended"] = True
+    return table
+
+
+def closest(run: SweepRun) -> pd.Series:
+    """When no point passes: fewest failed criteria, then the smallest relative shortfall, then the objective."""
+    ranked = run.table.sort_values(["failed_criteria", "shortfall", run.objective],
+                                   ascending=[True, True, run.objective not in MAXIMISED], kind="stable")
+    return ranked.iloc[0]
+
+
+def recommendation(run: SweepRun) -> str:
+    """The one line that answers the sweep."""
+    chosen = run.recommended
+    if chosen is not None:
+        return (f"adopt #{chosen['#']} {chosen.point}: passes every criterion and is best on {run.objective} "
+                f"({_figures(chosen)})")
+    near = closest(run)
+    failing = [c.removeprefix("criterion ") for c in run.table.columns
+               if c.startswith("criterion ") and near[c] != "pass"]
+    word = "passes" if run.status == "fail" else "passes with confidence"
+    return (f"no point {word}; closest: #{near['#']} {near.point} ({near.status} on {', '.join(failing)}; "
+            f"{_figures(near)})")
+
+
+def _figures(row: pd.Series) -> str:
+    return ", ".join(f"{m} {_value(m, row[m])} [{_value(m, row[f'{m}_low'])}-{_value(m, row[f'{m}_high'])}]"
+                     for m in ("false_rollback_rate", "blocked_rate", "bad_requests_mean", "lead_time_good_p50"))
+
+
+def _value(measure: str, x: float) -> str:
+    if x is None or math.isnan(x):
+        return "-"
+    if measure.endswith("rate") or measure in MAXIMISED:
+        return f"{100 * x:.1f}%"
+    if "lead_time" in measure or "delay" in measure or "mitigate" in measure:
+        return format_duration(x) if math.isfinite(x) else "never"
+    return f"{x:,.0f}" if abs(x) < 10_000 else f"{x / 1000:,.0f}k"
 
 
 def write(run: SweepRun, out: Path, overwrite: bool, overrides: list[str]) -> SweepRun:
+    loaded = run.loaded
     with results_folder(out, overwrite=overwrite) as folder:
         run.table.to_csv(folder / "sweep.csv", index=False)
+        pd.DataFrame([asdict(v) for v in run.verdicts]).to_csv(folder / "acceptance.csv", index=False)
         plot(run, folder / "pareto.png")
         write_json(folder / "summary.json", to_json(run))
         files = sorted(p.name for p in folder.iterdir()) + ["manifest.json"]
         write_json(folder / "manifest.json", manifest(
-            command="sweep", scenario_source=run.source, scenario_digest=run.digest, effective=run.effective,
-            overrides=tuple(overrides), seed=run.effective.get("seed"), entropy=run.entropy, files=files))
+            command="sweep", scenario_source=loaded.source, scenario_digest=loaded.digest,
+            effective=loaded.effective, overrides=tuple(overrides), seed=loaded.scenario.seed,
+            entropy=run.entropy, files=files))
     return SweepRun(**{**run.__dict__, "out": out})
 
 
+PANELS = (("false_rollback_rate", "bad_requests_mean", "bad requests per bad build (mean)", 1.0),
+          ("false_rollback_rate", "lead_time_good_p50", "lead time of good builds that shipped, p50 (min)", 1 / 60))
+STYLE = {"fail": dict(marker="x", color="0.7", zorder=1), "uncertain": dict(marker="o", color="tab:orange", zorder=2),
+         "pass": dict(marker="o", color="tab:blue", zorder=3)}
+
+
 def plot(run: SweepRun, path: Path | None = None):
+    """False rollbacks against user impact and lead time, every point numbered as in the table; passing
+    points on top with their intervals, the Pareto front of the passing points ringed, the recommendation
+    starred, failing points grey crosses."""
     t = run.table
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), constrained_layout=True)
-    pairs = (("false_rollback_rate", "bad_requests_mean"), ("false_rollback_rate", "lead_time_good_p50"))
-    for ax, (x, y) in zip(axes, pairs):
-        ax.scatter(100 * t[x], t[y], c=["tab:red" if p else "tab:gray" for p in t.pareto])
-        for _, row in t[t.pareto].iterrows():
-            ax.annotate(row.point, (100 * row[x], row[y]), fontsize=7, xytext=(3, 3), textcoords="offset points")
-        ax.set(xlabel="false rollbacks (% of good builds)", ylabel=y.replace("_", " "))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5), constrained_layout=True)
+    for ax, (x, y, ylabel, scale) in zip(axes, PANELS):
+        for status, style in STYLE.items():
+            part = t[t.status == status]
+            if part.empty:
+                continue
+            bars = status != "fail"
+            ax.errorbar(100 * part[x], scale * part[y], fmt=style["marker"], color=style["color"],
+                        zorder=style["zorder"], capsize=2, label=f"{status} ({len(part)})",
+                        xerr=_bars(part, x, 100) if bars else None, yerr=_bars(part, y, scale) if bars else None)
+        front = t[t.pareto]
+        ax.scatter(100 * front[x], scale * front[y], s=160, facecolors="none", edgecolors="tab:green", zorder=4,
+                   label="Pareto front of passing points")
+        chosen = t[t.recommended]
+        ax.scatter(100 * chosen[x], scale * chosen[y], s=260, marker="*", color="gold", edgecolors="k", zorder=5,
+                   label="recommended")
+        for k, ((px, py), numbers) in enumerate(_labels(t[t.pareto | t.recommended], x, y, scale)):
+            ax.annotate(numbers, (px, py), fontsize=8, xytext=(6, 6 + 9 * (k % 3)), textcoords="offset points",
+                        zorder=6, arrowprops=dict(arrowstyle="-", color="0.5", lw=0.5))
+        ax.set(xlabel="false rollbacks (% of good builds)", ylabel=ylabel)
         ax.grid(True, alpha=0.3)
-    fig.suptitle("Sweep: red points are on the Pareto front (nothing beats them on all three objectives)")
+    axes[0].legend(fontsize=8, loc="best")
+    chosen = run.recommended
+    answer = f"adopt #{chosen['#']}: {chosen.point}" if chosen is not None else "no point passes every criterion"
+    fig.suptitle(f"Sweep of {len(t)} points on the same releases; {answer}\n(labels: points of the Pareto front, "
+                 f"numbered as in sweep.csv; bars: {run.loaded.scenario.evaluation.confidence:.0%} intervals)",
+                 fontsize=9)
     save_figure(fig, path)
     return fig
 
 
+def _labels(rows: pd.DataFrame, x: str, y: str, scale: float) -> list[tuple[tuple[float, float], str]]:
+    """One label per position: the numbers of the points drawn there, joined ("9, 15")."""
+    at: dict[tuple[float, float], list[str]] = {}
+    for _, row in rows.iterrows():
+        at.setdefault((100 * float(row[x]), scale * float(row[y])), []).append(str(row["#"]))
+    return [(where, ", ".join(numbers)) for where, numbers in sorted(at.items())]
+
+
+def _bars(part: pd.DataFrame, measure: str, scale: float):
+    below = (part[measure] - part[f"{measure}_low"]).clip(lower=0).fillna(0) * scale
+    above = (part[f"{measure}_high"] - part[measure]).clip(lower=0).fillna(0) * scale
+    above = above.where(above.abs() != math.inf, 0)
+    return [below.to_numpy(), above.to_numpy()]
+
+
 def to_json(run: SweepRun) -> dict:
-    return {"entropy": str(run.entropy), "points": json.loads(run.table.to_json(orient="records")),
-            "pareto": run.table[run.table.pareto].point.tolist(), "out": str(run.out) if run.out else None}
+    chosen = run.recommended
+    return {"scenario": run.loaded.scenario.name, "entropy": str(run.entropy), "objective": run.objective,
+            "horizon": horizon_text(run.loaded.scenario), "points": json.loads(run.table.to_json(orient="records")),
+            "pareto": run.table[run.table.pareto].point.tolist(),
+            "recommended": None if chosen is None else chosen.point, "recommendation": recommendation(run),
+            "status": run.status, "out": str(run.out) if run.out else None}
+
+
+SHORT = {"false_rollback_rate": "false rb", "blocked_rate": "blocked", "miss_rate": "misses",
+         "caught_before_exposure": "caught", "mitigated_within": "mitigated"}
+COLUMNS = (("false_rollback_rate", "false rb %"), ("blocked_rate", "blocked %"), ("miss_rate", "misses %"),
+           ("caught_before_exposure", "caught %"), ("bad_requests_mean", "bad requests"),
+           ("lead_time_good_p50", "lead time p50"))
 
 
 def render(run: SweepRun, console: Console) -> None:
-    table = Table(title="sweep: every point on the same releases (* = Pareto front)")
-    for column in ("point", "false rollbacks", "misses", "caught <= limit", "bad requests", "lead time (good)", ""):
-        table.add_column(column, justify="left" if column == "point" else "right", no_wrap=True)
-    for row in run.table.itertuples():
-        table.add_row(row.point, f"{100 * row.false_rollback_rate:.1f}%", f"{100 * row.miss_rate:.1f}%",
-                      f"{100 * row.caught_before_exposure:.1f}%", f"{row.bad_requests_mean:,.0f}",
-                      format_duration(row.lead_time_good_p50), "*" if row.pareto else "")
-    console.print(table)
-    console.print("non-dominated: " + "; ".join(run.table[run.table.pareto].point))
+    confidence = run.loaded.scenario.evaluation.confidence
+    table = Table(title=f"sweep: {len(run.table)} points on the same releases, judged against the acceptance "
+                        f"criteria: estimate [{confidence:.0%} interval]; *: on the Pareto front of the passing points")
+    for column in ("#", "point", "status", *(title for _, title in COLUMNS)):
+        table.add_column(column, justify="left" if column in ("point", "status") else "right", no_wrap=True,
+                         min_width=2 if column == "#" else None)
+    for _, row in run.table.iterrows():
+        table.add_row(str(row["#"]), row.point, _status(row), *(_compact(row, m) for m, _ in COLUMNS))
+    console.print(table, highlight=False)
+    console.print(f"criteria: {'; '.join(_criteria(run))}", highlight=False, markup=False)
+    console.print(horizon_text(run.loaded.scenario), highlight=False, markup=False)
+    console.print(recommendation(run), highlight=False, markup=False)
     if run.out:
-        console.print(f"results written to {run.out}/")
+        console.print(f"results written to {run.out}/", highlight=False, markup=False)
+
+
+def _criteria(run: SweepRun) -> list[str]:
+    seen = {}
+    for v in run.verdicts:
+        op, bound = v.bound.split(" ", 1)
+        seen.setdefault(v.criterion, f"{SHORT.get(v.criterion, v.criterion)} {op} {_value(v.criterion, float(bound))} "
+                                     f"(of {v.population})")
+    return list(seen.values())
+
+
+def _status(row: pd.Series) -> str:
+    """`pass`; `fail: false rb, caught` (the criteria it fails); `uncertain (2)` (how many are)."""
+    if row.status == "pass":
+        return "pass: ADOPT" if row.recommended else "pass *" if row.pareto else "pass"
+    held = [SHORT.get(c.removeprefix("criterion "), c) for c in row.index
+            if c.startswith("criterion ") and row[c] == row.status]
+    return f"fail: {', '.join(held)}" if row.status == "fail" else f"uncertain ({len(held)})"
+
+
+def _compact(row: pd.Series, measure: str) -> str:
+    value, low, high = row[measure], row[f"{measure}_low"], row[f"{measure}_high"]
+    if measure == "lead_time_good_p50":
+        return _value(measure, value)
+    if measure.endswith("rate") or measure in MAXIMISED:
+        pct = lambda x: "-" if math.isnan(x) else f"{100 * x:.0f}" if 100 * x >= 9.95 else f"{100 * x:.1f}"
+        return f"{pct(value)} [{pct(low)}-{pct(high)}]"
+    return f"{_value(measure, value)} [{_value(measure, low)}-{_value(measure, high)}]"

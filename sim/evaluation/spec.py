@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.policies import Policy
@@ -56,6 +58,11 @@ class PolicySweep(Section):
     grid: dict[str, list] = Field(..., min_length=1)
     """Key -> values. `gates.NAME.FIELD` changes the base policy; other keys are scenario overrides
     such as `rollout.steps[2].pause`."""
+    objective: Literal["bad_requests_mean", "false_rollback_rate", "blocked_rate", "miss_rate",
+                       "lead_time_good_p50", "detection_delay_p50", "time_to_mitigate_p50",
+                       "error_budget_minutes_mean", "caught_before_exposure", "detection_rate"] = "bad_requests_mean"
+    """What the recommended setting is best at, among the points that pass every acceptance criterion
+    (rates of catching are maximised, everything else minimised). Default: the fewest bad requests."""
 
 
 class Evaluation(Section):

@@ -20,7 +20,9 @@ def wilson(successes: int, n: int, confidence: float) -> tuple[float, float]:
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    low = 0.0 if successes == 0 else max(0.0, centre - half)  # exactly 0 and 1 at the ends (rounding aside)
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return (low, high)
 
 
 def quantile_ci(values: np.ndarray, q: float, confidence: float) -> tuple[float, float, float]:
@@ -63,6 +65,7 @@ def populations(g: pd.DataFrame) -> dict[str, pd.Series]:
         "good builds": good,
         "bad builds": bad,
         "good builds that shipped": good & g.outcome.isin(SHIPPED),
+        "releases that shipped": g.outcome.isin(SHIPPED),
         DETECTED: bad & g.detected & g.served_traffic,
     }
 
