@@ -1,5 +1,8 @@
 """The sequential policy keeps its false-rollback rate under alpha however often it is checked; a
-fixed-horizon test repeated at every look does not (Netflix: 66 of 100 A/A runs falsely rejected)."""
+fixed-horizon test repeated at every look does not (Netflix: 66 of 100 A/A runs falsely rejected).
+
+These runs draw binomial error counts (no over-dispersion), where the default `variance: binomial` is
+valid; per-cohort over-dispersion is tested in test_sequential_overdispersion.py."""
 
 from __future__ import annotations
 
