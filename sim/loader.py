@@ -6,6 +6,7 @@ Problems are located as `file:line:col: key.path: message (got X; allowed Y)`. V
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -56,6 +57,19 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> LoadedScen
     origins.update(apply_overrides(data, parsed))
     scenario = validate(data, source, origins, base_dir=Path(path).parent)
     return LoadedScenario(scenario=scenario, source=source, overrides=tuple(overrides), data=data, origins=origins)
+
+
+def vary(loaded: LoadedScenario, overrides: Iterable[str]) -> LoadedScenario:
+    """`loaded` with more overrides, validated like `load_scenario` would (problems located the same
+    way), without reading its files again (unless it was built in code, without its parsed data)."""
+    if loaded.data is None:
+        return load_scenario(loaded.source, [*loaded.overrides, *overrides])
+    data = copy.deepcopy(loaded.data)
+    parsed = [parse_override(text) for text in overrides]
+    origins = {**loaded.origins, **apply_overrides(data, parsed)}
+    scenario = validate(data, loaded.source, origins, base_dir=Path(loaded.source).parent)
+    return LoadedScenario(scenario=scenario, source=loaded.source, overrides=(*loaded.overrides, *overrides),
+                          data=data, origins=origins)
 
 
 def read_yaml(path: Path) -> CommentedMap:

@@ -20,7 +20,7 @@ from sim.commands.evaluate import evaluate
 from sim.errors import UserError
 from sim.evaluation import acceptance
 from sim.evaluation.sweep import MAXIMISED, OBJECTIVES, best, grid_points, pareto_front, shortfall
-from sim.loader import LoadedScenario, load_scenario
+from sim.loader import LoadedScenario, vary
 from sim.output import manifest, results_folder, write_json
 from sim.plots import save_figure, plt
 from sim.rollout.summary import horizon_text
@@ -68,23 +68,22 @@ def sweep(base: LoadedScenario, overrides: list[str], entropy: int, workers: int
         groups.setdefault(point.scenario_overrides, []).append(point)
     estimates, verdicts = [], []
     for group in groups.values():
-        run = evaluate(_group_scenario(base, overrides, group), entropy, workers, err, releases, executor)
+        run = evaluate(_group_scenario(base, group), entropy, workers, err, releases, executor)
         estimates.append(run.estimates)
         verdicts += run.verdicts
     table = point_table(points, pd.concat(estimates, ignore_index=True), verdicts, spec.sweep.objective)
     return SweepRun(base, entropy, table, verdicts, spec.sweep.objective, tuple(overrides))
 
 
-def _group_scenario(base: LoadedScenario, overrides: list[str], group: list) -> LoadedScenario:
+def _group_scenario(base: LoadedScenario, group: list) -> LoadedScenario:
     """One scenario whose policies are the group's points (each point loaded and validated on its own, so a
     bad grid value is located like any override); they share every other section, hence first rounds."""
-    loaded = [load_scenario(base.source, [*overrides, *point.overrides]) for point in group]
+    loaded = [vary(base, point.overrides) for point in group]
     first = loaded[0].scenario
     policies = {point.name: one.scenario.evaluation.policies[first.evaluation.sweep.base]
                 for point, one in zip(group, loaded)}
     evaluation = first.evaluation.model_copy(update={"policies": policies})
-    return LoadedScenario(first.model_copy(update={"evaluation": evaluation}), base.source,
-                          (*overrides, *group[0].scenario_overrides))
+    return LoadedScenario(first.model_copy(update={"evaluation": evaluation}), base.source, loaded[0].overrides)
 
 
 def point_table(points: list, estimates: pd.DataFrame, verdicts: list, objective: str) -> pd.DataFrame:

@@ -43,19 +43,27 @@ def draw_mix(scenario: Scenario, entropy: int, replication: int) -> ReleaseDraw:
     return ReleaseDraw(bad=bad, spike=spike if bad else 0.0)
 
 
-def variant(scenario: Scenario, policy: str, draw: ReleaseDraw) -> Scenario:
-    """The scenario as this release under this policy sees it."""
+def variant(scenario: Scenario, policy: str, draw: ReleaseDraw, build=None) -> Scenario:
+    """The scenario as this release under this policy sees it (`build`: `build_of(scenario, draw)`, when
+    the caller has it already)."""
+    build = build_of(scenario, draw) if build is None else build
+    return scenario.model_copy(update={"gates": scenario.evaluation.policies[policy], "build": build})
+
+
+def build_of(scenario: Scenario, draw: ReleaseDraw):
+    """The release's build: good, or bad with the drawn spike (the same for every policy)."""
     build = scenario.build
     bad = build.bad.model_copy(update={"added_error_rate": draw.spike or build.bad.added_error_rate})
-    build = build.model_copy(update={"bad_probability": 1.0 if draw.bad else 0.0, "bad": bad})
-    return scenario.model_copy(update={"gates": scenario.evaluation.policies[policy], "build": build})
+    return build.model_copy(update={"bad_probability": 1.0 if draw.bad else 0.0, "bad": bad})
 
 
 def run_eval_job(scenario: Scenario, job: EvalJob) -> list[dict]:
     """Rows for each replication of the chunk, and within it each policy (in the scenario's order)."""
     keys = [(r, policy) for r in range(job.first, job.first + job.count) for policy in scenario.evaluation.policies]
     draws = {r: draw_mix(scenario, job.entropy, r) for r in range(job.first, job.first + job.count)}
-    results = simulate_releases([(variant(scenario, policy, draws[r]), r) for r, policy in keys], job.entropy)
+    builds = {r: build_of(scenario, draw) for r, draw in draws.items()}
+    results = simulate_releases([(variant(scenario, policy, draws[r], builds[r]), r) for r, policy in keys],
+                                job.entropy)
     return [row(scenario, policy, r, draws[r], result) for (r, policy), result in zip(keys, results)]
 
 
@@ -67,8 +75,9 @@ def row(scenario: Scenario, policy: str, replication: int, draw: ReleaseDraw, re
     step = scenario.traffic.metric_interval
     exposure = float(m.bad_share[m.time <= o.detection_time + step].max(initial=0.0)) if o.detected else float("nan")
     budget = scenario.evaluation.error_budget_rate
-    requests = m.new_requests + m.old_requests
-    errors = m.new_errors + m.old_errors
+    during = slice(None) if math.isnan(o.ended) else slice(0, int(np.searchsorted(m.time, o.ended + 1e-9)))
+    requests = (m.new_requests + m.old_requests)[during]  # intervals of the release, to its pipeline's end
+    errors = (m.new_errors + m.old_errors)[during]
     rate = np.divide(errors, requests, out=np.zeros(len(requests)), where=requests > 0)
     burning = int(np.count_nonzero((requests > 0) & (rate > budget)))
     return {

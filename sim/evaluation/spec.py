@@ -85,7 +85,8 @@ class Evaluation(Section):
     sweep: PolicySweep | None = None
     """The grid that `deploysim sweep` explores."""
     error_budget_rate: Share = 0.01
-    """An interval whose overall error rate exceeds this burns error budget (error-budget minutes)."""
+    """An interval whose overall error rate exceeds this burns error budget: error-budget minutes count such
+    intervals from the branch cut to the pipeline's end (to the horizon if it never ends)."""
 
     @model_validator(mode="after")
     def _sweep_base_exists(self) -> "Evaluation":

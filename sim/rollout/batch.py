@@ -25,8 +25,12 @@ engines to identical releases.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import math
+import operator
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -34,7 +38,7 @@ from sim import policies
 from sim.policies.rules import classify, measure_totals
 from sim.rollout.context import ReleaseContext, intervals_ended, window_between, window_starts
 from sim.rollout.pipeline import ClockTie, GateRun, Scripted, clock_checks
-from sim.rollout.release import ReleaseResult, end_of, result_of, run_model, simulate_release
+from sim.rollout.release import ReleaseResult, blocked_reason, metrics_until, result_of, run_model, simulate_release
 from sim.rollout.series import MetricSeries, compute_series
 from sim.scenario import Scenario
 
@@ -48,7 +52,10 @@ def simulate_releases(releases: list[tuple[Scenario, int]], entropy: int) -> lis
     """Each (scenario, replication), as `simulate_release(..., batched=False)` would simulate it.
 
     Releases that differ only in how their gates judge (the same replication under several policies of
-    an evaluation) share their first round: it does not depend on the judgement."""
+    an evaluation, or the points of a sweep) share their first round: it does not depend on the
+    judgement. They go on sharing later rounds while their scripts make the same moves (`dynamics`):
+    the same runs end at the same checks with the same outcome and action, whatever the verdicts'
+    values and rule texts, which only go into each release's own decision records."""
     scripts: list[dict[int, Scripted]] = [{} for _ in releases]
     memos: list[dict] = [{} for _ in releases]  # what a round computed that the next can reuse
     results: list[ReleaseResult | None] = [None] * len(releases)
@@ -58,32 +65,64 @@ def simulate_releases(releases: list[tuple[Scenario, int]], entropy: int) -> lis
     for group in groups.values():
         for i in group[1:]:
             memos[i] = memos[group[0]]  # waves and noise do not depend on the gates either
-    pending = [group for group in groups.values()]  # round 1: one run per group
+    pending = list(groups.values())  # round 1: one run per group
     for _ in range(ROUNDS):
         if not pending:
             return results
         ctxs = [run_model(*releases[group[0]], entropy, script=scripts[group[0]], memo=memos[group[0]])
                 for group in pending]
-        series = compute_series([(ctx, 0, int(intervals_ended(ctx, end_of(ctx)))) for ctx in ctxs])
-        still = []
-        for group, ctx, metrics in zip(pending, ctxs, series):
+        series = compute_series([(ctx, 0, int(intervals_ended(ctx, metrics_until(ctx)))) for ctx in ctxs])
+        regrouped: dict[tuple, list[int]] = {}
+        for k, (group, ctx, metrics) in enumerate(zip(pending, ctxs, series)):
+            shared: dict = {}  # each gate run's checks, judged by every release of the group
+            finished: ReleaseResult | None = None  # the group's result, for the releases that end here
             for i in group:
                 try:
-                    found = next_decision(ctx, metrics, scripts[i], releases[i][0].gates)
+                    found = next_decision(ctx, metrics, scripts[i], releases[i][0].gates, shared)
                 except ClockTie:  # only the order of SimPy's events can say: ask the per-check model
                     results[i] = simulate_release(*releases[i], entropy, batched=False)
                     continue
                 if found is None:
-                    results[i] = result_of(ctx, releases[i][1], metrics)
+                    decisions = own_decisions(ctx, scripts[i])
+                    if finished is None:
+                        finished = result_of(ctx, releases[i][1], metrics, decisions)
+                    results[i] = with_decisions(finished, ctx, decisions)
                 else:
-                    run, scripted = found
-                    scripts[i][run] = scripted
-                    still.append([i])  # later rounds: a release of its own
-        pending = still
+                    scripts[i][found[0]] = found[1]
+                    regrouped.setdefault((k, dynamics(scripts[i])), []).append(i)
+        pending = list(regrouped.values())
     for group in pending:
         for i in group:
             results[i] = simulate_release(*releases[i], entropy, batched=False)
     return results
+
+
+def dynamics(script: dict[int, Scripted]) -> tuple:
+    """What of a script moves the release: which run ends at which check, passing or alarming, with
+    which action (not the verdicts' values or rule texts)."""
+    return tuple(sorted((run, s.check, s.start, s.verdict.outcome, s.verdict.action) for run, s in script.items()))
+
+
+def with_decisions(result: ReleaseResult, ctx: ReleaseContext, decisions: list) -> ReleaseResult:
+    """`result` (of a run shared by releases from the same replication) with another release's decision
+    records: only the records and a blocked release's reason depend on them."""
+    if decisions == result.decisions:
+        return result
+    outcome = result.outcome
+    if outcome.outcome == "blocked":
+        outcome = dataclasses.replace(outcome, blocked_reason=blocked_reason(ctx, decisions))
+    return dataclasses.replace(result, outcome=outcome, decisions=decisions)
+
+
+def own_decisions(ctx: ReleaseContext, script: dict[int, Scripted]) -> list:
+    """The run's decision records with this release's own verdicts (its run shared the moves of another
+    release's script; every decision of a scripted run comes from the script)."""
+    own = []
+    for decision, run in zip(ctx.decisions, ctx.decision_runs):
+        v = script[run].verdict
+        own.append(dataclasses.replace(decision, outcome=v.outcome, action=v.action, metric=v.metric,
+                                       value=float(v.value), rule=v.rule, measurement=v.measurement))
+    return own
 
 
 def _first_round_key(scenario: Scenario, replication: int) -> tuple:
@@ -91,17 +130,29 @@ def _first_round_key(scenario: Scenario, replication: int) -> tuple:
     names and intervals), and every other section of the scenario (by identity: the policies of an
     evaluation are copies of one scenario that share them)."""
     clocks = tuple(sorted((name, spec.interval) for name, spec in scenario.gates.items()))
-    sections = tuple(id(getattr(scenario, name)) for name in Scenario.model_fields if name not in ("gates", "build"))
-    return replication, scenario.build, clocks, sections
+    return replication, scenario.build, clocks, tuple(map(id, _OTHER_SECTIONS(scenario)))
+
+
+_OTHER_SECTIONS = operator.attrgetter(*(name for name in Scenario.model_fields if name not in ("gates", "build")))
 
 
 def next_decision(ctx: ReleaseContext, metrics: MetricSeries, script: dict[int, Scripted],
-                  gates: dict | None = None) -> tuple[int, Scripted] | None:
+                  gates: dict | None = None, shared: dict | None = None) -> tuple[int, Scripted] | None:
     """The earliest final verdict of a gate run that the script does not have (ties: the run started
-    first, whose check SimPy runs first), or None. `gates` judge the checks (default: the run's own)."""
+    first, whose check SimPy runs first), or None. `gates` judge the checks (default: the run's own);
+    `shared` keeps each run's checks for the next release judged on the same round."""
+    shared = {} if shared is None else shared
+    gates = ctx.scenario.gates if gates is None else gates
     best = None
     for run in ctx.gate_runs:
-        found = first_final(ctx, run, metrics, gates)
+        checks = shared.get(run.index)
+        if checks is None:
+            checks = shared[run.index] = run_checks(ctx, run, metrics)
+        spec = gates[run.gate]
+        key = _spec_key(spec)
+        if key not in checks.judged:  # releases whose gate is the same judge the run once
+            checks.judged[key] = first_final(ctx, run, checks, spec)
+        found = checks.judged[key]
         known = script.get(run.index)
         if known is not None:
             if found is None or found[0] != known.check:
@@ -109,27 +160,61 @@ def next_decision(ctx: ReleaseContext, metrics: MetricSeries, script: dict[int, 
                                    f"judged final at {found and found[0]}")
             continue
         if found is not None:
-            when = clock_checks(run, ctx.scenario.rollout.horizon)[found[0] - 1]
+            when = checks.times[found[0] - 1]
             if best is None or when < best[0]:
                 best = (when, run.index, Scripted(found[0], found[1], run.start))
     return None if best is None else (best[1], best[2])
 
 
-def first_final(ctx: ReleaseContext, run: GateRun, metrics: MetricSeries, gates: dict | None = None):
-    """(check number from 1, verdict) of the run's first final verdict among its recorded checks, or None."""
-    checks = clock_checks(run, ctx.scenario.rollout.horizon)
-    if not checks:
+@dataclass
+class RunChecks:
+    """One gate run's checks in one round: when, over which intervals, and their summed counts. The same
+    for every release judged on the round, whatever its gates."""
+
+    times: list[float]
+    since: np.ndarray
+    ends: np.ndarray  # intervals ended by each check
+    metrics: MetricSeries
+    judged: dict = dataclasses.field(default_factory=dict)  # gate spec -> its first final verdict
+
+    @functools.cached_property
+    def totals(self) -> dict[str, np.ndarray]:
+        return _totals(self.metrics, self.since, self.ends)
+
+    @functools.cached_property
+    def rates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each check's (new, old) error rate, NaN without requests."""
+        t = self.totals
+        return _rates(t["new_errors"], t["new_requests"]), _rates(t["old_errors"], t["old_requests"])
+
+
+def _spec_key(spec):
+    """The spec itself where it hashes (equal specs judge alike); else its identity (a Kayenta spec holds
+    dicts; the specs of one round's releases outlive the round, so identities are not reused)."""
+    try:
+        hash(spec)
+        return spec
+    except TypeError:
+        return id(spec)
+
+
+def run_checks(ctx: ReleaseContext, run: GateRun, metrics: MetricSeries) -> RunChecks:
+    times = clock_checks(run, ctx.scenario.rollout.horizon)
+    since = np.concatenate([[run.start], times[:-1]]) if times else np.empty(0)
+    return RunChecks(times, since, intervals_ended(ctx, times), metrics)
+
+
+def first_final(ctx: ReleaseContext, run: GateRun, checks: RunChecks, spec):
+    """(check number from 1, verdict) of the run's first final verdict among its recorded checks, judged
+    by the gate `spec`, or None."""
+    if not checks.times:
         return None
-    spec = (gates if gates is not None else ctx.scenario.gates)[run.gate]
     semantics = policies.POLICIES[spec.semantics]
     state = semantics.start(spec)
-    since = np.concatenate([[run.start], checks[:-1]])
-    ends = intervals_ended(ctx, checks)
     if semantics.judge is not None and spec.metric == "error_rate":
-        total = _totals(metrics, since, ends)
+        total = checks.totals
         if not semantics.settles_on_success(spec):
-            success, breach = classify(spec, total["new_requests"], _rates(total["new_errors"], total["new_requests"]),
-                                       _rates(total["old_errors"], total["old_requests"]))
+            success, breach = classify(spec, total["new_requests"], *checks.rates)
             if success.all():
                 return None  # every check a success, and successes alone never end this run
             if semantics.may_fail is not None and not semantics.may_fail(spec, breach, success):
@@ -143,8 +228,8 @@ def first_final(ctx: ReleaseContext, run: GateRun, metrics: MetricSeries, gates:
     # by check; a check whose run and windows so far are those of an earlier round is not judged again.
     judged = ctx.memo.setdefault("judged", {}) if ctx.memo is not None else {}
     key = hashlib.blake2b(repr((spec, run.gate, run.start)).encode(), digest_size=16)
-    for j, (prev, now, end) in enumerate(zip(since, checks, ends), start=1):
-        window = window_between(metrics.part(0, end), prev, now)
+    for j, (prev, now, end) in enumerate(zip(checks.since, checks.times, checks.ends), start=1):
+        window = window_between(checks.metrics.part(0, end), prev, now)
         for column in (window.new_requests, window.new_errors, window.old_requests, window.old_errors,
                        window.new_latency, window.old_latency):
             key.update(np.ascontiguousarray(column).tobytes())

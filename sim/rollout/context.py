@@ -63,6 +63,7 @@ class ReleaseContext:
     waves_finish: float = 0.0  # when the candidate's waves so far will have finished
     metrics: MetricSeries | None = None  # intervals computed so far (the per-check model's view of time)
     decisions: list[Decision] = field(default_factory=list)
+    decision_runs: list[int] = field(default_factory=list)  # the gate run (index) of each decision
     stages: list[StageChange] = field(default_factory=list)
     label: str = "build"
     step: int = -1
@@ -181,7 +182,8 @@ class ReleaseContext:
     def draw(self, spec, purpose: str) -> float:
         return float(sample_named(spec, self.streams, purpose, 1)[0])
 
-    def record_decision(self, gate: str, verdict) -> None:
+    def record_decision(self, gate: str, run: int, verdict) -> None:
+        self.decision_runs.append(run)
         self.decisions.append(Decision(self.env.now, gate, self.label, verdict.outcome, verdict.action,
                                        verdict.metric, float(verdict.value), verdict.rule, verdict.measurement))
 

@@ -76,13 +76,16 @@ class FleetExposure:
     def end(self, build: int, hosts: np.ndarray, at: np.ndarray) -> None:
         """These hosts stop serving `build` at the given times (NaN: they could not be rolled back)."""
         self.version += 1
-        when = dict(zip(hosts.tolist(), at.tolist()))
+        if not len(hosts):
+            return
+        when = np.full(len(self.weight), np.nan)  # by host: its end time, NaN where it does not end now
+        when[hosts] = at  # (a host appears once in a wave)
         for seg in self.segments:
             if seg.build != build:
                 continue
-            for i, h in enumerate(seg.hosts.tolist()):
-                if h in when and not np.isnan(when[h]) and seg.end[i] == np.inf:
-                    seg.end[i] = when[h]
+            new_end = when[seg.hosts]
+            change = ~np.isnan(new_end) & (seg.end == np.inf)
+            seg.end[change] = new_end[change]
 
     def host_seconds_many(self, a: np.ndarray, b: np.ndarray, builds: set[int] | None = None,
                           after_onset: bool = False) -> np.ndarray:

@@ -189,7 +189,7 @@ def watch(ctx: ReleaseContext, name: str, passed: simpy.Event | None):
                 continue
             if not verdict.final:
                 continue
-            ctx.record_decision(name, verdict)
+            ctx.record_decision(name, run.index, verdict)
             if verdict.outcome == "pass":
                 if passed is not None:
                     passed.succeed()

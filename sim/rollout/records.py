@@ -68,6 +68,7 @@ class ReleaseOutcome:
     rollback_stage: str  # rolled_back: the stage of the final build when it was aborted; else ""
     blocked_reason: str  # blocked: why the pipeline never ended; else ""
     horizon: float  # when the outcome was read: the pipeline's end plus `rollout.watch`, or `rollout.horizon`
+    ended: float  # when the pipeline's last step ended (NaN: blocked)
     detected: bool
     detected_by: str  # gate name, "smoke test", or ""
     detection_stage: str

@@ -152,7 +152,7 @@ def simulate_release(scenario: Scenario, replication: int, entropy: int, batched
 
         return simulate_releases([(scenario, replication)], entropy)[0]
     ctx = run_model(scenario, replication, entropy)
-    ctx.advance_metrics(until=end_of(ctx))
+    ctx.advance_metrics(until=metrics_until(ctx))
     return result_of(ctx, replication, ctx.metrics)
 
 
@@ -174,25 +174,43 @@ def end_of(ctx: ReleaseContext) -> float:
     return rollout.horizon if ctx.ended is None else min(ctx.ended + rollout.watch, rollout.horizon)
 
 
-def result_of(ctx: ReleaseContext, replication: int, metrics: MetricSeries) -> ReleaseResult:
-    return ReleaseResult(outcome(ctx, replication, metrics), ctx.stages, metrics, ctx.decisions, ctx.exposure,
-                         ctx.production_mask)
+def metrics_until(ctx: ReleaseContext) -> float:
+    """How far a release's metric intervals go: to its horizon while a bad build still serves users when
+    its pipeline ends (or it never ends), since its users count until then; else to the pipeline's end
+    (after it nothing changes: the last build serves on)."""
+    if ctx.ended is None or bad_build_serving(ctx, ctx.ended):
+        return end_of(ctx)
+    return ctx.ended
 
 
-def final_state(ctx: ReleaseContext) -> tuple[str, str, str]:
+def bad_build_serving(ctx: ReleaseContext, when: float) -> bool:
+    """Whether some host that serves users runs a bad build at `when`."""
+    return any(ctx.exposure.live_count(b.number, when, ctx.serving_mask) for b in ctx.builds if b.bad)
+
+
+def result_of(ctx: ReleaseContext, replication: int, metrics: MetricSeries,
+              decisions: list[Decision] | None = None) -> ReleaseResult:
+    """The release's result; `decisions` replace the run's own records (the batched engine's releases that
+    shared a run: same dynamics, each with its own verdicts)."""
+    decisions = ctx.decisions if decisions is None else decisions
+    return ReleaseResult(outcome(ctx, replication, metrics, decisions), ctx.stages, metrics, decisions,
+                         ctx.exposure, ctx.production_mask)
+
+
+def final_state(ctx: ReleaseContext, decisions: list[Decision]) -> tuple[str, str, str]:
     """(outcome, rollback stage, blocked reason) of the release at its horizon (see `ReleaseOutcome`)."""
     final = ctx.candidate
     if ctx.ended is None:
-        return "blocked", "", blocked_reason(ctx)
+        return "blocked", "", blocked_reason(ctx, decisions)
     if final.aborted_at is not None:
         return "rolled_back", final.aborted_at, ""
     return ("promoted" if final.number == ctx.builds[0].number else "hotfixed"), "", ""
 
 
-def blocked_reason(ctx: ReleaseContext) -> str:
+def blocked_reason(ctx: ReleaseContext, decisions: list[Decision]) -> str:
     """Why a pipeline had not ended by the horizon: the last gate decision that held it, else the step
     it was in."""
-    last = ctx.decisions[-1] if ctx.decisions else None
+    last = decisions[-1] if decisions else None
     if last is not None and last.outcome != "pass":
         if last.outcome == "inconclusive" and is_low_traffic(last.rule):
             return f"not enough data: gate {last.gate} at {last.stage} ({last.rule})"
@@ -205,19 +223,20 @@ def blocked_reason(ctx: ReleaseContext) -> str:
     return f"unfinished: still at {ctx.label} (step {ctx.step + 1}) at the horizon"
 
 
-def outcome(ctx: ReleaseContext, replication: int, metrics: MetricSeries) -> ReleaseOutcome:
+def outcome(ctx: ReleaseContext, replication: int, metrics: MetricSeries, decisions: list[Decision]) -> ReleaseOutcome:
     facts, first = ctx.facts, ctx.builds[0]
-    result, rollback_stage, reason = final_state(ctx)
+    result, rollback_stage, reason = final_state(ctx, decisions)
     horizon = end_of(ctx)
     exposure_start = _first_bad_exposure(ctx) if first.bad else _first_exposure(ctx, first.number)
     detection = facts.get("detection_time", np.nan)
     mitigated = facts.get("mitigated_time", np.nan)
     bad_requests = float(np.sum(metrics.new_requests * np.maximum(metrics.new_true_rate - metrics.old_true_rate, 0.0)))
-    serving = any(ctx.exposure.live_count(b.number, horizon, ctx.serving_mask) for b in ctx.builds if b.bad)
+    serving = bad_build_serving(ctx, horizon)
     shipped = result in ("promoted", "hotfixed") and ctx.candidate.full is not None
     return ReleaseOutcome(
         replication=replication, start=clock.describe(ctx.start_wall), bad_build=first.bad, outcome=result,
         rollback_stage=rollback_stage, blocked_reason=reason, horizon=horizon,
+        ended=np.nan if ctx.ended is None else ctx.ended,
         detected="detection_time" in facts, detected_by=facts.get("detected_by", ""),
         detection_stage=facts.get("detection_stage", ""), detection_time=detection,
         detection_delay=detection - exposure_start if exposure_start is not None else np.nan,

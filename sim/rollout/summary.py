@@ -62,7 +62,7 @@ def report(result: ReleaseResult) -> list[str]:
     o = result.outcome
     detail = {"rolled_back": f" at {o.rollback_stage}", "blocked": f": {o.blocked_reason}"}.get(o.outcome, "")
     lines = [f"branch cut {o.start}; the build was {'BAD' if o.bad_build else 'good'}",
-             f"outcome at the horizon ({format_duration(o.horizon)} after the branch cut): {o.outcome}{detail}"]
+             f"outcome: {o.outcome}{detail} (read at the horizon, {format_duration(o.horizon)} after the branch cut)"]
     if o.detected:
         delay = "" if np.isnan(o.detection_delay) else f", {format_duration(o.detection_delay)} after it first served traffic"
         lines.append(f"detected by {o.detected_by} at stage {o.detection_stage}, at {format_duration(o.detection_time)}{delay}")

@@ -114,3 +114,33 @@ def test_a_waiting_gate_knows_its_checks_and_refuses_a_tie():
     assert clock_checks(never_stopped, horizon=250.5) == [70.0, 130.0, 190.0, 250.0]
     with pytest.raises(ClockTie):  # stopped at the moment of a check: only SimPy's event order can say
         clock_checks(dataclasses.replace(run, stopped=190.0), horizon=1e6)
+
+
+def test_sweep_points_that_make_the_same_moves_share_rounds_and_keep_their_own_decisions():
+    """A grid of thresholds over the same releases: points whose gates end the same runs at the same
+    checks share later rounds too; each release keeps its own verdicts (values, rule texts) and is the
+    per-check model's release."""
+    base = load_scenario("scenarios/threshold_policies.yaml").scenario
+    gates = base.evaluation.policies["ratio-to-baseline"]
+    items = []
+    for ratio in (1.5, 2.0, 2.5):
+        for streak in (1, 2):
+            changed = {name: spec.model_copy(update={"max_ratio": ratio, "consecutive": streak})
+                       for name, spec in gates.items()}
+            scenario = base.model_copy(update={"evaluation": base.evaluation.model_copy(
+                update={"policies": {"p": changed}})})
+            items += [(variant(scenario, "p", draw_mix(scenario, ENTROPY, r)), r) for r in range(6)]
+    expected = check_engines_agree(items)
+    rules = {tuple(d.rule for d in r.decisions) for r in expected if r.decisions}
+    assert len(rules) > 1  # the verdicts differ between points, even where the moves are the same
+
+
+def test_releases_blocked_on_a_shared_run_keep_their_own_reasons():
+    never = {"semantics": "argo", "metric": "error_rate", "max": "1%"}
+    steps = [{"set_weight": 5}, {"analysis": {"gates": ["g"]}}, {"set_weight": 100}]
+    people = {"reaction_business_hours": 60, "investigate": 60}
+    items = [(release_scenario(steps, gates={"g": {**never, "min_requests": limit}}, commander=people,
+                               rollout={"horizon": "1h"}), 2) for limit in (10**8, 10**9)]
+    expected = check_engines_agree(items)
+    reasons = [r.outcome.blocked_reason for r in expected]
+    assert all(r.outcome.outcome == "blocked" for r in expected) and reasons[0] != reasons[1]
