@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from sim.errors import UserError
 from sim.evaluation import acceptance, stats
@@ -145,20 +146,20 @@ UNCERTAIN_HELP = ("uncertain: the estimate meets the bound but its interval reac
 def render(run: EvaluationRun, console: Console) -> None:
     policies = list(run.estimates.policy.unique())
     rows = run.rows[run.rows.policy == policies[0]]
-    table = Table(title=f"{run.loaded.scenario.name}: {len(rows)} releases, {int((~rows.bad_build).sum())} good, "
+    table = Table(title=Text(f"{run.loaded.scenario.name}: {len(rows)} releases, {int((~rows.bad_build).sum())} good, "
                         f"{int(rows.bad_build.sum())} bad: estimate [{run.loaded.scenario.evaluation.confidence:.0%} "
-                        f"interval]; (n): releases in the population")
+                        f"interval]; (n): releases in the population"))
     table.add_column("measure", no_wrap=True)
-    table.add_column("of", no_wrap=True)
+    table.add_column("of", max_width=26)
     for policy in policies:
-        table.add_column(policy, justify="right", no_wrap=True)
+        table.add_column(Text(policy), justify="right", no_wrap=True)
     est = run.estimates.set_index(["policy", "measure"])
     for measure in SHOWN:
         if (policies[0], measure) in est.index:
             cells = [est.loc[(p, measure)] for p in policies]
             same_n = len({c.n for c in cells}) == 1  # the population does not depend on the policy
             population = f"{cells[0].population} ({cells[0].n})" if same_n else cells[0].population
-            table.add_row(measure, population, *(_cell(measure, c, with_n=not same_n) for c in cells))
+            table.add_row(*map(Text, (measure, population, *(_cell(measure, c, with_n=not same_n) for c in cells))))
     console.print(table, highlight=False)
     console.print(horizon_text(run.loaded.scenario), highlight=False, markup=False)
     for verdict in run.verdicts:
@@ -175,7 +176,7 @@ def verdict_line(verdict) -> str:
     op, bound = verdict.bound.split(" ", 1)
     shown = _value(verdict.criterion, float(bound))
     estimate = _value(verdict.criterion, verdict.estimate)
-    interval = f"[{_value(verdict.criterion, verdict.low)}-{_value(verdict.criterion, verdict.high)}]"
+    interval = _interval(verdict.criterion, verdict.low, verdict.high)
     mark = {"pass": "pass", "fail": "FAIL", "uncertain": "uncertain"}[verdict.status]
     return (f"{mark} {verdict.policy}: {verdict.criterion} {op} {shown} (of {verdict.n} {verdict.population}): "
             f"{estimate} {interval}")
@@ -190,11 +191,17 @@ def _value(measure: str, x: float) -> str:
         return f"{100 * x:.1f}%"
     if "delay" in measure or "mitigate" in measure or "lead_time" in measure:
         return format_duration(x)
-    return f"{x:,.1f}"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.1f}"
+
+
+def _interval(measure: str, low: float, high: float) -> str:
+    if math.isnan(low) and math.isnan(high):
+        return "[too few to bound]"
+    return f"[{_value(measure, low)}-{_value(measure, high)}]"
 
 
 def _cell(measure: str, row, with_n: bool) -> str:
     n = f" (n={row.n})" if with_n else ""
     if math.isnan(row.value):
         return "-" + n
-    return f"{_value(measure, row.value)} [{_value(measure, row.low)}-{_value(measure, row.high)}]{n}"
+    return f"{_value(measure, row.value)} {_interval(measure, row.low, row.high)}{n}"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from sim.experiment import default_workers, map_ordered
 from sim.loader import LoadedScenario
@@ -96,11 +97,11 @@ def render(run: ReleaseRun, console: Console) -> None:
         for line in summary.report(run.results[0]):
             console.print("  " + line, highlight=False)
     else:
-        table = Table(title=f"{run.loaded.scenario.name}: {len(run.results)} releases")
+        table = Table(title=Text(f"{run.loaded.scenario.name}: {len(run.results)} releases"))
         for column in ("measure", "of", "p50 / share", "p5-p95 / 95% CI"):
             table.add_column(column, justify="left" if column in ("measure", "of") else "right", no_wrap=True)
         for row in run.distribution.itertuples():
-            table.add_row(row.measure, f"{row.population} ({row.count})", *_cells(row))
+            table.add_row(*map(Text, (row.measure, f"{row.population} ({row.count})", *_cells(row))))
         console.print(table, highlight=False)
         console.print(horizon_text(run.loaded.scenario), highlight=False, markup=False)
     if run.out:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from sim.commands.evaluate import evaluate
 from sim.errors import UserError
@@ -238,13 +239,13 @@ COLUMNS = (("false_rollback_rate", "false rb %"), ("blocked_rate", "blocked %"),
 
 def render(run: SweepRun, console: Console) -> None:
     confidence = run.loaded.scenario.evaluation.confidence
-    table = Table(title=f"sweep: {len(run.table)} points on the same releases, judged against the acceptance "
-                        f"criteria: estimate [{confidence:.0%} interval]; *: on the Pareto front of the passing points")
+    table = Table(title=Text(f"sweep: {len(run.table)} points on the same releases, judged against the acceptance "
+                        f"criteria: estimate [{confidence:.0%} interval]; *: on the Pareto front of the passing points"))
     for column in ("#", "point", "status", *(title for _, title in COLUMNS)):
         table.add_column(column, justify="left" if column in ("point", "status") else "right", no_wrap=True,
                          min_width=2 if column == "#" else None)
     for _, row in run.table.iterrows():
-        table.add_row(str(row["#"]), row.point, _status(row), *(_compact(row, m) for m, _ in COLUMNS))
+        table.add_row(*map(Text, (str(row["#"]), row.point, _status(row), *(_compact(row, m) for m, _ in COLUMNS))))
     console.print(table, highlight=False)
     console.print(f"criteria: {'; '.join(_criteria(run))}", highlight=False, markup=False)
     console.print(horizon_text(run.loaded.scenario), highlight=False, markup=False)
