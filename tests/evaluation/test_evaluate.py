@@ -181,3 +181,22 @@ def test_every_release_is_accounted_for_in_exactly_one_outcome_and_every_measure
     for policy, g in run.rows[~run.rows.bad_build].groupby("policy"):
         shipped = g.outcome.isin(["promoted", "hotfixed"]).sum()
         assert shipped + g.false_rollback.sum() + (g.outcome == "blocked").sum() == len(g)
+
+
+def test_the_shipped_backtest_example_shows_the_argo_policy_blocked_and_failing(root):
+    """The shipped history has too little traffic for argo-absolute-1pct's min_requests at the canary:
+    every good build ends blocked (not perfect, as a false-rollback rate alone would say)."""
+    argo_only = "evaluation.policies={argo: {errors: {semantics: argo, metric: error_rate, max: 1%, failure_limit: 2, " \
+                "min_requests: 1000}, canary-errors: {semantics: argo, metric: error_rate, max: 1%, failure_limit: 0, " \
+                "min_requests: 500}}}"
+    result = CliRunner().invoke(app, ["evaluate", str(root / "scenarios/threshold_policies.yaml"), "--releases", "16",
+                                      "--workers", "1", "--format", "json", "--set", argo_only, "--set",
+                                      "evaluation.sweep=null", "--metrics",
+                                      str(root / "scenarios/data/history_example.csv")])
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    blocked = next(e for e in data["estimates"] if e["measure"] == "blocked_rate")
+    assert blocked["value"] == 1.0 and blocked["population"] == "good builds" and blocked["n"] > 0
+    verdict = next(v for v in data["acceptance"] if v["criterion"] == "blocked_rate")
+    assert verdict["status"] == "fail"
+    assert "min_requests: warning:" in result.stderr  # said before the run
