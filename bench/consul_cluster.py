@@ -2,7 +2,7 @@
 
 Each agent runs in its member's namespace with its own data dir, binds and serves ONLY on that
 member's bench address, runs with `GOMAXPROCS=1` and the slower LAN gossip measured in
-shared/domain-facts.md. ACLs are on with default deny; gossip is encrypted with a `consul keygen` key.
+docs/sources.md. ACLs are on with default deny; gossip is encrypted with a `consul keygen` key.
 
 Tokens: `master` (bootstrap), `agent` (node registration), `deploy` (writes `deploysim/release*`,
 reads statuses), and one per host (reads the release keys, writes only `deploysim/status/<host>`).

@@ -21,7 +21,7 @@ def test_serial_push_makespan_is_the_sum_of_per_host_times():
 
 
 def test_origin_bound_pull_takes_n_f_over_u_s_plus_fixed_costs():
-    # 1 GB to 1,000 hosts from a 10 Gb/s origin: at least 800 s (domain-facts.md, derived).
+    # 1 GB to 1,000 hosts from a 10 Gb/s origin: at least 800 s (docs/sources.md, derived).
     n = 1000
     scenario = make_scenario(
         fleet={"hosts": n}, artifact={"size": "1GB"},

@@ -9,7 +9,7 @@ minus the given weights; any failing critical metric scores 0) and `classifiers/
 >= marginal: Marginal, else Fail). Spinnaker/orca `AggregateCanaryResultsTask` fails the canary when
 the final score is <= marginal or < pass. Each check is one scoring interval judged on every interval
 since the analysis started (the series grows); a score <= marginal fails at once, and without `count`
-a score >= pass passes at once (shared/domain-facts.md). When 50% or more of the metrics have no data
+a score >= pass passes at once (docs/sources.md). When 50% or more of the metrics have no data
 the score is 0 (Kayenta docs). Fewer than 50 points per series is flagged in the rule text.
 
 Example::
