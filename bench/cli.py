@@ -6,7 +6,9 @@
     deploysim bench check                    (preflight checks with advice)
 
 `bench SCENARIO` without a sub-command means `bench run SCENARIO`: a small click group subclass
-inserts `run` when the first word is not a sub-command.
+inserts `run` when the first word is not a sub-command. Flags and `--out` are checked before the fleet
+starts (`sim.cli.check_options`), and a signal ends a run with one line and exit 130/143, as in `deploysim`.
+User text (paths, notes, preflight output) prints literally.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from typer.core import TyperGroup
 
 from bench import cleanup, preflight, results, rollout
@@ -38,8 +41,10 @@ class DefaultRunGroup(TyperGroup):
 
 bench_app = typer.Typer(cls=DefaultRunGroup,
                         help="Real fleet bench: Consul pull vs rsync push. `bench SCENARIO` = `bench run SCENARIO`.",
-                        no_args_is_help=False)
-err = Console(stderr=True)
+                        no_args_is_help=False, rich_markup_mode=None)
+err = Console(stderr=True, emoji=False, highlight=False)
+FORMATS = ("table", "json", "csv")
+TRANSPORTS = ("ssh", "daemon", "both")
 
 
 def show(result, fmt: str) -> None:
@@ -58,7 +63,7 @@ def show(result, fmt: str) -> None:
         t.add_column(col)
     for r in rows:
         t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in r.values()])
-    Console(width=160).print(t)
+    Console(width=160, emoji=False).print(t)
 
 
 def parse_steps_option(text: str) -> list[float] | None:
@@ -69,44 +74,60 @@ def parse_steps_option(text: str) -> list[float] | None:
 
 
 @bench_app.command("run")
-def run_cmd(scenario: Path = typer.Argument(None, help="scenario YAML (artifact, network, strategy)"),
-            hosts: int = typer.Option(5, "--hosts", min=1, help="fleet size"),
-            servers: int = typer.Option(1, "--servers", help="Consul servers: 1 or 3"),
-            parallel: int = typer.Option(0, "--parallel", help="push: rsyncs at a time (0: scenario or 4)"),
-            out: Path = typer.Option(None, "--out", help="results folder"),
-            seed: int = typer.Option(None, "--seed", help="artifact content seed"),
-            set_: list[str] = typer.Option([], "--set", help="override a scenario field, e.g. artifact.size=5MB"),
-            transport: str = typer.Option("ssh", "--transport", help="push over ssh, daemon (rsync://) or both"),
-            steps: str = typer.Option("", "--steps", help="also a staged pull rollout, e.g. 10,25,50,100"),
+def run_cmd(scenario: Path = typer.Argument(None, metavar="SCENARIO",
+                                            help="scenario YAML (artifact, network, strategy)"),
+            hosts: int = typer.Option(5, "--hosts", metavar="<int>", help="fleet size, >= 1"),
+            servers: int = typer.Option(1, "--servers", metavar="<1|3>", help="Consul servers"),
+            parallel: int = typer.Option(0, "--parallel", metavar="<int>",
+                                         help="push: rsyncs at a time (0: scenario or 4)"),
+            out: Path = typer.Option(None, "--out", metavar="<folder>",
+                                     help="results folder: a new one, or with --overwrite one deploysim wrote"),
+            seed: int = typer.Option(None, "--seed", metavar="<int>", help="artifact content seed, >= 0"),
+            set_: list[str] = typer.Option([], "--set", metavar="<key=value>",
+                                           help="override a scenario field, e.g. artifact.size=5MB"),
+            transport: str = typer.Option("ssh", "--transport", metavar="<ssh|daemon|both>",
+                                          help="push over ssh, the rsync daemon (rsync://) or both"),
+            steps: str = typer.Option("", "--steps", metavar="<percents>",
+                                      help="also a staged pull rollout, e.g. 10,25,50,100"),
             rollback: bool = typer.Option(False, "--rollback", help="also roll the pull fleet back and time it"),
-            fmt: str = typer.Option("table", "--format", help="table, json or csv"),
-            overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing results folder")) -> None:
+            fmt: str = typer.Option("table", "--format", metavar="<table|json|csv>", help="what to print on stdout"),
+            overwrite: bool = typer.Option(False, "--overwrite",
+                                           help="replace the --out folder if deploysim wrote it and it holds nothing else")
+            ) -> None:
     """Start a real fleet, deploy one build by each strategy, print and write the results."""
-    try:
-        if out is not None and out.exists() and not overwrite:  # say so before an expensive run, not after
-            raise UserError(f"{out}: already exists; choose another --out or pass --overwrite")
-        cfg = config_from_scenario(scenario, hosts=hosts, servers=servers, seed=seed, parallel=parallel,
-                                   overrides=tuple(set_), transport=transport)
-        step_list = parse_steps_option(steps)
-    except UserError as error:
-        for problem in error.problems:
-            err.print(problem.render(), markup=False)
-        raise typer.Exit(error.exit_code)
-    findings = preflight.run_checks()
-    for f in preflight.blocking(findings):
-        err.print(f"[red]preflight {f.name}[/]: {f.detail}; {f.advice}")
-    if preflight.blocking(findings):
-        raise typer.Exit(2)
-    result = run_bench(cfg, steps=step_list, with_rollback=rollback)
-    result = replace(result, not_reproduced=preflight.not_reproduced(findings))
-    for note in result.notes:
-        err.print(f"note: {note}")
-    if result.not_reproduced:
-        err.print("note: this run could not reproduce " + ", ".join(result.not_reproduced) + " (no netem qdisc)")
-    if out is not None:
-        results.write(out, result, overwrite=overwrite)
-        err.print(f"wrote {out}/ (manifest.json, hosts.csv, summary.csv, replications.csv, fleet_updated_over_time.png)")
-    show(result, fmt)
+    from sim.cli import bad_flags, check_options, fail, interruptible  # not at import: sim.cli loads this module
+
+    with interruptible(out):
+        try:  # say so before an expensive run, not after
+            check_options(bad_flags({"--hosts": (hosts, 1), "--parallel": (parallel, 0), "--seed": (seed, 0)},
+                                    {"--servers": (servers, (1, 3)), "--transport": (transport, TRANSPORTS),
+                                     "--format": (fmt, FORMATS)}), out, overwrite)
+            cfg = config_from_scenario(scenario, hosts=hosts, servers=servers, seed=seed, parallel=parallel,
+                                       overrides=tuple(set_), transport=transport)
+            step_list = parse_steps_option(steps)
+        except UserError as error:
+            fail(error)
+        findings = preflight.run_checks()
+        for f in preflight.blocking(findings):
+            err.print(Text.assemble((f"preflight {f.name}", "red"), f": {f.detail}; {f.advice}"))
+        if preflight.blocking(findings):
+            raise typer.Exit(2)
+        result = run_bench(cfg, steps=step_list, with_rollback=rollback)
+        result = replace(result, not_reproduced=preflight.not_reproduced(findings))
+        for note in result.notes:
+            err.print(f"note: {note}", markup=False)
+        if result.not_reproduced:
+            err.print("note: this run could not reproduce " + ", ".join(result.not_reproduced) + " (no netem qdisc)",
+                      markup=False)
+        if out is not None:
+            try:
+                results.write(out, result, overwrite=overwrite)
+            except UserError as error:
+                fail(error)
+            err.print(f"wrote {out}/ (manifest.json, hosts.csv, summary.csv, replications.csv, "
+                      "fleet_updated_over_time.png)", markup=False)
+    with interruptible(out, written=out is not None):
+        show(result, fmt)
 
 
 @bench_app.command("clean")

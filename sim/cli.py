@@ -1,54 +1,156 @@
-"""The command line: thin wrappers over `sim.commands`, one place that turns user mistakes into exits.
+"""The command line: thin wrappers over `sim.commands`, one place that turns user mistakes and signals into exits.
 
 Exit codes: 0 ok; 1 a policy fails an acceptance criterion (evaluate, sweep: none passes); 2 bad input
-(scenario, option or file); 3 uncertain (evaluate, sweep: no criterion fails, but some interval reaches
-past its bound); 130 interrupted. Other packages (the bench)
-add commands through the `deploysim.commands` entry-point group, so `sim` never imports them.
+(scenario, flag, file or --out folder); 3 uncertain (evaluate, sweep: no criterion fails, but some
+interval reaches past its bound); 130 stopped by Ctrl-C (SIGINT), 143 by SIGTERM, after one line on
+stderr saying what was written. Flags are checked here, before they become scenario overrides, so a
+message names the flag by its long name; so is `--out` (`sim.output.preflight`), before any work is done.
+Problems are printed as plain text: a file named `a:100:b.yaml` prints as itself. Other packages (the
+bench) add commands through the `deploysim.commands` entry-point group, so `sim` never imports them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
 from importlib.metadata import entry_points
-from typing import Annotated, List, Optional
+from typing import Annotated, Iterator, List, Optional
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
-from sim.errors import UserError
+from sim import __version__
+from sim.errors import Problem, UserError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+FORMATS = ("table", "json")
+EXECUTORS = ("local", "dask")
+
+
+class Interrupted(KeyboardInterrupt):
+    """A signal asked the command to stop: it ends as Ctrl-C does, with exit code 128 + the signal."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+def _raise_interrupted(signum, frame) -> None:
+    raise Interrupted(signum)
+
+
+def interrupt_exit_code(stop: KeyboardInterrupt) -> int:
+    """130 for Ctrl-C (SIGINT), 143 for SIGTERM."""
+    signum = getattr(stop, "signum", None)
+    if signum is None:  # Ctrl-C, or bench.cleanup.Interrupted, which names its signal in its message only
+        signum = signal.SIGTERM if "SIGTERM" in str(stop) else signal.SIGINT
+    return 128 + signum
+
+
+@contextlib.contextmanager
+def interruptible(out: object = None, written: bool = False) -> Iterator[None]:
+    """End the command if a signal stops the block: one line on stderr, then exit 130 (SIGINT) or 143.
+
+    `out` is the results folder the command writes; `written`, that the block runs after writing it."""
+    try:
+        yield
+    except KeyboardInterrupt as stop:
+        kept = "nothing written" if out is None else (
+            f"results written to {out}" if written else f"nothing written to {out}")
+        print(f"interrupted; {kept}", file=sys.stderr)
+        raise typer.Exit(interrupt_exit_code(stop)) from None
+
+
+class Commands(TyperGroup):
+    """deploysim's commands; one without an `interruptible` block of its own still ends a signal so."""
+
+    def invoke(self, ctx):
+        with interruptible():
+            return super().invoke(ctx)
+
+
+app = typer.Typer(cls=Commands, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None,  # plain help: real types and choices, no <bool> on flags
                   help="Simulate and benchmark deploy pipelines: push vs pull, rollouts, rollback policies.")
 
 SET_HELP = "Override a scenario field, e.g. --set fleet.hosts=5000 (repeatable; value read as YAML)."
 
 # Options shared by the commands that simulate and write results (run, evaluate, sweep).
-Out = Annotated[Optional[str], typer.Option("--out", "-o", help="Results folder to write (atomically).")]
-Sets = Annotated[List[str], typer.Option("--set", help=SET_HELP)]
-Seed = Annotated[Optional[int], typer.Option("--seed", help="Root seed (default: the scenario's, else drawn).")]
-Workers = Annotated[Optional[int], typer.Option("--workers", "-j", help="Worker processes (default: one per core).")]
-Format = Annotated[str, typer.Option("--format", help="table or json.")]
-Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing results folder.")]
+Out = Annotated[Optional[str], typer.Option(
+    "--out", "-o", metavar="<folder>",
+    help="Results folder to write (atomically): a new folder, or with --overwrite one deploysim wrote.")]
+Sets = Annotated[List[str], typer.Option("--set", metavar="<key=value>", help=SET_HELP)]
+Seed = Annotated[Optional[int], typer.Option(
+    "--seed", metavar="<int>", help="Root seed, >= 0 (default: the scenario's, else drawn).")]
+Workers = Annotated[Optional[int], typer.Option(
+    "--workers", "-j", metavar="<int>", help="Worker processes, >= 1 (default: one per core).")]
+Format = Annotated[str, typer.Option("--format", metavar="<table|json>", help="What to print on stdout.")]
+Overwrite = Annotated[bool, typer.Option(
+    "--overwrite", help="Replace the --out folder if deploysim wrote it and it holds nothing else.")]
 Metrics = Annotated[Optional[str], typer.Option(
-    "--metrics", help="Backtest on real history: a CSV (timestamp, requests, errors[, latency]) or a "
-                      "Prometheus range-query JSON export.")]
-Releases = Annotated[Optional[int], typer.Option("--releases", "-n", help="Releases per policy (default: the scenario's).")]
+    "--metrics", metavar="<file>",
+    help="Backtest on real history: a CSV (timestamp, requests, errors[, latency]) or a Prometheus range-query "
+         "JSON export.")]
+Releases = Annotated[Optional[int], typer.Option(
+    "--releases", "-n", metavar="<int>", help="Releases per policy, >= 1 (default: the scenario's).")]
+Replications = Annotated[Optional[int], typer.Option(
+    "--replications", "-r", metavar="<int>", help="Independent repetitions, >= 1 (default: the scenario's).")]
 
 
 def fail(error: UserError) -> None:
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    """Print each problem on stderr, literally, and exit with the error's code."""
     for problem in error.problems:
-        err.print(problem.render(), markup=False)
+        print(problem.render(), file=sys.stderr)
     raise typer.Exit(error.exit_code)
+
+
+def bad_flags(lowest: dict[str, tuple[int | None, int]], choices: dict[str, tuple[object, tuple]]) -> list[Problem]:
+    """A problem per flag below its lowest value (`{"--workers": (workers, 1)}`; None: not given) or not one
+    of its choices (`{"--format": (format_, FORMATS)}`), each naming the flag as typed."""
+    problems = [_flag(name, f"must be >= {low}", str(value), f">= {low}")
+                for name, (value, low) in lowest.items() if value is not None and value < low]
+    problems += [_flag(name, "not one of the choices", repr(value), ", ".join(map(str, allowed)))
+                 for name, (value, allowed) in choices.items() if value not in allowed]
+    return problems
+
+
+def _flag(name: str, message: str, got: str, allowed: str) -> Problem:
+    return Problem(source=name, line=None, column=None, path="", message=message, got=got, allowed=allowed)
+
+
+def check_options(problems: list[Problem], out: object, overwrite: bool) -> None:
+    """Raise every flag problem and the --out problem (`sim.output.preflight`) at once, if any."""
+    from sim.output import preflight
+
+    if out is not None:
+        try:
+            preflight(out, overwrite)
+        except UserError as error:
+            problems = problems + error.problems
+    if problems:
+        raise UserError(problems)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"deploysim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                          help="Print the version and exit.")) -> None:
+    """Simulate and benchmark deploy pipelines: push vs pull, rollouts, rollback policies."""
 
 
 @app.command()
 def run(
-    scenario: str = typer.Argument(..., help="Scenario file (YAML)."),
+    scenario: str = typer.Argument(..., metavar="SCENARIO", help="Scenario file (YAML)."),
     out: Out = None,
     set_: Sets = [],
-    replications: Optional[int] = typer.Option(None, "--replications", "-r", help="Independent repetitions."),
+    replications: Replications = None,
     seed: Seed = None,
     workers: Workers = None,
     format_: Format = "table",
@@ -56,20 +158,24 @@ def run(
     metrics: Metrics = None,
 ) -> None:
     """Simulate a scenario: every strategy at every fleet size, or releases through its rollout."""
-    from sim.commands import release, run as run_module
+    with interruptible(out):
+        from sim.commands import release, run as run_module
 
-    try:
-        _check_format(format_)
-        result = run_module.run(scenario, out=out, overrides=set_, replications=replications, seed=seed,
-                                workers=workers, overwrite=overwrite, metrics=metrics)
-    except UserError as error:
-        fail(error)
-    emit(release if isinstance(result, release.ReleaseRun) else run_module, result, format_)
+        try:
+            check_options(bad_flags({"--replications": (replications, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
+                                    {"--format": (format_, FORMATS)}), out, overwrite)
+            result = run_module.run(scenario, out=out, overrides=set_, replications=replications, seed=seed,
+                                    workers=workers, overwrite=overwrite, metrics=metrics)
+        except UserError as error:
+            fail(error)
+    with interruptible(out, written=out is not None):
+        emit(release if isinstance(result, release.ReleaseRun) else run_module, result, format_)
 
 
 @app.command()
 def evaluate(
-    scenario: str = typer.Argument(..., help="Scenario file with `rollout:` and `evaluation:` sections."),
+    scenario: str = typer.Argument(..., metavar="SCENARIO",
+                                   help="Scenario file with `rollout:` and `evaluation:` sections."),
     out: Out = None,
     set_: Sets = [],
     releases: Releases = None,
@@ -77,35 +183,43 @@ def evaluate(
     workers: Workers = None,
     format_: Format = "table",
     overwrite: Overwrite = False,
-    executor: str = typer.Option("local", "--executor", help="local (a process pool) or dask."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, tcp://HOST:PORT."),
+    executor: str = typer.Option("local", "--executor", metavar="<local|dask>",
+                                 help="Where releases run: a local process pool, or a Dask cluster."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="<tcp://host:port>",
+                                            help="Dask scheduler address (with --executor dask)."),
     metrics: Metrics = None,
 ) -> None:
     """Compare rollback policies on the same simulated releases; exit 1 if one fails its acceptance criteria."""
-    from pathlib import Path
+    with interruptible(out):
+        from pathlib import Path
 
-    from sim.commands import evaluate as evaluate_module
-    from sim.commands.run import prepare
+        from sim.commands import evaluate as evaluate_module
+        from sim.commands.run import prepare
+        from sim.experiment import close_executor, make_executor
 
-    try:
-        _check_format(format_)
-        from sim.experiment import make_executor
-
-        loaded, entropy = prepare(scenario, set_, None, seed, metrics)
-        pool = make_executor(executor, scheduler)
-        result = evaluate_module.evaluate(loaded, entropy, workers, Console(stderr=True), releases, executor=pool)
-        if out is not None:
-            result = evaluate_module.write(result, Path(out), overwrite)
-    except UserError as error:
-        fail(error)
-    emit(evaluate_module, result, format_)
+        try:
+            check_options(bad_flags({"--releases": (releases, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
+                                    {"--format": (format_, FORMATS), "--executor": (executor, EXECUTORS)}),
+                          out, overwrite)
+            loaded, entropy = prepare(scenario, set_, None, seed, metrics)
+            pool = make_executor(executor, scheduler)
+            try:
+                result = evaluate_module.evaluate(loaded, entropy, workers, err_console(), releases, executor=pool)
+            finally:
+                close_executor(pool)
+            if out is not None:
+                result = evaluate_module.write(result, Path(out), overwrite)
+        except UserError as error:
+            fail(error)
+    with interruptible(out, written=out is not None):
+        emit(evaluate_module, result, format_)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
 
 
 @app.command()
 def sweep(
-    scenario: str = typer.Argument(..., help="Scenario file with an `evaluation.sweep:` grid."),
+    scenario: str = typer.Argument(..., metavar="SCENARIO", help="Scenario file with an `evaluation.sweep:` grid."),
     out: Out = None,
     set_: Sets = [],
     releases: Releases = None,
@@ -115,27 +229,30 @@ def sweep(
     overwrite: Overwrite = False,
 ) -> None:
     """Evaluate a grid of thresholds, bake times and stages on the same releases; name the Pareto front."""
-    from pathlib import Path
+    with interruptible(out):
+        from pathlib import Path
 
-    from sim.commands import sweep as sweep_module
-    from sim.commands.run import prepare
+        from sim.commands import sweep as sweep_module
+        from sim.commands.run import prepare
 
-    try:
-        _check_format(format_)
-        loaded, entropy = prepare(scenario, set_, None, seed)
-        result = sweep_module.sweep(loaded, list(set_), entropy, workers, releases, err=Console(stderr=True))
-        if out is not None:
-            result = sweep_module.write(result, Path(out), overwrite, list(set_))
-    except UserError as error:
-        fail(error)
-    emit(sweep_module, result, format_)
+        try:
+            check_options(bad_flags({"--releases": (releases, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
+                                    {"--format": (format_, FORMATS)}), out, overwrite)
+            loaded, entropy = prepare(scenario, set_, None, seed)
+            result = sweep_module.sweep(loaded, list(set_), entropy, workers, releases, err=err_console())
+            if out is not None:
+                result = sweep_module.write(result, Path(out), overwrite, list(set_))
+        except UserError as error:
+            fail(error)
+    with interruptible(out, written=out is not None):
+        emit(sweep_module, result, format_)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
 
 
 @app.command()
 def check(
-    scenario: str = typer.Argument(..., help="Scenario file (YAML)."),
+    scenario: str = typer.Argument(..., metavar="SCENARIO", help="Scenario file (YAML)."),
     set_: Sets = [],
 ) -> None:
     """Validate a scenario (with the same overrides as run) without running it."""
@@ -168,13 +285,14 @@ def emit(module, result, format_: str) -> None:
 
 
 def out_console() -> Console:
-    """The terminal as it is, or 160 columns wide when stdout is a file or a pipe (logs, CI)."""
-    return Console() if sys.stdout.isatty() else Console(width=160)
+    """The terminal as it is, or 160 columns wide when stdout is a file or a pipe (logs, CI); never emoji
+    codes (a name like `a:100:b` prints as itself)."""
+    return Console(emoji=False) if sys.stdout.isatty() else Console(width=160, emoji=False)
 
 
-def _check_format(value: str) -> None:
-    if value not in ("table", "json"):
-        raise UserError(f"--format: unknown format (got {value!r}; allowed table, json)")
+def err_console() -> Console:
+    """stderr, for progress bars."""
+    return Console(stderr=True, emoji=False, highlight=False)
 
 
 def _load_plugins() -> None:
@@ -189,8 +307,11 @@ _load_plugins()
 
 
 def main() -> None:
+    """The `deploysim` command. SIGTERM stops a command as Ctrl-C does (exit 143 instead of 130)."""
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
         app()
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        raise SystemExit(130)
+    except KeyboardInterrupt as stop:  # outside any command
+        print("interrupted; nothing written", file=sys.stderr)
+        raise SystemExit(interrupt_exit_code(stop)) from None

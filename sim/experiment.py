@@ -2,12 +2,15 @@
 
 Each job carries the run's entropy and its replication number, so its draws do not depend on which
 worker runs it, how many workers there are, or in what order they finish; results come back in job
-order. The default executor is a local process pool; `workers=1` runs in this process.
+order. The default executor is a local process pool; `workers=1` runs in this process. An interrupt or
+an error ends the pool's workers at once (they ignore Ctrl-C themselves, so the command decides), and
+a Dask map cancels what it has not returned.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -48,6 +51,8 @@ _WORKER: tuple | None = None  # (function, scenario) set once per worker process
 def _init_worker(function: Callable, scenario: Scenario) -> None:
     global _WORKER
     _WORKER = (function, scenario)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops us
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler, inherited by fork
 
 
 def _run_in_worker(item):
@@ -87,6 +92,7 @@ def map_ordered(function: Callable, scenario: Scenario, items: list, workers: in
         return
     own = executor is None
     pool = executor or ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(function, scenario))
+    mapper = iter(())
     try:
         chunk = chunksize or max(1, len(items) // (workers * 8))
         mapper = (pool.map(_run_in_worker, items, chunksize=chunk) if own
@@ -94,9 +100,25 @@ def map_ordered(function: Callable, scenario: Scenario, items: list, workers: in
         for result in mapper:
             progress(result)
             yield result
+    except BaseException:
+        if own:
+            _stop_workers(pool)
+        raise
     finally:
+        if hasattr(mapper, "close"):
+            mapper.close()  # a Dask map cancels the items it has not returned
         if own:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End a local pool's workers now (running items abandoned, queued ones dropped), then its threads.
+
+    Terminate first and shut down after: the pool sees its workers gone and fails what is left, which on
+    Python 3.11 races neither a cancel of our own nor its exit hook (both print tracebacks)."""
+    for process in list((pool._processes or {}).values()):  # no public way before Python 3.14
+        process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def make_executor(kind: str, scheduler: str | None):
@@ -114,6 +136,16 @@ def make_executor(kind: str, scheduler: str | None):
     except OSError as error:
         raise UserError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({error})") from None
     return client.get_executor()
+
+
+def close_executor(executor) -> None:
+    """Let go of an executor from `make_executor`: cancel what it still runs for us, close its Dask client."""
+    if executor is None:
+        return
+    executor.shutdown(wait=False)
+    client = getattr(executor, "_client", None)
+    if client is not None:
+        client.close()
 
 
 def run_jobs(scenario: Scenario, jobs: list[Job], workers: int, progress: Callable = lambda result: None,

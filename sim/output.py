@@ -1,56 +1,259 @@
-"""Results folders: written whole or not at all.
+"""Results folders: where `--out` may write, and writing a folder whole or not at all.
 
-Everything goes into a temporary folder beside the target, which is renamed into place only when every
-file is complete; a crash or Ctrl-C removes the temporary folder. The manifest says how to reproduce the
-run (seed or drawn entropy, effective scenario and its hash, tool version) and which format it uses;
-`read_manifest` refuses formats it does not understand.
+`--out PATH` names a new folder, or, with `--overwrite`, a folder deploysim wrote: its `manifest.json`
+says `"format": "deploysim-results"` and lists every file in it, and it holds nothing else. Never the
+working folder, the home folder or a folder holding either (`.`, `..`, `~`, `/`), a file, a symbolic
+link, or a folder with anything deploysim did not write in it. Each refusal is a `UserError` naming
+`--out PATH` and why; `preflight` also checks that the folder can be created, before a command works.
+
+Everything goes into a temporary folder beside the target (`.NAME.XXXXXXXX.partial`, made with the
+umask's permissions like any other output), renamed into place only when every file is complete; a
+folder being replaced is moved aside first and put back if the new one cannot take its place. A
+failure, a full disk or Ctrl-C removes the temporary folder and any parent folder made for it. The
+manifest says how to reproduce the run (seed or drawn entropy, effective scenario and its hash, tool
+version) and which format it uses; `read_manifest` refuses formats it does not understand.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import platform
+import secrets
 import shutil
+import signal
+import stat
 import sys
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
 from sim import __version__
-from sim.errors import UserError
+from sim.errors import Problem, UserError
 
 RESULTS_FORMAT = 1
+FORMAT_NAME = "deploysim-results"
+
+# Failures of the place being written to, not of the program: while writing the files they are bad
+# input (exit 2, located at --out); anything else while writing is a bug and keeps its traceback.
+PLACE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG,
+                          errno.EIO, errno.ENAMETOOLONG})
+REPLACEABLE = "deploysim replaces only a folder it wrote, holding nothing else"
+
+
+def refuse(target: str | Path, why: str) -> UserError:
+    """The error for an --out that cannot be used: `--out PATH: why`."""
+    return UserError([Problem(source=f"--out {target}", line=None, column=None, path="", message=why)])
+
+
+def check_target(target: str | Path, overwrite: bool = False) -> Path:
+    """The absolute path `--out target` may write: a new folder, or with `overwrite` one deploysim wrote.
+
+    Raises a UserError saying why not otherwise. Only reads the file system."""
+    path = Path(target)
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):  # new (a parent that is a file: found when creating it)
+        mode = None
+    except OSError as error:
+        raise refuse(target, f"cannot use this path ({error.strerror})") from None
+    if mode is not None and stat.S_ISLNK(mode):
+        raise refuse(target, f"is a symbolic link; {REPLACEABLE}")
+    if mode is not None and not stat.S_ISDIR(mode):
+        raise refuse(target, "is a file, not a results folder; deploysim never replaces a file")
+    full = Path(os.path.realpath(path))  # not a link itself: its parents may be
+    why = _protected(full)
+    if why:
+        raise refuse(target, f"{why}, which deploysim never replaces; give a new folder such as results/run1")
+    if mode is not None and not overwrite:
+        raise refuse(target, "already exists; choose another --out or pass --overwrite")
+    why = _not_ours(full) if mode is not None else None
+    if why:
+        raise refuse(target, f"{why}; {REPLACEABLE}")
+    return full
+
+
+def _protected(full: Path) -> str | None:
+    """Why `full` is a folder no command may replace, or None."""
+    if full == Path(full.anchor):
+        return "is the root folder"
+    with contextlib.suppress(OSError):
+        cwd = Path(os.path.realpath(os.getcwd()))
+        if full == cwd or full in cwd.parents:
+            return "is the working folder" if full == cwd else "holds the working folder"
+    with contextlib.suppress(RuntimeError, KeyError):  # no home folder known
+        home = Path(os.path.realpath(Path.home()))
+        if full == home or full in home.parents:
+            return "is the home folder" if full == home else "holds the home folder"
+    return None
+
+
+def _not_ours(folder: Path) -> str | None:
+    """Why `folder` is not a results folder deploysim wrote and nothing else, or None."""
+    try:
+        data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        data = None
+    except (OSError, ValueError):
+        return "its manifest.json cannot be read"
+    files = data.get("files") if isinstance(data, dict) and data.get("format") == FORMAT_NAME else None
+    if not isinstance(files, list):
+        return "is not a results folder written by deploysim (no manifest.json of its own listing its files)"
+    try:
+        entries = list(os.scandir(folder))
+    except OSError as error:
+        return f"cannot be listed ({error.strerror})"
+    strays = sorted(e.name + ("/" if e.is_dir(follow_symlinks=False) else "") for e in entries
+                    if e.name not in files or not e.is_file(follow_symlinks=False))
+    if strays:
+        more = f" and {len(strays) - 3} more" if len(strays) > 3 else ""
+        return f"holds {', '.join(strays[:3])}{more}, which deploysim did not write"
+    return None
+
+
+def preflight(target: str | Path, overwrite: bool = False) -> Path:
+    """`check_target`, then make sure the folder can be created there (parents, a temporary folder, its
+    name), leaving nothing behind: called before a command does its work."""
+    full = check_target(target, overwrite)
+    with _located(target, "cannot create the results folder"):
+        created = _make_parents(full.parent)
+        try:
+            os.rmdir(_new_folder(full.parent, full.name, "partial"))
+            if not os.path.lexists(full):
+                os.mkdir(full)
+                os.rmdir(full)
+        finally:
+            _remove_parents(created)
+    return full
 
 
 @contextlib.contextmanager
 def results_folder(target: str | Path, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temporary folder; on success move it to `target` atomically, on failure delete it."""
-    target = Path(target)
-    if target.exists() and not overwrite:
-        raise UserError(f"{target}: already exists; choose another --out or pass --overwrite")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    """Yield an empty temporary folder beside `target`; when the block ends, rename it to `target`.
+
+    `target` must pass `check_target` (again just before the rename: the place may have changed while
+    the files were written). If the block fails or is interrupted, the temporary folder and the parents
+    made for it are removed; a full disk or a read-only place becomes a UserError naming --out."""
+    full = check_target(target, overwrite)
+    with _located(target, "cannot create the results folder"):
+        created = _make_parents(full.parent)
+        try:
+            staging = _new_folder(full.parent, full.name, "partial")
+        except BaseException:
+            _remove_parents(created)
+            raise
     try:
-        yield staging
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.rename(target, old)
-            os.rename(staging, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(staging, target)
+        with _located(target, "cannot write the results", PLACE_ERRORS):
+            yield staging
+        with _signals_held():
+            check_target(target, overwrite)
+            with _located(target, "cannot put the results in place"):
+                _publish(staging, full)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        with _signals_held():
+            shutil.rmtree(staging, ignore_errors=True)
+            _remove_parents(created)
         raise
+
+
+@contextlib.contextmanager
+def _located(target: str | Path, doing: str, errnos: frozenset | None = None) -> Iterator[None]:
+    """Turn an OSError (of `errnos`, default any) into a UserError: `--out PATH: doing (reason)`."""
+    try:
+        yield
+    except OSError as error:
+        if errnos is not None and error.errno not in errnos:
+            raise
+        raise refuse(target, f"{doing} ({error.strerror or error}); nothing was written") from None
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends, so an interrupt cannot split a swap or a cleanup."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    """Create `folder` and its missing parents; return those created, outermost first."""
+    missing = []
+    while not os.path.lexists(folder) and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    if not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, f"{folder} is not a folder", str(folder))
+    created: list[Path] = []
+    try:
+        for parent in reversed(missing):
+            os.mkdir(parent)
+            created.append(parent)
+    except BaseException:
+        _remove_parents(created)
+        raise
+    return created
+
+
+def _remove_parents(created: list[Path]) -> None:
+    for parent in reversed(created):
+        try:
+            os.rmdir(parent)
+        except OSError:
+            return
+
+
+def _side_name(folder: Path, name: str, kind: str) -> Path:
+    stem = name if len(os.fsencode(name)) <= 200 else name[:40]  # room for the suffix within NAME_MAX
+    return folder / f".{stem}.{secrets.token_hex(4)}.{kind}"
+
+
+def _new_folder(parent: Path, name: str, kind: str) -> Path:
+    """A new empty folder beside `name`, with the permissions the umask gives (mkdtemp's would be 0700)."""
+    for _ in range(100):
+        path = _side_name(parent, name, kind)
+        try:
+            os.mkdir(path)
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(parent))
+
+
+def _publish(staging: Path, full: Path) -> None:
+    """Rename `staging` to `full`; a folder already there is moved aside, and back if the rename fails."""
+    if not os.path.lexists(full):
+        os.rename(staging, full)
+        return
+    aside = _side_name(full.parent, full.name, "old")
+    os.rename(full, aside)
+    try:
+        os.rename(staging, full)
+    except BaseException:
+        os.rename(aside, full)
+        raise
+    _remove_results(aside)
+
+
+def _remove_results(folder: Path) -> None:
+    """Delete the files a replaced results folder's manifest lists, then the folder; keep anything else."""
+    try:
+        for name in json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["files"]:
+            with contextlib.suppress(FileNotFoundError):
+                (folder / name).unlink()
+        os.rmdir(folder)
+    except (OSError, ValueError, KeyError, TypeError):
+        print(f"deploysim: kept {folder}: the replaced results folder holds files deploysim did not write",
+              file=sys.stderr)
 
 
 def manifest(*, command: str, scenario_source: str, scenario_digest: str, effective: dict, overrides: tuple,
              seed: int | None, entropy: int, files: list[str], extra: dict | None = None) -> dict:
     return {
-        "format": "deploysim-results",
+        "format": FORMAT_NAME,
         "format_version": RESULTS_FORMAT,
         "tool_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -78,7 +281,7 @@ def read_manifest(folder: str | Path) -> dict:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
         raise UserError(f"{path}: not a deploysim results folder ({error})") from None
-    if data.get("format") != "deploysim-results" or data.get("format_version") != RESULTS_FORMAT:
+    if data.get("format") != FORMAT_NAME or data.get("format_version") != RESULTS_FORMAT:
         raise UserError(f"{path}: results format {data.get('format_version')!r} is not supported "
                         f"(this is deploysim {__version__}, format {RESULTS_FORMAT})")
     return data

@@ -74,8 +74,15 @@ def test_an_existing_folder_is_kept_unless_overwrite(root, tmp_path):
     (out / "keep").write_text("x")
     refused = invoke("run", str(root / "scenarios/push_vs_pull.yaml"), "--out", str(out), *SMALL)
     assert refused.exit_code == 2 and "already exists" in refused.output and (out / "keep").exists()
-    replaced = invoke("run", str(root / "scenarios/push_vs_pull.yaml"), "--out", str(out), "--overwrite", *SMALL)
-    assert replaced.exit_code == 0 and not (out / "keep").exists() and (out / "manifest.json").exists()
+    # --overwrite replaces only a folder deploysim wrote: never one holding a user's file
+    kept = invoke("run", str(root / "scenarios/push_vs_pull.yaml"), "--out", str(out), "--overwrite", *SMALL)
+    assert kept.exit_code == 2 and "not a results folder written by deploysim" in kept.output
+    assert (out / "keep").read_text() == "x"
+    ours = tmp_path / "ours"
+    assert invoke("run", str(root / "scenarios/push_vs_pull.yaml"), "--out", str(ours), *SMALL).exit_code == 0
+    first = (ours / "manifest.json").read_text()
+    replaced = invoke("run", str(root / "scenarios/push_vs_pull.yaml"), "--out", str(ours), "--overwrite", *SMALL)
+    assert replaced.exit_code == 0 and (ours / "manifest.json").read_text() != first
 
 
 def test_a_crash_while_writing_leaves_nothing_behind(root, tmp_path, monkeypatch):
