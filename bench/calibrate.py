@@ -33,6 +33,7 @@ import numpy as np
 import typer
 
 from bench.params_file import calibration_json, render_params
+from bench.recording import fit_problems, read_hosts, read_manifest
 from bench.transfer_fit import PULL_MAKESPAN_WEIGHT, Group, TransferFit, fit_push, fit_transfers
 from sim.errors import UserError
 
@@ -96,22 +97,13 @@ def find_runs(paths: list[Path | str]) -> list[BenchRun]:
 
 
 def load_run(folder: Path) -> BenchRun | None:
-    """A bench results folder, or None when the manifest is not a bench one (e.g. a simulator run)."""
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise UserError(f"{folder}/manifest.json: cannot read ({error})") from None
-    if manifest.get("source") != "bench":
-        return None
-    if manifest.get("format_version") != 1:
-        raise UserError(f"{folder}/manifest.json: bench format {manifest.get('format_version')!r} is not supported")
-    import pandas as pd  # imported late: `register` loads this module on every deploysim start
+    """A bench results folder, or None when the manifest is not a bench one (e.g. a simulator run).
 
-    try:
-        hosts = pd.read_csv(folder / "hosts.csv", keep_default_na=True)
-    except OSError as error:
-        raise UserError(f"{folder}/hosts.csv: cannot read ({error})") from None
-    return BenchRun(folder, manifest, hosts)
+    Both files are read within bounds and checked first (`bench.recording`): UserError names every problem."""
+    manifest = read_manifest(folder)
+    if manifest is None:
+        return None
+    return BenchRun(folder, manifest, read_hosts(folder))
 
 
 def phases(run: BenchRun, strategy: str) -> pd.DataFrame:
@@ -262,6 +254,9 @@ def contention_terms(runs: list[BenchRun]) -> dict:
 def calibrate(paths: list[Path | str]) -> Calibration:
     """Fit every parameter the given bench runs identify (see the module docstring)."""
     runs = find_runs(paths)
+    problems = [p for r in runs for p in fit_problems(r.folder, r.manifest, r.hosts)]
+    if problems:
+        raise UserError(problems)
     sizes = {(r.size, r.files) for r in runs}
     if len(sizes) > 1:
         raise UserError(f"runs differ in artifact size/files {sorted(sizes)}: calibrate one build at a time")
@@ -351,7 +346,7 @@ def command(results: list[Path] = typer.Argument(..., help="bench results folder
         cal = write(results, out, "deploysim calibrate " + " ".join(map(str, results)) + f" --out {out}", wakeup)
     except UserError as error:
         for problem in error.problems:
-            Console(stderr=True).print(problem.render(), markup=False)
+            Console(stderr=True, emoji=False, highlight=False, soft_wrap=True).print(problem.render(), markup=False)
         raise typer.Exit(error.exit_code)
     print(f"calibrated from {len(cal.runs)} runs (fleet sizes {cal.sizes}); wrote {out}, "
           f"{out.with_name('calibration.json')}" + (f", {out.with_name('wakeup.csv')}" if cal.pull else ""))

@@ -26,6 +26,7 @@ import typer
 from ruamel.yaml import YAML
 
 from bench.calibrate import BenchRun, find_runs
+from bench.recording import read_json
 from sim.errors import UserError
 from sim.records import fleet_quantile
 
@@ -64,9 +65,38 @@ def measured(run: BenchRun, strategy: str) -> dict:
 
 
 def calibration_info(params: Path) -> dict:
-    """calibration.json beside the parameter file (fit sizes, contention terms), or {}."""
+    """calibration.json beside the parameter file (fit sizes, contention terms), or {}; read within bounds and
+    checked for what validation uses (`runs`, `contention` terms)."""
     path = params.with_name("calibration.json")
-    return json.loads(path.read_text()) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    info = read_json(path)
+    problems = calibration_problems(str(path), info)
+    if problems:
+        raise UserError(problems)
+    return info
+
+
+def calibration_problems(source: str, info) -> list:
+    """What `validate` would trip over in calibration.json."""
+    from sim.errors import Problem
+
+    if not isinstance(info, dict):
+        return [Problem(source, None, None, "", "not a calibration", got=type(info).__name__, allowed="a JSON object")]
+    problems = []
+    if not isinstance(info.get("runs", []), list):
+        problems.append(Problem(source, None, None, "runs", "not a list", allowed="the labels of the fitted runs"))
+    terms = info.get("contention") or {}
+    if not isinstance(terms, dict):
+        return problems + [Problem(source, None, None, "contention", "not an object",
+                                   allowed="phase: {intercept, per_host}")]
+    for name, term in terms.items():
+        for key in ("intercept", "per_host"):
+            value = term.get(key) if isinstance(term, dict) else None
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+                problems.append(Problem(source, None, None, f"contention.{name}.{key}", "must be a finite number",
+                                        got=json.dumps(value), allowed="seconds (intercept) or seconds per host"))
+    return problems
 
 
 def absolute_empirical_files(data: dict, folder: Path) -> dict:
@@ -75,9 +105,11 @@ def absolute_empirical_files(data: dict, folder: Path) -> dict:
     The loader resolves an empirical file against the INCLUDING scenario's folder; this puts the
     file's own folder in front, so a parameter file and its CSV can live anywhere.
     """
-    for spec in (data.get("strategies") or {}).values():
-        for value in (spec or {}).values():
-            if isinstance(value, dict) and value.get("dist") == "empirical" and not Path(value["file"]).is_absolute():
+    strategies = data.get("strategies")
+    for spec in (strategies.values() if isinstance(strategies, dict) else []):
+        for value in (spec.values() if isinstance(spec, dict) else []):
+            if (isinstance(value, dict) and value.get("dist") == "empirical" and isinstance(value.get("file"), str)
+                    and not Path(value["file"]).is_absolute()):
                 value["file"] = str((folder / value["file"]).resolve())
     return data
 
@@ -134,10 +166,14 @@ def composite(run: BenchRun, replications: int, extra: dict) -> dict:
 
 
 def parameter_layer(params: Path, scenario: Path) -> dict:
-    """The parameter file merged over the base scenario (the parameters win), paths made absolute."""
-    safe = YAML(typ="safe")
-    base = absolute_empirical_files(safe.load(scenario.read_text()) or {}, scenario.parent)
-    over = absolute_empirical_files(safe.load(params.read_text()) or {}, params.parent)
+    """The parameter file merged over the base scenario (the parameters win), paths made absolute.
+
+    Both are read as the simulator reads scenarios (`sim.loader.read_yaml`: within the YAML budgets of
+    `sim.limits`, every problem located)."""
+    from sim.loader import read_yaml
+
+    base = absolute_empirical_files(read_yaml(scenario), scenario.parent)
+    over = absolute_empirical_files(read_yaml(params), params.parent)
     if "include" in base or "include" in over:
         raise UserError(f"{params} / {scenario}: nested include: is not supported by validate-model")
     return merged(over, base)
@@ -300,7 +336,7 @@ def command(results: list[Path] = typer.Argument(..., help="bench results folder
             write(v, out, overwrite)
     except UserError as error:
         for problem in error.problems:
-            Console(stderr=True).print(problem.render(), markup=False)
+            Console(stderr=True, emoji=False, highlight=False, soft_wrap=True).print(problem.render(), markup=False)
         raise typer.Exit(error.exit_code)
     render(v, Console(width=160))
     if out is not None:

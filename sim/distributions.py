@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import math
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -21,6 +22,8 @@ from typing import Annotated, Any, Literal, Union
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, BeforeValidator, ValidationInfo, model_validator
 
+from sim import limits
+from sim.errors import UserError
 from sim.quantities import NonNegativeDuration, PositiveDuration
 
 Z95 = 1.6448536269514722  # standard normal quantile at 0.95
@@ -112,21 +115,25 @@ Distribution = Annotated[
 def load_column(path: str, column: str) -> np.ndarray:
     """The non-empty values of one CSV column as floats; ValueError says what is wrong and where."""
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            if reader.fieldnames is None or column not in reader.fieldnames:
-                raise ValueError(f"{path}: no column {column!r} (columns: {reader.fieldnames})")
-            values = []
-            for row in reader:
-                text = (row[column] or "").strip()
-                if not text:
-                    continue
-                try:
-                    values.append(float(text))
-                except ValueError:
-                    raise ValueError(f"{path}:{reader.line_num}: {column}: not a number (got {text!r})") from None
-    except OSError as error:
-        raise ValueError(f"cannot read {path}: {error.strerror}") from None
+        raw = limits.read_bounded(path, limits.METRICS)
+    except UserError as error:  # too large or unreadable: said as the value's problem, located at its key
+        raise ValueError("; ".join(f"{path}: {p.message}" for p in error.problems)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if reader.fieldnames is None or column not in reader.fieldnames:
+        raise ValueError(f"{path}: no column {column!r} (columns: {reader.fieldnames})")
+    values = []
+    for row in reader:
+        cell = (row[column] or "").strip()
+        if not cell:
+            continue
+        try:
+            values.append(float(cell))
+        except ValueError:
+            raise ValueError(f"{path}:{reader.line_num}: {column}: not a number (got {cell!r})") from None
     if not values:
         raise ValueError(f"{path}: column {column!r} has no values")
     array = np.asarray(values, dtype=float)

@@ -33,12 +33,20 @@ class Problem:
         text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
         details = []
         if self.got is not None:
-            details.append(f"got {self.got}")
+            details.append(f"got {shorten(self.got)}")
         if self.allowed is not None:
             details.append(f"allowed {self.allowed}")
         if details:
             text += f" ({'; '.join(details)})"
         return text
+
+
+SHOWN = 200  # characters of an offending value a message echoes
+
+
+def shorten(text: str) -> str:
+    """`text`, or its start and its length when it is too long to echo whole (a 200 KB value, say)."""
+    return text if len(text) <= SHOWN else f"{text[:SHOWN]}... ({len(text):,} characters in all)"
 
 
 class UserError(Exception):

@@ -5,7 +5,8 @@
 
 Included files are partial scenarios (no `version` needed). Mappings merge recursively; any other
 value from the including file replaces the included one. Problems in included values are reported at
-their own file, line and column.
+their own file, line and column. At most 32 files in all (`sim.limits.MAX_INCLUDED_FILES`), nested
+at most 8 deep; each is read within the YAML budgets of `sim.limits`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Callable
 from ruamel.yaml.comments import CommentedMap
 
 from sim.errors import Problem, ScenarioError
+from sim.limits import MAX_INCLUDED_FILES
 
 MAX_DEPTH = 8
 
@@ -32,7 +34,15 @@ class IncludedFrom:
 
 def resolve_includes(data: CommentedMap, path: Path, read: Callable[[Path], CommentedMap],
                      chain: tuple[str, ...] = ()) -> dict[tuple, IncludedFrom]:
-    """Merge the files `data` includes into it (in place); returns which paths came from which file."""
+    """Merge the files `data` includes into it (in place); returns which paths came from which file.
+
+    At most `MAX_INCLUDED_FILES` files in all (each read within the budgets of `sim.limits` by `read`),
+    nested at most `MAX_DEPTH` deep."""
+    return _resolve(data, path, read, chain, [0])
+
+
+def _resolve(data: CommentedMap, path: Path, read: Callable[[Path], CommentedMap], chain: tuple[str, ...],
+             count: list[int]) -> dict[tuple, IncludedFrom]:
     if "include" not in data:
         return {}
     line, column = (x + 1 for x in data.lc.value("include")) if hasattr(data, "lc") else (None, None)
@@ -46,10 +56,16 @@ def resolve_includes(data: CommentedMap, path: Path, read: Callable[[Path], Comm
         target = (path.parent / name).resolve()
         if str(target) in chain or len(chain) >= MAX_DEPTH:
             raise ScenarioError([Problem(str(path), line, column, "include",
-                                         "includes form a cycle or are nested too deep", got=name)])
+                                         "includes form a cycle or are nested too deep", got=name,
+                                         allowed=f"includes nested at most {MAX_DEPTH} deep, none including itself")])
+        count[0] += 1
+        if count[0] > MAX_INCLUDED_FILES:
+            raise ScenarioError([Problem(str(path), line, column, "include", "too many included files",
+                                         got=f"more than {MAX_INCLUDED_FILES} (this one: {name})",
+                                         allowed=f"at most {MAX_INCLUDED_FILES} files in all, nested or not")])
         included = read(target)
         _anchor_files(included, target.parent)
-        nested = resolve_includes(included, target, read, chain + (str(path.resolve()),))
+        nested = _resolve(included, target, read, chain + (str(path.resolve()),), count)
         origins.update(_merge(data, included, (), IncludedFrom(str(target)), nested))
     return origins
 

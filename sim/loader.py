@@ -1,7 +1,10 @@
 """Reading a scenario: YAML text -> overrides -> validated `Scenario`, or every problem at once.
 
 Problems are located as `file:line:col: key.path: message (got X; allowed Y)`. Values that came from a
-`--set key=value` override are located as `--set key`. Nothing here writes anything.
+`--set key=value` override are located as `--set key`. Nothing here writes anything. Every file and
+value is read within the budgets of `sim.limits` (size, nesting, nodes with aliases expanded, finite
+numbers: see `sim.yaml_input`); the scenario with its includes and overrides is held to the node and
+depth budgets again before validation.
 """
 
 from __future__ import annotations
@@ -14,15 +17,16 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from pydantic import ValidationError
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from sim import limits
 from sim.errors import Problem, ScenarioError
 from sim.includes import resolve_includes
-from sim.locate import position, problems_from
+from sim.limits import read_bounded
+from sim.locate import position, problems_from, where
 from sim.overrides import apply_overrides, parse_override
 from sim.scenario import SCENARIO_VERSION, Scenario
+from sim.yaml_input import DEPTH_ALLOWED, parse_yaml, render_path
 
 
 @dataclass(frozen=True)
@@ -73,11 +77,9 @@ def vary(loaded: LoadedScenario, overrides: Iterable[str]) -> LoadedScenario:
 
 
 def read_yaml(path: Path) -> CommentedMap:
+    """One YAML file (a scenario, an included file) as round-trip data, within the budgets of `sim.limits`."""
     source = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise ScenarioError([Problem(source, None, None, "", f"cannot read file: {error.strerror}")]) from None
+    raw = read_bounded(path, limits.YAML, ScenarioError)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -87,16 +89,7 @@ def read_yaml(path: Path) -> CommentedMap:
             [Problem(source, line, column, "", "file is not UTF-8 text",
                      got=f"byte 0x{raw[error.start]:02x}", allowed="UTF-8")]
         ) from None
-    yaml = YAML(typ="rt")
-    try:
-        data = yaml.load(text)
-    except MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        message = f"YAML syntax error: {error.problem or error.context}"
-        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        raise ScenarioError([Problem(source, line, column, "", message)]) from None
-    except YAMLError as error:
-        raise ScenarioError([Problem(source, None, None, "", f"YAML error: {error}")]) from None
+    data = parse_yaml(text, source)
     if data is None:
         raise ScenarioError([Problem(source, 1, 1, "", "file is empty", allowed=f"a mapping with version: {SCENARIO_VERSION}")])
     if not isinstance(data, CommentedMap):
@@ -117,14 +110,33 @@ def validate(data: CommentedMap, source: str, origins: dict[tuple, str], base_di
                      got=got, allowed=str(SCENARIO_VERSION))]
         )
     try:
-        return Scenario.model_validate(_plain(data), context={"base_dir": str(base_dir)})
+        return Scenario.model_validate(_plain(data, source, origins), context={"base_dir": str(base_dir)})
     except ValidationError as error:
         raise ScenarioError(problems_from(error.errors(), data, source, origins)) from None
 
 
-def _plain(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    return node
+def _plain(data: CommentedMap, source: str, origins: dict) -> Any:
+    """The scenario's data as plain dicts and lists, held to the node and depth budgets again: includes and
+    `--set` overrides can add to what each file was checked for, and aliases expand here."""
+    budget, count = limits.max_nodes(), [0]
+
+    def refuse(path: tuple, message: str, got: str, allowed: str) -> None:
+        file, line, column = where(data, source, origins, path)
+        shown = "" if file.startswith("--set ") and file.endswith(" " + render_path(path)) else render_path(path)
+        raise ScenarioError([Problem(file, line, column, shown, message, got=got, allowed=allowed)])
+
+    def convert(node: Any, path: tuple) -> Any:
+        count[0] += 1 + (len(node) if isinstance(node, dict) else 0)  # the node, and a mapping's keys
+        if count[0] > budget:
+            refuse(path, "too many values: with its includes and --set overrides the scenario passes its node "
+                   "budget", f"more than {budget} keys, values and list items, each alias counted as the whole "
+                   "value it names", f"at most {budget}; raise with {limits.NODES_VARIABLE}=N")
+        if isinstance(node, (dict, list)) and len(path) >= limits.MAX_DEPTH:
+            refuse(path, "nested too deep", f"more than {limits.MAX_DEPTH} levels", DEPTH_ALLOWED)
+        if isinstance(node, dict):
+            return {str(k): convert(v, path + (k,)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [convert(v, path + (i,)) for i, v in enumerate(node)]
+        return node
+
+    return convert(data, ())

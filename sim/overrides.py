@@ -2,22 +2,24 @@
 
 The value is read as YAML, so `--set fleet.hosts=5000`, `--set sweep.hosts=[10,100]` and
 `--set strategies.pull.wakeup={dist: constant, value: 50ms}` all work. List items are addressed as
-`steps[1]` or `steps.1`. Missing mappings on the way are created.
+`steps[1]` or `steps.1`. Missing mappings on the way are created. Values are read as YAML 1.2
+within the YAML budgets of `sim.limits` (size, nesting, nodes, finite numbers; see `sim.yaml_input`).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import YAMLError
 
 from sim.errors import Problem, ScenarioError
+from sim.limits import MAX_DEPTH, YAML as YAML_BUDGET, describe_bytes, max_bytes
+from sim.yaml_input import parse_yaml
 
 _KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
+MAX_KEY_CHARACTERS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,9 @@ def parse_override(text: str) -> Override:
     if not sep or not key:
         raise ScenarioError([Problem(origin, None, None, "", "an override must look like key.path=value",
                                      allowed="for example fleet.hosts=5000")])
+    if len(key) > MAX_KEY_CHARACTERS:
+        raise ScenarioError([Problem(f"--set {key[:40]}...", None, None, "", "key path too long",
+                                     got=f"{len(key)} characters", allowed=f"at most {MAX_KEY_CHARACTERS}")])
     parts: list = []
     for piece in re.split(r"\.(?![^\[]*\])", key):
         match = re.fullmatch(r"([^\[\]]+)((?:\[\d+\])*)", piece)
@@ -42,11 +47,26 @@ def parse_override(text: str) -> Override:
                                          allowed="dotted keys such as rollout.steps[1].set_weight")])
         parts.append(int(match[1]) if match[1].isdigit() else match[1])
         parts.extend(int(i) for i in re.findall(r"\[(\d+)\]", match[2]))
+    if len(parts) > MAX_DEPTH:
+        raise ScenarioError([Problem(f"--set {key}", None, None, "", "key path too deep", got=f"{len(parts)} keys",
+                                     allowed=f"at most {MAX_DEPTH}")])
+    return Override(path=tuple(parts), value=_value(key, tuple(parts), raw), text=text)
+
+
+def _value(key: str, path: tuple, raw: str) -> Any:
+    """The value read as YAML, within the YAML budgets of `sim.limits`; problems located as `--set key`."""
+    source, limit = f"--set {key}", max_bytes(YAML_BUDGET)
+    size = len(raw.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        allowed = f"at most {describe_bytes(limit)}; raise with {YAML_BUDGET.variable}=SIZE"
+        raise ScenarioError([Problem(source, None, None, "", "value too large", got=describe_bytes(size),
+                                     allowed=allowed)])
+    if not raw.strip():
+        return ""
     try:
-        value = YAML(typ="safe").load(raw) if raw.strip() else ""
-    except YAMLError as error:
-        raise ScenarioError([Problem(origin, None, None, key, f"cannot read the value as YAML: {error}")]) from None
-    return Override(path=tuple(parts), value=value, text=text)
+        return parse_yaml(raw, source, round_trip=False, located=False, prefix=path)
+    except ScenarioError as error:
+        raise ScenarioError([replace(p, path="" if p.path == key else p.path) for p in error.problems]) from None
 
 
 def apply_overrides(data: CommentedMap, overrides: list[Override]) -> dict[tuple, str]:

@@ -4,7 +4,8 @@
   unknown columns are errors (with a "did you mean"). A UTF-8 byte-order mark is accepted.
 - `timestamp` marks the START of the interval: ISO-8601 (`2024-03-04T00:01:00Z`, an offset, or no
   zone, read as UTC) or unix seconds (`1709510460`). Rows must be increasing and evenly spaced.
-- `requests`, `errors`: non-negative whole numbers (`12` or `12.0`), `errors <= requests`.
+- `requests`, `errors`: whole numbers from 0 to 2**53 (`12` or `12.0`; not `NaN` or `inf`),
+  `errors <= requests`. Timestamps before 1970 are refused.
 - `latency`: mean seconds per interval (or `latency_ms`, milliseconds); empty or `NaN` only where
   `requests` is 0. Blank lines are skipped.
 
@@ -23,7 +24,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from sim.backtest.history import History
-from sim.backtest.problems import fail, raise_problems, read_text
+from sim.backtest.problems import MAX_COUNT, fail, raise_problems, read_text
 from sim.backtest.timeline import infer_interval
 from sim.errors import Problem
 
@@ -149,6 +150,9 @@ def _parse_row(path: str, row: Row, columns: dict[str, int], problems: list[Prob
     elif stamp > 1e11:
         report("timestamp", "looks like unix milliseconds", "unix seconds (divide by 1000) or ISO-8601")
         stamp = None
+    elif stamp < 0:
+        report("timestamp", "before 1970", "a time from 1970-01-01T00:00:00Z (unix seconds >= 0)")
+        stamp = None
     requests = _count(row.cells[columns["requests"]], "requests", report)
     errors = _count(row.cells[columns["errors"]], "errors", report)
     if requests is not None and errors is not None and errors > requests:
@@ -185,6 +189,9 @@ def _count(cell: str, name: str, report) -> int | None:
         return None
     if value < 0:
         report(name, "negative count", "a whole number >= 0")
+        return None
+    if value > MAX_COUNT:
+        report(name, "count too large", f"a whole number from 0 to {MAX_COUNT}")
         return None
     return int(value)
 

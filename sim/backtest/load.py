@@ -1,7 +1,8 @@
 """`load_history`: read a CSV or Prometheus JSON metrics file into a `History`.
 
 The format is chosen by extension (`.csv`, `.json`); for any other extension by content (a file
-whose first non-blank character is `{` is JSON, anything else CSV).
+whose first non-blank character is `{` is JSON, anything else CSV). The file is read only if it is
+within the metric history budget of `sim.limits` (32 MiB; DEPLOYSIM_MAX_METRICS_BYTES raises it).
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from pathlib import Path
 
 from sim.backtest.csv_source import read_csv
 from sim.backtest.history import History
-from sim.backtest.problems import fail
+from sim.backtest.problems import MetricsError, fail
 from sim.backtest.prometheus import read_prometheus
+from sim.limits import METRICS, read_bounded
 
 
 def load_history(path: str | Path, *, requests_query: str | None = None, errors_query: str | None = None,
@@ -21,10 +23,7 @@ def load_history(path: str | Path, *, requests_query: str | None = None, errors_
     The `*_query` selectors only apply to Prometheus exports (see prometheus.py for the defaults).
     """
     source = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as error:
-        fail(source, f"cannot read metrics file: {error.strerror}", allowed="a readable .csv or .json file")
+    raw = read_bounded(path, METRICS, MetricsError)
     if _is_json(Path(path), raw):
         queries = {"requests": requests_query, "errors": errors_query, "latency": latency_query}
         return read_prometheus(source, raw, queries)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from sim.errors import Problem, UserError
 
 MAX_PROBLEMS = 20
+MAX_COUNT = 2**53
+"""The largest request or error count per interval (the largest whole number a float holds exactly)."""
 
 
 class MetricsError(UserError):

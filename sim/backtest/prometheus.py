@@ -14,7 +14,8 @@ must be `requests`, `errors` or `latency` (latency is optional). Or pass selecto
 Values must already be per-interval counts (export `increase(x[1m])` or `sum(rate(x[1m]))*60` with
 the query step equal to the range): counter resets are not handled here. Counts are rounded to the
 nearest whole number (`increase` extrapolates to fractions). `NaN` and `±Inf` are errors in requests
-and errors; latency may be `NaN` only where requests is 0 (a mean over no requests). A timestamp
+and errors, and so are counts above 2**53 and times outside 0..1e11 unix seconds; latency may be
+`NaN` only where requests is 0 (a mean over no requests). A timestamp
 marks the END of its interval (a range vector looks back), so `History.start` is the first
 timestamp minus one interval. Every series must have a point at every requests timestamp.
 """
@@ -27,12 +28,14 @@ import math
 import numpy as np
 
 from sim.backtest.history import History
-from sim.backtest.problems import fail, raise_problems, read_text
+from sim.backtest.problems import MAX_COUNT, fail, raise_problems, read_text
 from sim.backtest.selectors import describe, matches, parse_selector
 from sim.backtest.timeline import infer_interval, iso
 from sim.errors import Problem
+from sim.limits import MAX_DEPTH, too_deep_in_json
 
 ROLES = ("requests", "errors", "latency")
+MAX_TIME = 1e11  # unix seconds (year 5138); larger values are milliseconds or nonsense
 Point = tuple[float, float, str]  # (unix seconds, value, JSON path)
 
 
@@ -61,10 +64,20 @@ def _parse_json(path: str, raw: bytes) -> object:
     if not text.strip():
         fail(path, "file is empty", line=1, allowed="a Prometheus query_range JSON response")
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=_integer)
     except json.JSONDecodeError as error:
         fail(path, f"invalid JSON: {error.msg}", line=error.lineno, column=error.colno,
              allowed="a Prometheus query_range JSON response")
+    except RecursionError:
+        line, column = too_deep_in_json(text, MAX_DEPTH)
+        fail(path, "invalid JSON: nested too deep", line=line, column=column, got=f"more than {MAX_DEPTH} levels",
+             allowed="a Prometheus query_range JSON response (6 levels deep)")
+
+
+def _integer(text: str) -> int | float:
+    """A JSON integer; a very long one as a float (infinite past 1e308, refused where a count or time is read)
+    instead of Python's error for integers of more than 4300 digits."""
+    return int(text) if len(text) <= 40 else float(text)
 
 
 def _result(path: str, doc: object) -> list:
@@ -146,6 +159,9 @@ def _points(path: str, item: dict, index: int, problems: list[Problem]) -> list[
         if point is None:
             problems.append(Problem(path, None, None, f"{where}[{j}]", "not a [time, value] point",
                                     got=_short(pair), allowed='[unix_seconds, "number"]'))
+        elif not 0 <= point[0] < MAX_TIME:
+            problems.append(Problem(path, None, None, f"{where}[{j}]", "time out of range",
+                                    got=_short(pair[0]), allowed=f"unix seconds from 0 to {MAX_TIME:g}"))
         else:
             points.append((*point, f"{where}[{j}]"))
     return points
@@ -201,9 +217,10 @@ def _by_time(path: str, role: str, points: list[Point], grid: list[Point], probl
 
 
 def _count(path: str, value: float, where: str, role: str, problems: list[Problem]) -> int | None:
-    if not math.isfinite(value) or round(value) < 0:
+    if not math.isfinite(value) or not 0 <= round(value) <= MAX_COUNT:
         problems.append(Problem(path, None, None, where, f"{role} must be a finite count >= 0",
-                                got=_number(value), allowed="a number >= 0 (export increase(...[1m]))"))
+                                got=_number(value), allowed=f"a number from 0 to {MAX_COUNT} "
+                                "(export increase(...[1m]))"))
         return None
     return int(round(value))
 
