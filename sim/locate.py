@@ -3,7 +3,9 @@
 Pydantic reports a location such as ('strategies', 'a', 'push', 'paralel'); this module turns it into
 the keys as written (`strategies.a.paralel`), finds the line and column in the file (or the `--set`
 override, or the included file that supplied the value), and words the message with the bad value and
-what is allowed, with a "did you mean" for unknown keys.
+what is allowed, with a "did you mean" for unknown keys. Errors of type `reference` (a name that names
+nothing, see `sim.references`) carry their own message and allowed names, and say whether they are about
+the key at their path (then located at the key) or its value.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from sim.errors import Problem
 from sim.includes import IncludedFrom
 from sim.policies import POLICIES
+from sim.references import render_path
 from sim.rollout.spec import STEP_KINDS
 from sim.scenario import Scenario
 
@@ -75,13 +78,6 @@ _TAG_VALUES = {"push", "pull", "constant", "uniform", "lognormal", "empirical", 
                *POLICIES}
 
 
-def _render_path(path: tuple) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
 def _position(data: Any, path: tuple) -> tuple[int | None, int | None]:
     """Line and column (1-based) of the value at `path`, or of its nearest ancestor."""
     node, line, column = data, None, None
@@ -134,16 +130,20 @@ def _problem(item: dict, data: CommentedMap, source: str, origins: dict[tuple, s
         kind = "literal_error"
         item = {**item, "type": kind, "input": ctx.get("tag"), "ctx": {"expected": ctx.get("expected_tags")}}
         ctx = item["ctx"]
-    if origin is not None and origin.endswith(" " + _render_path(path)):
+    if origin is not None and origin.endswith(" " + render_path(path)):
         path_text = ""
     else:
-        path_text = _render_path(path)
+        path_text = render_path(path)
     if kind == "step_kind" and isinstance(item.get("input"), dict):
         keys = [str(k) for k in item["input"]]
         hints = [f"{k!r}: did you mean {m[0]!r}?" for k in keys if (m := difflib.get_close_matches(k, STEP_KINDS, n=1))]
         line, column = _position(data, path)
         return Problem(origin or source, None if origin else line, None if origin else column, path_text,
                        item["msg"] + ("; " + " ".join(hints) if hints else ""), got=", ".join(keys) or "{}")
+    if kind == "reference":
+        line, column = _spot(data, path, at_key=ctx.get("at") == "key")
+        return Problem(origin or source, None if origin else line, None if origin else column, path_text,
+                       item["msg"], got=ctx.get("got", _got(item.get("input"))), allowed=ctx.get("allowed"))
     if kind == "extra_forbidden":
         line, column = _key_position(data, path)
         allowed = _allowed_keys(data, path)
@@ -169,12 +169,21 @@ def _origin(path: tuple, origins: dict[tuple, object]) -> tuple[tuple, object]:
     return (), None
 
 
+def _spot(data: Any, path: tuple, at_key: bool) -> tuple[int | None, int | None]:
+    return _key_position(data, path) if at_key else _position(data, path)
+
+
+def _got(value: Any) -> str | None:
+    return None if isinstance(value, (dict, list)) else repr(value)
+
+
 def _included_problem(item: dict, data: CommentedMap, path: tuple, where: tuple, origin: IncludedFrom) -> Problem:
     """A problem in a value that an included file supplied, located in that file."""
     line, column = origin.line, origin.column
     subtree = _node(data, where)
-    if len(path) > len(where) and isinstance(subtree, (CommentedMap, CommentedSeq)):
-        line, column = _position(subtree, path[len(where):]) if subtree.lc.line is not None else (line, column)
+    at_key = item["type"] == "extra_forbidden" or (item.get("ctx") or {}).get("at") == "key"
+    if len(path) > len(where) and isinstance(subtree, (CommentedMap, CommentedSeq)) and subtree.lc.line is not None:
+        line, column = _spot(subtree, path[len(where):], at_key)
     relocated = {**item}
     problem = _problem(relocated, data, origin.file, {})
     return Problem(origin.file, line, column, problem.path, problem.message, problem.got, problem.allowed)

@@ -1,7 +1,8 @@
 """Pydantic field types for quantities with units, shared by every scenario model.
 
-Each type reads the written form (`90s`, `1.5GB`, `10Gbps`, `25%`) through `sim.units`, stores a
-plain float in SI units, and describes itself in the JSON Schema so editors can check scenario files.
+Each type reads the written form (`90s`, `1h30m`, `1.5GB`, `10Gbps`, `25%`) through `sim.units`, stores a
+plain float in SI units (a `Percent` stays in percent), and describes itself in the JSON Schema so
+editors can check scenario files.
 """
 
 from __future__ import annotations
@@ -31,10 +32,13 @@ def _schema(pattern: str, description: str) -> WithJsonSchema:
 
 
 _NUM = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*"
+_UNSIGNED = r"(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?"
+DURATION_PATTERN = (rf"^\s*[+-]?({_UNSIGNED}\s*|({_UNSIGNED}\s*(w|d|h|min|m|sec|s|ms|us|µs|ns)\s*)+)$")
+"""A bare number, or parts with units (`1h30m`); `sim.units` also checks their order."""
 Duration = Annotated[
     float,
     BeforeValidator(_reader(units.parse_duration)),
-    _schema(_NUM + r"(s|sec|ms|us|µs|ns|m|min|h|d|w)?\s*$", units.DURATION_HELP),
+    _schema(DURATION_PATTERN, units.DURATION_HELP),
 ]
 Size = Annotated[
     float,
@@ -53,6 +57,13 @@ Share = Annotated[
     BeforeValidator(_reader(units.parse_share)),
     _schema(_NUM + r"%?\s*$", units.SHARE_HELP),
 ]
+
+Percent = Annotated[
+    float,
+    BeforeValidator(_reader(units.parse_percent)),
+    _schema(_NUM + r"%?\s*$", units.PERCENT_HELP),
+]
+"""A percent in [0, 100]: `10%` or `10` (the field's unit is percent, so `0.1` is 0.1%)."""
 
 PositiveDuration = Annotated[Duration, Field(gt=0)]
 NonNegativeDuration = Annotated[Duration, Field(ge=0)]

@@ -16,10 +16,11 @@ from sim.distributions import Constant, Empirical, LogNormal, Uniform
 from sim.scenario import Scenario
 
 UNIT_NOTES = {
-    "Duration": "duration (`250ms`, `90s`, `5m`, `1h`; bare number = seconds)",
+    "Duration": "duration (`250ms`, `90s`, `5m`, `1h30m`, `2d`; bare number = seconds)",
     "Size": "size (`500MB`, `1.5GB`, `2GiB`; bare number = bytes)",
     "Rate": "rate (`1Gbps`, `10Gbps`, `125MB/s`)",
     "Share": "share (`25%`, `0.2%` or a fraction)",
+    "Percent": "percent (`10%` or `10`; bare number = percent)",
 }
 
 
@@ -41,8 +42,9 @@ def markdown_reference() -> str:
         "Generated from the models in `sim/` by `deploysim schema --markdown`; do not edit by hand.",
         "A JSON Schema for editors is in `docs/scenario.schema.json` (`deploysim schema`).",
         "",
-        "Units are written out: durations `250ms`, `90s`, `5m`; sizes `1.5GB`, `2GiB`; rates `10Gbps`,",
-        "`125MB/s`; shares `25%` or `0.25`. Unknown keys are errors. Per-host durations marked",
+        "Units are written out: durations `250ms`, `90s`, `5m`, `1h30m` (largest unit first); sizes `1.5GB`,",
+        "`2GiB`; rates `10Gbps`, `125MB/s`; shares `25%` or `0.25`; percents (`set_weight`) `10%` or `10`.",
+        "Unknown keys are errors. Per-host durations marked",
         "*distribution* take a plain duration (constant) or a mapping with `dist:` (see the end).",
         "",
     ]
@@ -108,6 +110,7 @@ UNIT_FORMAT = {
     "Size": lambda v: f"{v / 1e9:g}GB",
     "Rate": lambda v: f"{v * 8 / 1e9:g}Gbps",
     "Share": lambda v: f"{v * 100:g}%",
+    "Percent": lambda v: f"{v:g}%",
 }
 
 
@@ -144,7 +147,8 @@ def _unit_name(args: tuple) -> str | None:
         qual = getattr(func, "__qualname__", "")
         if "_reader" in qual:
             parse = func.__closure__[0].cell_contents.__name__ if func.__closure__ else ""
-            return {"parse_duration": "Duration", "parse_size": "Size", "parse_rate": "Rate", "parse_share": "Share"}.get(parse)
+            return {"parse_duration": "Duration", "parse_size": "Size", "parse_rate": "Rate", "parse_share": "Share",
+                    "parse_percent": "Percent"}.get(parse)
     inner = args[0]
     if get_origin(inner) is Annotated:
         return _unit_name(get_args(inner))

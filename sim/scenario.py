@@ -2,7 +2,7 @@
 
 These frozen pydantic models are the single source of truth for the file format: the loader validates
 against them, `deploysim schema` exports their JSON Schema, and docs/scenario-reference.md is generated
-from them. Defaults cite shared/domain-facts.md where a published number exists and say "guess" where
+from them. Defaults cite docs/sources.md where a published number exists and say "guess" where
 none does.
 """
 
@@ -14,13 +14,15 @@ import re
 from typing import Annotated, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from sim.distributions import Constant, Distribution, LogNormal
 from sim.policies import Policy
 from sim.quantities import NonNegativeDuration, PositiveRate, PositiveSize, Share
 from sim.evaluation.spec import Evaluation
-from sim.rollout.spec import AnalysisStep, Build, Commander, Incidents, Rollout, Schedule, StageStep, Traffic
+from sim.references import bad_references, line_error, located
+from sim.rollout.spec import Build, Commander, Incidents, Rollout, Schedule, Traffic
 
 SCENARIO_VERSION = 1
 MAX_HOSTS = 10_000_000
@@ -39,7 +41,7 @@ class Tiers(Section):
     dogfood: int = Field(0, ge=0)
     """Hosts serving employees only."""
     canary: Share = 0.02
-    """Share of production hosts in the canary (Slack: about 2%; domain-facts.md)."""
+    """Share of production hosts in the canary (Slack: about 2%; docs/sources.md)."""
 
 
 class Growth(Section):
@@ -79,7 +81,7 @@ class Artifact(Section):
     """The build being shipped."""
 
     size: PositiveSize = 1.5e9
-    """Bytes in the build (Facebook 2012: a ~1.5 GB binary; domain-facts.md)."""
+    """Bytes in the build (Facebook 2012: a ~1.5 GB binary; docs/sources.md)."""
     files: int = Field(12_000, ge=1, le=100_000_000)
     """Files in the build tree (drives rsync's file-list scan). Guess."""
 
@@ -92,7 +94,7 @@ class Network(Section):
     origin_egress: PositiveRate = 1.25e9
     """The artifact origin's uplink, shared by all pulling hosts (Kurose-Ross u_s). 10Gbps: guess."""
     per_flow: PositiveRate = 6.25e8
-    """Ceiling on one TCP flow (AWS: 5 Gb/s outside a placement group; domain-facts.md)."""
+    """Ceiling on one TCP flow (AWS: 5 Gb/s outside a placement group; docs/sources.md)."""
     host_download: PositiveRate = 1.25e8
     """Each host's download rate (Kurose-Ross d_min). 1Gbps: guess."""
 
@@ -113,7 +115,7 @@ class Faults(Section):
     retries: int = Field(3, ge=0, le=100)
     """Retries after the first failed attempt before giving up on a host."""
     backoff: NonNegativeDuration = 5.0
-    """Wait before the first retry (consul watch backs off 5 s x failures^2; domain-facts.md)."""
+    """Wait before the first retry (consul watch backs off 5 s x failures^2; docs/sources.md)."""
     backoff_factor: float = Field(2.0, ge=1.0, le=100.0)
     """Each further retry waits this many times longer."""
 
@@ -138,9 +140,9 @@ class PushStrategy(Section):
 
     kind: Literal["push"]
     parallel: int = Field(1, ge=1, le=MAX_HOSTS)
-    """rsyncs in flight at once (pdsh 32, Etsy 30, Ansible 5; domain-facts.md)."""
+    """rsyncs in flight at once (pdsh 32, Etsy 30, Ansible 5; docs/sources.md)."""
     connect: Distribution = Field(default_factory=_ssh_connect)
-    """Connection set-up per host (fresh ssh 1.1-1.7 s; domain-facts.md)."""
+    """Connection set-up per host (fresh ssh 1.1-1.7 s; docs/sources.md)."""
     scan_per_file: NonNegativeDuration = 30e-6
     """rsync's file-list scan and checksum cost per file. Guess."""
     delta: Share = 1.0
@@ -156,9 +158,9 @@ class PullStrategy(Section):
     publish: Distribution = Field(default_factory=lambda: Constant(dist="constant", value=0.0))
     """Upload the build to the origin and wait until it is readable, before the key write. Default 0."""
     key_write: Distribution = Field(default_factory=lambda: LogNormal(dist="lognormal", median=0.010, p95=0.025))
-    """Raft commit of the release key (about 10 ms, 7-25 ms measured; domain-facts.md)."""
+    """Raft commit of the release key (about 10 ms, 7-25 ms measured; docs/sources.md)."""
     wakeup: Distribution = Field(default_factory=lambda: LogNormal(dist="lognormal", median=0.050, p95=0.200))
-    """Key change to agent awake (blocking query return; 60 agents: p50 40-70 ms; domain-facts.md)."""
+    """Key change to agent awake (blocking query return; 60 agents: p50 40-70 ms; docs/sources.md)."""
     verify_rate: PositiveRate = 5e8
     """SHA-256 verification speed on a host. Guess (500 MB/s)."""
     activation: Distribution = Field(default_factory=lambda: LogNormal(dist="lognormal", median=2.0, p95=6.0))
@@ -190,6 +192,15 @@ def _default_strategies() -> dict:
     }
 
 
+DEFAULT_STRATEGIES = tuple(_default_strategies())
+
+
+def _line_errors(error: ValidationError) -> list[dict]:
+    """The errors of `error`, as they can be raised again together with others."""
+    return [{"type": PydanticCustomError(e["type"], e["msg"], e.get("ctx")), "loc": e["loc"], "input": e["input"]}
+            for e in error.errors(include_url=False)]
+
+
 class Scenario(Section):
     """One scenario file."""
 
@@ -211,9 +222,11 @@ class Scenario(Section):
     sweep: Sweep | None = None
     output: Output = Output()
     rollout: Rollout | None = None
-    """The release pipeline; when present, `run` simulates releases through it."""
+    """The release pipeline; when present, `run` simulates releases through it. Its `strategy` must name
+    one of `strategies`."""
     gates: dict[str, Policy] = Field(default_factory=dict)
-    """Rollback policies by name, used by rollout steps (`analysis.gates`, `background_gates`)."""
+    """Rollback policies by name, used by rollout steps (`analysis.gates`, `background_gates`): every gate
+    the rollout names must be here (with an `evaluation:` section, in every policy instead)."""
     traffic: Traffic = Traffic()
     build: Build = Build()
     incidents: Incidents = Incidents()
@@ -236,34 +249,26 @@ class Scenario(Section):
     def _tiers_fit(self) -> "Scenario":
         tiers = self.fleet.tiers
         if tiers.staging + tiers.dogfood >= min(self.fleet_sizes()):
-            raise ValueError(
-                f"fleet.tiers: staging + dogfood ({tiers.staging + tiers.dogfood}) must leave production hosts "
-                f"in the smallest fleet ({min(self.fleet_sizes())})"
-            )
+            raise located("Scenario", [(("fleet", "tiers"), tiers.model_dump(), (
+                f"staging + dogfood ({tiers.staging + tiers.dogfood}) must leave production hosts in the "
+                f"smallest fleet ({min(self.fleet_sizes())})"))])
         return self
 
-    @model_validator(mode="after")
-    def _rollout_wiring(self) -> "Scenario":
-        if self.rollout is None:
-            return self
-        if self.rollout.strategy not in self.strategies:
-            raise ValueError(f"rollout.strategy: no strategy named {self.rollout.strategy!r} "
-                             f"(strategies: {', '.join(self.strategies)})")
-        named = list(self.rollout.background_gates)
-        for i, step in enumerate(self.rollout.steps):
-            if isinstance(step, AnalysisStep):
-                named += step.analysis.gates
-            if isinstance(step, StageStep) and getattr(self.fleet.tiers, step.stage) == 0:
-                raise ValueError(f"rollout.steps[{i}]: stage {step.stage!r} but fleet.tiers.{step.stage} is 0")
-        missing = sorted(set(named) - set(self.gates))
-        if missing and self.evaluation is None:
-            raise ValueError(f"rollout: unknown gate(s) {', '.join(missing)} (gates: {', '.join(self.gates) or 'none'})")
-        for policy, gates in (self.evaluation.policies.items() if self.evaluation else ()):
-            lacking = sorted(set(named) - set(gates))
-            if lacking:
-                raise ValueError(f"evaluation.policies.{policy}: no gate(s) {', '.join(lacking)} "
-                                 f"(the rollout uses {', '.join(sorted(set(named)))})")
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _references(cls, data, handler) -> "Scenario":
+        """Names used across sections (`sim.references`), checked on the data as written and reported
+        together with every other problem, each at the reference itself."""
+        if not isinstance(data, dict):
+            return handler(data)
+        bad = [line_error(b) for b in bad_references(data, DEFAULT_STRATEGIES)]
+        try:
+            scenario = handler(data)
+        except ValidationError as error:
+            raise ValidationError.from_exception_data(cls.__name__, [*_line_errors(error), *bad]) from None
+        if bad:
+            raise ValidationError.from_exception_data(cls.__name__, bad)
+        return scenario
 
     def fleet_sizes(self) -> list[int]:
         """The fleet sizes a run simulates, ascending."""

@@ -57,15 +57,19 @@ def fleet_summary(replications: pd.DataFrame) -> pd.DataFrame:
         not_updated=("not_updated", "mean"),
     ).reset_index()
     table = table.sort_values(["strategy", "fleet_size"], kind="stable")
-    slope = table.groupby("strategy", sort=False).apply(_marginal, include_groups=False)
-    table["s_per_host"] = slope.reset_index(level=0, drop=True).reindex(table.index)
+    table["s_per_host"] = _marginal(table)
     order = {name: i for i, name in enumerate(replications["strategy"].unique())}
     return table.sort_values(["strategy", "fleet_size"], key=lambda c: c.map(order) if c.name == "strategy" else c,
                              kind="stable").reset_index(drop=True)
 
 
-def _marginal(group: pd.DataFrame) -> pd.Series:
-    return group["max"].diff() / group["fleet_size"].diff()
+def _marginal(table: pd.DataFrame) -> pd.Series:
+    """Per strategy (rows sorted by fleet size within it): the change in median makespan over the change
+    in fleet size from the previous row; NaN on each strategy's first row. Differences are taken within
+    each strategy by a grouped diff, which keeps the table's index whatever the number of strategies (a
+    grouped apply turns a single group into a wide frame)."""
+    by_strategy = table.groupby("strategy", sort=False)
+    return by_strategy["max"].diff() / by_strategy["fleet_size"].diff()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from sim import guards
 from sim.errors import UserError
 from sim.evaluation import acceptance, stats
 from sim.evaluation.engine import CHUNK, plan_eval_jobs, run_eval_job
@@ -58,6 +59,8 @@ def evaluate(loaded: LoadedScenario, entropy: int, workers: int | None, err: Con
     batch = spec.batch if spec.precision is not None else cap
     rows: list[dict] = []
     workers = workers or default_workers(math.ceil(cap / CHUNK))
+    guards.check(loaded, guards.evaluation_costs(scenario, releases, len(spec.policies), workers,
+                                                 remote=executor is not None), guards.budget())
     with progress_bar(err, "releases x policies", cap * len(spec.policies), step=len) as advance:
         while len(rows) < cap * len(spec.policies):
             done = len(rows) // len(spec.policies)

@@ -93,7 +93,7 @@ def to_json(run: ReleaseRun) -> dict:
 
 def render(run: ReleaseRun, console: Console) -> None:
     if len(run.results) == 1:
-        console.print(f"[bold]{run.loaded.scenario.name}[/bold]: one release")
+        console.print(Text(f"{run.loaded.scenario.name}: one release", style="bold"))
         for line in summary.report(run.results[0]):
             console.print("  " + line, highlight=False)
     else:
@@ -105,7 +105,7 @@ def render(run: ReleaseRun, console: Console) -> None:
         console.print(table, highlight=False)
         console.print(horizon_text(run.loaded.scenario), highlight=False, markup=False)
     if run.out:
-        console.print(f"results written to {run.out}/")
+        console.print(f"results written to {run.out}/", markup=False, highlight=False)
 
 
 def _cells(row) -> tuple[str, str]:

@@ -9,11 +9,15 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from sim import plots
+from sim import guards, plots
 from sim.commands.check import print_warnings
+from sim.errors import Problem, UserError
 from sim.experiment import default_workers, plan_jobs, run_jobs
 from sim.loader import LoadedScenario, load_scenario
+from sim.locate import where
+from sim.references import gate_uses, render_path
 from sim.progress import progress_bar
 from sim.output import manifest, results_folder, write_json
 from sim.streams import draw_entropy
@@ -62,13 +66,39 @@ def run(scenario_path: str, out: str | None = None, overrides: list[str] = (), r
         progress: bool = True, metrics: str | None = None):
     """Simulate the scenario: a fleet-growth sweep, or releases when it has a `rollout:` section."""
     loaded, entropy = prepare(scenario_path, list(overrides), replications, seed, metrics)
+    guard(loaded, workers, out)
     err = Console(stderr=True) if progress else None
     if loaded.scenario.rollout is not None:
         from sim.commands import release
 
+        check_gates(loaded)
         result = release.run_releases(loaded, entropy, workers, err)
         return release.write(result, Path(out), overwrite) if out is not None else result
     return sweep(loaded, entropy, out, workers, overwrite, err)
+
+
+def check_gates(loaded: LoadedScenario) -> None:
+    """`run` judges releases with the gates under `gates:`; a scenario whose rollout names gates that only
+    its `evaluation.policies` define (valid for `evaluate`) is refused, each use located."""
+    scenario = loaded.scenario
+    missing = [(path, name) for path, name in gate_uses(scenario.rollout.model_dump()) if name not in scenario.gates]
+    if missing:
+        raise UserError([Problem(*where(loaded.data, loaded.source, loaded.origins, path),
+                                 render_path(path), f"run judges releases with the gates under gates:, and gate "
+                                 f"{name!r} is not there (evaluation.policies define gates for deploysim evaluate)",
+                                 got=repr(name), allowed=", ".join(scenario.gates) or "none")
+                         for path, name in missing])
+
+
+def guard(loaded: LoadedScenario, workers: int | None, out: str | None) -> None:
+    """Refuse, before any work, a run this machine cannot hold or finish (`sim.guards`)."""
+    scenario = loaded.scenario
+    if scenario.rollout is not None:
+        costs = guards.release_costs(scenario, workers or default_workers(scenario.replications), out is not None)
+    else:
+        jobs = len(scenario.strategies) * len(scenario.fleet_sizes()) * scenario.replications
+        costs = guards.fleet_costs(scenario, workers or default_workers(jobs), out is not None)
+    guards.check(loaded, costs, guards.budget(out))
 
 
 def sweep(loaded: LoadedScenario, entropy: int, out: str | None, workers: int | None, overwrite: bool,
@@ -131,22 +161,23 @@ def to_json(result: RunResult) -> dict:
 
 
 def render(result: RunResult, console: Console) -> None:
-    table = Table(title=f"{result.loaded.scenario.name}: deploy time by strategy and fleet size")
+    table = Table(title=Text(f"{result.loaded.scenario.name}: deploy time by strategy and fleet size"))
     for column in ("strategy", "hosts", "p50", "p95", "max", "max p5-p95", "not updated", "s/added host"):
         table.add_column(column, justify="left" if column == "strategy" else "right", no_wrap=True)
     for row in result.summary.itertuples():
         band = f"{format_duration(row.max_p5)}-{format_duration(row.max_p95)}" if row.replications > 1 else "-"
-        table.add_row(row.strategy, f"{row.fleet_size:,}", format_duration(row.p50), format_duration(row.p95),
-                      format_duration(row.max), band, f"{row.not_updated:g}",
-                      "-" if pd.isna(row.s_per_host) else f"{row.s_per_host:.3f}")
-    console.print(table)
+        table.add_row(*map(Text, (row.strategy, f"{row.fleet_size:,}", format_duration(row.p50),
+                                  format_duration(row.p95), format_duration(row.max), band, f"{row.not_updated:g}",
+                                  "-" if pd.isna(row.s_per_host) else f"{row.s_per_host:.3f}")))
+    console.print(table, highlight=False)
     scenario = result.loaded.scenario
     growth = scenario.fleet.growth if scenario.sweep is None else None  # weeks mean something only then
     for crossing in result.crossovers:
         week = "" if growth is None or crossing.hosts is None else f", week {growth.week_of(crossing.hosts):.1f} of growth"
-        console.print(f"crossover: {crossing.describe()}{week}")
+        console.print(f"crossover: {crossing.describe()}{week}", markup=False, highlight=False)
     for name, slope in result.marginal.items():
         if slope == slope:  # NaN with a single fleet size: no slope to report
-            console.print(f"at scale, each added server adds {slope:.3f} s to a {name} deploy")
+            console.print(f"at scale, each added server adds {slope:.3f} s to a {name} deploy", markup=False,
+                          highlight=False)
     if result.out:
-        console.print(f"results written to {result.out}/")
+        console.print(f"results written to {result.out}/", markup=False, highlight=False)

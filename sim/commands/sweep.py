@@ -17,10 +17,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from sim import guards
 from sim.commands.evaluate import evaluate
 from sim.errors import UserError
 from sim.evaluation import acceptance
+from sim.evaluation.engine import CHUNK
 from sim.evaluation.sweep import MAXIMISED, OBJECTIVES, best, grid_points, pareto_front, shortfall
+from sim.experiment import default_workers
 from sim.loader import LoadedScenario, vary
 from sim.output import manifest, results_folder, write_json
 from sim.plots import save_figure, plt
@@ -67,6 +70,10 @@ def sweep(base: LoadedScenario, overrides: list[str], entropy: int, workers: int
     groups: dict[tuple, list] = {}
     for point in points:
         groups.setdefault(point.scenario_overrides, []).append(point)
+    workers_used = workers or default_workers(math.ceil((releases or spec.releases) / CHUNK))
+    guards.check(base, guards.evaluation_costs(base.scenario, releases, len(points), workers_used, rounds=len(groups),
+                                               held=max(map(len, groups.values())), remote=executor is not None),
+                 guards.budget())
     estimates, verdicts = [], []
     for group in groups.values():
         run = evaluate(_group_scenario(base, group), entropy, workers, err, releases, executor)

@@ -54,7 +54,8 @@ class PolicySweep(Section):
     """A grid of settings around one policy, for `deploysim sweep`."""
 
     base: str
-    """The policy (from `policies`) whose gates the `gates.` keys change."""
+    """The policy (from `policies`) whose gates the `gates.` keys change (checked with the scenario's other
+    names, see `sim.references`)."""
     grid: dict[str, list] = Field(..., min_length=1)
     """Key -> values. `gates.NAME.FIELD` changes the base policy; other keys are scenario overrides
     such as `rollout.steps[2].pause`."""
@@ -74,7 +75,8 @@ class Evaluation(Section):
     """Share of releases whose build is bad. Guess."""
     spike: SpikeSizes = SpikeSizes()
     policies: dict[str, dict[str, Policy]] = Field(..., min_length=1)
-    """Policies by name; each maps every gate name the rollout uses to its spec."""
+    """Policies by name; each maps every gate name the rollout uses to its spec (a policy that lacks one
+    is an error, located at the policy)."""
     acceptance: Acceptance = Acceptance()
     precision: Share | None = None
     """Adaptive: stop once every rate's 95% interval is at most this wide (checked every `batch`)."""
@@ -87,9 +89,3 @@ class Evaluation(Section):
     error_budget_rate: Share = 0.01
     """An interval whose overall error rate exceeds this burns error budget: error-budget minutes count such
     intervals from the branch cut to the pipeline's end (to the horizon if it never ends)."""
-
-    @model_validator(mode="after")
-    def _sweep_base_exists(self) -> "Evaluation":
-        if self.sweep is not None and self.sweep.base not in self.policies:
-            raise ValueError(f"sweep.base: no policy named {self.sweep.base!r} (policies: {', '.join(self.policies)})")
-        return self

@@ -2,7 +2,7 @@
 
 A gate in a scenario file is `gates: {name: <spec>}`; `semantics:` picks the controller it copies.
 Limits are written with units: an error rate as a share (`1%`, `0.002`), a latency as a duration
-(`500ms`). The unit follows `metric`, so `metric` must come first in the model.
+(`500ms`, `1m30s`). The unit follows `metric`, so `metric` must come first in the model.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchem
 from pydantic_core import PydanticCustomError
 
 from sim import units
-from sim.quantities import PositiveDuration
+from sim.quantities import DURATION_PATTERN, PositiveDuration
 
 Metric = Literal["error_rate", "latency"]
 
@@ -21,7 +21,7 @@ _NUM = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*"
 MetricLimit = Annotated[
     float | None,
     WithJsonSchema({"anyOf": [
-        {"type": "string", "pattern": _NUM + r"(%|s|sec|ms|us|µs|ns|m|min|h)?\s*$"},
+        {"type": "string", "pattern": _NUM + r"%\s*$"}, {"type": "string", "pattern": DURATION_PATTERN},
         {"type": "number"}, {"type": "null"}],
         "description": "a share for error_rate (1%, 0.002) or a duration for latency (500ms)"}),
 ]

@@ -1,7 +1,7 @@
 """What a scenario says about a release: pipeline steps, traffic, the build's effect, incidents, people.
 
 These sections are optional in a scenario; when `rollout` is present, `deploysim run` simulates
-releases instead of (only) fleet-growth sweeps. Defaults cite shared/domain-facts.md or say "guess".
+releases instead of (only) fleet-growth sweeps. Defaults cite docs/sources.md or say "guess".
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationInfo, model_validator
 
 from sim.distributions import Constant, Distribution, LogNormal
-from sim.quantities import NonNegativeDuration, PositiveDuration, Share
+from sim.quantities import NonNegativeDuration, Percent, PositiveDuration, Share
+from sim.references import located
 
 
 @functools.lru_cache(maxsize=8)
@@ -53,8 +54,9 @@ class StageStep(Section):
 class SetWeightStep(Section):
     """Move production to this share of hosts on the new build (Argo `setWeight`)."""
 
-    set_weight: float = Field(..., gt=0, le=100)
-    """Percent of production hosts (the canary tier counts first)."""
+    set_weight: Percent = Field(..., gt=0, le=100)
+    """Percent of production hosts on the new build once this step has deployed (the canary tier counts
+    first): `10%` or `10`. The unit is percent, so a bare number is a percent: `0.5` is 0.5%, not 50%."""
 
 
 class PauseStep(Section):
@@ -127,11 +129,14 @@ class Rollout(Section):
 
     @model_validator(mode="after")
     def _ends_at_100(self) -> "Rollout":
-        weights = [s.set_weight for s in self.steps if isinstance(s, SetWeightStep)]
-        if weights and weights[-1] != 100:
-            raise ValueError(f"the last set_weight must be 100 (got {weights[-1]:g})")
-        if weights != sorted(weights):
-            raise ValueError(f"set_weight steps must not decrease (got {', '.join(f'{w:g}' for w in weights)})")
+        weights = [(i, s.set_weight) for i, s in enumerate(self.steps) if isinstance(s, SetWeightStep)]
+        problems = [(("steps", i, "set_weight"), w, f"set_weight must not decrease (the step before sets {p:g})")
+                    for (_, p), (i, w) in zip(weights, weights[1:]) if w < p]
+        if weights and weights[-1][1] != 100:
+            i, w = weights[-1]
+            problems.append((("steps", i, "set_weight"), w, "the last set_weight must be 100"))
+        if problems:
+            raise located("Rollout", problems)
         return self
 
 

@@ -55,11 +55,10 @@ def test_bad_rollout_input_is_located(tmp_path, root):
     assert any(":42:7: rollout.steps[6]: a step needs exactly one of: stage, set_weight, pause, analysis, approval; "
                "'set_weigth': did you mean 'set_weight'?" in line for line in lines), lines
     assert any("gates.errors.failure_limt: unknown key; did you mean 'failure_limit'?" in line for line in lines), lines
-    assert len(lines) == 2  # the unknown gate name is reported once the file is otherwise valid
-    fixed = text.replace("set_weigth", "set_weight").replace("failure_limt", "failure_limit")
-    path.write_text(fixed)
-    result = runner.invoke(app, ["check", str(path)])
-    assert result.exit_code == 2 and "rollout: unknown gate(s) canary-erors (gates: errors, canary-errors)" in result.output
+    assert any(line.endswith(":41:26: rollout.steps[5].analysis.gates[0]: gate 'canary-erors' is not defined in gates; "
+                             "did you mean 'canary-errors'? (got 'canary-erors'; allowed errors, canary-errors)")
+               for line in lines), lines
+    assert len(lines) == 3  # the unknown gate name together with the field errors
 
 
 def test_a_weight_above_100_and_a_missing_strategy(tmp_path, root):
@@ -68,4 +67,9 @@ def test_a_weight_above_100_and_a_missing_strategy(tmp_path, root):
         "strategy: consul-pull", "strategy: consul-pul"))
     result = runner.invoke(app, ["check", str(path)])
     assert result.exit_code == 2
-    assert "rollout.steps[14].set_weight: must be <= 100 (got 150; allowed <= 100)" in result.output
+    lines = result.output.strip().splitlines()
+    assert lines == [
+        f"{path}:33:13: rollout.strategy: strategy 'consul-pul' is not defined in strategies; did you mean "
+        "'consul-pull'? (got 'consul-pul'; allowed consul-pull, rsync-32)",
+        f"{path}:50:19: rollout.steps[14].set_weight: must be between 0% and 100% (got 150; allowed a percent such "
+        "as 10%, 2.5% or a bare number of percent 10 between 0 and 100)"]
