@@ -11,12 +11,11 @@ bench) add commands through the `deploysim.commands` entry-point group, so `sim`
 
 from __future__ import annotations
 
-import contextlib
 import json
 import signal
 import sys
 from importlib.metadata import entry_points
-from typing import Annotated, Iterator, List, Optional
+from typing import Annotated, List, Optional
 
 import typer
 from rich.console import Console
@@ -24,43 +23,10 @@ from typer.core import TyperGroup
 
 from sim import __version__
 from sim.errors import Problem, UserError
+from sim.interrupts import Interrupted, interrupt_exit_code, interruptible, raise_interrupted  # noqa: F401 (bench and tests import them from here)
 
 FORMATS = ("table", "json")
 EXECUTORS = ("local", "dask")
-
-
-class Interrupted(KeyboardInterrupt):
-    """A signal asked the command to stop: it ends as Ctrl-C does, with exit code 128 + the signal."""
-
-    def __init__(self, signum: int):
-        super().__init__(f"stopped by {signal.Signals(signum).name}")
-        self.signum = signum
-
-
-def _raise_interrupted(signum, frame) -> None:
-    raise Interrupted(signum)
-
-
-def interrupt_exit_code(stop: KeyboardInterrupt) -> int:
-    """130 for Ctrl-C (SIGINT), 143 for SIGTERM."""
-    signum = getattr(stop, "signum", None)
-    if signum is None:  # Ctrl-C, or bench.cleanup.Interrupted, which names its signal in its message only
-        signum = signal.SIGTERM if "SIGTERM" in str(stop) else signal.SIGINT
-    return 128 + signum
-
-
-@contextlib.contextmanager
-def interruptible(out: object = None, written: bool = False) -> Iterator[None]:
-    """End the command if a signal stops the block: one line on stderr, then exit 130 (SIGINT) or 143.
-
-    `out` is the results folder the command writes; `written`, that the block runs after writing it."""
-    try:
-        yield
-    except KeyboardInterrupt as stop:
-        kept = "nothing written" if out is None else (
-            f"results written to {out}" if written else f"nothing written to {out}")
-        print(f"interrupted; {kept}", file=sys.stderr)
-        raise typer.Exit(interrupt_exit_code(stop)) from None
 
 
 class Commands(TyperGroup):
@@ -309,7 +275,7 @@ _load_plugins()
 def main() -> None:
     """The `deploysim` command. SIGTERM stops a command as Ctrl-C does (exit 143 instead of 130)."""
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _raise_interrupted)
+        signal.signal(signal.SIGTERM, raise_interrupted)
     try:
         app()
     except KeyboardInterrupt as stop:  # outside any command

@@ -80,9 +80,10 @@ def test_an_existing_folder_is_kept_unless_overwrite(root, tmp_path):
     assert (out / "keep").read_text() == "x"
     ours = tmp_path / "ours"
     assert invoke("run", str(root / "scenarios/push_vs_pull.yaml"), "--out", str(ours), *SMALL).exit_code == 0
-    first = (ours / "manifest.json").read_text()
+    first = ours.stat().st_ino
     replaced = invoke("run", str(root / "scenarios/push_vs_pull.yaml"), "--out", str(ours), "--overwrite", *SMALL)
-    assert replaced.exit_code == 0 and (ours / "manifest.json").read_text() != first
+    assert replaced.exit_code == 0 and ours.stat().st_ino != first  # a new folder renamed into place
+    assert (ours / "manifest.json").exists() and not list(tmp_path.glob(".*"))
 
 
 def test_a_crash_while_writing_leaves_nothing_behind(root, tmp_path, monkeypatch):

@@ -15,7 +15,7 @@ from sim.errors import ScenarioError
 from sim.loader import load_scenario
 from sim.quantities import DURATION_PATTERN
 from sim.scenario import Scenario
-from sim.units import UnitError, parse_duration, parse_percent, parse_share
+from sim.units import UnitError, parse_duration, parse_percent
 
 DURATIONS = [
     ("90s", 90), ("250ms", 0.25), ("5m", 300), ("2d", 172_800), ("1w", 604_800), ("1.5h", 5_400),
