@@ -125,13 +125,15 @@ def run(
 ) -> None:
     """Simulate a scenario: every strategy at every fleet size, or releases through its rollout."""
     with interruptible(out):
-        from sim.commands import release, run as run_module
+        from sim.commands.prepare import prepare
 
         try:
             check_options(bad_flags({"--replications": (replications, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
                                     {"--format": (format_, FORMATS)}), out, overwrite)
-            result = run_module.run(scenario, out=out, overrides=set_, replications=replications, seed=seed,
-                                    workers=workers, overwrite=overwrite, metrics=metrics)
+            loaded, entropy = prepare(scenario, set_, replications, seed, metrics)
+            from sim.commands import release, run as run_module  # the engine, once the input is known good
+
+            result = run_module.run_loaded(loaded, entropy, out=out, workers=workers, overwrite=overwrite)
         except UserError as error:
             fail(error)
     with interruptible(out, written=out is not None):
@@ -159,15 +161,16 @@ def evaluate(
     with interruptible(out):
         from pathlib import Path
 
-        from sim.commands import evaluate as evaluate_module
-        from sim.commands.run import prepare
-        from sim.experiment import close_executor, make_executor
+        from sim.commands.prepare import prepare
 
         try:
             check_options(bad_flags({"--releases": (releases, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
                                     {"--format": (format_, FORMATS), "--executor": (executor, EXECUTORS)}),
                           out, overwrite)
             loaded, entropy = prepare(scenario, set_, None, seed, metrics)
+            from sim.commands import evaluate as evaluate_module  # the engine, once the input is known good
+            from sim.experiment import close_executor, make_executor
+
             pool = make_executor(executor, scheduler)
             try:
                 result = evaluate_module.evaluate(loaded, entropy, workers, err_console(), releases, executor=pool)
@@ -198,13 +201,14 @@ def sweep(
     with interruptible(out):
         from pathlib import Path
 
-        from sim.commands import sweep as sweep_module
-        from sim.commands.run import prepare
+        from sim.commands.prepare import prepare
 
         try:
             check_options(bad_flags({"--releases": (releases, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
                                     {"--format": (format_, FORMATS)}), out, overwrite)
             loaded, entropy = prepare(scenario, set_, None, seed)
+            from sim.commands import sweep as sweep_module  # the engine, once the input is known good
+
             result = sweep_module.sweep(loaded, list(set_), entropy, workers, releases, err=err_console())
             if out is not None:
                 result = sweep_module.write(result, Path(out), overwrite, list(set_))

@@ -32,7 +32,6 @@ from typing import Mapping
 from sim.errors import Problem, UserError
 from sim.locate import where
 from sim.references import render_path
-from sim.rollout.context import interval_count
 
 ALLOW_ENV = "DEPLOYSIM_ALLOW_LARGE"
 TIME_BUDGET = 24 * 3600.0
@@ -231,7 +230,11 @@ def evaluation_costs(scenario, releases: int | None, policies: int, workers: int
 
 def _intervals(scenario) -> int:
     """Metric intervals of one release."""
-    return 0 if scenario.rollout is None else interval_count(scenario)
+    if scenario.rollout is None:
+        return 0
+    from sim.rollout.context import interval_count  # (the engine's modules load only when a run starts)
+
+    return interval_count(scenario)
 
 
 def _size_key(scenario) -> tuple:

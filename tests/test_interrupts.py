@@ -107,7 +107,7 @@ def test_sigterm_exits_143_and_ctrl_c_130(root, tmp_path, monkeypatch):
     def stopped(*args, **kwargs):
         raise Interrupted(signal.SIGTERM)
 
-    monkeypatch.setattr(run_module, "run", stopped)
+    monkeypatch.setattr(run_module, "run_loaded", stopped)
     result = runner.invoke(app, ["run", str(root / "scenarios/push_vs_pull.yaml"), "--out", str(tmp_path / "r")])
     assert result.exit_code == 143 and result.stderr.splitlines() == [f"interrupted; nothing written to {tmp_path / 'r'}"]
     assert interrupt_exit_code(KeyboardInterrupt()) == 130

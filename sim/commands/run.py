@@ -12,15 +12,14 @@ from rich.table import Table
 from rich.text import Text
 
 from sim import guards, plots
-from sim.commands.check import print_warnings
+from sim.commands.prepare import cli_overrides, prepare  # noqa: F401 (tests, notebooks and benchmarks import them from here)
 from sim.errors import Problem, UserError
 from sim.experiment import default_workers, plan_jobs, run_jobs
-from sim.loader import LoadedScenario, load_scenario
+from sim.loader import LoadedScenario
 from sim.locate import where
 from sim.references import gate_uses, render_path
 from sim.progress import progress_bar
 from sim.output import manifest, results_folder, write_json
-from sim.streams import draw_entropy
 from sim.tables import crossovers, fleet_summary, host_table, marginal_at_scale, replication_table
 from sim.units import format_duration
 
@@ -37,35 +36,17 @@ class RunResult:
     out: Path | None
 
 
-def cli_overrides(overrides: list[str], replications: int | None, seed: int | None,
-                  metrics: str | None = None) -> list[str]:
-    extra = list(overrides)
-    if metrics is not None:  # relative to where the user is, not to the scenario file
-        extra.append(f"traffic.history={json.dumps(str(Path(metrics).resolve()))}")
-    if replications is not None:
-        extra.append(f"replications={replications}")
-    if seed is not None:
-        extra.append(f"seed={seed}")
-    return extra
-
-
-def prepare(scenario_path: str, overrides: list[str], replications: int | None, seed: int | None,
-            metrics: str | None = None):
-    """Load and validate the scenario with the CLI's options (warnings go to stderr); settle the root seed
-    (drawn if absent)."""
-    loaded = load_scenario(scenario_path, cli_overrides(list(overrides), replications, seed, metrics))
-    print_warnings(loaded)
-    entropy = loaded.scenario.seed if loaded.scenario.seed is not None else draw_entropy()
-    if loaded.scenario.seed is None:
-        Console(stderr=True).print(f"[dim]no seed given: drew entropy {entropy} (repeat with --seed {entropy})[/dim]")
-    return loaded, entropy
-
-
 def run(scenario_path: str, out: str | None = None, overrides: list[str] = (), replications: int | None = None,
         seed: int | None = None, workers: int | None = None, overwrite: bool = False,
         progress: bool = True, metrics: str | None = None):
     """Simulate the scenario: a fleet-growth sweep, or releases when it has a `rollout:` section."""
     loaded, entropy = prepare(scenario_path, list(overrides), replications, seed, metrics)
+    return run_loaded(loaded, entropy, out, workers, overwrite, progress)
+
+
+def run_loaded(loaded: LoadedScenario, entropy: int, out: str | None = None, workers: int | None = None,
+               overwrite: bool = False, progress: bool = True):
+    """`run` on a scenario already loaded by `prepare` (the CLI loads it before importing the engine)."""
     guard(loaded, workers, out)
     err = Console(stderr=True) if progress else None
     if loaded.scenario.rollout is not None:

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Callable, Literal
 
 import numpy as np
-from scipy import stats
 
 Label = Literal["Pass", "High", "Low", "Nodata", "Error"]
 Direction = Literal["increase", "decrease", "either"]
@@ -45,10 +44,17 @@ class Classification:
     reason: str
 
 
+
+def _stats():
+    """scipy.stats, imported when a judge first runs (reading and checking a scenario stays light)."""
+    from scipy import stats
+
+    return stats
+
 def wilcoxon_diff(mu: float, quantile: float, x: np.ndarray, y: np.ndarray) -> float:
     """Kayenta `wilcoxonDiff`: standardized W of (x - mu) vs y, minus `quantile`."""
     nx, ny = len(x), len(y)
-    ranks = stats.rankdata(np.concatenate([x - mu, y]))  # average ranks for ties
+    ranks = _stats().rankdata(np.concatenate([x - mu, y]))  # average ranks for ties
     dz = ranks[:nx].sum() - nx * (nx + 1) / 2 - nx * ny / 2
     _, ties = np.unique(ranks, return_counts=True)
     sigma = np.sqrt((nx * ny / 12) * ((nx + ny + 1) - (ties**3 - ties).sum() / ((nx + ny) * (nx + ny - 1))))
@@ -117,13 +123,13 @@ def _root(quantile: float, x: np.ndarray, y: np.ndarray) -> float:
 
 def shift_interval(x: np.ndarray, y: np.ndarray, confidence: float) -> tuple[float, float, float]:
     """(lower, upper, estimate) of the location shift x - y, as Kayenta computes them."""
-    z = stats.norm.ppf((1 - confidence) / 2)  # negative
+    z = _stats().norm.ppf((1 - confidence) / 2)  # negative
     return _root(-z, x, y), _root(z, x, y), _root(0.0, x, y)
 
 
 def _jitter(values: np.ndarray) -> np.ndarray:
     scale = abs(values[0]) * 1e-5
-    return values + scale * stats.norm.ppf((np.arange(len(values)) + 0.5) / len(values))
+    return values + scale * _stats().norm.ppf((np.arange(len(values)) + 0.5) / len(values))
 
 
 def classify(experiment: np.ndarray, control: np.ndarray, direction: Direction,
@@ -142,7 +148,7 @@ def classify(experiment: np.ndarray, control: np.ndarray, direction: Direction,
         lower, upper, estimate = shift_interval(x, y, confidence)
     except ValueError as error:
         return Classification("Error", np.nan, np.nan, np.nan, np.nan, str(error))
-    p = float(stats.mannwhitneyu(x, y, alternative="two-sided").pvalue)
+    p = float(_stats().mannwhitneyu(x, y, alternative="two-sided").pvalue)
     bound = tolerance * abs(estimate)
     ci = f"shift CI [{lower:.4g}, {upper:.4g}], estimate {estimate:.4g}, tolerance bound {bound:.4g}, p={p:.3g}"
     if direction in ("increase", "either") and lower > bound:
