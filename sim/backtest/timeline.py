@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from sim.backtest.problems import MAX_PROBLEMS
 from sim.errors import Problem
 
 Locate = Callable[[int], tuple[int | None, int | None, str]]
@@ -21,14 +22,19 @@ Locate = Callable[[int], tuple[int | None, int | None, str]]
 
 
 def infer_interval(stamps: np.ndarray, locate: Locate, source: str) -> tuple[float | None, list[Problem]]:
-    """The regular step of `stamps` (unix seconds) and a problem for every row off the grid."""
+    """The regular step of `stamps` (unix seconds) and a problem for each of the first rows off the grid
+    (`MAX_PROBLEMS` in all, the last saying how many more)."""
     steps = np.round(np.diff(stamps), 3)
     positive = Counter(float(s) for s in steps if s > 0)
     if not positive:
         return None, []
     interval = max(positive, key=positive.get)  # ties: the step seen first
-    problems = [_step_problem(i + 1, float(step), interval, stamps, locate, source)
-                for i, step in enumerate(steps) if step != interval]
+    off = np.flatnonzero(steps != interval)
+    shown = MAX_PROBLEMS - 1  # a hostile file may have a million: show a few, then how many more
+    problems = [_step_problem(int(i) + 1, float(steps[i]), interval, stamps, locate, source) for i in off[:shown]]
+    if len(off) > shown:
+        problems.append(Problem(source, None, None, "", f"... and {len(off) - shown:,} more rows off the "
+                                                        f"grid of one row every {_seconds(interval)}"))
     return interval, problems
 
 

@@ -127,6 +127,17 @@ def test_problem_list_is_capped_with_a_count_of_the_rest(tmp_path):
     assert found[-1].endswith("... and 10 more problems not shown")
 
 
+def test_a_file_mostly_off_its_grid_is_reported_in_a_few_lines(tmp_path):
+    """Every third step 67 s instead of 60 s: 20,000 rows off the 60 s grid make 19 located problems and
+    a count of the rest, not 20,000 messages."""
+    stamps = np.cumsum(np.tile([60, 60, 67], 20_000))
+    text = HEADER + "".join(f"{t},5,0,0.1\n" for t in stamps)
+    found = problems(write(tmp_path, "bad.csv", text))
+    assert len(found) <= 21
+    assert sum(line.startswith(f"{tmp_path / 'bad.csv'}:") and "irregular spacing" in line for line in found) == 19
+    assert any("... and 19,981 more rows off the grid of one row every 60s" in line for line in found), found
+
+
 def test_quoted_multiline_record_reports_its_first_line(tmp_path):
     text = 'timestamp,requests,errors\n0,5,1\n"60",5,"\n7"\n120,5,0\n'
     message = one(tmp_path, text)
