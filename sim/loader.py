@@ -26,7 +26,8 @@ from sim.limits import read_bounded
 from sim.locate import position, problems_from, where
 from sim.overrides import apply_overrides, parse_override
 from sim.scenario import SCENARIO_VERSION, Scenario
-from sim.yaml_input import DEPTH_ALLOWED, parse_yaml, render_path
+from sim.references import render_path
+from sim.yaml_input import DEPTH_ALLOWED, parse_yaml
 
 
 @dataclass(frozen=True)

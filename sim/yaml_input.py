@@ -38,6 +38,7 @@ from ruamel.yaml.scanner import RoundTripScanner, Scanner
 
 from sim.errors import Problem, ScenarioError
 from sim.limits import MAX_DEPTH, MAX_INTEGER, NODES_VARIABLE, max_nodes
+from sim.references import render_path
 
 CORE = "tag:yaml.org,2002:"
 CORE_TAGS = {"!", *(CORE + name for name in ("int", "float", "bool", "null", "seq", "map"))}
@@ -96,14 +97,6 @@ def parse_yaml(text: str, source: str, *, round_trip: bool = True, located: bool
                                      allowed="printable Unicode text")]) from None
     except YAMLError as error:
         raise ScenarioError([Problem(source, None, None, render_path(prefix), f"YAML error: {error}")]) from None
-
-
-def render_path(path: tuple) -> str:
-    """Key path as written: strategies.a.connect, steps[2]."""
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
 
 
 def _problem(source: str, located: bool, mark: Any, path: tuple, message: str, got: str | None = None,
