@@ -176,8 +176,7 @@ def render(run: EvaluationRun, console: Console) -> None:
 
 def verdict_line(verdict) -> str:
     """`FAIL policy: measure <= bound (of N population): estimate [low-high]`, in the measure's own unit."""
-    op, bound = verdict.bound.split(" ", 1)
-    shown = _value(verdict.criterion, float(bound))
+    op, shown = verdict.op, _value(verdict.criterion, verdict.limit)
     estimate = _value(verdict.criterion, verdict.estimate)
     interval = _interval(verdict.criterion, verdict.low, verdict.high)
     mark = {"pass": "pass", "fail": "FAIL", "uncertain": "uncertain"}[verdict.status]

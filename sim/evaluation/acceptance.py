@@ -35,13 +35,15 @@ CRITERIA = (
 class Verdict:
     policy: str
     criterion: str  # the measure judged
-    bound: str  # e.g. "<= 0.01"
+    bound: str  # e.g. "<= 0.01" (as text, for tables)
     estimate: float
     low: float
     high: float
     n: int  # size of the measure's population
     population: str
     status: str  # pass | fail | uncertain
+    op: str  # "<=" or ">="
+    limit: float  # the bound itself
 
 
 def rules(acceptance: Acceptance) -> list[tuple[str, str, float]]:
@@ -71,7 +73,8 @@ def judge_one(policy: str, measure: str, op: str, bound: float, row) -> Verdict:
         status = "fail"
     else:
         status = "pass" if (high <= bound if op == "<=" else low >= bound) else "uncertain"
-    return Verdict(policy, measure, f"{op} {bound:.4g}", value, low, high, n, str(row["population"]), status)
+    return Verdict(policy, measure, f"{op} {bound:.4g}", value, low, high, n, str(row["population"]), status, op,
+                   float(bound))
 
 
 def status_of(verdicts: list[Verdict]) -> str:
@@ -80,5 +83,8 @@ def status_of(verdicts: list[Verdict]) -> str:
     return "fail" if "fail" in statuses else "uncertain" if "uncertain" in statuses else "pass"
 
 
+EXIT_CODES = {"pass": PASS, "fail": FAIL, "uncertain": UNCERTAIN}
+
+
 def exit_code(verdicts: list[Verdict]) -> int:
-    return {"pass": PASS, "fail": FAIL, "uncertain": UNCERTAIN}[status_of(verdicts)]
+    return EXIT_CODES[status_of(verdicts)]

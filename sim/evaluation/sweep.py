@@ -85,6 +85,5 @@ def shortfall(verdicts) -> tuple[int, float]:
     failed = [v for v in verdicts if v.status == "fail"]
     total = 0.0
     for v in failed:
-        bound = float(v.bound.split(" ", 1)[1])
-        total += abs(v.estimate - bound) / max(abs(bound), 1e-9) if not math.isnan(v.estimate) else math.inf
+        total += abs(v.estimate - v.limit) / max(abs(v.limit), 1e-9) if not math.isnan(v.estimate) else math.inf
     return len(failed), total
