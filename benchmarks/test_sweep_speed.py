@@ -37,7 +37,7 @@ def test_sweep_costs_at_most_three_single_evaluations(benchmark):
 
     def run_sweep():
         begin = time.perf_counter()
-        result = sweep(grid, GRID, entropy, workers=WORKERS, releases=releases)
+        result = sweep(grid, entropy, workers=WORKERS, releases=releases)
         return time.perf_counter() - begin, len(result.table)
 
     seconds, points = benchmark.pedantic(run_sweep, rounds=1, iterations=1)

@@ -209,7 +209,7 @@ def sweep(
             loaded, entropy = prepare(scenario, set_, None, seed)
             from sim.commands import sweep as sweep_module  # the engine, once the input is known good
 
-            result = sweep_module.sweep(loaded, list(set_), entropy, workers, releases, err=err_console())
+            result = sweep_module.sweep(loaded, entropy, workers, releases, err=err_console())
             if out is not None:
                 result = sweep_module.write(result, Path(out), overwrite, list(set_))
         except UserError as error:

@@ -103,7 +103,7 @@ def test_release_runs_evaluations_and_sweeps_are_guarded(root, monkeypatch):
     assert problem.source == "--releases" and "200,000 releases x 3 policies: 1.2 GB" in problem.message
     many = load_scenario(root / "scenarios/threshold_policies.yaml", ["evaluation.releases=100000"])
     with pytest.raises(UserError) as caught:
-        sweep(many, [], 1, 1, None)  # 18 points in 2 groups of 9: 900,000 rows at once
+        sweep(many, 1, 1, None)  # 18 points in 2 groups of 9: 900,000 rows at once
     [problem] = caught.value.problems
     assert problem.source == "--set evaluation.releases" and "100,000 releases x 9 policies: 1.8 GB" in problem.message
 

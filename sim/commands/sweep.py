@@ -41,7 +41,6 @@ class SweepRun:
     table: pd.DataFrame  # one row per grid point: settings, measures with intervals, status, front
     verdicts: list  # acceptance verdicts of every point (policy = the point's name)
     objective: str
-    overrides: tuple[str, ...] = ()
     out: Path | None = None
 
     @property
@@ -57,12 +56,12 @@ class SweepRun:
 
     @property
     def exit_code(self) -> int:
-        return {"pass": acceptance.PASS, "fail": acceptance.FAIL, "uncertain": acceptance.UNCERTAIN}[self.status]
+        return acceptance.EXIT_CODES[self.status]
 
 
-def sweep(base: LoadedScenario, overrides: list[str], entropy: int, workers: int | None, releases: int | None,
-          executor=None, err: Console | None = None) -> SweepRun:
-    """Evaluate every grid point of `base` (loaded with `overrides`) on the same releases."""
+def sweep(base: LoadedScenario, entropy: int, workers: int | None, releases: int | None, executor=None,
+          err: Console | None = None) -> SweepRun:
+    """Evaluate every grid point of `base` (as loaded, with its overrides) on the same releases."""
     spec = base.scenario.evaluation
     if spec is None or spec.sweep is None:
         raise UserError(f"{base.source}: sweep needs an `evaluation.sweep:` section (base policy and grid)")
@@ -80,7 +79,7 @@ def sweep(base: LoadedScenario, overrides: list[str], entropy: int, workers: int
         estimates.append(run.estimates)
         verdicts += run.verdicts
     table = point_table(points, pd.concat(estimates, ignore_index=True), verdicts, spec.sweep.objective)
-    return SweepRun(base, entropy, table, verdicts, spec.sweep.objective, tuple(overrides))
+    return SweepRun(base, entropy, table, verdicts, spec.sweep.objective)
 
 
 def _group_scenario(base: LoadedScenario, group: list) -> LoadedScenario:
@@ -264,8 +263,7 @@ def render(run: SweepRun, console: Console) -> None:
 def _criteria(run: SweepRun) -> list[str]:
     seen = {}
     for v in run.verdicts:
-        op, bound = v.bound.split(" ", 1)
-        seen.setdefault(v.criterion, f"{SHORT.get(v.criterion, v.criterion)} {op} {_value(v.criterion, float(bound))} "
+        seen.setdefault(v.criterion, f"{SHORT.get(v.criterion, v.criterion)} {v.op} {_value(v.criterion, v.limit)} "
                                      f"(of {v.population})")
     return list(seen.values())
 

@@ -60,7 +60,7 @@ GRID = "evaluation.sweep.grid={gates.errors.max_ratio: [1.05, 2], gates.errors.c
 
 def test_a_sweep_recommends_only_a_point_that_passes_and_shows_failing_points_apart(root, tmp_path):
     loaded, entropy = prepare(str(root / "scenarios/threshold_policies.yaml"), [GRID, ACCEPT], None, None)
-    run = sweep(loaded, [GRID, ACCEPT], entropy, workers=1, releases=150)
+    run = sweep(loaded, entropy, workers=1, releases=150)
     t = run.table.set_index("point")
     # a ratio of 1.05 on one breach rolls back most good builds: it fails, and is never on the front
     assert t.loc["max_ratio=1.05, consecutive=1", "status"] == "fail"
@@ -80,7 +80,7 @@ def test_a_sweep_recommends_only_a_point_that_passes_and_shows_failing_points_ap
 def test_when_no_point_passes_the_sweep_says_which_came_closest_and_exits_1(root):
     strict = "evaluation.acceptance={max_false_rollback_rate: 0%, caught_before_exposure: 100%, exposure_limit: 0%}"
     loaded, entropy = prepare(str(root / "scenarios/threshold_policies.yaml"), [GRID, strict], None, None)
-    run = sweep(loaded, [GRID, strict], entropy, workers=1, releases=40)
+    run = sweep(loaded, entropy, workers=1, releases=40)
     assert run.recommended is None and not run.table.pareto.any()
     line = recommendation(run)
     near = closest(run)
@@ -92,7 +92,7 @@ def test_when_no_point_passes_the_sweep_says_which_came_closest_and_exits_1(root
 def test_a_sweep_point_is_the_evaluation_of_that_setting_alone(root):
     """Points share first rounds and releases; the numbers are those of evaluating the setting on its own."""
     loaded, entropy = prepare(str(root / "scenarios/threshold_policies.yaml"), [GRID, ACCEPT], None, None)
-    run = sweep(loaded, [GRID, ACCEPT], entropy, workers=1, releases=30)
+    run = sweep(loaded, entropy, workers=1, releases=30)
     alone, _ = prepare(str(root / "scenarios/threshold_policies.yaml"),
                        [ACCEPT, "evaluation.policies.ratio-to-baseline.errors.max_ratio=2",
                         "evaluation.policies.ratio-to-baseline.errors.consecutive=3"], None, entropy)
