@@ -73,7 +73,6 @@ OUTCOME_FIELDS = tuple(f.name for f in fields(ReleaseOutcome) if f.name != "repl
 def row(scenario: Scenario, policy: str, replication: int, draw: ReleaseDraw, result: ReleaseResult) -> dict:
     o, m = result.outcome, result.metrics
     step = scenario.traffic.metric_interval
-    exposure = float(m.bad_share[m.time <= o.detection_time + step].max(initial=0.0)) if o.detected else float("nan")
     budget = scenario.evaluation.error_budget_rate
     during = slice(None) if math.isnan(o.ended) else slice(0, int(np.searchsorted(m.time, o.ended + 1e-9)))
     requests = (m.new_requests + m.old_requests)[during]  # intervals of the release, to its pipeline's end
@@ -84,7 +83,6 @@ def row(scenario: Scenario, policy: str, replication: int, draw: ReleaseDraw, re
         "policy": policy, "replication": replication, "spike": draw.spike,
         **{name: getattr(o, name) for name in OUTCOME_FIELDS},
         "missed": o.bad_build and o.bad_serving_at_horizon,
-        "exposure_at_detection": exposure,
         "error_budget_minutes": burning * step / 60.0,
     }
 

@@ -73,6 +73,22 @@ class FleetExposure:
         ends = np.sort(np.concatenate([f[1] for f in found]))
         return np.searchsorted(starts, times, side="right") - np.searchsorted(ends, times, side="right")
 
+    def peak_share(self, builds: set[int], until: float) -> float:
+        """The largest share of the fleet's request weight served by `builds` at any instant up to `until`.
+
+        A host's share changes only when it starts or ends, so the peak is read at those instants (and
+        at `until`), each from the hosts live then: start <= t < end."""
+        chosen = [s for s in self.segments if s.build in builds]
+        total = float(self.weight.sum())
+        if not chosen or total <= 0:
+            return 0.0
+        start = np.concatenate([s.start for s in chosen])
+        end = np.concatenate([s.end for s in chosen])
+        weight = np.concatenate([s.weight for s in chosen])
+        instants = np.concatenate([start[start <= until], end[end <= until], [until]])
+        live = _weight_by(start, weight, instants) - _weight_by(end, weight, instants)  # (an end follows its start)
+        return float(live.max()) / total
+
     def end(self, build: int, hosts: np.ndarray, at: np.ndarray) -> None:
         """These hosts stop serving `build` at the given times (NaN: they could not be rolled back)."""
         self.version += 1
@@ -112,6 +128,13 @@ class FleetExposure:
             keep = (start < end) & (weight > 0)
             parts.append((start[keep], end[keep], key if key is not None else weight[keep]))
         return served_between(parts, np.asarray(a, float), np.asarray(b, float))
+
+
+def _weight_by(times: np.ndarray, weight: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Total weight of the entries whose time is <= each of `at`."""
+    order = np.argsort(times, kind="stable")
+    cumulative = np.concatenate([[0.0], np.cumsum(weight[order])])
+    return cumulative[np.searchsorted(times[order], at, side="right")]
 
 
 def served_between(parts: list[tuple], a: np.ndarray, b: np.ndarray) -> np.ndarray:

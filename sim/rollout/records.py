@@ -74,6 +74,7 @@ class ReleaseOutcome:
     detection_stage: str
     detection_time: float
     detection_delay: float  # since the bad build first served production traffic
+    exposure_at_detection: float  # peak share of the fleet's request weight on a bad build up to detection (NaN: undetected)
     decision_time: float
     mitigated_time: float
     time_to_mitigate: float  # detection to no host serving the bad build

@@ -10,6 +10,7 @@ same model for many releases at once and gives the same results (`simulate_relea
 from __future__ import annotations
 
 import dataclasses
+import math
 import functools
 from dataclasses import dataclass
 
@@ -240,6 +241,7 @@ def outcome(ctx: ReleaseContext, replication: int, metrics: MetricSeries, decisi
         detected="detection_time" in facts, detected_by=facts.get("detected_by", ""),
         detection_stage=facts.get("detection_stage", ""), detection_time=detection,
         detection_delay=detection - exposure_start if exposure_start is not None else np.nan,
+        exposure_at_detection=_exposure_at(ctx, detection),
         decision_time=facts.get("decision_time", np.nan), mitigated_time=mitigated,
         time_to_mitigate=mitigated - detection, served_traffic=exposure_start is not None and exposure_start <= horizon,
         bad_serving_at_horizon=serving, peak_bad_share=float(metrics.bad_share.max(initial=0.0)),
@@ -247,6 +249,16 @@ def outcome(ctx: ReleaseContext, replication: int, metrics: MetricSeries, decisi
         false_rollback=bool(facts.get("rollbacks")) and not first.bad, rollbacks=facts.get("rollbacks", 0),
         hosts_not_rolled_back=facts.get("hosts_not_rolled_back", 0),
     )
+
+
+def _exposure_at(ctx: ReleaseContext, detection: float) -> float:
+    """The peak share of the fleet's request weight served by bad builds up to `detection` (NaN: none).
+
+    Read from the hosts' go-live and roll-back times, not from the metric intervals: those stop when
+    the pipeline ends, which a quick rollback makes fall inside the interval of the detection."""
+    if math.isnan(detection):
+        return float("nan")
+    return ctx.exposure.peak_share({b.number for b in ctx.builds if b.bad}, detection)
 
 
 def _first_bad_exposure(ctx: ReleaseContext) -> float | None:
