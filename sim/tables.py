@@ -45,12 +45,16 @@ def replication_table(summaries: list[DeploySummary]) -> pd.DataFrame:
 
 def fleet_summary(replications: pd.DataFrame) -> pd.DataFrame:
     """Per strategy and fleet size: medians over replications, the p5-p95 band of the makespan, and
-    the seconds each added server costs (slope from the previous fleet size)."""
+    the seconds each added server costs (slope from the previous fleet size).
+
+    A replication whose p50 (p95) is NaN never had half (95%) of its hosts live: it counts as the
+    slowest in the median, which is NaN when that holds for half the replications or more. `max` is the
+    median time the last updated host went live (`not_updated` says how many never were)."""
     grouped = replications.groupby(["strategy", "kind", "fleet_size"], sort=False)
     table = grouped.agg(
         replications=("replication", "count"),
-        p50=("p50", "median"),
-        p95=("p95", "median"),
+        p50=("p50", median_never_last),
+        p95=("p95", median_never_last),
         max=("makespan", "median"),
         max_p5=("makespan", lambda x: float(np.nanpercentile(x, 5))),
         max_p95=("makespan", lambda x: float(np.nanpercentile(x, 95))),
@@ -61,6 +65,16 @@ def fleet_summary(replications: pd.DataFrame) -> pd.DataFrame:
     order = {name: i for i, name in enumerate(replications["strategy"].unique())}
     return table.sort_values(["strategy", "fleet_size"], key=lambda c: c.map(order) if c.name == "strategy" else c,
                              kind="stable").reset_index(drop=True)
+
+
+def median_never_last(values: pd.Series) -> float:
+    """The median of times where NaN means "never": NaN sorts after every time, and a median that
+    falls on (or between) never is NaN."""
+    times = np.where(np.isnan(values.to_numpy(dtype=float)), np.inf, values.to_numpy(dtype=float))
+    if not len(times):
+        return float("nan")
+    middle = float(np.median(times))
+    return middle if math.isfinite(middle) else float("nan")
 
 
 def _marginal(table: pd.DataFrame) -> pd.Series:
