@@ -1,12 +1,24 @@
-"""Shared helpers for tests: tiny scenarios built in code, and paths."""
+"""Shared helpers for tests: tiny scenarios built in code, and paths; the Hypothesis profile of the suite."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from sim.scenario import Scenario
+
+# One Hypothesis profile for every test file, whichever files are collected (it used to be loaded by
+# test_metamorphic.py at import, so a file run alone got Hypothesis's defaults). `ci` (the default;
+# it replaces Hypothesis's built-in `ci`, which a CI variable would select) runs the same examples
+# every time, with no deadline (simulations vary in speed); tests that set max_examples keep theirs.
+# HYPOTHESIS_PROFILE=thorough searches afresh (random, with the example database) and 10x longer
+# where a test does not set its own max_examples.
+settings.register_profile("ci", deadline=None, max_examples=40, derandomize=True)
+settings.register_profile("thorough", deadline=None, max_examples=400, derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,7 +9,9 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import pandas as pd
 import psutil
 import pytest
 from typer.testing import CliRunner
@@ -101,6 +103,51 @@ def test_interrupted_after_writing_says_the_results_are_kept(root, tmp_path, mon
     assert result.exit_code == 130
     assert result.stderr.splitlines()[-1] == f"interrupted; results written to {out}"
     assert (out / "manifest.json").exists()
+
+
+def interrupt_second_file_written(monkeypatch, written: list[Path]):
+    """Ctrl-C while the results are being written: DataFrame.to_csv (the writer's call per table)
+    raises KeyboardInterrupt on the second file it writes into a `.partial` folder."""
+    to_csv = pd.DataFrame.to_csv
+
+    def writing(frame, path=None, *args, **kwargs):
+        if path is not None and Path(path).parent.name.endswith(".partial"):
+            if written:
+                assert written[0].exists()  # the first file is in the temporary folder: mid-write
+                raise KeyboardInterrupt
+            written.append(Path(path))
+        return to_csv(frame, path, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", writing)
+
+
+def contents(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new-folder", "overwrite"])
+def test_ctrl_c_while_writing_the_results_leaves_the_target_whole_or_absent(root, tmp_path, monkeypatch, existing):
+    """A new folder (with a parent made for it) is absent afterwards, parent included; a folder being
+    replaced with --overwrite is still the old one, file for file. No `.partial` (or `.old`) is left."""
+    out = tmp_path / "runs" / "r"
+    args = ["run", str(root / "scenarios/push_vs_pull.yaml"), "--out", str(out), "--set", "sweep.hosts=[10]",
+            "-r", "1", "--seed", "1", "-j", "1"]
+    before = None
+    if existing:
+        assert runner.invoke(app, args).exit_code == 0
+        before = contents(out)
+    written: list[Path] = []
+    interrupt_second_file_written(monkeypatch, written)
+    result = runner.invoke(app, args + ["--overwrite"] * existing)
+    assert len(written) == 1, written  # interrupted inside the writer, not before or after it
+    assert result.exit_code == 130, result.output
+    assert result.stderr.splitlines()[-1] == f"interrupted; nothing written to {out}"
+    left = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
+    if existing:
+        assert contents(out) == before
+        assert left == ["runs", "runs/r"] + [f"runs/r/{name}" for name in sorted(before)], left
+    else:
+        assert left == [], left
 
 
 def test_sigterm_exits_143_and_ctrl_c_130(root, tmp_path, monkeypatch):

@@ -9,10 +9,6 @@ from sim.plan import WavePlan
 from sim.reference import reference_wave
 from tests.conftest import make_scenario
 
-settings.register_profile("deploysim", deadline=None, max_examples=40, derandomize=True)
-settings.load_profile("deploysim")
-
-
 def makespan(scenario, strategy, hosts, seed):
     return float(np.nanmax(simulate(scenario, Job(strategy, hosts, 0, seed)).done))
 
@@ -24,6 +20,7 @@ def push_scenario(parallel, size, egress, flaky):
         strategies={"push": {"kind": "push", "parallel": parallel}})
 
 
+@settings(deadline=None)  # a simulation per example: run times vary; examples from the profile
 @given(hosts=st.integers(1, 120), parallel=st.integers(1, 16), seed=st.integers(0, 2**32),
        size_mb=st.integers(1, 2000), factor=st.floats(1.0, 5.0), flaky=st.sampled_from([0, 0.05]))
 def test_a_bigger_artifact_never_speeds_a_push(hosts, parallel, seed, size_mb, factor, flaky):
@@ -32,6 +29,7 @@ def test_a_bigger_artifact_never_speeds_a_push(hosts, parallel, seed, size_mb, f
     assert makespan(big, "push", hosts, seed) >= makespan(small, "push", hosts, seed) * (1 - 1e-12)
 
 
+@settings(deadline=None)  # a simulation per example: run times vary; examples from the profile
 @given(hosts=st.integers(1, 120), parallel=st.integers(1, 16), extra=st.integers(1, 16),
        seed=st.integers(0, 2**32), flaky=st.sampled_from([0, 0.05]))
 def test_more_parallel_rsyncs_never_make_a_push_slower_while_the_egress_is_not_saturated(
@@ -65,6 +63,7 @@ def pull_scenario(origin):
         strategies={"pull": {"kind": "pull"}})
 
 
+@settings(deadline=None)  # a simulation per example: run times vary; examples from the profile
 @given(hosts=st.integers(1, 2000), seed=st.integers(0, 2**32), gbps=st.floats(0.5, 50), factor=st.floats(1.0, 10.0))
 def test_a_faster_origin_never_slows_a_pull(hosts, seed, gbps, factor):
     slow = simulate(pull_scenario(f"{gbps}Gbps"), Job("pull", hosts, 0, seed))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from scipy import stats
 from hypothesis import strategies as st
 
@@ -113,7 +113,7 @@ def test_mistakes_in_the_request():
 
 @st.composite
 def histories(draw):
-    n = draw(st.integers(2, 120))
+    n = draw(st.one_of(st.integers(2, 40), st.integers(2, 120)))  # short ones often: where refusals start
     interval = draw(st.sampled_from([60.0, 3600.0, DAY]))
     requests = np.array(draw(st.lists(st.integers(0, 10**9), min_size=n, max_size=n)), dtype=np.int64)
     shares = np.array(draw(st.lists(st.floats(0, 1), min_size=n, max_size=n)))
@@ -121,15 +121,48 @@ def histories(draw):
     return History("h.csv", 0.0, interval, requests, errors, None)
 
 
+def expected_refusal(history: History, block: int | None, phase: str) -> str | None:
+    """The message `resample` must refuse with (a regex), or None if it must not refuse.
+
+    A block longer than the history does not fit. Aligned, every time of day must be reachable: the
+    block starts 0..n-block, each widened by block // 2 intervals either way, must cover a whole day of
+    phases (enumerated here, not the module's inequality)."""
+    n, per_day = len(history), history.per_day
+    size = default_block(history, phase) if block is None else block
+    if size > n:
+        return rf"^h\.csv: block: block length out of range for this history \(got {size}; allowed 1\.\.{n} intervals\)"
+    half = size // 2
+    covered = {(start + d) % per_day for start in range(n - size + 1) for d in range(-half, half + 1)}
+    if phase == "aligned" and len(covered) < per_day:
+        least = per_day - 2 * half + size - 1  # the first n whose widened starts cover the day
+        return (rf"^h\.csv: start_phase: too short to resample with the time of day aligned \(got {n} intervals "
+                rf"of {history.interval:g}s with blocks of {size}; allowed at least {least} intervals \(about a day\), "
+                rf"or start_phase='random'\)")
+    return None
+
+
+def hourly(n: int) -> History:
+    return History("h.csv", 0.0, 3600.0, np.full(n, 1000), np.zeros(n, dtype=int), None)
+
+
 @settings(max_examples=200, deadline=None)
 @given(history=histories(), intervals=st.integers(1, 400), seed=st.integers(0, 2**32),
        block=st.one_of(st.none(), st.integers(1, 10)), phase=st.sampled_from(["aligned", "random"]))
+# The edges: a block as long as the history and one longer; aligned hourly blocks of 5 (tolerance 2)
+# need 24 - 2 x 2 + 5 - 1 = 24 hours of history, blocks of 4 (tolerance 2) need 23.
+@example(history=hourly(7), intervals=9, seed=1, block=7, phase="random")
+@example(history=hourly(7), intervals=9, seed=1, block=8, phase="random")
+@example(history=hourly(24), intervals=50, seed=2, block=5, phase="aligned")
+@example(history=hourly(23), intervals=50, seed=2, block=5, phase="aligned")
+@example(history=hourly(23), intervals=50, seed=2, block=4, phase="aligned")
+@example(history=hourly(22), intervals=50, seed=2, block=4, phase="aligned")
 def test_resampled_counts_stay_valid(history, intervals, seed, block, phase):
-    try:
-        out = resample(history, np.random.default_rng(seed), intervals, block=block, start_phase=phase)
-    except MetricsError:
-        assert phase == "aligned" or (block or 0) > len(history)
+    refusal = expected_refusal(history, block, phase)
+    if refusal is not None:
+        with pytest.raises(MetricsError, match=refusal):
+            resample(history, np.random.default_rng(seed), intervals, block=block, start_phase=phase)
         return
+    out = resample(history, np.random.default_rng(seed), intervals, block=block, start_phase=phase)
     assert len(out) == intervals
     assert np.all(out.errors >= 0) and np.all(out.requests >= 0) and np.all(out.errors <= out.requests)
 

@@ -89,14 +89,28 @@ def test_local_and_dask_executors_give_identical_tables():
     pd.testing.assert_frame_equal(local.estimates, remote.estimates)
 
 
-def test_adaptive_precision_stops_when_intervals_are_narrow_enough():
+def test_adaptive_precision_stops_at_the_first_batch_whose_interval_is_narrow_enough():
+    """Good builds only, so the false-rollback rate is the one rate with a population. Its 95% Wilson
+    interval is recomputed from the release rows with scipy (the same score interval, no continuity
+    correction, as sim.evaluation.stats.wilson) after each batch of 50: the run must stop at the first
+    batch where it is at most 10% wide, neither earlier nor later (a rate near 14% needs ~190 releases)."""
     policies = {"p": ONE_CHECK}
+    precision, batch = 0.10, 50
     loaded = scenario(policies, evaluation={"releases": 5000, "bad_share": 0, "policies": policies,
-                                            "precision": "20%", "batch": 50})
+                                            "precision": "10%", "batch": batch})
     run = evaluate(loaded, 3, workers=1, err=None)
-    assert run.rows.replication.nunique() < 5000
-    fr = run.estimates.set_index("measure").loc["false_rollback_rate"]
-    assert fr.high - fr.low <= 0.20
+    rows = run.rows.sort_values("replication")
+    assert not rows.bad_build.any() and rows.replication.tolist() == list(range(len(rows)))
+
+    def width(releases: int) -> float:
+        ci = stats.binomtest(int(rows.false_rollback.iloc[:releases].sum()), releases).proportion_ci(
+            confidence_level=0.95, method="wilson")
+        return ci.high - ci.low
+
+    widths = {n: width(n) for n in range(batch, len(rows) + 1, batch)}
+    assert len(rows) % batch == 0 and len(rows) >= 3 * batch, widths  # stopped at a batch boundary, not the first
+    assert widths[len(rows)] <= precision, widths  # narrow enough where it stopped
+    assert all(w > precision for n, w in widths.items() if n < len(rows)), widths  # and not at any earlier batch
 
 
 def test_acceptance_criteria_drive_the_exit_code(tmp_path, root):

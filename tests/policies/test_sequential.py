@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from sim.evaluation.stats import wilson
 from sim.policies import check, parse_policy, start
 from sim.policies.window import window_of
 
@@ -37,10 +38,12 @@ def test_false_rejection_rate_stays_under_alpha_with_60_looks():
     new_err, old_err = aa_data(20261126)
     spec = {"semantics": "sequential", "alpha": ALPHA}
     rejected = sum(sequential_rejects(new_err[r], old_err[r], spec) for r in range(REPS))
-    # Binomial margin: were the true rate alpha, this many rejections or more must not be rarer than 1%
-    # (with 200 runs that allows up to 18).
-    assert stats.binom.sf(rejected - 1, REPS, ALPHA) > 0.01, rejected
     print(f"sequential: {rejected}/{REPS} A/A runs rejected over {LOOKS} looks")
+    # The rate must be shown to be below alpha, not merely not shown to be above it: the Wilson 95% upper
+    # bound under alpha (at most 3 of 200; measured 1). The default mixture is conservative (about
+    # alpha / 10), so a gate rejecting at 2 alpha would still pass here; test_sequential_oracles.py holds
+    # the rate to alpha where Ville's bound is nearly attained, and checks the threshold itself.
+    assert wilson(rejected, REPS, 0.95)[1] < ALPHA, rejected
 
 
 def test_repeated_fixed_horizon_tests_reject_far_more_often():
