@@ -2,7 +2,7 @@
 
 The bench deploys one real build to a small real fleet on this machine, by push (rsync over ssh or
 the rsync daemon protocol) and by pull (a Consul release key watched by a per-host deploy agent),
-and emits the same `sim.records.DeployRecord` rows as the simulator (source="bench").
+and emits the same `sim.results.records.DeployRecord` rows as the simulator (source="bench").
 
 Modules: preflight (checks with advice), netns (hosts as namespaces), consul_cluster (agents, ACLs),
 artifact (build tarball, HTTP server), agent (per-host pull agent), push (rsync fan-out),

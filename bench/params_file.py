@@ -41,7 +41,7 @@ def push_lines(name: str, parallel: int, p: dict, files: int) -> list[str]:
         f"      # median and p95 of transfer_start - signal over {p['connect']['n']} first-attempt hosts ({src})",
         f"    scan_per_file: {_s(p['scan_per_file'])}",
         f"      # fitted fixed rsync overhead {_s(p['overhead'])} per host / {files} files: replay of {p['flows']} flows",
-        "      # through sim.wave's processor sharing with the deploy egress above (push rmse " + f"{t.rmse:.3f}s);",
+        "      # through sim.deploy.wave's processor sharing with the deploy egress above (push rmse " + f"{t.rmse:.3f}s);",
         "      # holds rsync's process start, and over ssh the cipher cost of this build size, too",
         f"    activation: {_lognormal(p['activation'])}",
         f"      # median and p95 of done - transfer_end over {p['activation']['n']} hosts ({src})",
@@ -77,7 +77,7 @@ def network_lines(cal) -> list[str]:
         t = next(iter(cal.push.values()))["transfer"]
         lines += [f"  deploy_egress: {_rate(net['deploy_egress'])}",
                   f"    # shared capacity of the push flows ({', '.join(cal.push)}; {t.flows} flows), replayed through",
-                  f"    # sim.wave (rmse {t.rmse:.3f}s); fitted on the rsync-daemon flows when present (no cipher),",
+                  f"    # sim.deploy.wave (rmse {t.rmse:.3f}s); fitted on the rsync-daemon flows when present (no cipher),",
                   "    # ssh's own costs then land in its overhead (scan_per_file). Weakly identified when few",
                   "    # pushes overlap on the link (k slots, transfers a fraction of each slot's time)"]
         if "origin_egress" in net and abs(net["deploy_egress"] / net["origin_egress"] - 1) > 0.25:
@@ -86,7 +86,7 @@ def network_lines(cal) -> list[str]:
     if "origin_egress" in net:
         t = cal.pull["transfer"]
         lines += [f"  origin_egress: {_rate(net['origin_egress'])}",
-                  f"    # shared capacity of the pull downloads, replayed through sim.wave ({t.flows} flows, "
+                  f"    # shared capacity of the pull downloads, replayed through sim.deploy.wave ({t.flows} flows, "
                   f"rmse {t.rmse:.3f}s)"]
     if net["per_flow_identified"]:
         lines += [f"  per_flow: {_rate(net['per_flow'])}", "    # fitted: a finite per-flow ceiling explained lone flows"]

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.consul_cluster import consul_bin
-from sim.records import DeployRecord
+from sim.results.records import DeployRecord
 
 FORMAT_VERSION = 1
 
@@ -53,13 +53,13 @@ def tool_versions() -> dict:
 
 
 def write(out: Path, result, overwrite: bool = False) -> Path:
-    """Write a results folder like the simulator's, atomically (sim.output.results_folder): the manifest
+    """Write a results folder like the simulator's, atomically (sim.results.output.results_folder): the manifest
     (with the bench's config, tools, not-reproduced effects and per-deploy summaries), `hosts.csv` (one
-    row per host deploy), `summary.csv` / `replications.csv` (sim.tables) and the plot of the fleet
+    row per host deploy), `summary.csv` / `replications.csv` (sim.results.tables) and the plot of the fleet
     updated over time."""
-    from sim import plots
-    from sim.output import manifest, results_folder, write_json
-    from sim.tables import host_table, replication_table
+    from sim.results import plots
+    from sim.results.output import manifest, results_folder, write_json
+    from sim.results.tables import host_table, replication_table
 
     with results_folder(out, overwrite=overwrite) as folder:
         hosts = host_table(list(result.records))

@@ -12,7 +12,7 @@ from bench import agent
 from bench.artifact import Build
 from bench.fleet import Fleet
 from bench.run import deploy_pull, fanout, pull_row, to_record, wait_pull, write_release
-from sim.records import DeployRecord
+from sim.results.records import DeployRecord
 
 
 def staged_rollout(f: Fleet, build: Build, steps: list[float], name: str = "rollout",

@@ -19,7 +19,7 @@ from bench import agent, netns, push
 from bench.artifact import Build, make_build, tree_digest
 from bench.consul_cluster import RELEASE_KEY, STATUS_PREFIX
 from bench.fleet import BenchConfig, Fleet, StrategySpec, fleet
-from sim.records import DeployRecord
+from sim.results.records import DeployRecord
 
 NAN = float("nan")
 

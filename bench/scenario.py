@@ -1,4 +1,4 @@
-"""Bench settings from a scenario file, read with the simulator's own loader (`sim.loader`).
+"""Bench settings from a scenario file, read with the simulator's own loader (`sim.load.loader`).
 
 The bench uses `seed`, `artifact.size`, `artifact.files`, `network.deploy_egress` (tbf on the deploy
 host's link), `network.host_download` (tbf on each host's link) and the `strategies` (each push
@@ -55,7 +55,7 @@ def config_from_scenario(path: Path | str | None, hosts: int, servers: int = 1, 
         specs = base.strategies
         cfg = base
     else:
-        from sim.loader import load_scenario
+        from sim.load.loader import load_scenario
 
         sc = load_scenario(path, overrides).scenario
         specs = strategies_of(sc)

@@ -2,7 +2,7 @@
 
 For candidate (overhead, capacity[, per-flow ceiling]) every measured flow enters a bottleneck at
 its measured start plus the overhead, the simulator's own processor-sharing kernel
-(`sim.wave.run_wave`) computes when it ends, and the fit minimises the squared error against the
+(`sim.deploy.wave.run_wave`) computes when it ends, and the fit minimises the squared error against the
 measured ends. What it can tell: a shared capacity shows only where flows overlap; a per-flow
 ceiling only where a flow runs alone below the shared capacity (otherwise it is reported as NOT
 identified, with a lower bound).
@@ -21,8 +21,8 @@ _NM = {"xatol": 1e-4, "fatol": 1e-10, "maxiter": 4000}
 
 def replay_ends(starts: np.ndarray, size: float, overhead: float, capacity: float,
                 flow_cap: float = math.inf) -> np.ndarray:
-    """Transfer ends if each flow enters a shared bottleneck at start + overhead (sim.wave's kernel)."""
-    from sim.wave import run_wave  # numba: compiled on first use, so imported late
+    """Transfer ends if each flow enters a shared bottleneck at start + overhead (sim.deploy.wave's kernel)."""
+    from sim.deploy.wave import run_wave  # numba: compiled on first use, so imported late
 
     n = len(starts)
     t0 = float(starts.min())

@@ -28,12 +28,12 @@ from ruamel.yaml import YAML
 from bench.calibrate import BenchRun, find_runs
 from bench.recording import read_json
 from sim.errors import UserError
-from sim.records import fleet_quantile
+from sim.results.records import fleet_quantile
 
 if TYPE_CHECKING:  # imported late: `register` loads this module on every deploysim start
     import pandas as pd
 
-    from sim.loader import LoadedScenario
+    from sim.load.loader import LoadedScenario
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "bench_small.yaml"
 METRICS = ("p50", "p95", "max")
@@ -57,7 +57,7 @@ class Validation:
 
 
 def measured(run: BenchRun, strategy: str) -> dict:
-    """p50, p95 (of the whole fleet, as `sim.records` defines them) and max of one bench deploy."""
+    """p50, p95 (of the whole fleet, as `sim.results.records` defines them) and max of one bench deploy."""
     done = run.hosts[run.hosts.strategy == strategy].done.to_numpy(dtype=float)
     return {"p50": fleet_quantile(done, 0.5), "p95": fleet_quantile(done, 0.95),
             "max": float(np.nanmax(done)) if np.isfinite(done).any() else float("nan"),
@@ -168,9 +168,9 @@ def composite(run: BenchRun, replications: int, extra: dict) -> dict:
 def parameter_layer(params: Path, scenario: Path) -> dict:
     """The parameter file merged over the base scenario (the parameters win), paths made absolute.
 
-    Both are read as the simulator reads scenarios (`sim.loader.read_yaml`: within the YAML budgets of
+    Both are read as the simulator reads scenarios (`sim.load.loader.read_yaml`: within the YAML budgets of
     `sim.limits`, every problem located)."""
-    from sim.loader import read_yaml
+    from sim.load.loader import read_yaml
 
     base = absolute_empirical_files(read_yaml(scenario), scenario.parent)
     over = absolute_empirical_files(read_yaml(params), params.parent)
@@ -183,10 +183,10 @@ def load_composite(data: dict, layer: dict, source: Path) -> LoadedScenario:
     """Validate the run's settings over the parameter layer with the simulator's own loader.
 
     One `include:` level, written to a temporary folder: precedence then rests only on "the
-    including file wins". (`sim/includes.py` crashes on nested includes that add keys, and its
+    including file wins". (`sim/load/includes.py` crashes on nested includes that add keys, and its
     include LIST gives the later file precedence, not the earlier one as documented.)
     """
-    from sim.loader import LoadedScenario, load_scenario
+    from sim.load.loader import LoadedScenario, load_scenario
 
     yaml = YAML()
     with tempfile.TemporaryDirectory(prefix="dsim-validate-") as tmp:
@@ -204,7 +204,7 @@ def load_composite(data: dict, layer: dict, source: Path) -> LoadedScenario:
 
 def predict(loaded: LoadedScenario, strategy: str, hosts: int, replications: int) -> dict:
     """Mean p50, p95 and max over replications of the simulated deploy."""
-    from sim.engine import Job, simulate  # numba: compiled on first use, so imported late
+    from sim.deploy.engine import Job, simulate  # numba: compiled on first use, so imported late
 
     seed = loaded.scenario.seed or 1
     rows = [simulate(loaded.scenario, Job(strategy, hosts, r, seed)).summary() for r in range(replications)]
@@ -300,7 +300,7 @@ def plot(v: Validation, path: Path | None = None):
 
 def write(v: Validation, out: Path | str, overwrite: bool = False) -> Path:
     """A results folder (atomic): validation.csv, validation.json, predicted_vs_measured.png, manifest."""
-    from sim.output import manifest, results_folder, write_json
+    from sim.results.output import manifest, results_folder, write_json
 
     out = Path(out)
     with results_folder(out, overwrite=overwrite) as folder:

@@ -15,9 +15,9 @@ import sys
 import pytest
 
 from benchmarks.yardstick import numpy_wave
-from sim.engine import Job, build_plan, simulate
-from sim.reference import reference_wave
-from sim.scenario import Scenario
+from sim.deploy.engine import Job, build_plan, simulate
+from sim.deploy.reference import reference_wave
+from sim.spec.scenario import Scenario
 from sim.streams import Streams
 
 SCENARIO = Scenario.model_validate({

@@ -3,7 +3,7 @@
 Issue 4's target: 10,000 releases of the shipped Slack pipeline scenario with a threshold policy in
 under 30 s on this 2-core machine with the local executor, reported as releases per second and as a
 ratio against one full SimPy model per release without batching (the per-check model:
-`simulate_release(..., batched=False)`), in the same run.
+`simulate_per_check`), in the same run.
 
 `DEPLOYSIM_BENCH_RELEASES` sets how many releases the batched engine runs (default 10,000, the
 target's own count); the per-check model runs a tenth as many (it is the slow side of the ratio),
@@ -18,8 +18,8 @@ import time
 from sim.commands.evaluate import evaluate
 from sim.commands.run import prepare
 from sim.evaluation.engine import draw_mix, variant
-from sim.experiment import map_ordered
-from sim.rollout.release import simulate_release
+from sim.deploy.experiment import map_ordered
+from sim.rollout.release import simulate_per_check
 
 POLICY = ["evaluation.policies={threshold: {errors: {semantics: threshold, metric: error_rate, max: 1%, "
           "consecutive: 2, min_requests: 1000}, canary-errors: {semantics: threshold, metric: error_rate, "
@@ -31,7 +31,7 @@ WORKERS = 2
 def per_check_release(scenario, replication_and_entropy):
     replication, entropy = replication_and_entropy
     release = variant(scenario, "threshold", draw_mix(scenario, entropy, replication))
-    return simulate_release(release, replication, entropy, batched=False)
+    return simulate_per_check(release, replication, entropy)
 
 
 def test_releases_per_second(benchmark):

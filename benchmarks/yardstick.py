@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.plan import WavePlan
+from sim.deploy.plan import WavePlan
 
 
 def numpy_wave(plan: WavePlan, start: float) -> np.ndarray:

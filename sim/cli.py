@@ -4,7 +4,7 @@ Exit codes: 0 ok; 1 a policy fails an acceptance criterion (evaluate, sweep: non
 (scenario, flag, file or --out folder); 3 uncertain (evaluate, sweep: no criterion fails, but some
 interval reaches past its bound); 130 stopped by Ctrl-C (SIGINT), 143 by SIGTERM, after one line on
 stderr saying what was written. Flags are checked here, before they become scenario overrides, so a
-message names the flag by its long name; so is `--out` (`sim.output.preflight`), before any work is done.
+message names the flag by its long name; so is `--out` (`sim.results.output.preflight`), before any work is done.
 Problems are printed as plain text: a file named `a:100:b.yaml` prints as itself. Other packages (the
 bench) add commands through the `deploysim.commands` entry-point group, so `sim` never imports them.
 """
@@ -87,8 +87,8 @@ def _flag(name: str, message: str, got: str, allowed: str) -> Problem:
 
 
 def check_options(problems: list[Problem], out: object, overwrite: bool) -> None:
-    """Raise every flag problem and the --out problem (`sim.output.preflight`) at once, if any."""
-    from sim.output import preflight
+    """Raise every flag problem and the --out problem (`sim.results.output.preflight`) at once, if any."""
+    from sim.results.output import preflight
 
     if out is not None:
         try:
@@ -125,7 +125,7 @@ def run(
 ) -> None:
     """Simulate a scenario: every strategy at every fleet size, or releases through its rollout."""
     with interruptible(out):
-        from sim.commands.prepare import prepare
+        from sim.commands.common import prepare
 
         try:
             check_options(bad_flags({"--replications": (replications, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
@@ -161,7 +161,7 @@ def evaluate(
     with interruptible(out):
         from pathlib import Path
 
-        from sim.commands.prepare import prepare
+        from sim.commands.common import prepare
 
         try:
             check_options(bad_flags({"--releases": (releases, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
@@ -169,7 +169,7 @@ def evaluate(
                           out, overwrite)
             loaded, entropy = prepare(scenario, set_, None, seed, metrics)
             from sim.commands import evaluate as evaluate_module  # the engine, once the input is known good
-            from sim.experiment import close_executor, make_executor
+            from sim.deploy.experiment import close_executor, make_executor
 
             pool = make_executor(executor, scheduler)
             try:
@@ -201,7 +201,7 @@ def sweep(
     with interruptible(out):
         from pathlib import Path
 
-        from sim.commands.prepare import prepare
+        from sim.commands.common import prepare
 
         try:
             check_options(bad_flags({"--releases": (releases, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
@@ -241,7 +241,7 @@ def schema(
     markdown: bool = typer.Option(False, "--markdown", help="Print the reference page instead of JSON Schema."),
 ) -> None:
     """Print the scenario format's JSON Schema (for editors) or its reference page."""
-    from sim.reference_doc import json_schema, markdown_reference
+    from sim.spec.reference_doc import json_schema, markdown_reference
 
     sys.stdout.write(markdown_reference() if markdown else json.dumps(json_schema(), indent=2) + "\n")
 

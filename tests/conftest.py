@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from sim.scenario import Scenario
+from sim.spec.scenario import Scenario
 
 # One Hypothesis profile for every test file, whichever files are collected (it used to be loaded by
 # test_metamorphic.py at import, so a file run alone got Hypothesis's defaults). `ci` (the default;

@@ -9,9 +9,9 @@ import time
 
 from typer.testing import CliRunner
 
-from sim import plots
+from sim.results import plots
 from sim.cli import app
-from sim.output import read_manifest
+from sim.results.output import read_manifest
 
 runner = CliRunner()
 SMALL = ["--set", "sweep.hosts=[10, 100, 1000]", "--replications", "3", "--seed", "7", "--workers", "1"]

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sim.engine import Job, build_plan, simulate
+from sim.deploy.engine import Job, build_plan, simulate
 from sim.streams import Streams
 from tests.conftest import make_scenario
 

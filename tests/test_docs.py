@@ -6,9 +6,9 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from sim.includes import resolve_includes
-from sim.loader import load_scenario, read_yaml
-from sim.reference_doc import json_schema, markdown_reference
+from sim.load.includes import resolve_includes
+from sim.load.loader import load_scenario, read_yaml
+from sim.spec.reference_doc import json_schema, markdown_reference
 
 
 def test_reference_page_and_schema_are_up_to_date(root):

@@ -2,7 +2,7 @@
 shipped (and the documented 1,000,000-host replication) fits with room to spare.
 
 The guard logic is tested with small fake budgets, never with a truly huge run. Expected estimates are
-the measured constants of `sim.guards` added up by hand.
+the measured constants of `sim.commands.guards` added up by hand.
 """
 
 import math
@@ -10,14 +10,14 @@ import math
 import pytest
 from typer.testing import CliRunner
 
-from sim import guards
+from sim.commands import guards
 from sim.cli import app
 from sim.commands.evaluate import evaluate
 from sim.commands.run import run
 from sim.commands.sweep import sweep
 from sim.errors import UserError
-from sim.guards import Budget, evaluation_costs, fleet_costs, release_costs
-from sim.loader import load_scenario
+from sim.commands.guards import Budget, evaluation_costs, fleet_costs, release_costs
+from sim.load.loader import load_scenario
 
 runner = CliRunner()
 PVP = "scenarios/push_vs_pull.yaml"

@@ -275,7 +275,7 @@ from sim.errors import UserError
 cases = json.loads(sys.stdin.read())
 call = cases[0]["call"]  # one kind of reader per interpreter: import only what it needs
 if call == "scenario":
-    from sim.loader import load_scenario
+    from sim.load.loader import load_scenario
     run = lambda c: load_scenario(c["target"], c["overrides"])
 elif call == "metrics":
     from sim.backtest import load_history
@@ -285,7 +285,7 @@ elif call == "calibrate":
     from bench.calibrate import find_runs
     run = lambda c: find_runs([c["target"]])
 else:
-    import sim.loader  # what parameter_layer imports on first use
+    import sim.load.loader  # what parameter_layer imports on first use
     from bench.validate import parameter_layer
     run = lambda c: parameter_layer(Path(c["target"]), Path(c["scenario"]))
 out = {}
@@ -354,7 +354,7 @@ def test_each_hostile_input_is_refused_where_it_is_quickly_and_in_little_memory(
     ("no", "no"), ("on", "on"), ("yes", "yes"), ("off", "off"), ("y", "y"),
 ])
 def test_yaml_1_1_booleans_are_text(tmp_path, written, expected):
-    from sim.loader import load_scenario
+    from sim.load.loader import load_scenario
 
     path = tmp_path / "s.yaml"
     path.write_text(GOOD + f"description: {written}\n")
@@ -366,7 +366,7 @@ def test_yaml_1_1_booleans_are_text(tmp_path, written, expected):
 ])
 def test_yaml_numbers_read_as_yaml_1_2(tmp_path, written, seed):
     """YAML 1.2 core schema: a leading zero is decimal, 0o is octal; a whole float is a whole number."""
-    from sim.loader import load_scenario
+    from sim.load.loader import load_scenario
 
     path = tmp_path / "s.yaml"
     path.write_text(GOOD.replace("seed: 3", f"seed: {written}"))
@@ -375,7 +375,7 @@ def test_yaml_numbers_read_as_yaml_1_2(tmp_path, written, seed):
 
 
 def test_a_yaml_1_2_directive_is_accepted_and_merge_keys_work(tmp_path):
-    from sim.loader import load_scenario
+    from sim.load.loader import load_scenario
 
     path = tmp_path / "s.yaml"
     path.write_text("%YAML 1.2\n---\nversion: 1\nname: tiny\nstrategies:\n  a: &b {kind: push, parallel: 1}\n"
@@ -386,7 +386,7 @@ def test_a_yaml_1_2_directive_is_accepted_and_merge_keys_work(tmp_path):
 
 def test_a_yes_no_setting_still_reads_as_a_boolean(tmp_path):
     """`no` stays the string 'no' in the YAML, and the model reads it as false where a boolean is asked for."""
-    from sim.loader import load_scenario
+    from sim.load.loader import load_scenario
 
     base = ROOT / "scenarios" / "slack_2020_pipeline.yaml"
     loaded = load_scenario(base, ["commander.hotfix.fast_path=yes", "commander.business_hours.weekdays_only=no"])
@@ -396,7 +396,7 @@ def test_a_yes_no_setting_still_reads_as_a_boolean(tmp_path):
 
 def test_the_shipped_scenarios_fit_the_budgets_with_room_to_spare():
     """The budgets refuse nothing real: the largest shipped scenario uses under a tenth of the node budget."""
-    from sim.yaml_input import parse_yaml
+    from sim.load.yaml_input import parse_yaml
 
     for path in [*sorted((ROOT / "scenarios").glob("*.yaml")), RECORDED / "params.yaml"]:
         assert path.stat().st_size < 256 * 1024 // 10

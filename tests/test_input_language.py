@@ -12,9 +12,9 @@ import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from sim.errors import ScenarioError
-from sim.loader import load_scenario
+from sim.load.loader import load_scenario
 from sim.quantities import DURATION_PATTERN
-from sim.scenario import Scenario
+from sim.spec.scenario import Scenario
 from sim.units import UnitError, parse_duration, parse_percent
 
 DURATIONS = [

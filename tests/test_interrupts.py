@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from sim import cli
 from sim.cli import Interrupted, app, interrupt_exit_code
 from sim.commands import run as run_module
-from sim.experiment import map_ordered
+from sim.deploy.experiment import map_ordered
 from tests.conftest import make_scenario
 
 runner = CliRunner()

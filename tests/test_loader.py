@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from sim.errors import ScenarioError
-from sim.loader import load_scenario
+from sim.load.loader import load_scenario
 
 GOOD = """\
 version: 1

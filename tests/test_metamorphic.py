@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from sim.engine import Job, fast_wave, simulate
-from sim.plan import WavePlan
-from sim.reference import reference_wave
+from sim.deploy.engine import Job, fast_wave, simulate
+from sim.deploy.plan import WavePlan
+from sim.deploy.reference import reference_wave
 from tests.conftest import make_scenario
 
 def makespan(scenario, strategy, hosts, seed):

@@ -13,10 +13,10 @@ import stat
 import pytest
 from typer.testing import CliRunner
 
-from sim import plots
+from sim.results import plots
 from sim.cli import app
 from sim.errors import UserError
-from sim.output import check_target, manifest, preflight, read_manifest, results_folder
+from sim.results.output import check_target, manifest, preflight, read_manifest, results_folder
 
 runner = CliRunner()
 SMALL = ["--set", "sweep.hosts=[10, 100]", "--replications", "2", "--seed", "7", "--workers", "1"]

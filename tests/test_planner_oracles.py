@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from sim.distributions import sample_named
-from sim.engine import Job, build_plan, fast_wave, simulate
-from sim.reference import reference_wave
+from sim.deploy.engine import Job, build_plan, fast_wave, simulate
+from sim.deploy.reference import reference_wave
 from sim.streams import Streams
 from tests.conftest import make_scenario
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from sim.engine import build_plan, fast_wave
-from sim.reference import reference_wave
+from sim.deploy.engine import build_plan, fast_wave
+from sim.deploy.reference import reference_wave
 from sim.streams import Streams
 from tests.conftest import make_scenario
 

@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from sim.cli import app
-from sim.records import DeployRecord, fleet_quantile, summarize
-from sim.tables import Crossover, crossovers, fleet_summary, marginal_at_scale
+from sim.results.records import DeployRecord, fleet_quantile, summarize
+from sim.results.tables import Crossover, crossovers, fleet_summary, marginal_at_scale
 
 SUMMARY_COLUMNS = ["strategy", "kind", "fleet_size", "replications", "p50", "p95", "max", "max_p5", "max_p95",
                    "not_updated", "s_per_host"]

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from sim.commands.run import run
-from sim.tables import fleet_summary, marginal_at_scale
+from sim.results.tables import fleet_summary, marginal_at_scale
 
 
 def rows(strategy: str, kind: str, makespans: dict[int, list[float]]) -> list[dict]:

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from sim.engine import Job, fast_wave, simulate
-from sim.plan import WavePlan
-from sim.reference import reference_wave
+from sim.deploy.engine import Job, fast_wave, simulate
+from sim.deploy.plan import WavePlan
+from sim.deploy.reference import reference_wave
 from tests.conftest import make_scenario
 
 ENGINES = [lambda plan: fast_wave(plan, plan.signal_delay), reference_wave]

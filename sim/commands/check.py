@@ -11,8 +11,8 @@ from __future__ import annotations
 import sys
 
 from sim.errors import Problem
-from sim.loader import LoadedScenario, load_scenario
-from sim.locate import where
+from sim.load.loader import LoadedScenario, load_scenario
+from sim.load.locate import where
 from sim.rollout.warnings import scenario_warnings
 
 

@@ -16,15 +16,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sim import guards
+from sim.commands import guards
 from sim.errors import UserError
-from sim.evaluation import acceptance, stats
+from sim.evaluation import acceptance
+from sim.evaluation.estimates import policy_estimates, stage_table
 from sim.evaluation.engine import CHUNK, plan_eval_jobs, run_eval_job
-from sim.experiment import default_workers, map_ordered
-from sim.loader import LoadedScenario
+from sim.deploy.experiment import default_workers, map_ordered
+from sim.load.loader import LoadedScenario
 from sim.progress import progress_bar
-from sim.output import manifest, results_folder, write_json
-from sim.plots import save_figure, plt
+from sim.results.output import manifest, results_folder, write_json
+from sim.results.plots import save_figure, plt
 from sim.rollout.summary import horizon_text
 from sim.units import format_duration
 
@@ -72,14 +73,14 @@ def evaluate(loaded: LoadedScenario, entropy: int, workers: int | None, err: Con
                 break
     table = pd.DataFrame(rows)
     within = spec.acceptance.mitigated_within
-    estimates = stats.policy_estimates(table, spec.confidence, spec.acceptance.exposure_limit, within)
-    return EvaluationRun(loaded, entropy, table, estimates, stats.stage_table(table),
+    estimates = policy_estimates(table, spec.confidence, spec.acceptance.exposure_limit, within)
+    return EvaluationRun(loaded, entropy, table, estimates, stage_table(table),
                          acceptance.judge(estimates, spec.acceptance))
 
 
 def _precise(rows: pd.DataFrame, spec) -> bool:
     """Every rate's interval is at most `precision` wide."""
-    estimates = stats.policy_estimates(rows, spec.confidence, spec.acceptance.exposure_limit, None)
+    estimates = policy_estimates(rows, spec.confidence, spec.acceptance.exposure_limit, None)
     rates = estimates[estimates.measure.isin(["false_rollback_rate", "miss_rate", "caught_before_exposure"])
                       & (estimates.n > 0)]  # a rate with no population (e.g. no bad builds) has nothing to narrow
     return bool(((rates.high - rates.low) <= spec.precision).all())

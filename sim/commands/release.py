@@ -12,12 +12,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sim.experiment import default_workers, map_ordered
-from sim.loader import LoadedScenario
+from sim.deploy.experiment import default_workers, map_ordered
+from sim.load.loader import LoadedScenario
 from sim.progress import progress_bar
-from sim.output import manifest, results_folder, write_json
+from sim.results.output import manifest, results_folder, write_json
 from sim.rollout import summary
-from sim.rollout.batch import simulate_releases
+from sim.rollout.simulate import simulate_releases
 from sim.rollout.release import ReleaseResult
 from sim.rollout.summary import horizon_text
 from sim.rollout.timeline import timeline

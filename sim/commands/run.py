@@ -11,16 +11,17 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sim import guards, plots
-from sim.commands.prepare import cli_overrides, prepare  # noqa: F401 (tests, notebooks and benchmarks import them from here)
+from sim.commands import guards
+from sim.results import plots
+from sim.commands.common import cli_overrides, prepare  # noqa: F401 (tests, notebooks and benchmarks import them from here)
 from sim.errors import Problem, UserError
-from sim.experiment import default_workers, plan_jobs, run_jobs
-from sim.loader import LoadedScenario
-from sim.locate import where
-from sim.references import gate_uses, render_path
+from sim.deploy.experiment import default_workers, plan_jobs, run_jobs
+from sim.load.loader import LoadedScenario
+from sim.load.locate import where
+from sim.spec.references import gate_uses, render_path
 from sim.progress import progress_bar
-from sim.output import manifest, results_folder, write_json
-from sim.tables import crossovers, fleet_summary, host_table, marginal_at_scale, replication_table
+from sim.results.output import manifest, results_folder, write_json
+from sim.results.tables import crossovers, fleet_summary, host_table, marginal_at_scale, replication_table
 from sim.units import format_duration
 
 
@@ -72,7 +73,7 @@ def check_gates(loaded: LoadedScenario) -> None:
 
 
 def guard(loaded: LoadedScenario, workers: int | None, out: str | None) -> None:
-    """Refuse, before any work, a run this machine cannot hold or finish (`sim.guards`)."""
+    """Refuse, before any work, a run this machine cannot hold or finish (`sim.commands.guards`)."""
     scenario = loaded.scenario
     if scenario.rollout is not None:
         costs = guards.release_costs(scenario, workers or default_workers(scenario.replications), out is not None)

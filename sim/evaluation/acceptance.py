@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from sim.evaluation.spec import Acceptance
+from sim.spec.evaluation import Acceptance
 
 PASS, FAIL, UNCERTAIN = 0, 1, 3  # exit codes
 

@@ -38,9 +38,9 @@ from sim import policies
 from sim.policies.rules import classify, measure_totals
 from sim.rollout.context import ReleaseContext, intervals_ended, window_between, window_starts
 from sim.rollout.pipeline import ClockTie, GateRun, Scripted, clock_checks
-from sim.rollout.release import ReleaseResult, blocked_reason, metrics_until, result_of, run_model, simulate_release
+from sim.rollout.release import ReleaseResult, blocked_reason, metrics_until, result_of, run_model, simulate_per_check
 from sim.rollout.series import MetricSeries, compute_series
-from sim.scenario import Scenario
+from sim.spec.scenario import Scenario
 
 # A round re-runs a release from its start, so a release with d decisions costs d + 1 rounds, and the
 # per-check model about three: a release still undecided after ROUNDS rounds (many decisions: pages,
@@ -48,8 +48,8 @@ from sim.scenario import Scenario
 ROUNDS = 4
 
 
-def simulate_releases(releases: list[tuple[Scenario, int]], entropy: int) -> list[ReleaseResult]:
-    """Each (scenario, replication), as `simulate_release(..., batched=False)` would simulate it.
+def run_batched(releases: list[tuple[Scenario, int]], entropy: int) -> list[ReleaseResult]:
+    """Each (scenario, replication), as `simulate_per_check` would simulate it.
 
     Releases that differ only in how their gates judge (the same replication under several policies of
     an evaluation, or the points of a sweep) share their first round: it does not depend on the
@@ -80,7 +80,7 @@ def simulate_releases(releases: list[tuple[Scenario, int]], entropy: int) -> lis
                 try:
                     found = next_decision(ctx, metrics, scripts[i], releases[i][0].gates, shared)
                 except ClockTie:  # only the order of SimPy's events can say: ask the per-check model
-                    results[i] = simulate_release(*releases[i], entropy, batched=False)
+                    results[i] = simulate_per_check(*releases[i], entropy)
                     continue
                 if found is None:
                     decisions = own_decisions(ctx, scripts[i])
@@ -93,7 +93,7 @@ def simulate_releases(releases: list[tuple[Scenario, int]], entropy: int) -> lis
         pending = list(regrouped.values())
     for group in pending:
         for i in group:
-            results[i] = simulate_release(*releases[i], entropy, batched=False)
+            results[i] = simulate_per_check(*releases[i], entropy)
     return results
 
 

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from sim.rollout.spec import BusinessHours, Schedule
+from sim.spec.rollout import BusinessHours, Schedule
 
 DAY = 86400.0
 WEEK = 7 * DAY

@@ -17,15 +17,15 @@ import numpy as np
 import simpy
 
 from sim.distributions import Constant, sample, sample_named
-from sim.engine import build_plan, wave_done
-from sim.fleet import FleetLayout, TIERS
+from sim.deploy.engine import build_plan, wave_done
+from sim.deploy.fleet import FleetLayout, TIERS
 from sim.policies import Window
 from sim.rollout import clock
 from sim.rollout.exposure import FleetExposure
 from sim.rollout.records import Decision, StageChange
 from sim.rollout.series import MetricSeries, compute_series, empty_series
 from sim.rollout.traffic import NoiseBlocks, Replay
-from sim.scenario import PullStrategy, Scenario
+from sim.spec.scenario import PullStrategy, Scenario
 from sim.streams import Streams
 
 BASELINE = 0

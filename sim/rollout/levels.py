@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.rollout.nominal import Cohort, production_hosts
-from sim.rollout.spec import cached_history
+from sim.spec.rollout import cached_history
 from sim.units import format_duration
 
 

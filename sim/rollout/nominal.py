@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sim.distributions import median_of
 from sim.policies.flagger import checks_to_promote
-from sim.rollout.spec import AnalysisStep, ApprovalStep, PauseStep, SetWeightStep, StageStep
+from sim.spec.rollout import AnalysisStep, ApprovalStep, PauseStep, SetWeightStep, StageStep
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import simpy
 from sim import policies
 from sim.policies import Verdict
 from sim.rollout.context import ReleaseContext
-from sim.rollout.spec import AnalysisStep, ApprovalStep, PauseStep, SetWeightStep, StageStep
+from sim.spec.rollout import AnalysisStep, ApprovalStep, PauseStep, SetWeightStep, StageStep
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
 """One release, end to end: branch cut, build, every step of the pipeline, alarms, and the outcome.
 
-`simulate_release(scenario, replication, entropy)` is a pure function of its arguments: everything
+`simulate_per_check(scenario, replication, entropy)` is a pure function of its arguments: everything
 random comes from named streams of that replication. This module is the per-check model: every gate
 check is a SimPy event that reads the metric intervals computed so far. `sim.rollout.batch` runs the
-same model for many releases at once and gives the same results (`simulate_release` uses it unless
-`batched=False`).
+same model for many releases at once and gives the same results; `sim.rollout.simulate` is the entry
+that callers use.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from sim.fleet import TIERS, layout_fleet
+from sim.deploy.fleet import TIERS, layout_fleet
 from sim.rollout import clock
 from sim.rollout.commander import handle_alarm, handle_smoke_failure
 from sim.rollout.context import ReleaseContext, draw_incidents, interval_count, settled_stages
@@ -26,10 +26,10 @@ from sim.rollout.pipeline import Alarm, SmokeTestFailed, run_step, start_gate, s
 from sim.policies.rules import is_low_traffic
 from sim.rollout.records import Decision, MetricSample, ReleaseOutcome, StageChange
 from sim.rollout.series import MetricSeries
-from sim.rollout.spec import AnalysisStep, ApprovalStep, SetWeightStep, StageStep
-from sim.rollout.spec import cached_history
+from sim.spec.rollout import AnalysisStep, ApprovalStep, SetWeightStep, StageStep
+from sim.spec.rollout import cached_history
 from sim.rollout.traffic import NoiseBlocks, Replay
-from sim.scenario import Scenario
+from sim.spec.scenario import Scenario
 from sim.streams import Streams
 
 
@@ -147,11 +147,8 @@ def _start_background(ctx: ReleaseContext, step) -> None:
             start_gate(ctx, name, None, background=True)
 
 
-def simulate_release(scenario: Scenario, replication: int, entropy: int, batched: bool = True) -> ReleaseResult:
-    if batched:
-        from sim.rollout.batch import simulate_releases
-
-        return simulate_releases([(scenario, replication)], entropy)[0]
+def simulate_per_check(scenario: Scenario, replication: int, entropy: int) -> ReleaseResult:
+    """One release by the per-check model (the batched engine's reference and its fallback)."""
     ctx = run_model(scenario, replication, entropy)
     ctx.advance_metrics(until=metrics_until(ctx))
     return result_of(ctx, replication, ctx.metrics)

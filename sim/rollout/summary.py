@@ -8,7 +8,8 @@ from dataclasses import asdict
 import numpy as np
 import pandas as pd
 
-from sim.evaluation.stats import DETECTED, populations, wilson
+from sim.rollout.populations import DETECTED, populations
+from sim.stats.intervals import wilson
 from sim.rollout.release import ReleaseResult
 from sim.units import format_duration
 

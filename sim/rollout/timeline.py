@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.plots import save_figure, plt
+from sim.results.plots import save_figure, plt
 from sim.rollout.release import ReleaseResult
-from sim.scenario import Scenario
+from sim.spec.scenario import Scenario
 
 MARKERS = {"rollback": ("tab:red", "rollback"), "rolled-back": ("tab:red", "rolled back"),
            "hotfix-build": ("tab:purple", "hotfix build"), "smoke-test-failed": ("tab:orange", "smoke test failed"),

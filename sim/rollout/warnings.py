@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from sim.distributions import median_of
 from sim.rollout.levels import requests_per_check
 from sim.rollout.nominal import StepView, walk
-from sim.rollout.spec import AnalysisStep
+from sim.spec.rollout import AnalysisStep
 from sim.units import format_duration
 
 

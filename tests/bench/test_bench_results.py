@@ -9,9 +9,9 @@ from bench import results
 from bench.calibrate import load_run
 from bench.fleet import BenchConfig
 from bench.run import BenchResult
-from sim.engine import Job, simulate
+from sim.deploy.engine import Job, simulate
 from sim.errors import UserError
-from sim.output import read_manifest
+from sim.results.output import read_manifest
 from tests.conftest import make_scenario
 
 

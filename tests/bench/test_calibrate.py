@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from bench import calibrate, validate
-from sim.engine import Job, simulate
-from sim.records import HOST_COLUMNS
+from sim.deploy.engine import Job, simulate
+from sim.results.records import HOST_COLUMNS
 from tests.conftest import make_scenario
 
 SIZE, FILES = 20e6, 200
@@ -175,7 +175,7 @@ def test_validate_model_on_recorded_runs(tmp_path):
 
 def test_recorded_params_load_under_a_scenario(tmp_path):
     """The shipped parameter file is a valid `include:` for a scenario and its values take effect."""
-    from sim.loader import load_scenario
+    from sim.load.loader import load_scenario
 
     scenario = tmp_path / "s.yaml"
     scenario.write_text(f"version: 1\nname: cal\ninclude: {RECORDED / 'params.yaml'}\n"

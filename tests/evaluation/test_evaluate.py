@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 from sim.cli import app
 from sim.commands.evaluate import evaluate
 from sim.evaluation.engine import plan_eval_jobs, run_eval_job
-from sim.evaluation.stats import wilson
-from sim.experiment import make_executor
-from sim.loader import LoadedScenario
-from sim.scenario import Scenario
+from sim.stats.intervals import wilson
+from sim.deploy.experiment import make_executor
+from sim.load.loader import LoadedScenario
+from sim.spec.scenario import Scenario
 
 PULL = {"kind": "pull", "publish": 0, "key_write": "10ms", "wakeup": "50ms", "verify_rate": "1000MB/s", "activation": "1s"}
 
@@ -92,7 +92,7 @@ def test_local_and_dask_executors_give_identical_tables():
 def test_adaptive_precision_stops_at_the_first_batch_whose_interval_is_narrow_enough():
     """Good builds only, so the false-rollback rate is the one rate with a population. Its 95% Wilson
     interval is recomputed from the release rows with scipy (the same score interval, no continuity
-    correction, as sim.evaluation.stats.wilson) after each batch of 50: the run must stop at the first
+    correction, as sim.evaluation.estimates.wilson) after each batch of 50: the run must stop at the first
     batch where it is at most 10% wide, neither earlier nor later (a rate near 14% needs ~190 releases)."""
     policies = {"p": ONE_CHECK}
     precision, batch = 0.10, 50

@@ -1,4 +1,4 @@
-"""The reported intervals against oracles that share no code with `sim.evaluation.stats`.
+"""The reported intervals against oracles that share no code with `sim.evaluation.estimates`.
 
 Wilson (score interval, no continuity correction): against scipy's `binomtest(...).proportion_ci(
 method="wilson")` (the same definition: scipy's "wilsoncc" is the continuity-corrected one), against the
@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.evaluation.stats import policy_estimates, quantile_ci, wilson
+from sim.evaluation.estimates import policy_estimates
+from sim.stats.intervals import quantile_ci, wilson
 from sim.rollout.summary import distribution
 
 LEVELS = [0.80, 0.90, 0.95, 0.99]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from sim.evaluation.stats import wilson
+from sim.stats.intervals import wilson
 from sim.policies import check, parse_policy, start
 from sim.policies.window import window_of
 

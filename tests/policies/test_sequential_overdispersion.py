@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from sim.evaluation.stats import wilson
+from sim.stats.intervals import wilson
 from sim.policies import check, parse_policy, start
 from sim.policies.sequential import t_mixture
 from sim.policies.window import window_of
-from sim.rollout.spec import Traffic
+from sim.spec.rollout import Traffic
 from sim.rollout.traffic import IntervalNoise, draw_many
 
 from tests.rollout.helpers import release_scenario

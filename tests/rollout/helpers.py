@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sim.scenario import Scenario
+from sim.spec.scenario import Scenario
 
 PULL = {"kind": "pull", "publish": 0, "key_write": "10ms", "wakeup": "50ms", "verify_rate": "1000MB/s",
         "activation": "1s"}

@@ -4,8 +4,9 @@ import numpy as np
 from typer.testing import CliRunner
 
 from sim.cli import app
-from sim.loader import load_scenario
-from sim.rollout.release import make_context, simulate_release
+from sim.load.loader import load_scenario
+from sim.rollout.release import make_context
+from sim.rollout.simulate import simulate_release
 
 HISTORY = "data/history_example.csv"
 

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from sim.evaluation.engine import draw_mix, variant
-from sim.loader import load_scenario
-from sim.rollout.batch import simulate_releases
+from sim.load.loader import load_scenario
 from sim.rollout.pipeline import ClockTie, GateRun, clock_checks
-from sim.rollout.release import simulate_release
+from sim.rollout.release import simulate_per_check
+from sim.rollout.simulate import simulate_releases
 from sim.rollout.series import MetricSeries
 
 from tests.rollout.helpers import release_scenario
@@ -35,7 +35,7 @@ def assert_same_release(expected, got) -> None:
 
 
 def check_engines_agree(items) -> list:
-    expected = [simulate_release(scenario, r, ENTROPY, batched=False) for scenario, r in items]
+    expected = [simulate_per_check(scenario, r, ENTROPY) for scenario, r in items]
     got = simulate_releases(items, ENTROPY)
     for e, g in zip(expected, got):
         assert_same_release(e, g)

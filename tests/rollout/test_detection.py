@@ -8,9 +8,9 @@ from hypothesis import given, settings, strategies as st
 from scipy import stats
 
 from sim import policies
-from sim.rollout.release import simulate_release
-from sim.rollout.spec import Traffic
-from sim.evaluation.stats import wilson
+from sim.rollout.simulate import simulate_release
+from sim.spec.rollout import Traffic
+from sim.stats.intervals import wilson
 from sim.rollout.traffic import IntervalNoise, draw_many
 from sim.streams import Streams
 from tests.rollout.helpers import release_scenario

@@ -17,9 +17,10 @@ import numpy as np
 import pytest
 
 from sim.commands.evaluate import evaluate
-from sim.evaluation.spec import Evaluation
-from sim.loader import LoadedScenario
-from sim.rollout.release import simulate_release
+from sim.spec.evaluation import Evaluation
+from sim.load.loader import LoadedScenario
+from sim.rollout.release import simulate_per_check
+from sim.rollout.simulate import simulate_release
 from tests.rollout.helpers import release_scenario
 
 BUILD = 630.0
@@ -78,7 +79,7 @@ def test_onset_delays_the_effect_and_detection_but_not_the_start_of_exposure():
     assert (o.outcome, o.rollback_stage, o.ended) == ("rolled_back", "100%", pytest.approx(detection + WAVE_200))
     assert o.horizon == pytest.approx(detection + WAVE_200 + 3600)  # the pipeline's end + 1 h watch
     assert o.served_traffic and not o.bad_serving_at_horizon
-    assert repr(simulate_release(scenario, 0, entropy=1, batched=False).outcome) == repr(o)  # both engines
+    assert repr(simulate_per_check(scenario, 0, entropy=1).outcome) == repr(o)  # both engines
 
     # Exposure over time: intervals up to the last one ended by the pipeline's end (840 s; 14 intervals).
     assert m.time.tolist() == [STEP * (k + 1) for k in range(14)]

@@ -11,7 +11,8 @@ import math
 
 import pytest
 
-from sim.rollout.release import simulate_release
+from sim.rollout.release import simulate_per_check
+from sim.rollout.simulate import simulate_release
 from tests.rollout.helpers import release_scenario
 
 LIVE_ALL, LIVE_CANARY, WAVE_ALL = 602.76, 601.32, 2.76
@@ -127,5 +128,5 @@ def test_the_batched_engine_reads_the_same_outcomes_as_the_per_check_model():
                          build=BAD, rollout={"horizon": "2h"}),
     ]
     for scenario in cases:
-        batched, per_check = simulate_release(scenario, 3, 7), simulate_release(scenario, 3, 7, batched=False)
+        batched, per_check = simulate_release(scenario, 3, 7), simulate_per_check(scenario, 3, 7)
         assert repr(batched.outcome) == repr(per_check.outcome)  # (repr: NaN fields compare equal)

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.commands.run import run
-from sim.output import read_manifest
+from sim.results.output import read_manifest
 
 runner = CliRunner()
 SLACK = "scenarios/slack_2020_pipeline.yaml"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from sim.rollout.release import simulate_release
+from sim.rollout.simulate import simulate_release
 from tests.rollout.helpers import release_scenario
 
 

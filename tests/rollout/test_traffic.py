@@ -3,7 +3,7 @@
 import numpy as np
 from scipy import stats
 
-from sim.rollout.traffic import binom_ppf, poisson_ppf
+from sim.stats.discrete import binom_ppf, poisson_ppf
 
 
 def test_quantiles_equal_scipy_including_the_edges():

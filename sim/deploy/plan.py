@@ -1,7 +1,7 @@
 """A wave plan: every per-host number a deploy needs, drawn before time 0.
 
-Strategies turn a scenario into a `WavePlan`; the fast engine (`sim.wave`) and the reference model
-(`sim.reference`) both run the same plan, so on the same draws they must give the same per-host times.
+Strategies turn a scenario into a `WavePlan`; the fast engine (`sim.deploy.wave`) and the reference model
+(`sim.deploy.reference`) both run the same plan, so on the same draws they must give the same per-host times.
 """
 
 from __future__ import annotations

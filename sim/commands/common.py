@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from sim.commands.check import print_warnings
-from sim.loader import load_scenario
+from sim.load.loader import load_scenario
 
 
 def cli_overrides(overrides: list[str], replications: int | None, seed: int | None,

@@ -20,9 +20,9 @@ from pydantic_core import PydanticCustomError
 from sim.distributions import Constant, Distribution, LogNormal
 from sim.policies import Policy
 from sim.quantities import NonNegativeDuration, PositiveRate, PositiveSize, Share
-from sim.evaluation.spec import Evaluation
-from sim.references import bad_references, line_error, located
-from sim.rollout.spec import Build, Commander, Incidents, Rollout, Schedule, Traffic
+from sim.spec.evaluation import Evaluation
+from sim.spec.references import bad_references, line_error, located
+from sim.spec.rollout import Build, Commander, Incidents, Rollout, Schedule, Traffic
 
 SCENARIO_VERSION = 1
 MAX_HOSTS = 10_000_000
@@ -257,7 +257,7 @@ class Scenario(Section):
     @model_validator(mode="wrap")
     @classmethod
     def _references(cls, data, handler) -> "Scenario":
-        """Names used across sections (`sim.references`), checked on the data as written and reported
+        """Names used across sections (`sim.spec.references`), checked on the data as written and reported
         together with every other problem, each at the reference itself."""
         if not isinstance(data, dict):
             return handler(data)

@@ -3,7 +3,7 @@
 Problems are located as `file:line:col: key.path: message (got X; allowed Y)`. Values that came from a
 `--set key=value` override are located as `--set key`. Nothing here writes anything. Every file and
 value is read within the budgets of `sim.limits` (size, nesting, nodes with aliases expanded, finite
-numbers: see `sim.yaml_input`); the scenario with its includes and overrides is held to the node and
+numbers: see `sim.load.yaml_input`); the scenario with its includes and overrides is held to the node and
 depth budgets again before validation.
 """
 
@@ -21,13 +21,13 @@ from ruamel.yaml.comments import CommentedMap
 
 from sim import limits
 from sim.errors import Problem, ScenarioError
-from sim.includes import resolve_includes
+from sim.load.includes import resolve_includes
 from sim.limits import read_bounded
-from sim.locate import position, problems_from, where
-from sim.overrides import apply_overrides, parse_override
-from sim.scenario import SCENARIO_VERSION, Scenario
-from sim.references import render_path
-from sim.yaml_input import DEPTH_ALLOWED, parse_yaml
+from sim.load.locate import position, problems_from, where
+from sim.load.overrides import apply_overrides, parse_override
+from sim.spec.scenario import SCENARIO_VERSION, Scenario
+from sim.spec.references import render_path
+from sim.load.yaml_input import DEPTH_ALLOWED, parse_yaml
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class LoadedScenario:
     data: Any = field(default=None, repr=False, compare=False)
     """The parsed YAML after includes and overrides (for locating warnings; None when built in code)."""
     origins: dict = field(default_factory=dict, repr=False, compare=False)
-    """Which key paths came from an included file or a `--set` override (see `sim.locate.where`)."""
+    """Which key paths came from an included file or a `--set` override (see `sim.load.locate.where`)."""
 
     @property
     def effective(self) -> dict:

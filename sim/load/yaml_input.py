@@ -38,7 +38,7 @@ from ruamel.yaml.scanner import RoundTripScanner, Scanner
 
 from sim.errors import Problem, ScenarioError
 from sim.limits import MAX_DEPTH, MAX_INTEGER, NODES_VARIABLE, max_nodes
-from sim.references import render_path
+from sim.spec.references import render_path
 
 CORE = "tag:yaml.org,2002:"
 CORE_TAGS = {"!", *(CORE + name for name in ("int", "float", "bool", "null", "seq", "map"))}

@@ -17,11 +17,11 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from sim.engine import Job, simulate
+from sim.deploy.engine import Job, simulate
 from sim.errors import UserError
-from sim.records import DeployRecord, DeploySummary
-from sim.scenario import Scenario
-from sim.wave import run_wave
+from sim.results.records import DeployRecord, DeploySummary
+from sim.spec.scenario import Scenario
+from sim.deploy.wave import run_wave
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario import Faults
+from sim.spec.scenario import Faults
 from sim.streams import Streams
 
 

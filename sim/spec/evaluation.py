@@ -55,7 +55,7 @@ class PolicySweep(Section):
 
     base: str
     """The policy (from `policies`) whose gates the `gates.` keys change (checked with the scenario's other
-    names, see `sim.references`)."""
+    names, see `sim.spec.references`)."""
     grid: dict[str, list] = Field(..., min_length=1)
     """Key -> values. `gates.NAME.FIELD` changes the base policy; other keys are scenario overrides
     such as `rollout.steps[2].pause`."""

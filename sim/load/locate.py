@@ -4,7 +4,7 @@ Pydantic reports a location such as ('strategies', 'a', 'push', 'paralel'); this
 the keys as written (`strategies.a.paralel`), finds the line and column in the file (or the `--set`
 override, or the included file that supplied the value), and words the message with the bad value and
 what is allowed, with a "did you mean" for unknown keys. Errors of type `reference` (a name that names
-nothing, see `sim.references`) carry their own message and allowed names, and say whether they are about
+nothing, see `sim.spec.references`) carry their own message and allowed names, and say whether they are about
 the key at their path (then located at the key) or its value.
 """
 
@@ -18,11 +18,11 @@ from pydantic import BaseModel
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from sim.errors import Problem
-from sim.includes import IncludedFrom
+from sim.load.includes import IncludedFrom
 from sim.policies import POLICIES
-from sim.references import render_path
-from sim.rollout.spec import STEP_KINDS
-from sim.scenario import Scenario
+from sim.spec.references import render_path
+from sim.spec.rollout import STEP_KINDS
+from sim.spec.scenario import Scenario
 
 
 def problems_from(errors: list[dict], data: CommentedMap, source: str, origins: dict[tuple, object]) -> list[Problem]:

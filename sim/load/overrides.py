@@ -3,7 +3,7 @@
 The value is read as YAML, so `--set fleet.hosts=5000`, `--set sweep.hosts=[10,100]` and
 `--set strategies.pull.wakeup={dist: constant, value: 50ms}` all work. List items are addressed as
 `steps[1]` or `steps.1`. Missing mappings on the way are created. Values are read as YAML 1.2
-within the YAML budgets of `sim.limits` (size, nesting, nodes, finite numbers; see `sim.yaml_input`).
+within the YAML budgets of `sim.limits` (size, nesting, nodes, finite numbers; see `sim.load.yaml_input`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from sim.errors import Problem, ScenarioError
 from sim.limits import MAX_DEPTH, YAML as YAML_BUDGET, describe_bytes, max_bytes
-from sim.yaml_input import parse_yaml
+from sim.load.yaml_input import parse_yaml
 
 _KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
 MAX_KEY_CHARACTERS = 1000

@@ -75,7 +75,7 @@ def gate_uses(rollout: dict) -> Iterator[tuple[tuple, str]]:
 
 
 def line_error(bad: BadReference) -> dict:
-    """`bad` as a pydantic line error (type `reference`), which `sim.locate` words and locates."""
+    """`bad` as a pydantic line error (type `reference`), which `sim.load.locate` words and locates."""
     ctx = {"message": bad.message, "got": bad.got, "allowed": ", ".join(bad.allowed) or "none",
            "at": "key" if bad.at_key else "value"}
     return {"type": PydanticCustomError("reference", "{message}", ctx), "loc": bad.path, "input": bad.got}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario import Fleet
+from sim.spec.scenario import Fleet
 
 TIERS = ("staging", "dogfood", "canary", "production")
 _TIER_OBJECTS = np.asarray(TIERS, dtype=object)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 
 from sim.distributions import Constant, Distribution, LogNormal
 from sim.quantities import NonNegativeDuration, Percent, PositiveDuration, Share
-from sim.references import located
+from sim.spec.references import located
 
 
 @functools.lru_cache(maxsize=8)

@@ -1,7 +1,7 @@
 """The deploy engine: one strategy, one fleet size, one replication -> a `DeployRecord`.
 
 SimPy orchestrates the deploy (the signal, then the wave); the wave of hosts, which nothing but their
-own draws distinguishes, is computed at once by the compiled kernel in `sim.wave`. `sim.reference`
+own draws distinguishes, is computed at once by the compiled kernel in `sim.deploy.wave`. `sim.deploy.reference`
 runs the same plan with one SimPy process per host, and the tests hold the two to the same times.
 """
 
@@ -12,14 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from sim.faults import HostFaults, draw_faults
-from sim.fleet import layout_fleet
-from sim.plan import WavePlan, WaveTimes
-from sim.records import DeployRecord
-from sim.scenario import Scenario
-from sim.strategies import PLANNERS
+from sim.deploy.faults import HostFaults, draw_faults
+from sim.deploy.fleet import layout_fleet
+from sim.deploy.plan import WavePlan, WaveTimes
+from sim.results.records import DeployRecord
+from sim.spec.scenario import Scenario
+from sim.deploy.strategies import PLANNERS
 from sim.streams import Streams
-from sim.wave import run_wave
+from sim.deploy.wave import run_wave
 
 
 @dataclass(frozen=True)

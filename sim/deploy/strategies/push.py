@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from sim.distributions import sample_named
-from sim.faults import HostFaults
-from sim.plan import WavePlan
-from sim.scenario import PushStrategy, Scenario
+from sim.deploy.faults import HostFaults
+from sim.deploy.plan import WavePlan
+from sim.spec.scenario import PushStrategy, Scenario
 from sim.streams import Streams
 
 

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Mapping
 
 from sim.errors import Problem, UserError
-from sim.locate import where
-from sim.references import render_path
+from sim.load.locate import where
+from sim.spec.references import render_path
 
 ALLOW_ENV = "DEPLOYSIM_ALLOW_LARGE"
 TIME_BUDGET = 24 * 3600.0
@@ -44,7 +44,7 @@ and pool workers alike; ru_maxrss after warm-up)."""
 # Fleet-growth runs (`deploysim run` without `rollout:`), one job = one (strategy, fleet size, replication).
 ENGINE_BYTES_PER_HOST = 140.0
 """Peak memory of one replication, per host: 125 B (push) and 134 B (pull) at 1e5 hosts, 120 B and 130 B
-at 1e6 (`sim.engine.simulate`, benchmarks' scenario; peak minus peak after a 10-host warm-up)."""
+at 1e6 (`sim.deploy.engine.simulate`, benchmarks' scenario; peak minus peak after a 10-host warm-up)."""
 ENGINE_SECONDS_PER_HOST = 1.1e-6
 """Wall time of one replication, per host: 0.46-0.56 us at 1e5 hosts, 0.78-1.04 us at 1e6."""
 JOB_SECONDS = 0.5e-3

@@ -13,7 +13,7 @@ import heapq
 import numpy as np
 import simpy
 
-from sim.plan import WavePlan, WaveTimes
+from sim.deploy.plan import WavePlan, WaveTimes
 
 
 class SharedLink:

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from sim.distributions import Constant, Empirical, LogNormal, Uniform
-from sim.scenario import Scenario
+from sim.spec.scenario import Scenario
 
 UNIT_NOTES = {
     "Duration": "duration (`250ms`, `90s`, `5m`, `1h30m`, `2d`; bare number = seconds)",

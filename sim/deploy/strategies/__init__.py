@@ -1,6 +1,6 @@
 """Deploy strategies by name: each turns (scenario, strategy spec, fleet, draws) into a `WavePlan`.
 
-    >>> from sim.strategies import PLANNERS
+    >>> from sim.deploy.strategies import PLANNERS
     >>> sorted(PLANNERS)
     ['pull', 'push']
 
@@ -8,6 +8,6 @@ Adding a strategy means writing one `plan(...)` function and registering it here
 that scenario files use.
 """
 
-from sim.strategies import pull, push
+from sim.deploy.strategies import pull, push
 
 PLANNERS = {"push": push.plan, "pull": pull.plan}

@@ -1,0 +1,1 @@
+"""Generic statistics: confidence intervals (intervals.py) and exact discrete quantiles (discrete.py)."""
