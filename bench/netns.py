@@ -22,8 +22,8 @@ import ipaddress
 import os
 import subprocess
 from contextlib import contextmanager
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
 PREFIX = "dsim-"

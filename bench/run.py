@@ -8,8 +8,8 @@ shares. Pull's `extra` holds the fan-out latency (key commit to each agent wakin
 from __future__ import annotations
 
 import json
-import time
 import os
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 

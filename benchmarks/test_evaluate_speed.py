@@ -17,8 +17,8 @@ import time
 
 from sim.commands.evaluate import evaluate
 from sim.commands.run import prepare
-from sim.evaluation.engine import draw_mix, variant
 from sim.deploy.experiment import map_ordered
+from sim.evaluation.engine import draw_mix, variant
 from sim.rollout.release import simulate_per_check
 
 POLICY = ["evaluation.policies={threshold: {errors: {semantics: threshold, metric: error_rate, max: 1%, "

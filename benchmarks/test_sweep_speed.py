@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 import time
 
+from sim.commands.common import prepare
 from sim.commands.evaluate import evaluate
-from sim.commands.run import prepare
 from sim.commands.sweep import sweep
 
 SCENARIO = "scenarios/threshold_policies.yaml"

@@ -23,7 +23,7 @@ from typer.core import TyperGroup
 
 from sim import __version__
 from sim.errors import Problem, UserError
-from sim.interrupts import Interrupted, interrupt_exit_code, interruptible, raise_interrupted  # noqa: F401 (bench and tests import them from here)
+from sim.interrupts import interrupt_exit_code, interruptible, raise_interrupted
 
 FORMATS = ("table", "json")
 EXECUTORS = ("local", "dask")
@@ -131,7 +131,8 @@ def run(
             check_options(bad_flags({"--replications": (replications, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
                                     {"--format": (format_, FORMATS)}), out, overwrite)
             loaded, entropy = prepare(scenario, set_, replications, seed, metrics)
-            from sim.commands import release, run as run_module  # the engine, once the input is known good
+            from sim.commands import release  # the engine, once the input is known good
+            from sim.commands import run as run_module
 
             result = run_module.run_loaded(loaded, entropy, out=out, workers=workers, overwrite=overwrite)
         except UserError as error:
@@ -226,7 +227,8 @@ def check(
     set_: Sets = [],
 ) -> None:
     """Validate a scenario (with the same overrides as run) without running it."""
-    from sim.commands.check import check as check_command, describe, print_warnings
+    from sim.commands.check import check as check_command
+    from sim.commands.check import describe, print_warnings
 
     try:
         loaded = check_command(scenario, set_)

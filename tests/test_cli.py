@@ -9,8 +9,8 @@ import time
 
 from typer.testing import CliRunner
 
-from sim.results import plots
 from sim.cli import app
+from sim.results import plots
 from sim.results.output import read_manifest
 
 runner = CliRunner()

@@ -10,13 +10,13 @@ import math
 import pytest
 from typer.testing import CliRunner
 
-from sim.commands import guards
 from sim.cli import app
+from sim.commands import guards
 from sim.commands.evaluate import evaluate
+from sim.commands.guards import Budget, evaluation_costs, fleet_costs, release_costs
 from sim.commands.run import run
 from sim.commands.sweep import sweep
 from sim.errors import UserError
-from sim.commands.guards import Budget, evaluation_costs, fleet_costs, release_costs
 from sim.load.loader import load_scenario
 
 runner = CliRunner()

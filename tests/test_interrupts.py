@@ -17,9 +17,10 @@ import pytest
 from typer.testing import CliRunner
 
 from sim import cli
-from sim.cli import Interrupted, app, interrupt_exit_code
+from sim.cli import app
 from sim.commands import run as run_module
 from sim.deploy.experiment import map_ordered
+from sim.interrupts import Interrupted, interrupt_exit_code
 from tests.conftest import make_scenario
 
 runner = CliRunner()

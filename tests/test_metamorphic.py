@@ -2,12 +2,14 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.deploy.engine import Job, fast_wave, simulate
 from sim.deploy.plan import WavePlan
 from sim.deploy.reference import reference_wave
 from tests.conftest import make_scenario
+
 
 def makespan(scenario, strategy, hosts, seed):
     return float(np.nanmax(simulate(scenario, Job(strategy, hosts, 0, seed)).done))

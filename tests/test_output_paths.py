@@ -13,9 +13,9 @@ import stat
 import pytest
 from typer.testing import CliRunner
 
-from sim.results import plots
 from sim.cli import app
 from sim.errors import UserError
+from sim.results import plots
 from sim.results.output import check_target, manifest, preflight, read_manifest, results_folder
 
 runner = CliRunner()

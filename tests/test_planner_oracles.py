@@ -11,9 +11,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from sim.distributions import sample_named
 from sim.deploy.engine import Job, build_plan, fast_wave, simulate
 from sim.deploy.reference import reference_wave
+from sim.distributions import sample_named
 from sim.streams import Streams
 from tests.conftest import make_scenario
 

@@ -17,15 +17,15 @@ from rich.table import Table
 from rich.text import Text
 
 from sim.commands import guards
+from sim.deploy.experiment import default_workers, map_ordered
 from sim.errors import UserError
 from sim.evaluation import acceptance
-from sim.evaluation.estimates import policy_estimates, stage_table
 from sim.evaluation.engine import CHUNK, plan_eval_jobs, run_eval_job
-from sim.deploy.experiment import default_workers, map_ordered
+from sim.evaluation.estimates import policy_estimates, stage_table
 from sim.load.loader import LoadedScenario
 from sim.progress import progress_bar
 from sim.results.output import manifest, results_folder, write_json
-from sim.results.plots import save_figure, plt
+from sim.results.plots import plt, save_figure
 from sim.rollout.summary import horizon_text
 from sim.units import format_duration
 

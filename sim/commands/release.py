@@ -17,12 +17,11 @@ from sim.load.loader import LoadedScenario
 from sim.progress import progress_bar
 from sim.results.output import manifest, results_folder, write_json
 from sim.rollout import summary
-from sim.rollout.simulate import simulate_releases
 from sim.rollout.release import ReleaseResult
+from sim.rollout.simulate import simulate_releases
 from sim.rollout.summary import horizon_text
 from sim.rollout.timeline import timeline
 from sim.units import format_duration
-
 
 CHUNK = 50  # replications simulated together by the batched engine
 

@@ -12,16 +12,16 @@ from rich.table import Table
 from rich.text import Text
 
 from sim.commands import guards
-from sim.results import plots
-from sim.commands.common import cli_overrides, prepare  # noqa: F401 (tests, notebooks and benchmarks import them from here)
-from sim.errors import Problem, UserError
+from sim.commands.common import prepare
 from sim.deploy.experiment import default_workers, plan_jobs, run_jobs
+from sim.errors import Problem, UserError
 from sim.load.loader import LoadedScenario
 from sim.load.locate import where
-from sim.spec.references import gate_uses, render_path
 from sim.progress import progress_bar
+from sim.results import plots
 from sim.results.output import manifest, results_folder, write_json
 from sim.results.tables import crossovers, fleet_summary, host_table, marginal_at_scale, replication_table
+from sim.spec.references import gate_uses, render_path
 from sim.units import format_duration
 
 

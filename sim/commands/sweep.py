@@ -19,14 +19,14 @@ from rich.text import Text
 
 from sim.commands import guards
 from sim.commands.evaluate import evaluate
+from sim.deploy.experiment import default_workers
 from sim.errors import UserError
 from sim.evaluation import acceptance
 from sim.evaluation.engine import CHUNK
 from sim.evaluation.sweep import MAXIMISED, OBJECTIVES, best, grid_points, pareto_front, shortfall
-from sim.deploy.experiment import default_workers
 from sim.load.loader import LoadedScenario, vary
 from sim.results.output import manifest, results_folder, write_json
-from sim.results.plots import save_figure, plt
+from sim.results.plots import plt, save_figure
 from sim.rollout.summary import horizon_text
 from sim.units import format_duration
 

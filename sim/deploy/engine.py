@@ -15,11 +15,11 @@ import simpy
 from sim.deploy.faults import HostFaults, draw_faults
 from sim.deploy.fleet import layout_fleet
 from sim.deploy.plan import WavePlan, WaveTimes
+from sim.deploy.strategies import PLANNERS
+from sim.deploy.wave import run_wave
 from sim.results.records import DeployRecord
 from sim.spec.scenario import Scenario
-from sim.deploy.strategies import PLANNERS
 from sim.streams import Streams
-from sim.deploy.wave import run_wave
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from typing import Callable, Iterator
 import numpy as np
 
 from sim.deploy.engine import Job, simulate
+from sim.deploy.wave import run_wave
 from sim.errors import UserError
 from sim.results.records import DeployRecord, DeploySummary
 from sim.spec.scenario import Scenario
-from sim.deploy.wave import run_wave
 
 
 @dataclass(frozen=True)

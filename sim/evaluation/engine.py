@@ -14,9 +14,9 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from sim.rollout.simulate import simulate_releases
 from sim.rollout.records import ReleaseOutcome
 from sim.rollout.release import ReleaseResult
+from sim.rollout.simulate import simulate_releases
 from sim.spec.scenario import Scenario
 from sim.streams import Streams
 

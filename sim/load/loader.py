@@ -21,13 +21,13 @@ from ruamel.yaml.comments import CommentedMap
 
 from sim import limits
 from sim.errors import Problem, ScenarioError
-from sim.load.includes import resolve_includes
 from sim.limits import read_bounded
+from sim.load.includes import resolve_includes
 from sim.load.locate import position, problems_from, where
 from sim.load.overrides import apply_overrides, parse_override
-from sim.spec.scenario import SCENARIO_VERSION, Scenario
-from sim.spec.references import render_path
 from sim.load.yaml_input import DEPTH_ALLOWED, parse_yaml
+from sim.spec.references import render_path
+from sim.spec.scenario import SCENARIO_VERSION, Scenario
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap
 
 from sim.errors import Problem, ScenarioError
-from sim.limits import MAX_DEPTH, YAML as YAML_BUDGET, describe_bytes, max_bytes
+from sim.limits import MAX_DEPTH, describe_bytes, max_bytes
+from sim.limits import YAML as YAML_BUDGET
 from sim.load.yaml_input import parse_yaml
 
 _KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")

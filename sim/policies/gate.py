@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator, model_validator
+from pydantic import Field, ValidationInfo, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from sim import units
 from sim.quantities import DURATION_PATTERN, PositiveDuration
+from sim.section import Section
 
 Metric = Literal["error_rate", "latency"]
 
@@ -25,10 +26,6 @@ MetricLimit = Annotated[
         {"type": "number"}, {"type": "null"}],
         "description": "a share for error_rate (1%, 0.002) or a duration for latency (500ms)"}),
 ]
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class Gate(Section):

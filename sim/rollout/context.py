@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from sim.distributions import Constant, sample, sample_named
 from sim.deploy.engine import build_plan, wave_done
-from sim.deploy.fleet import FleetLayout, TIERS
+from sim.deploy.fleet import TIERS, FleetLayout
+from sim.distributions import Constant, sample, sample_named
 from sim.policies import Window
 from sim.rollout import clock
 from sim.rollout.exposure import FleetExposure

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-
 SHIPPED = ("promoted", "hotfixed")
 DETECTED = "detected bad builds that served traffic"
 

@@ -10,25 +10,24 @@ that callers use.
 from __future__ import annotations
 
 import dataclasses
-import math
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import simpy
 
 from sim.deploy.fleet import TIERS, layout_fleet
+from sim.policies.rules import is_low_traffic
 from sim.rollout import clock
 from sim.rollout.commander import handle_alarm, handle_smoke_failure
 from sim.rollout.context import ReleaseContext, draw_incidents, interval_count, settled_stages
 from sim.rollout.exposure import FleetExposure
 from sim.rollout.pipeline import Alarm, SmokeTestFailed, run_step, start_gate, stop_gates
-from sim.policies.rules import is_low_traffic
 from sim.rollout.records import Decision, MetricSample, ReleaseOutcome, StageChange
 from sim.rollout.series import MetricSeries
-from sim.spec.rollout import AnalysisStep, ApprovalStep, SetWeightStep, StageStep
-from sim.spec.rollout import cached_history
 from sim.rollout.traffic import NoiseBlocks, Replay
+from sim.spec.rollout import AnalysisStep, ApprovalStep, SetWeightStep, StageStep, cached_history
 from sim.spec.scenario import Scenario
 from sim.streams import Streams
 

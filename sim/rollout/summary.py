@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from sim.rollout.populations import DETECTED, populations
-from sim.stats.intervals import wilson
 from sim.rollout.release import ReleaseResult
+from sim.stats.intervals import wilson
 from sim.units import format_duration
 
 OUTCOMES = ("promoted", "hotfixed", "rolled_back", "blocked")

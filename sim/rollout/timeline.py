@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.results.plots import save_figure, plt
+from sim.results.plots import plt, save_figure
 from sim.rollout.release import ReleaseResult
 from sim.spec.scenario import Scenario
 

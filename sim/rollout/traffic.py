@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.rollout.clock import diurnal_load
-from sim.stats.discrete import binom_ppf, poisson_ppf
 from sim.spec.rollout import BadBuild, Traffic
+from sim.stats.discrete import binom_ppf, poisson_ppf
 
 
 @dataclass(frozen=True)

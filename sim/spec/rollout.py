@@ -6,15 +6,15 @@ releases instead of (only) fleet-growth sweeps. Defaults cite docs/sources.md or
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
-
 import functools
 from pathlib import Path
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationInfo, model_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, ValidationInfo, model_validator
 
 from sim.distributions import Constant, Distribution, LogNormal
 from sim.quantities import NonNegativeDuration, Percent, PositiveDuration, Share
+from sim.section import Section
 from sim.spec.references import located
 
 
@@ -24,10 +24,6 @@ def cached_history(path: str):
     from sim.backtest import load_history
 
     return load_history(path)
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 def _lognormal(median: float, p95: float) -> LogNormal:

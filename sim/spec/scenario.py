@@ -9,17 +9,17 @@ none does.
 from __future__ import annotations
 
 import functools
-
 import re
 from typing import Annotated, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from sim.distributions import Constant, Distribution, LogNormal
 from sim.policies import Policy
 from sim.quantities import NonNegativeDuration, PositiveRate, PositiveSize, Share
+from sim.section import Section
 from sim.spec.evaluation import Evaluation
 from sim.spec.references import bad_references, line_error, located
 from sim.spec.rollout import Build, Commander, Incidents, Rollout, Schedule, Traffic
@@ -27,10 +27,6 @@ from sim.spec.rollout import Build, Commander, Incidents, Rollout, Schedule, Tra
 SCENARIO_VERSION = 1
 MAX_HOSTS = 10_000_000
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class Tiers(Section):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
-from scipy import stats
 from hypothesis import strategies as st
+from scipy import stats
 
 from sim.backtest import History, MetricsError, default_block, resample, resample_indices
 from sim.backtest.history import DAY

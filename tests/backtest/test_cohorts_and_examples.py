@@ -7,7 +7,6 @@ import pytest
 
 from sim.backtest import History, scale_to_fleet
 from sim.backtest.example import write_examples
-
 from tests.backtest.helpers import DATA
 
 

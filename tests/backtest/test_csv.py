@@ -7,7 +7,6 @@ import pytest
 
 from sim.backtest import load_history
 from sim.backtest.example import csv_text, synthetic_history
-
 from tests.backtest.helpers import DATA, problems, write
 
 HEADER = "timestamp,requests,errors,latency\n"

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from sim.backtest import load_history
-
 from tests.backtest.helpers import DATA, problems, write
 
 

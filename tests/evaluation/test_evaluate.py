@@ -10,11 +10,11 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.commands.evaluate import evaluate
-from sim.evaluation.engine import plan_eval_jobs, run_eval_job
-from sim.stats.intervals import wilson
 from sim.deploy.experiment import make_executor
+from sim.evaluation.engine import plan_eval_jobs, run_eval_job
 from sim.load.loader import LoadedScenario
 from sim.spec.scenario import Scenario
+from sim.stats.intervals import wilson
 
 PULL = {"kind": "pull", "publish": 0, "key_write": "10ms", "wakeup": "50ms", "verify_rate": "1000MB/s", "activation": "1s"}
 

@@ -16,8 +16,8 @@ import pytest
 from scipy import stats
 
 from sim.evaluation.estimates import policy_estimates
-from sim.stats.intervals import quantile_ci, wilson
 from sim.rollout.summary import distribution
+from sim.stats.intervals import quantile_ci, wilson
 
 LEVELS = [0.80, 0.90, 0.95, 0.99]
 COUNTS = [(0, 1), (1, 1), (0, 2), (1, 2), (0, 10), (3, 10), (10, 10), (0, 138), (1, 29), (15, 148), (81, 263),

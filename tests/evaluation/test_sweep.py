@@ -7,8 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from sim.cli import app
+from sim.commands.common import prepare
 from sim.commands.evaluate import evaluate
-from sim.commands.run import prepare
 from sim.commands.sweep import closest, recommendation, sweep, write
 from sim.evaluation.sweep import grid_points, pareto_front
 

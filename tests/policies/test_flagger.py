@@ -67,6 +67,7 @@ def test_rollback_time_formula_matches_the_policy_when_every_check_fails():
 @pytest.mark.parametrize("bad", [{"interval": "5s"}, {"step_weight": 10}, {"step_weight": 60, "max_weight": 50}])
 def test_bad_specs_are_rejected(bad):
     from pydantic import ValidationError
+
     from sim.policies import parse_policy
     with pytest.raises(ValidationError):
         parse_policy({**FLAGGER, **bad})

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from sim.stats.intervals import wilson
 from sim.policies import check, parse_policy, start
 from sim.policies.window import window_of
+from sim.stats.intervals import wilson
 
 REPS, LOOKS = 200, 60
 N_NEW, N_OLD, P = 2_000, 8_000, 0.01   # requests per interval per cohort; same error rate (A/A)

@@ -14,13 +14,12 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from sim.stats.intervals import wilson
 from sim.policies import check, parse_policy, start
 from sim.policies.sequential import t_mixture
 from sim.policies.window import window_of
-from sim.spec.rollout import Traffic
 from sim.rollout.traffic import IntervalNoise, draw_many
-
+from sim.spec.rollout import Traffic
+from sim.stats.intervals import wilson
 from tests.rollout.helpers import release_scenario
 from tests.rollout.test_batch import check_engines_agree
 

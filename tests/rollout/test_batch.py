@@ -17,9 +17,8 @@ from sim.evaluation.engine import draw_mix, variant
 from sim.load.loader import load_scenario
 from sim.rollout.pipeline import ClockTie, GateRun, clock_checks
 from sim.rollout.release import simulate_per_check
-from sim.rollout.simulate import simulate_releases
 from sim.rollout.series import MetricSeries
-
+from sim.rollout.simulate import simulate_releases
 from tests.rollout.helpers import release_scenario
 
 ENTROPY = 20251126

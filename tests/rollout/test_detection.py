@@ -4,14 +4,15 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from sim import policies
 from sim.rollout.simulate import simulate_release
+from sim.rollout.traffic import IntervalNoise, draw_many
 from sim.spec.rollout import Traffic
 from sim.stats.intervals import wilson
-from sim.rollout.traffic import IntervalNoise, draw_many
 from sim.streams import Streams
 from tests.rollout.helpers import release_scenario
 

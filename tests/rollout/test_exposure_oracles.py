@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from sim.commands.evaluate import evaluate
-from sim.spec.evaluation import Evaluation
 from sim.load.loader import LoadedScenario
 from sim.rollout.release import simulate_per_check
 from sim.rollout.simulate import simulate_release
+from sim.spec.evaluation import Evaluation
 from tests.rollout.helpers import release_scenario
 
 BUILD = 630.0

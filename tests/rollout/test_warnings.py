@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from sim.cli import app
 from sim.commands.check import warning_lines
 from sim.load.loader import load_scenario
-from sim.policies import check as policy_check, parse_policy, start, window_of
+from sim.policies import check as policy_check
+from sim.policies import parse_policy, start, window_of
 from sim.policies.sequential import SequentialSpec
 from sim.rollout.nominal import walk
 from sim.rollout.warnings import ScenarioWarning, scenario_warnings, sequential_dispersion

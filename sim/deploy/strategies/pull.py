@@ -11,9 +11,9 @@ deploy time grow with the fleet (Kurose-Ross: at least N*F/u_s).
 
 from __future__ import annotations
 
-from sim.distributions import sample_named
 from sim.deploy.faults import HostFaults
 from sim.deploy.plan import WavePlan
+from sim.distributions import sample_named
 from sim.spec.scenario import PullStrategy, Scenario
 from sim.streams import Streams
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.distributions import sample_named
 from sim.deploy.faults import HostFaults
 from sim.deploy.plan import WavePlan
+from sim.distributions import sample_named
 from sim.spec.scenario import PushStrategy, Scenario
 from sim.streams import Streams
 
