@@ -30,11 +30,16 @@ EXECUTORS = ("local", "dask")
 
 
 class Commands(TyperGroup):
-    """deploysim's commands; one without an `interruptible` block of its own still ends a signal so."""
+    """deploysim's commands. A bad input (`UserError`, from any command or plugin) is reported here, once:
+    each problem on a line of stderr, and the error's exit code; a command without an `interruptible`
+    block of its own still ends a signal so."""
 
     def invoke(self, ctx):
         with interruptible():
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except UserError as error:
+                fail(error)
 
 
 app = typer.Typer(cls=Commands, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -123,22 +128,46 @@ def run(
     overwrite: Overwrite = False,
     metrics: Metrics = None,
 ) -> None:
-    """Simulate a scenario: every strategy at every fleet size, or releases through its rollout."""
+    """Simulate a scenario: every strategy at every fleet size, or, when it has a `rollout:` section,
+    releases through it (as `deploysim release` does)."""
+    _simulate(scenario, out, set_, replications, seed, workers, format_, overwrite, metrics, releases_only=False)
+
+
+@app.command()
+def release(
+    scenario: str = typer.Argument(..., metavar="SCENARIO", help="Scenario file with a `rollout:` section."),
+    out: Out = None,
+    set_: Sets = [],
+    replications: Replications = None,
+    seed: Seed = None,
+    workers: Workers = None,
+    format_: Format = "table",
+    overwrite: Overwrite = False,
+    metrics: Metrics = None,
+) -> None:
+    """Simulate releases through the scenario's rollout: outcomes, decisions, timelines."""
+    _simulate(scenario, out, set_, replications, seed, workers, format_, overwrite, metrics, releases_only=True)
+
+
+def _simulate(scenario, out, set_, replications, seed, workers, format_, overwrite, metrics, releases_only) -> None:
     with interruptible(out):
         from sim.commands.common import prepare
 
-        try:
-            check_options(bad_flags({"--replications": (replications, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
-                                    {"--format": (format_, FORMATS)}), out, overwrite)
-            loaded, entropy = prepare(scenario, set_, replications, seed, metrics)
-            from sim.commands import release  # the engine, once the input is known good
-            from sim.commands import run as run_module
+        check_options(bad_flags({"--replications": (replications, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
+                                {"--format": (format_, FORMATS)}), out, overwrite)
+        loaded, entropy = prepare(scenario, set_, replications, seed, metrics)
+        if releases_only and loaded.scenario.rollout is None:
+            raise UserError([Problem(loaded.source, None, None, "rollout", "release needs a rollout: section "
+                                     "(deploysim run simulates a fleet-growth scenario)", allowed="a rollout: section")])
+        if not releases_only and loaded.scenario.rollout is not None:
+            print("run: the scenario has a rollout: section, so releases go through it (as deploysim release)",
+                  file=sys.stderr)
+        from sim.commands import release as release_module  # the engine, once the input is known good
+        from sim.commands import run as run_module
 
-            result = run_module.run_loaded(loaded, entropy, out=out, workers=workers, overwrite=overwrite)
-        except UserError as error:
-            fail(error)
+        result = run_module.run_loaded(loaded, entropy, out=out, workers=workers, overwrite=overwrite)
     with interruptible(out, written=out is not None):
-        emit(release if isinstance(result, release.ReleaseRun) else run_module, result, format_)
+        emit(release_module if isinstance(result, release_module.ReleaseRun) else run_module, result, format_)
 
 
 @app.command()
@@ -164,23 +193,20 @@ def evaluate(
 
         from sim.commands.common import prepare
 
-        try:
-            check_options(bad_flags({"--releases": (releases, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
-                                    {"--format": (format_, FORMATS), "--executor": (executor, EXECUTORS)}),
-                          out, overwrite)
-            loaded, entropy = prepare(scenario, set_, None, seed, metrics)
-            from sim.commands import evaluate as evaluate_module  # the engine, once the input is known good
-            from sim.deploy.experiment import close_executor, make_executor
+        check_options(bad_flags({"--releases": (releases, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
+                                {"--format": (format_, FORMATS), "--executor": (executor, EXECUTORS)}),
+                      out, overwrite)
+        loaded, entropy = prepare(scenario, set_, None, seed, metrics)
+        from sim.commands import evaluate as evaluate_module  # the engine, once the input is known good
+        from sim.deploy.experiment import close_executor, make_executor
 
-            pool = make_executor(executor, scheduler)
-            try:
-                result = evaluate_module.evaluate(loaded, entropy, workers, err_console(), releases, executor=pool)
-            finally:
-                close_executor(pool)
-            if out is not None:
-                result = evaluate_module.write(result, Path(out), overwrite)
-        except UserError as error:
-            fail(error)
+        pool = make_executor(executor, scheduler)
+        try:
+            result = evaluate_module.evaluate(loaded, entropy, workers, err_console(), releases, executor=pool)
+        finally:
+            close_executor(pool)
+        if out is not None:
+            result = evaluate_module.write(result, Path(out), overwrite)
     with interruptible(out, written=out is not None):
         emit(evaluate_module, result, format_)
     if result.exit_code:
@@ -204,17 +230,14 @@ def sweep(
 
         from sim.commands.common import prepare
 
-        try:
-            check_options(bad_flags({"--releases": (releases, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
-                                    {"--format": (format_, FORMATS)}), out, overwrite)
-            loaded, entropy = prepare(scenario, set_, None, seed)
-            from sim.commands import sweep as sweep_module  # the engine, once the input is known good
+        check_options(bad_flags({"--releases": (releases, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
+                                {"--format": (format_, FORMATS)}), out, overwrite)
+        loaded, entropy = prepare(scenario, set_, None, seed)
+        from sim.commands import sweep as sweep_module  # the engine, once the input is known good
 
-            result = sweep_module.sweep(loaded, entropy, workers, releases, err=err_console())
-            if out is not None:
-                result = sweep_module.write(result, Path(out), overwrite, list(set_))
-        except UserError as error:
-            fail(error)
+        result = sweep_module.sweep(loaded, entropy, workers, releases, err=err_console())
+        if out is not None:
+            result = sweep_module.write(result, Path(out), overwrite, list(set_))
     with interruptible(out, written=out is not None):
         emit(sweep_module, result, format_)
     if result.exit_code:
@@ -230,10 +253,7 @@ def check(
     from sim.commands.check import check as check_command
     from sim.commands.check import describe, print_warnings
 
-    try:
-        loaded = check_command(scenario, set_)
-    except UserError as error:
-        fail(error)
+    loaded = check_command(scenario, set_)
     print(describe(loaded))
     print_warnings(loaded)
 

@@ -56,7 +56,7 @@ def run_loaded(loaded: LoadedScenario, entropy: int, out: str | None = None, wor
         check_gates(loaded)
         result = release.run_releases(loaded, entropy, workers, err)
         return release.write(result, Path(out), overwrite) if out is not None else result
-    return sweep(loaded, entropy, out, workers, overwrite, err)
+    return fleet_growth(loaded, entropy, out, workers, overwrite, err)
 
 
 def check_gates(loaded: LoadedScenario) -> None:
@@ -83,8 +83,9 @@ def guard(loaded: LoadedScenario, workers: int | None, out: str | None) -> None:
     guards.check(loaded, costs, guards.budget(out))
 
 
-def sweep(loaded: LoadedScenario, entropy: int, out: str | None, workers: int | None, overwrite: bool,
-          err: Console | None) -> RunResult:
+def fleet_growth(loaded: LoadedScenario, entropy: int, out: str | None, workers: int | None, overwrite: bool,
+                 err: Console | None) -> RunResult:
+    """Every strategy at every fleet size (the scenario's `sweep.hosts` or its weekly growth)."""
     scenario = loaded.scenario
     jobs = plan_jobs(scenario, entropy)
     workers = workers or default_workers(len(jobs))
