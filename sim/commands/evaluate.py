@@ -24,7 +24,7 @@ from sim.evaluation.engine import CHUNK, plan_eval_jobs, run_eval_job
 from sim.evaluation.estimates import policy_estimates, stage_table
 from sim.load.loader import LoadedScenario
 from sim.progress import progress_bar
-from sim.results.output import manifest, results_folder, write_json
+from sim.results.output import results_folder, write_json, write_manifest
 from sim.results.plots import plt, save_figure
 from sim.rollout.summary import horizon_text
 from sim.units import format_duration
@@ -95,11 +95,7 @@ def write(run: EvaluationRun, out: Path, overwrite: bool) -> EvaluationRun:
         pd.DataFrame([asdict(v) for v in run.verdicts]).to_csv(folder / "acceptance.csv", index=False)
         plot(run, folder / "policies.png")
         write_json(folder / "summary.json", to_json(run))
-        files = sorted(p.name for p in folder.iterdir()) + ["manifest.json"]
-        write_json(folder / "manifest.json", manifest(
-            command="evaluate", scenario_source=loaded.source, scenario_digest=loaded.digest,
-            effective=loaded.effective, overrides=loaded.overrides, seed=loaded.scenario.seed,
-            entropy=run.entropy, files=files, extra={"releases": int(run.rows.replication.nunique())}))
+        write_manifest(folder, "evaluate", loaded, run.entropy, extra={"releases": int(run.rows.replication.nunique())})
     return EvaluationRun(**{**run.__dict__, "out": out})
 
 

@@ -15,7 +15,7 @@ from rich.text import Text
 from sim.deploy.experiment import default_workers, map_ordered
 from sim.load.loader import LoadedScenario
 from sim.progress import progress_bar
-from sim.results.output import manifest, results_folder, write_json
+from sim.results.output import results_folder, write_json, write_manifest
 from sim.rollout import summary
 from sim.rollout.release import ReleaseResult
 from sim.rollout.simulate import simulate_releases
@@ -71,11 +71,7 @@ def write(run: ReleaseRun, out: Path, overwrite: bool) -> ReleaseRun:
             summary.records_table(keep, field).to_csv(folder / name, index=False)
         timeline(run.results[0], loaded.scenario, folder / "timeline.png")
         write_json(folder / "summary.json", to_json(run))
-        files = sorted(p.name for p in folder.iterdir()) + ["manifest.json"]
-        write_json(folder / "manifest.json", manifest(
-            command="run (releases)", scenario_source=loaded.source, scenario_digest=loaded.digest,
-            effective=loaded.effective, overrides=loaded.overrides, seed=loaded.scenario.seed,
-            entropy=run.entropy, files=files))
+        write_manifest(folder, "run (releases)", loaded, run.entropy)
     return ReleaseRun(**{**run.__dict__, "out": out})
 
 

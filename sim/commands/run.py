@@ -19,7 +19,7 @@ from sim.load.loader import LoadedScenario
 from sim.load.locate import where
 from sim.progress import progress_bar
 from sim.results import plots
-from sim.results.output import manifest, results_folder, write_json
+from sim.results.output import results_folder, write_json, write_manifest
 from sim.results.tables import crossovers, fleet_summary, host_table, marginal_at_scale, replication_table
 from sim.spec.references import gate_uses, render_path
 from sim.units import format_duration
@@ -118,11 +118,8 @@ def _write(result: RunResult, out: Path, overwrite: bool, workers: int) -> RunRe
             largest = int(result.hosts.fleet_size.max())
             plots.fleet_updated_over_time(result.hosts, largest, folder / "fleet_updated_over_time.png")
         write_json(folder / "summary.json", to_json(result))
-        files = sorted(p.name for p in folder.iterdir()) + ["manifest.json"]
-        write_json(folder / "manifest.json", manifest(
-            command="run", scenario_source=loaded.source, scenario_digest=loaded.digest, effective=loaded.effective,
-            overrides=loaded.overrides, seed=loaded.scenario.seed, entropy=result.entropy, files=files,
-            extra={"workers": workers, "host_rows": loaded.scenario.output.host_rows}))
+        write_manifest(folder, "run", loaded, result.entropy,
+                       extra={"workers": workers, "host_rows": loaded.scenario.output.host_rows})
     return RunResult(**{**result.__dict__, "out": out})
 
 

@@ -25,7 +25,7 @@ from sim.evaluation import acceptance
 from sim.evaluation.engine import CHUNK
 from sim.evaluation.sweep import MAXIMISED, OBJECTIVES, best, grid_points, pareto_front, shortfall
 from sim.load.loader import LoadedScenario, vary
-from sim.results.output import manifest, results_folder, write_json
+from sim.results.output import results_folder, write_json, write_manifest
 from sim.results.plots import plt, save_figure
 from sim.rollout.summary import horizon_text
 from sim.units import format_duration
@@ -162,11 +162,7 @@ def write(run: SweepRun, out: Path, overwrite: bool, overrides: list[str]) -> Sw
         pd.DataFrame([asdict(v) for v in run.verdicts]).to_csv(folder / "acceptance.csv", index=False)
         plot(run, folder / "pareto.png")
         write_json(folder / "summary.json", to_json(run))
-        files = sorted(p.name for p in folder.iterdir()) + ["manifest.json"]
-        write_json(folder / "manifest.json", manifest(
-            command="sweep", scenario_source=loaded.source, scenario_digest=loaded.digest,
-            effective=loaded.effective, overrides=tuple(overrides), seed=loaded.scenario.seed,
-            entropy=run.entropy, files=files))
+        write_manifest(folder, "sweep", loaded, run.entropy, overrides=tuple(overrides))
     return SweepRun(**{**run.__dict__, "out": out})
 
 

@@ -271,6 +271,18 @@ def manifest(*, command: str, scenario_source: str, scenario_digest: str, effect
     }
 
 
+def write_manifest(folder: Path, command: str, loaded, entropy: int, extra: dict | None = None,
+                   overrides: tuple | None = None) -> None:
+    """The folder's manifest.json, written last: the command, the scenario it ran (`loaded`, a
+    `LoadedScenario`; None when there is none) with its overrides (those of `loaded` unless given),
+    seed and entropy, and every file in the folder."""
+    files = sorted(p.name for p in folder.iterdir()) + ["manifest.json"]
+    write_json(folder / "manifest.json", manifest(
+        command=command, scenario_source=loaded.source if loaded else "", scenario_digest=loaded.digest if loaded else "",
+        effective=loaded.effective if loaded else {}, overrides=loaded.overrides if overrides is None else overrides,
+        seed=loaded.scenario.seed if loaded else None, entropy=entropy, files=files, extra=extra))
+
+
 def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
 

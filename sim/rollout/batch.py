@@ -37,6 +37,7 @@ import numpy as np
 from sim import policies
 from sim.policies.rules import classify, measure_totals
 from sim.rollout.context import ReleaseContext, intervals_ended, window_between, window_starts
+from sim.rollout.facts import RoundMemo
 from sim.rollout.pipeline import ClockTie, GateRun, Scripted, clock_checks
 from sim.rollout.release import ReleaseResult, blocked_reason, metrics_until, result_of, run_model, simulate_per_check
 from sim.rollout.series import MetricSeries, compute_series
@@ -57,7 +58,7 @@ def run_batched(releases: list[tuple[Scenario, int]], entropy: int) -> list[Rele
     the same runs end at the same checks with the same outcome and action, whatever the verdicts'
     values and rule texts, which only go into each release's own decision records."""
     scripts: list[dict[int, Scripted]] = [{} for _ in releases]
-    memos: list[dict] = [{} for _ in releases]  # what a round computed that the next can reuse
+    memos = [RoundMemo() for _ in releases]  # what a round computed that the next can reuse
     results: list[ReleaseResult | None] = [None] * len(releases)
     groups: dict[tuple, list[int]] = {}
     for i, (scenario, replication) in enumerate(releases):
@@ -226,7 +227,7 @@ def first_final(ctx: ReleaseContext, run: GateRun, checks: RunChecks, spec):
         return None
     # Semantics that read whole windows (Kayenta's Mann-Whitney, the sequential test) are judged check
     # by check; a check whose run and windows so far are those of an earlier round is not judged again.
-    judged = ctx.memo.setdefault("judged", {}) if ctx.memo is not None else {}
+    judged = ctx.memo.judged if ctx.memo is not None else {}
     key = hashlib.blake2b(repr((spec, run.gate, run.start)).encode(), digest_size=16)
     for j, (prev, now, end) in enumerate(zip(checks.since, checks.times, checks.ends), start=1):
         window = window_between(checks.metrics.part(0, end), prev, now)

@@ -17,7 +17,6 @@ from sim.rollout.context import BASELINE, ReleaseContext
 
 
 def handle_alarm(ctx: ReleaseContext, gate: str, verdict):
-    ctx.note("alarm_time", ctx.env.now)
     detect(ctx, gate)
     if verdict.action == "rollback":
         yield from rollback(ctx)
@@ -30,14 +29,14 @@ def handle_alarm(ctx: ReleaseContext, gate: str, verdict):
     if not ctx.candidate.bad:
         ctx.stage_event("resumed")
         return "resume"
-    ctx.note("decision_time", ctx.env.now)
+    ctx.facts.decided(ctx.env.now)
     yield from rollback(ctx)
     return (yield from after_rollback(ctx))
 
 
 def handle_smoke_failure(ctx: ReleaseContext):
     detect(ctx, "smoke test")
-    ctx.note("mitigated_time", ctx.env.now)  # staging serves no users: nobody is exposed any more
+    ctx.facts.mitigated(ctx.env.now)  # staging serves no users: nobody is exposed any more
     ctx.candidate.aborted_at = ctx.label
     ctx.stage_event("smoke-test-failed")
     if ctx.scenario.commander.on_failure != "hotfix":
@@ -46,8 +45,8 @@ def handle_smoke_failure(ctx: ReleaseContext):
 
 
 def detect(ctx: ReleaseContext, by: str) -> None:
-    if ctx.candidate.bad and "detection_time" not in ctx.facts:
-        ctx.facts.update(detection_time=ctx.env.now, detected_by=by, detection_stage=ctx.label)
+    if ctx.candidate.bad:
+        ctx.facts.detected(ctx.env.now, by, ctx.label)
 
 
 def after_rollback(ctx: ReleaseContext):
@@ -59,22 +58,21 @@ def after_rollback(ctx: ReleaseContext):
 
 def rollback(ctx: ReleaseContext):
     """Stop the candidate's waves and deploy the previous build to every host serving it."""
-    ctx.note("decision_time", ctx.env.now)
+    ctx.facts.decided(ctx.env.now)
     ctx.exposure.cancel_pending(ctx.env.now)
     ctx.waves_finish = ctx.env.now
     build = ctx.candidate.number
     hosts = ctx.exposure.live_hosts(build, ctx.env.now)
-    ctx.facts["rollbacks"] = ctx.facts.get("rollbacks", 0) + 1
+    ctx.facts.rollbacks += 1
     ctx.candidate.aborted_at = ctx.label
     ctx.stage_event("rollback")
     if len(hosts):
         wave = ctx.wave(hosts, BASELINE, f"rollback.{build}")
         ctx.exposure.end(build, hosts, wave.done)
-        ctx.facts["hosts_not_rolled_back"] = ctx.facts.get("hosts_not_rolled_back", 0) + int(np.isnan(wave.done).sum())
+        ctx.facts.hosts_not_rolled_back += int(np.isnan(wave.done).sum())
         yield ctx.env.timeout(wave.finished - ctx.env.now)
-    ctx.facts.setdefault("rolled_back", ctx.env.now)
-    if ctx.candidate.bad and not ctx.facts.get("hosts_not_rolled_back"):
-        ctx.note("mitigated_time", ctx.env.now)
+    if ctx.candidate.bad and not ctx.facts.hosts_not_rolled_back:
+        ctx.facts.mitigated(ctx.env.now)
     ctx.stage_event("rolled-back")
 
 
@@ -88,7 +86,6 @@ def hotfix(ctx: ReleaseContext, roll_back_first: bool):
     bad_hosts = ctx.exposure.live_hosts(number, ctx.env.now)
     ctx.exposure.cancel_pending(ctx.env.now)
     ctx.new_build(bad=False)
-    ctx.facts["hotfixes"] = ctx.facts.get("hotfixes", 0) + 1
     ctx.stage_event("hotfix-build")
     if len(bad_hosts):  # fix forward: the hotfix replaces the bad build where it runs
         ctx.assigned[bad_hosts] = True
@@ -97,5 +94,5 @@ def hotfix(ctx: ReleaseContext, roll_back_first: bool):
         ctx.exposure.go_live(ctx.candidate.number, bad_hosts, wave.done, np.full(len(bad_hosts), np.inf))
         yield ctx.env.timeout(wave.finished - ctx.env.now)
         if not np.isnan(wave.done).any():
-            ctx.note("mitigated_time", ctx.env.now)
+            ctx.facts.mitigated(ctx.env.now)
     return "restart"

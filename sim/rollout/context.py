@@ -22,6 +22,7 @@ from sim.distributions import Constant, sample, sample_named
 from sim.policies import Window
 from sim.rollout import clock
 from sim.rollout.exposure import FleetExposure
+from sim.rollout.facts import ReleaseFacts, RoundMemo
 from sim.rollout.records import Decision, StageChange
 from sim.rollout.series import MetricSeries, compute_series, empty_series
 from sim.rollout.traffic import NoiseBlocks, Replay
@@ -69,13 +70,13 @@ class ReleaseContext:
     step: int = -1
     main: simpy.Process | None = None
     gates: list[simpy.Process] = field(default_factory=list)
-    facts: dict = field(default_factory=dict)  # detection, mitigation, ... (first occurrence wins)
+    facts: ReleaseFacts = field(default_factory=ReleaseFacts)
     ahead: MetricSeries | None = None  # intervals computed ahead of time (see advance_metrics)
     ahead_version: tuple = ()
     replay: Replay | None = None  # a backtest's resampled real traffic
     script: dict | None = None  # the batched engine's known decisions, by gate run (None: the per-check model)
     gate_runs: list = field(default_factory=list)  # every analysis run of a gate, in start order
-    memo: dict | None = None  # waves already computed by an earlier round of the batched engine
+    memo: RoundMemo | None = None  # what an earlier round of the batched engine computed
     ended: float | None = None  # when the pipeline ended (None: still running at the horizon)
 
     # ---- hosts and builds -------------------------------------------------------------------------
@@ -118,14 +119,14 @@ class ReleaseContext:
             spec = _published(spec)
         if target is not None:
             target.waves += 1
-        key = ("wave", purpose, self.env.now, len(hosts), spec is not self.scenario.strategies[name])
-        if self.memo is not None and key in self.memo:
-            done = self.memo[key]
+        key = (purpose, self.env.now, len(hosts), spec is not self.scenario.strategies[name])
+        if self.memo is not None and key in self.memo.waves:
+            done = self.memo.waves[key]
         else:
             plan, _ = build_plan(self.scenario, name, len(hosts), self.streams.child(f"{purpose}."), spec=spec)
             done = wave_done(plan, self.env.now + plan.signal_delay)
             if self.memo is not None:
-                self.memo[key] = done
+                self.memo.waves[key] = done
         finished = float(np.fmax.reduce(done, initial=-np.inf))  # NaN (never updated) is ignored
         return WaveResult(hosts=hosts, done=done, finished=max(finished, self.env.now))
 
@@ -139,9 +140,6 @@ class ReleaseContext:
         """Record a stage change; its production share is read later from the final exposure
         (`settled_stages`)."""
         self.stages.append(StageChange(self.env.now, self.candidate.number, self.step, self.label, event, math.nan))
-
-    def note(self, key: str, value) -> None:
-        self.facts.setdefault(key, value)
 
     # ---- metrics --------------------------------------------------------------------------------------
     # Intervals are computed in batches ahead of time (`ahead`): exposure in the future is known until

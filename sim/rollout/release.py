@@ -23,6 +23,7 @@ from sim.rollout import clock
 from sim.rollout.commander import handle_alarm, handle_smoke_failure
 from sim.rollout.context import ReleaseContext, draw_incidents, interval_count, settled_stages
 from sim.rollout.exposure import FleetExposure
+from sim.rollout.facts import RoundMemo
 from sim.rollout.pipeline import Alarm, SmokeTestFailed, run_step, start_gate, stop_gates
 from sim.rollout.records import Decision, MetricSample, ReleaseOutcome, StageChange
 from sim.rollout.series import MetricSeries
@@ -71,10 +72,10 @@ def _fleet(fleet, traffic_weights: tuple[float, float]) -> tuple:
     return layout, weight
 
 
-def make_context(scenario: Scenario, replication: int, entropy: int, memo: dict | None = None) -> ReleaseContext:
+def make_context(scenario: Scenario, replication: int, entropy: int, memo: RoundMemo | None = None) -> ReleaseContext:
     streams = Streams(entropy, replication)
-    if memo is not None and "noise" not in memo:
-        memo["noise"] = NoiseBlocks(scenario.traffic, streams, interval_count(scenario))
+    if memo is not None and memo.noise is None:
+        memo.noise = NoiseBlocks(scenario.traffic, streams, interval_count(scenario))
     traffic = scenario.traffic
     layout, weight = _fleet(scenario.fleet, (traffic.dogfood_requests_per_host, traffic.requests_per_host))
     horizon = scenario.rollout.horizon
@@ -82,7 +83,7 @@ def make_context(scenario: Scenario, replication: int, entropy: int, memo: dict 
         scenario=scenario, env=simpy.Environment(), streams=streams, layout=layout,
         exposure=FleetExposure(weight=weight),
         start_wall=clock.release_start(scenario.schedule, scenario.commander.business_hours, streams("schedule")),
-        noise=memo["noise"] if memo is not None else NoiseBlocks(scenario.traffic, streams, interval_count(scenario)),
+        noise=memo.noise if memo is not None else NoiseBlocks(scenario.traffic, streams, interval_count(scenario)),
         incidents=draw_incidents(scenario, streams("incidents"), horizon), candidate=None, memo=memo,
     )
     ctx.new_build(bad=bool(streams("build.bad").random() < scenario.build.bad_probability))
@@ -153,7 +154,8 @@ def simulate_per_check(scenario: Scenario, replication: int, entropy: int) -> Re
     return result_of(ctx, replication, ctx.metrics)
 
 
-def run_model(scenario: Scenario, replication: int, entropy: int, script=None, memo: dict | None = None) -> ReleaseContext:
+def run_model(scenario: Scenario, replication: int, entropy: int, script=None,
+              memo: RoundMemo | None = None) -> ReleaseContext:
     """Run the release's SimPy model to its end (per check, or with the batched engine's `script`).
 
     `memo` carries what an earlier run of the same release computed (its noise, its waves) into the next."""
@@ -225,8 +227,8 @@ def outcome(ctx: ReleaseContext, replication: int, metrics: MetricSeries, decisi
     result, rollback_stage, reason = final_state(ctx, decisions)
     horizon = end_of(ctx)
     exposure_start = _first_bad_exposure(ctx) if first.bad else _first_exposure(ctx, first.number)
-    detection = facts.get("detection_time", np.nan)
-    mitigated = facts.get("mitigated_time", np.nan)
+    detection = np.nan if facts.detection_time is None else facts.detection_time
+    mitigated = np.nan if facts.mitigated_time is None else facts.mitigated_time
     bad_requests = float(np.sum(metrics.new_requests * np.maximum(metrics.new_true_rate - metrics.old_true_rate, 0.0)))
     serving = bad_build_serving(ctx, horizon)
     shipped = result in ("promoted", "hotfixed") and ctx.candidate.full is not None
@@ -234,16 +236,16 @@ def outcome(ctx: ReleaseContext, replication: int, metrics: MetricSeries, decisi
         replication=replication, start=clock.describe(ctx.start_wall), bad_build=first.bad, outcome=result,
         rollback_stage=rollback_stage, blocked_reason=reason, horizon=horizon,
         ended=np.nan if ctx.ended is None else ctx.ended,
-        detected="detection_time" in facts, detected_by=facts.get("detected_by", ""),
-        detection_stage=facts.get("detection_stage", ""), detection_time=detection,
+        detected=facts.detection_time is not None, detected_by=facts.detected_by,
+        detection_stage=facts.detection_stage, detection_time=detection,
         detection_delay=detection - exposure_start if exposure_start is not None else np.nan,
         exposure_at_detection=_exposure_at(ctx, detection),
-        decision_time=facts.get("decision_time", np.nan), mitigated_time=mitigated,
+        decision_time=np.nan if facts.decision_time is None else facts.decision_time, mitigated_time=mitigated,
         time_to_mitigate=mitigated - detection, served_traffic=exposure_start is not None and exposure_start <= horizon,
         bad_serving_at_horizon=serving, peak_bad_share=float(metrics.bad_share.max(initial=0.0)),
         bad_requests=float(bad_requests), lead_time=ctx.candidate.full if shipped else np.nan,
-        false_rollback=bool(facts.get("rollbacks")) and not first.bad, rollbacks=facts.get("rollbacks", 0),
-        hosts_not_rolled_back=facts.get("hosts_not_rolled_back", 0),
+        false_rollback=bool(facts.rollbacks) and not first.bad, rollbacks=facts.rollbacks,
+        hosts_not_rolled_back=facts.hosts_not_rolled_back,
     )
 
 

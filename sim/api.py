@@ -1,0 +1,50 @@
+"""What the bench, notebooks and scripts may import from the simulator, one name each.
+
+Names load on first use (`from sim.api import simulate` imports the deploy engine then, not when this
+module is imported), so a command that only reads its input stays light. Everything in `sim` that is
+not named here is internal and may move; `tests/test_layering.py` holds `bench` to this list.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+_EXPORTS: dict[str, str] = {
+    # errors and the budgets of untrusted input
+    "Problem": "sim.errors", "UserError": "sim.errors",
+    "BENCH": "sim.limits", "MAX_DEPTH": "sim.limits", "read_bounded": "sim.limits", "too_deep_in_json": "sim.limits",
+    # scenarios
+    "LoadedScenario": "sim.load.loader", "load_scenario": "sim.load.loader", "read_yaml": "sim.load.loader",
+    "vary": "sim.load.loader", "prepare": "sim.commands.common",
+    # fleet deploys
+    "Job": "sim.deploy.engine", "simulate": "sim.deploy.engine", "run_wave": "sim.deploy.wave",
+    "DeployRecord": "sim.results.records", "fleet_quantile": "sim.results.records",
+    "host_table": "sim.results.tables", "replication_table": "sim.results.tables",
+    "fleet_summary": "sim.results.tables", "crossovers": "sim.results.tables",
+    "manifest": "sim.results.output", "results_folder": "sim.results.output", "write_json": "sim.results.output",
+    "plots": "sim.results",
+    # releases and policies
+    "simulate_release": "sim.rollout.simulate", "simulate_releases": "sim.rollout.simulate",
+    "timeline": "sim.rollout.timeline", "summary": "sim.rollout",
+    # the commands, as functions
+    "run": "sim.commands.run", "evaluate": "sim.commands.evaluate", "sweep": "sim.commands.sweep",
+    # for command-line plugins (`deploysim bench`)
+    "bad_flags": "sim.cli", "check_options": "sim.cli", "fail": "sim.cli", "interruptible": "sim.interrupts",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    try:
+        home = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"sim.api has no {name!r} (what it offers: sim.api.__all__)") from None
+    module = import_module(home)
+    value = getattr(module, name) if hasattr(module, name) else import_module(f"{home}.{name}")
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
