@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.consul_cluster import consul_bin
+from bench.harness.consul_cluster import consul_bin
 from sim.records import DeployRecord
 
 FORMAT_VERSION = 1
@@ -57,7 +57,7 @@ def write(out: Path, result, overwrite: bool = False) -> Path:
     (with the bench's config, tools, not-reproduced effects and per-deploy summaries), `hosts.csv` (one
     row per host deploy), `summary.csv` / `replications.csv` (sim.tables) and the plot of the fleet
     updated over time."""
-    from sim import plots
+    from sim import plots  # matplotlib and pandas: imported late, `register` loads the bench on every start
     from sim.output import manifest, results_folder, write_json
     from sim.tables import host_table, replication_table
 
