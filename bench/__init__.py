@@ -4,7 +4,16 @@ The bench deploys one real build to a small real fleet on this machine, by push 
 the rsync daemon protocol) and by pull (a Consul release key watched by a per-host deploy agent),
 and emits the same `sim.results.records.DeployRecord` rows as the simulator (source="bench").
 
-Modules: preflight (checks with advice), netns (hosts as namespaces), consul_cluster (agents, ACLs),
-artifact (build tarball, HTTP server), agent (per-host pull agent), push (rsync fan-out),
-run (orchestration), cleanup (leftover removal), cli (typer commands).
+Three rooms, imports pointing down (analysis imports neither of the others; deploy imports the
+harness; the harness imports neither):
+
+    harness/   root-only machinery: netns (hosts as namespaces, roles), procs, cleanup, consul_cluster,
+               kv (the release/status keys), daemons (sshd, rsyncd, deploy agent), artifact, fleet,
+               faults, preflight
+    deploy/    deploy protocols: agent (per-host pull agent), pull, push, rollout, records
+    analysis/  needs neither root nor namespaces: recording (the files a run writes), runs, calibrate,
+               transfer_fit, params_file, validate
+
+Top level: config (BenchConfig, from a scenario), run (orchestration), results (the results folder),
+cli (typer commands, registered into `deploysim` by the `bench.cli:register` entry point).
 """

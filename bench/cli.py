@@ -24,10 +24,13 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
-from bench import cleanup, preflight, results, rollout
+from bench import results
+from bench.analysis import calibrate, validate
+from bench.config import config_from_scenario
+from bench.deploy import rollout
+from bench.harness import cleanup, preflight
 from bench.run import run_bench
-from bench.scenario import config_from_scenario
-from sim.errors import UserError
+from sim.api import UserError, interruptible
 
 
 class DefaultRunGroup(TyperGroup):
@@ -95,7 +98,7 @@ def run_cmd(scenario: Path = typer.Argument(None, metavar="SCENARIO",
                                            help="replace the --out folder if deploysim wrote it and it holds nothing else")
             ) -> None:
     """Start a real fleet, deploy one build by each strategy, print and write the results."""
-    from sim.cli import bad_flags, check_options, fail, interruptible  # not at import: sim.cli loads this module
+    from sim.api import bad_flags, check_options, fail  # not at import: sim.cli loads this module
 
     with interruptible(out):
         try:  # say so before an expensive run, not after
@@ -152,8 +155,6 @@ def check_cmd() -> None:
 
 def register(app: typer.Typer) -> None:
     """Add the `bench` command group, `calibrate` and `validate-model` to the main deploysim app."""
-    from bench import calibrate, validate
-
     app.add_typer(bench_app, name="bench")
     app.command("calibrate")(calibrate.command)
     app.command("validate-model")(validate.command)

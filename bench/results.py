@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.consul_cluster import consul_bin
-from sim.results.records import DeployRecord
+from bench.harness.consul_cluster import consul_bin
+from sim.api import DeployRecord
 
 FORMAT_VERSION = 1
 
@@ -57,9 +57,14 @@ def write(out: Path, result, overwrite: bool = False) -> Path:
     (with the bench's config, tools, not-reproduced effects and per-deploy summaries), `hosts.csv` (one
     row per host deploy), `summary.csv` / `replications.csv` (sim.results.tables) and the plot of the fleet
     updated over time."""
-    from sim.results import plots
-    from sim.results.output import manifest, results_folder, write_json
-    from sim.results.tables import host_table, replication_table
+    from sim.api import (
+        host_table,
+        manifest,
+        plots,  # matplotlib and pandas: imported late, `register` loads the bench on every start
+        replication_table,
+        results_folder,
+        write_json,
+    )
 
     with results_folder(out, overwrite=overwrite) as folder:
         hosts = host_table(list(result.records))

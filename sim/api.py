@@ -15,7 +15,7 @@ _EXPORTS: dict[str, str] = {
     "BENCH": "sim.limits", "MAX_DEPTH": "sim.limits", "read_bounded": "sim.limits", "too_deep_in_json": "sim.limits",
     # scenarios
     "LoadedScenario": "sim.load.loader", "load_scenario": "sim.load.loader", "read_yaml": "sim.load.loader",
-    "vary": "sim.load.loader", "prepare": "sim.commands.common",
+    "vary": "sim.load.loader", "load_mapping": "sim.load.loader", "prepare": "sim.commands.common",
     # fleet deploys
     "Job": "sim.deploy.engine", "simulate": "sim.deploy.engine", "run_wave": "sim.deploy.wave",
     "DeployRecord": "sim.results.records", "fleet_quantile": "sim.results.records",

@@ -282,11 +282,11 @@ elif call == "metrics":
     run = lambda c: load_history(c["target"])
 elif call == "calibrate":
     import pandas  # what the hosts.csv reader imports on first use
-    from bench.calibrate import find_runs
+    from bench.analysis.runs import find_runs
     run = lambda c: find_runs([c["target"]])
 else:
     import sim.load.loader  # what parameter_layer imports on first use
-    from bench.validate import parameter_layer
+    from bench.analysis.validate import parameter_layer
     run = lambda c: parameter_layer(Path(c["target"]), Path(c["scenario"]))
 out = {}
 for case in cases:

@@ -14,7 +14,7 @@ Layers, lowest first; a module may import its own layer and those below:
   evaluation  sim.evaluation: policies judged on many releases
   commands    sim.commands
   entry       sim.cli, sim.__main__, sim.api
-  bench       bench (may import sim's public API only: sim.api, sim.errors)
+  bench       bench (imports sim only through sim.api)
 """
 
 from __future__ import annotations
@@ -145,3 +145,9 @@ def test_the_checks_can_fail():
     assert layer_of("sim.errors") == 0 and layer_of("bench.run") == len(LAYERS) - 1
     here = modules()
     assert "sim.spec.scenario" in imports("sim.rollout.release", here["sim.rollout.release"], here)
+
+
+def test_bench_uses_only_the_public_api():
+    wrong = sorted(f"{a} -> {b}" for a, bs in graph().items() for b in bs
+                   if a.startswith("bench") and b.startswith("sim") and b != "sim.api")
+    assert not wrong, "bench imports sim only through sim.api:\n" + "\n".join(wrong)

@@ -53,6 +53,15 @@ class LoadedScenario:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
+def load_mapping(data: dict, source: Path, base_dir: Path) -> LoadedScenario:
+    """A scenario built in code as plain data (it may `include:` files), loaded as a file would be: includes
+    merged, every problem located at `source` or at the included file it came from; relative file names
+    are read from `base_dir`."""
+    origins: dict = resolve_includes(data, source, read_yaml)
+    scenario = validate(data, str(source), origins, base_dir=base_dir)
+    return LoadedScenario(scenario=scenario, source=str(source), overrides=(), data=data, origins=origins)
+
+
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> LoadedScenario:
     """Read, override and validate a scenario file; raise ScenarioError listing every problem."""
     source = str(path)

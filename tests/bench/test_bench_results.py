@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from bench import results
-from bench.calibrate import load_run
-from bench.fleet import BenchConfig
+from bench.analysis.runs import load_run
+from bench.config import BenchConfig
 from bench.run import BenchResult
 from sim.deploy.engine import Job, simulate
 from sim.errors import UserError

@@ -8,11 +8,12 @@ fleet takes to converge back.
 
 from __future__ import annotations
 
-from bench import agent
-from bench.artifact import Build
-from bench.fleet import Fleet
-from bench.run import deploy_pull, fanout, pull_row, to_record, wait_pull, write_release
-from sim.results.records import DeployRecord
+from bench.deploy import agent
+from bench.deploy.pull import deploy_pull, fanout, pull_row, wait_pull, write_release
+from bench.deploy.records import to_record
+from bench.harness.artifact import Build
+from bench.harness.fleet import Fleet
+from sim.api import DeployRecord
 
 
 def staged_rollout(f: Fleet, build: Build, steps: list[float], name: str = "rollout",
@@ -24,7 +25,7 @@ def staged_rollout(f: Fleet, build: Build, steps: list[float], name: str = "roll
         new = [h for h in names if agent.selected(h, pct) and not agent.selected(h, previous)]
         t0, t_commit, index = write_release(f, build, pct)
         statuses = wait_pull(f, index, new, timeout or f.config.timeout)
-        rows = [pull_row(h, statuses.get(h), t0, h in new) for h in names]
+        rows = [pull_row(m, statuses.get(m.name), t0, m.name in new) for m in f.hosts]
         extra = {"percent": pct, "previous_percent": previous, "build": build.build_id, "step_hosts": len(new),
                  **fanout({h: s for h, s in statuses.items() if h in new}, t0)}
         records.append(to_record(f"{name}@{pct:g}%", "pull", rows, t_commit - t0, extra))

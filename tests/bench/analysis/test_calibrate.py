@@ -1,7 +1,7 @@
 """Calibration and model validation (no root, no Consul: synthetic records and recorded bench runs).
 
 Synthetic: the simulator itself deploys with KNOWN parameters, its records are written as bench
-results folders, and `bench.calibrate` must recover the parameters. The simulator and the bench
+results folders, and `bench.analysis.calibrate` must recover the parameters. The simulator and the bench
 put rsync's scan on different sides of `transfer_start` (the simulator before the bytes, the bench
 inside the rsync), so the writer moves it to where the bench records it.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import calibrate, validate
+from bench.analysis import calibrate, validate
 from sim.deploy.engine import Job, simulate
 from sim.results.records import HOST_COLUMNS
 from tests.conftest import make_scenario
@@ -145,7 +145,7 @@ def test_refuses_a_folder_without_bench_runs(tmp_path):
         calibrate.calibrate([tmp_path])
 
 
-RECORDED = Path(__file__).resolve().parents[2] / "bench" / "recorded" / "2026-11-26"
+RECORDED = Path(__file__).resolve().parents[3] / "bench" / "recorded" / "2026-11-26"
 
 
 def test_validate_model_on_recorded_runs(tmp_path):

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from bench import cleanup, netns, preflight
-from bench.fleet import BenchConfig, fleet
+from bench.config import BenchConfig
+from bench.harness import cleanup, netns, preflight
+from bench.harness.fleet import fleet
 
 pytestmark = [pytest.mark.bench,
               pytest.mark.skipif(bool(preflight.real_bench_missing()), reason=preflight.real_bench_missing())]
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def leftovers(run_id: str) -> tuple[list[str], list[int], list[Path]]:
@@ -34,7 +35,8 @@ def test_error_inside_a_run_leaves_nothing() -> None:
 
 SCRIPT = """
 import sys, time
-from bench.fleet import BenchConfig, fleet
+from bench.config import BenchConfig
+from bench.harness.fleet import fleet
 with fleet(BenchConfig(hosts=2, timeout=60)) as f:
     print(f.run_id, flush=True)
     time.sleep(120)

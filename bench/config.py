@@ -1,20 +1,51 @@
-"""Bench settings from a scenario file, read with the simulator's own loader (`sim.load.loader`).
+"""What a bench run is asked to do (`BenchConfig`), and how a scenario file sets it.
 
-The bench uses `seed`, `artifact.size`, `artifact.files`, `network.deploy_egress` (tbf on the deploy
-host's link), `network.host_download` (tbf on each host's link) and the `strategies` (each push
-strategy with its `parallel`, each pull strategy). `--set` overrides work as in `deploysim run`,
+A scenario is read with the simulator's own loader (`sim.load.loader`). The bench uses `seed`,
+`artifact.size`, `artifact.files`, `network.deploy_egress` (tbf on the deploy host's link),
+`network.host_download` (tbf on each host's link) and the `strategies` (each push strategy with its
+`parallel`, each pull strategy). `--set` overrides work as in `deploysim run`,
 e.g. `--set artifact.size=5MB` to shrink a production-sized build to what one machine can copy
 200 times. Rates at or above 10 Gbit/s are left unshaped (a veth is no faster than that anyway).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from bench.fleet import BenchConfig, StrategySpec
-from sim.errors import UserError
+from sim.api import UserError
 
 UNSHAPED_MBIT = 10_000.0
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """A strategy to run on the bench: name (as in the scenario), kind, push fan-out."""
+
+    name: str
+    kind: str       # "pull" | "push"
+    parallel: int = 0
+    transport: str = "ssh"  # push only: "ssh" or "daemon" (rsync://)
+
+
+DEFAULT_STRATEGIES = (StrategySpec("consul-pull", "pull"), StrategySpec("rsync-parallel-4", "push", 4))
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """One bench run: the fleet, the build, the links, the strategies (written to the run's manifest)."""
+
+    hosts: int = 5
+    servers: int = 1
+    size: int = 1 << 20            # artifact bytes
+    files: int = 50
+    seed: int = 1
+    parallel: int = 4              # push: rsyncs at a time
+    host_rate_mbit: float = 0.0    # tbf on each host's link; 0 = unshaped
+    deploy_rate_mbit: float = 0.0  # tbf on the deploy host's (origin's) link; 0 = unshaped
+    isolated: bool | None = None   # None: namespaces when root, loopback otherwise
+    timeout: float = 120.0
+    strategies: tuple[StrategySpec, ...] = DEFAULT_STRATEGIES
 
 
 def _mbit(rate_bytes_per_s: float) -> float:
@@ -55,7 +86,7 @@ def config_from_scenario(path: Path | str | None, hosts: int, servers: int = 1, 
         specs = base.strategies
         cfg = base
     else:
-        from sim.load.loader import load_scenario
+        from sim.api import load_scenario  # imported late: `register` loads the bench on every deploysim start
 
         sc = load_scenario(path, overrides).scenario
         specs = strategies_of(sc)

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from bench.transfer_fit import TransferFit
+from bench.analysis.transfer_fit import TransferFit
 
 
 def _s(x: float) -> str:
@@ -107,7 +107,7 @@ def render_params(cal, push_names: dict, pull_name: str | None, command: str,
         f"# written by: {command}",
         f"# on: {datetime.now(timezone.utc).date().isoformat()}; from: {_sources(cal.runs)}",
         f"# build on the bench: {cal.size:.0f} bytes in {cal.files} files; fleet sizes {cal.sizes}",
-        "# Per-host values are first-attempt hosts that were updated. Fitting method: bench/calibrate.py.",
+        "# Per-host values are first-attempt hosts that were updated. Fitting method: bench/analysis/calibrate.py.",
     ]
     for note in cal.notes:
         head.append(f"# note: {note}")

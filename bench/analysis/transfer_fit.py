@@ -22,7 +22,7 @@ _NM = {"xatol": 1e-4, "fatol": 1e-10, "maxiter": 4000}
 def replay_ends(starts: np.ndarray, size: float, overhead: float, capacity: float,
                 flow_cap: float = math.inf) -> np.ndarray:
     """Transfer ends if each flow enters a shared bottleneck at start + overhead (sim.deploy.wave's kernel)."""
-    from sim.deploy.wave import run_wave  # numba: compiled on first use, so imported late
+    from sim.api import run_wave  # numba: compiled on first use, so imported late
 
     n = len(starts)
     t0 = float(starts.min())
@@ -76,7 +76,7 @@ def fit_transfers(groups: list[Group], capacity: float | None = None, makespan_w
     10% or more. Otherwise the smallest ceiling that costs under 5% more loss than none is reported
     as a lower bound (`fastest_rate`). A given `capacity` is held: only the overheads are fitted.
     """
-    from scipy.optimize import minimize
+    from scipy.optimize import minimize  # imported late: `register` loads the bench on every deploysim start
 
     if capacity is not None:
         return fit_overheads(groups, capacity, makespan_weight=makespan_weight)
@@ -109,7 +109,7 @@ def ceiling_lower_bound(loss, x, capacity: float, base: float) -> float:
 def fit_overheads(groups: list[Group], capacity: float, flow_cap: float = math.inf,
                   makespan_weight: float = 0.0) -> TransferFit:
     """One overhead per label with the shared capacity (and per-flow ceiling) held; loss as `fit_transfers`."""
-    from scipy.optimize import minimize_scalar
+    from scipy.optimize import minimize_scalar  # imported late, as above
 
     over, errs = {}, []
     for lb in sorted({g[3] for g in groups}):

@@ -12,7 +12,9 @@ damaged or foreign folder is refused with every problem located, never with a tr
   numbers of attempts; times finite numbers or empty (a host that never got there), and every host
   that finished (`done`) with its signal and transfer times;
 - for calibration (`fit_problems`): each strategy with at least one host that finished on its first
-  attempt.
+  attempt;
+- calibration.json (`calibration_info`, beside a parameter file): an object whose `runs` is a list and
+  whose `contention` terms are finite numbers.
 
 Problems are located as `file:line:col: key: message (got X; allowed Y)`: a JSON key path in the
 manifest, the line, column and column name in hosts.csv.
@@ -27,8 +29,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.errors import Problem, UserError
-from sim.limits import BENCH, MAX_DEPTH, read_bounded, too_deep_in_json
+from sim.api import BENCH, MAX_DEPTH, Problem, UserError, read_bounded, too_deep_in_json
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -159,6 +160,39 @@ def fit_problems(folder: Path, manifest: dict, hosts: pd.DataFrame) -> list[Prob
                        "first attempt: nothing to calibrate from")
             problems.append(Problem(str(folder / "hosts.csv"), None, None, "strategy", message, got="0 such rows",
                                     allowed="at least one row with this strategy, attempts 1 and a done time"))
+    return problems
+
+
+def calibration_info(params: Path) -> dict:
+    """calibration.json beside the parameter file (fit sizes, contention terms), or {}; read within bounds and
+    checked for what validation uses (`runs`, `contention` terms)."""
+    path = params.with_name("calibration.json")
+    if not path.is_file():
+        return {}
+    info = read_json(path)
+    problems = calibration_problems(str(path), info)
+    if problems:
+        raise UserError(problems)
+    return info
+
+
+def calibration_problems(source: str, info: Any) -> list[Problem]:
+    """What `validate` would trip over in calibration.json."""
+    if not isinstance(info, dict):
+        return [Problem(source, None, None, "", "not a calibration", got=type(info).__name__, allowed="a JSON object")]
+    problems = []
+    if not isinstance(info.get("runs", []), list):
+        problems.append(Problem(source, None, None, "runs", "not a list", allowed="the labels of the fitted runs"))
+    terms = info.get("contention") or {}
+    if not isinstance(terms, dict):
+        return problems + [Problem(source, None, None, "contention", "not an object",
+                                   allowed="phase: {intercept, per_host}")]
+    for name, term in terms.items():
+        for key in ("intercept", "per_host"):
+            value = term.get(key) if isinstance(term, dict) else None
+            if not _finite(value):
+                problems.append(Problem(source, None, None, f"contention.{name}.{key}", "must be a finite number",
+                                        got=json.dumps(value), allowed="seconds (intercept) or seconds per host"))
     return problems
 
 

@@ -3,9 +3,12 @@
 Layout of one run with id `rid` (every name starts with `dsim-<rid>-`):
 
     dsim-<rid>-br   namespace holding bridge `br0`; one veth `v<i>` per member plugged in.
-    dsim-<rid>-d    the deploy host (release writer, rsync pusher, artifact server).
-    dsim-<rid>-s1.. Consul server(s).
-    dsim-<rid>-h<i> fleet hosts; each sees its link as `eth0`.
+    dsim-<rid>-d    the deploy host (release writer, rsync pusher, artifact origin): `Role.DEPLOY`.
+    dsim-<rid>-s1.. Consul server(s): `Role.SERVER`.
+    dsim-<rid>-h<i> fleet hosts; each sees its link as `eth0`: `Role.HOST`.
+
+Each member carries its role and its number within the role; its name (`d`, `s<k>`, `h<i>`) is made
+from them and only ever used as a name, never parsed back.
 
 Addresses come only from 198.18.0.0/15 (RFC 2544), on links that exist only inside these namespaces:
 the root namespace gets no link, no address and no route. Without root the fleet falls back to
@@ -23,6 +26,7 @@ import os
 import subprocess
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Iterator
 
@@ -33,11 +37,25 @@ _CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
+class Role(StrEnum):
+    """What a member does in a run."""
+
+    DEPLOY = "deploy"  # writes the release key, runs the rsync pushes, serves the artifact (the origin)
+    SERVER = "server"  # a Consul server agent
+    HOST = "host"      # a fleet host: Consul client agent, sshd, rsync daemon, deploy agent
+
+
+NAME_PREFIX = {Role.DEPLOY: "d", Role.SERVER: "s", Role.HOST: "h"}
+
+
 @dataclass(frozen=True)
 class Member:
-    """One bench machine: its role name (`d`, `s1`, `h3`), namespace (None on loopback) and address."""
+    """One bench machine: its name (`d`, `s1`, `h3`), role, number within the role (1-based; 0 for the one
+    deploy host), namespace (None on loopback) and address."""
 
     name: str
+    role: Role
+    number: int
     ns: str | None
     addr: str
 
@@ -57,24 +75,37 @@ class Net:
                 return m
         raise KeyError(name)
 
+    def having(self, role: Role) -> tuple[Member, ...]:
+        return tuple(m for m in self.members if m.role == role)
 
-def ns_name(run_id: str, role: str) -> str:
-    return f"{PREFIX}{run_id}-{role}"
-
-
-def address_of(role: str, base: ipaddress.IPv4Address) -> str:
-    """Stable address per role: d=.0.2, s<k>=.0.(2+k), h<i>=.1.0 + i (up to 65,000 hosts)."""
-    if role == "d":
-        off = 2
-    elif role.startswith("s"):
-        off = 2 + int(role[1:])
-    else:
-        off = 256 + int(role[1:])
-    return str(base + off)
+    @property
+    def deploy(self) -> Member:
+        return self.having(Role.DEPLOY)[0]
 
 
-def roles(servers: int, hosts: int) -> list[str]:
-    return ["d"] + [f"s{k}" for k in range(1, servers + 1)] + [f"h{i}" for i in range(1, hosts + 1)]
+def ns_name(run_id: str, name: str) -> str:
+    return f"{PREFIX}{run_id}-{name}"
+
+
+def name_of(role: Role, number: int) -> str:
+    return NAME_PREFIX[role] if role == Role.DEPLOY else f"{NAME_PREFIX[role]}{number}"
+
+
+def address_of(role: Role, number: int, base: ipaddress.IPv4Address) -> str:
+    """Stable address per member: deploy .0.2, server k .0.(2+k), host i .1.0 + i (up to 65,000 hosts)."""
+    offset = {Role.DEPLOY: 2, Role.SERVER: 2 + number, Role.HOST: 256 + number}[role]
+    return str(base + offset)
+
+
+def roles(servers: int, hosts: int) -> list[tuple[Role, int]]:
+    """(role, number) of every member of a run, in member order: the deploy host, servers, hosts."""
+    return ([(Role.DEPLOY, 0)] + [(Role.SERVER, k) for k in range(1, servers + 1)]
+            + [(Role.HOST, i) for i in range(1, hosts + 1)])
+
+
+def member(role: Role, number: int, run_id: str, base: ipaddress.IPv4Address, isolated: bool) -> Member:
+    name = name_of(role, number)
+    return Member(name, role, number, ns_name(run_id, name) if isolated else None, address_of(role, number, base))
 
 
 def _ip(args: list[str], stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
@@ -107,13 +138,12 @@ def ensure_neigh_capacity(members: int) -> None:
 
 def build(run_id: str, servers: int, hosts: int, isolated: bool = True) -> Net:
     """Create the namespaces, bridge and links (or, when not isolated, loopback members)."""
-    names = roles(servers, hosts)
+    plan = roles(servers, hosts)
     if not isolated:
         base = ipaddress.IPv4Address("127.77.0.0")
-        return Net(run_id, tuple(Member(r, None, address_of(r, base)) for r in names), False, None)
-    ensure_neigh_capacity(len(names) + 1)
-    base = BENCH_NET.network_address
-    members = tuple(Member(r, ns_name(run_id, r), address_of(r, base)) for r in names)
+        return Net(run_id, tuple(member(r, k, run_id, base, False) for r, k in plan), False, None)
+    ensure_neigh_capacity(len(plan) + 1)
+    members = tuple(member(r, k, run_id, BENCH_NET.network_address, True) for r, k in plan)
     net = Net(run_id, members, True, ns_name(run_id, "br"))
     _batch([f"netns add {net.bridge_ns}"] + [f"netns add {m.ns}" for m in members])
     bridge = ["link add br0 type bridge", "link set br0 up", "link set lo up"]

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from bench import netns
-from bench.procs import Supervisor
+from bench.harness import netns
+from bench.harness.procs import Supervisor
 
 
 class Interrupted(KeyboardInterrupt):

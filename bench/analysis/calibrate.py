@@ -12,103 +12,38 @@ What each per-host phase of a bench record is, and which simulator parameter it 
 | signal (pull, from the key write start)| -                                   | `key_write` + `wakeup`               |
 
 The transfer phase is split into a fixed per-host overhead and a share of a bottleneck by replaying
-the flows through the simulator's own kernel (`bench.transfer_fit`). The push overhead becomes
+the flows through the simulator's own kernel (`bench.analysis.transfer_fit`). The push overhead becomes
 `scan_per_file` (overhead / files: with one file count per run, rsync's process start and its
 file-list scan cannot be told apart); the pull overhead moves into the wake-up (the simulator has
 no per-host step between waking and the first byte). The file itself is rendered by
-`bench.params_file`.
+`bench.analysis.params_file`. The runs are read by `bench.analysis.runs`.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import typer
+from rich.console import Console
 
-from bench.params_file import calibration_json, render_params
-from bench.recording import fit_problems, read_hosts, read_manifest
-from bench.transfer_fit import PULL_MAKESPAN_WEIGHT, Group, TransferFit, fit_push, fit_transfers
-from sim.errors import UserError
+from bench.analysis.params_file import calibration_json, render_params
+from bench.analysis.recording import fit_problems
+from bench.analysis.runs import BenchRun, find_runs
+from bench.analysis.transfer_fit import PULL_MAKESPAN_WEIGHT, Group, TransferFit, fit_push, fit_transfers
+from sim.api import UserError
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
-@dataclass(frozen=True)
-class BenchRun:
-    """One bench results folder: its manifest and its host rows."""
-
-    folder: Path
-    manifest: dict
-    hosts: pd.DataFrame
-
-    @property
-    def fleet_size(self) -> int:
-        return int(self.manifest["config"]["hosts"])
-
-    @property
-    def size(self) -> float:
-        return float(self.manifest["config"]["size"])
-
-    @property
-    def files(self) -> int:
-        return int(self.manifest["config"]["files"])
-
-    @property
-    def date(self) -> str:
-        """The run's date: a YYYY-MM-DD folder in its path, else the manifest's modification day."""
-        for part in reversed(self.folder.resolve().parts):
-            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", part):
-                return part
-        mtime = (self.folder / "manifest.json").stat().st_mtime
-        return datetime.fromtimestamp(mtime, timezone.utc).date().isoformat()
-
-    @property
-    def label(self) -> str:
-        return f"run {self.manifest.get('run_id', '?')}, {self.date}, {self.fleet_size} hosts"
-
-    def strategies(self) -> list[dict]:
-        """The bench strategies of the run (name, kind, parallel, transport)."""
-        return list(self.manifest["config"]["strategies"])
-
-    def deploy(self, strategy: str) -> dict:
-        return next((d for d in self.manifest.get("deploys", []) if d["strategy"] == strategy), {})
-
-
-def find_runs(paths: list[Path | str]) -> list[BenchRun]:
-    """Every bench results folder at or under `paths` (a folder with a bench `manifest.json`)."""
-    runs = []
-    for path in map(Path, paths):
-        manifests = [path / "manifest.json"] if (path / "manifest.json").is_file() else sorted(path.rglob("manifest.json"))
-        for m in manifests:
-            run = load_run(m.parent)
-            if run is not None:
-                runs.append(run)
-    if not runs:
-        raise UserError(f"{', '.join(map(str, paths))}: no bench results folder (manifest.json with source 'bench')")
-    return sorted(runs, key=lambda r: (r.fleet_size, str(r.folder)))
-
-
-def load_run(folder: Path) -> BenchRun | None:
-    """A bench results folder, or None when the manifest is not a bench one (e.g. a simulator run).
-
-    Both files are read within bounds and checked first (`bench.recording`): UserError names every problem."""
-    manifest = read_manifest(folder)
-    if manifest is None:
-        return None
-    return BenchRun(folder, manifest, read_hosts(folder))
-
-
 def phases(run: BenchRun, strategy: str) -> pd.DataFrame:
     """Per-host phase durations of one strategy's first-attempt, updated hosts (seconds)."""
-    import pandas as pd
+    import pandas as pd  # imported late: `register` loads the bench on every deploysim start
 
     h = run.hosts[(run.hosts.strategy == strategy) & run.hosts.done.notna() & (run.hosts.attempts == 1)]
     return pd.DataFrame({
@@ -311,8 +246,9 @@ def strategy_names(paths: list[Path | str]) -> tuple[dict, str | None]:
 def write(paths: list[Path | str], out: Path, command: str, wakeup: str = "lognormal") -> Calibration:
     """Calibrate and write `out` (YAML), `calibration.json` and `wakeup.csv` beside it (atomic renames).
 
-    `wakeup="empirical"` makes the file name wakeup.csv by its ABSOLUTE path: `sim` resolves an
-    empirical file against the including scenario's folder, not the parameter file's.
+    `wakeup="empirical"` makes the file name wakeup.csv by its ABSOLUTE path (written so since `sim` once
+    resolved an included file's empirical paths against the including scenario's folder; it now uses
+    the included file's own folder, so a relative name would work as well).
     """
     cal = calibrate(paths)
     out = Path(out)
@@ -338,8 +274,6 @@ def command(results: list[Path] = typer.Argument(..., help="bench results folder
             wakeup: str = typer.Option("lognormal", "--wakeup",
                                        help="wake-up as a lognormal fit, or empirical (wakeup.csv by absolute path)")) -> None:
     """Fit simulator parameters from bench runs; write a parameter file scenarios can `include:`."""
-    from rich.console import Console
-
     try:
         if wakeup not in ("lognormal", "empirical"):
             raise UserError(f"--wakeup must be lognormal or empirical (got {wakeup!r})")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import signal
 
-from bench import netns
-from bench.fleet import Fleet, start_agent
+from bench.harness import netns
+from bench.harness.fleet import Fleet, start_agent
 
 
 def kill_agent(f: Fleet, host: str) -> None:

@@ -14,8 +14,8 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
-from bench import netns
-from bench.consul_cluster import consul_bin
+from bench.harness import netns
+from bench.harness.consul_cluster import consul_bin
 
 CONSUL_VERSION = "1.8.7"
 INSTALL = "run scripts/install-system-deps.sh as root"

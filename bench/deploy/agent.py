@@ -1,19 +1,23 @@
 """The per-host deploy agent: watches the release key, pulls, verifies, activates, reports.
 
-Run inside a host's namespace as `python -m bench.agent --host h3 --consul http://ADDR:8500
---token-file F --root DIR`. Standard library only, so each agent stays small.
+Run inside a host's namespace as `python -m bench.deploy.agent --host h3 --consul http://ADDR:8500
+--token-file F --root DIR` (the harness starts it: `bench.harness.daemons.start_agent`). Standard
+library only (and the KV layout, `bench.harness.kv`), so each agent stays small.
 
 Loop: a blocking query on `deploysim/release` (value: JSON with build, url, sha256, percent). The
 host acts only when its stable bucket `crc32(host) % 1000` is below `percent * 10` (HashiCorp's
 rollout pattern). It downloads to a temp file, checks SHA-256, unpacks into a temp folder renamed to
 `releases/<build>`, then points `current` at it by renaming a fresh symlink over it (atomic). A
-corrupt or partial download is never unpacked or activated. Status (build, state, timings on the
-shared CLOCK_MONOTONIC) goes to `deploysim/status/<host>` and `<root>/status.json`.
+corrupt or partial download is never unpacked or activated. A failed attempt is retried after a
+back-off of 1, 2, 3... s (at most 5 s), up to `MAX_ATTEMPTS` attempts per release. Status (build,
+state, timings on the shared CLOCK_MONOTONIC) goes to `deploysim/status/<host>` and
+`<root>/status.json`.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import json
 import os
@@ -26,8 +30,9 @@ import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-RELEASE_KEY = "deploysim/release"
-STATUS_PREFIX = "deploysim/status/"
+from bench.harness.kv import RELEASE_KEY, STATUS_PREFIX
+
+MAX_ATTEMPTS = 4  # per release; the deploy host counts a host that reached it as settled
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never an environment proxy
 
 
@@ -65,7 +70,7 @@ def wait_release(base: str, token: str, index: int, wait: str) -> tuple[int, Rel
             return int(exc.headers.get("X-Consul-Index") or 0), None
         raise
     entry = json.loads(body)[0]
-    value = json.loads(__import__("base64").b64decode(entry["Value"]))
+    value = json.loads(base64.b64decode(entry["Value"]))
     return int(idx), Release(value["build"], value["url"], value["sha256"], float(value["percent"]),
                              int(entry["ModifyIndex"]))
 
@@ -195,12 +200,12 @@ def serve(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="bench.agent", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="bench.deploy.agent", description=__doc__.splitlines()[0])
     p.add_argument("--host", required=True)
     p.add_argument("--consul", required=True, help="http://ADDR:8500 of this host's own agent")
     p.add_argument("--token-file", required=True)
     p.add_argument("--root", required=True)
-    p.add_argument("--max-attempts", type=int, default=4)
+    p.add_argument("--max-attempts", type=int, default=MAX_ATTEMPTS)
     serve(p.parse_args(argv))
 
 

@@ -4,32 +4,33 @@ ssh (as production pushes do): per host, one slot of a k-wide pool opens an ssh 
 (timed: the connection set-up cost), rsyncs the release tree into `releases/.partial-<build>` over
 it, then activates remotely (rename into `releases/<build>`, rename a fresh `current` symlink over
 the old one) only after the transfer finished. Keys are made per run; host keys are not checked
-(bench addresses only).
+(bench addresses only; the keys and both daemons are the harness's: `bench.harness.daemons`).
 
 daemon (`rsync://`, no ssh): the set-up cost is one module listing; the tree goes straight into the
 cold folder `releases/<build>`, then a second rsync sends the `current` symlink, which rsync puts in
 place by renaming (it never points at a partial tree, since it is sent after the tree completed).
+
+`deploy_push` pushes a build to a fleet and returns its `DeployRecord`: times are seconds from the
+first slot picking up a host, `extra` holds the connection set-up cost.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import netns
-from bench.netns import Member
-from bench.procs import Supervisor
+import numpy as np
 
-
-@dataclass(frozen=True)
-class SshKeys:
-    client: Path
-    host: Path
-    authorized: Path
+from bench.deploy.records import HostRow, to_record
+from bench.harness import netns
+from bench.harness.artifact import Build
+from bench.harness.daemons import RSYNC_MODULE, RSYNC_PORT, SshKeys
+from bench.harness.fleet import Fleet
+from bench.harness.netns import Member
+from sim.api import DeployRecord
 
 
 @dataclass(frozen=True)
@@ -42,35 +43,6 @@ class PushResult:
     done: float             # NaN when the host was not updated
     attempts: int
     reason: str
-
-
-def make_keys(folder: Path) -> SshKeys:
-    folder.mkdir(parents=True, exist_ok=True)
-    client, host = folder / "id_ed25519", folder / "host_ed25519"
-    for key in (client, host):
-        if not key.exists():
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "deploysim-bench", "-f", str(key)],
-                           check=True)
-    authorized = folder / "authorized_keys"
-    authorized.write_text(Path(f"{client}.pub").read_text())
-    return SshKeys(client, host, authorized)
-
-
-def sshd_config(m: Member, keys: SshKeys, home: Path) -> str:
-    return "\n".join([
-        f"ListenAddress {m.addr}:22", f"HostKey {keys.host}", f"PidFile {home / 'sshd.pid'}",
-        f"AuthorizedKeysFile {keys.authorized}", "PermitRootLogin prohibit-password",
-        "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no", "StrictModes no",
-        "PrintMotd no", "UseDNS no", "MaxStartups 200:30:400", "MaxSessions 50", "",
-    ])
-
-
-def start_sshd(sup: Supervisor, m: Member, keys: SshKeys, home: Path) -> None:
-    home.mkdir(parents=True, exist_ok=True)
-    Path("/run/sshd").mkdir(exist_ok=True)  # privilege separation directory
-    cfg = home / "sshd_config"
-    cfg.write_text(sshd_config(m, keys, home))
-    sup.spawn(f"sshd-{m.name}", ["/usr/sbin/sshd", "-D", "-e", "-f", str(cfg)], m.ns, home / "sshd.log")
 
 
 def ssh_opts(keys: SshKeys, control: Path) -> list[str]:
@@ -115,28 +87,6 @@ def push_one(m: Member, tree: Path, build: str, root: Path, keys: SshKeys, work:
         subprocess.run(["ssh", *opts, "-O", "exit", dest], capture_output=True, timeout=10)
 
 
-RSYNC_MODULE = "host"
-RSYNC_PORT = 8873  # unprivileged, so the no-root loopback fallback can run daemons too
-
-
-def rsyncd_config(m: Member, home: Path) -> str:
-    owner = ["    uid = root", "    gid = root"] if os.geteuid() == 0 else []
-    return "\n".join([
-        f"pid file = {home / 'rsyncd' / 'rsyncd.pid'}", "use chroot = no", "numeric ids = yes",
-        f"address = {m.addr}", f"port = {RSYNC_PORT}", "max connections = 0", f"[{RSYNC_MODULE}]",
-        f"    path = {home}", "    read only = no", *owner, "    munge symlinks = no", "",
-    ])
-
-
-def start_rsyncd(sup: Supervisor, m: Member, home: Path) -> None:
-    """An rsync daemon on the host's address, port 873, whose module is the host's folder."""
-    (home / "rsyncd").mkdir(parents=True, exist_ok=True)
-    cfg = home / "rsyncd" / "rsyncd.conf"
-    cfg.write_text(rsyncd_config(m, home))
-    sup.spawn(f"rsyncd-{m.name}", ["rsync", "--daemon", "--no-detach", f"--config={cfg}"], m.ns,
-              home / "rsyncd" / "rsyncd.log")
-
-
 def push_one_daemon(m: Member, tree: Path, build: str, root: Path, work: Path, timeout: float) -> PushResult:
     """Module listing (set-up cost), tree into releases/<build>, then the `current` symlink."""
     nan = float("nan")
@@ -173,3 +123,20 @@ def push_all(hosts: list[Member], deploy_ns: str | None, tree: Path, build: str,
 
     with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="push") as pool:
         return list(pool.map(one, hosts))
+
+
+def deploy_push(f: Fleet, build: Build, parallel: int | None = None, name: str | None = None,
+                transport: str = "ssh") -> DeployRecord:
+    """rsync the build to every host, `parallel` at a time, into the strategy's own app folder."""
+    k = parallel or f.config.parallel
+    name = name or f"push-{transport}-k{k}"
+    roots = {m.name: f.push_root(m.name, name) for m in f.hosts}
+    results = push_all(f.hosts, f.deploy.ns, build.tree, build.build_id, roots, f.keys,
+                       f.folder / "push-work" / name, parallel=k, timeout=f.config.timeout, transport=transport)
+    t0 = min(r.signal for r in results)
+    rows = [HostRow(m.number, r.attempts, r.signal - t0, r.transfer_start - t0, r.transfer_end - t0, r.done - t0,
+                    r.reason) for m, r in zip(f.hosts, results, strict=True)]
+    connect = np.array([r.connect for r in results])
+    extra = {"parallel": k, "transport": transport, "build": build.build_id,
+             "connect_mean": float(connect.mean()), "connect_max": float(connect.max())}
+    return to_record(name, "push", rows, 0.0, extra)

@@ -21,12 +21,11 @@ from pathlib import Path
 
 import consul
 
-from bench import netns
-from bench.netns import Member, Net
-from bench.procs import Supervisor
+from bench.harness import netns
+from bench.harness.kv import RELEASE_KEY, STATUS_PREFIX
+from bench.harness.netns import Member, Net, Role
+from bench.harness.procs import Supervisor
 
-RELEASE_KEY = "deploysim/release"
-STATUS_PREFIX = "deploysim/status/"
 GOSSIP_LAN = {"probe_interval": "5s", "gossip_interval": "1s", "gossip_nodes": 3}
 
 AGENT_RULES = {"node_prefix": {"": {"policy": "write"}}, "service_prefix": {"": {"policy": "read"}}}
@@ -141,11 +140,11 @@ def start(sup: Supervisor, net: Net, root: Path, n_servers: int, timeout: float 
     binary = consul_bin()
     if binary is None:
         raise RuntimeError("consul binary not found: run scripts/install-system-deps.sh or set CONSUL_BIN")
-    servers = tuple(m for m in net.members if m.name.startswith("s"))[:n_servers]
-    clients = tuple(m for m in net.members if m.name.startswith("h"))
+    servers = net.having(Role.SERVER)[:n_servers]
+    clients = net.having(Role.HOST)
     tokens = new_tokens([h.name for h in clients])
     key = keygen(binary)
-    cluster = Cluster(servers, clients, tokens, net.get("d").ns)
+    cluster = Cluster(servers, clients, tokens, net.deploy.ns)
     for s in servers:
         start_agent(sup, binary, s, root, agent_config(s, root / s.name / "consul" / "data", servers, key, tokens))
     with netns.inside(cluster.caller_ns):

@@ -3,10 +3,11 @@
     deploysim validate-model bench/recorded/2026-11-26 --params bench/recorded/2026-11-26/params.yaml
 
 For every bench run (fleet size) the simulator runs the same strategies (name, kind, parallel), fleet
-size and build (size, files) with the base scenario (`--scenario`, default the bench's own
-scenario file) under the parameter file: the parameters are merged over the base scenario (they
-win), and a composite scenario `include:`s that layer and sets what the bench run fixed. Predicted p50, p95 and
-max deploy time (mean over replications) are compared with the measured ones, per strategy and size.
+size and build (size, files) as the run did. Each run's scenario is what the run fixed, including the
+parameter file and then the base scenario (`--scenario`, default the repository's
+`scenarios/bench_small.yaml`), loaded as the simulator loads any scenario (`sim.load.loader`): the run's
+settings win key by key, then the parameters, then the base scenario. Predicted p50, p95 and max
+deploy time (mean over replications) are compared with the measured ones, per strategy and size.
 
 Fleet sizes whose runs the calibration used are marked `fit`; the others are `held-out` (a fair
 test). `contention=True` also applies the calibration's per-phase contention terms (median grows
@@ -16,26 +17,25 @@ linearly with the fleet on the 2-core bench machine), scaling each phase's distr
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import typer
-from ruamel.yaml import YAML
+from rich.console import Console
+from rich.table import Table
 
-from bench.calibrate import BenchRun, find_runs
-from bench.recording import read_json
-from sim.errors import UserError
-from sim.results.records import fleet_quantile
+from bench.analysis.recording import calibration_info
+from bench.analysis.runs import BenchRun, find_runs
+from sim.api import UserError, fleet_quantile
 
 if TYPE_CHECKING:  # imported late: `register` loads this module on every deploysim start
     import pandas as pd
 
-    from sim.load.loader import LoadedScenario
+    from sim.api import LoadedScenario
 
-DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "bench_small.yaml"
+BASE_SCENARIO = Path("scenarios", "bench_small.yaml")
 METRICS = ("p50", "p95", "max")
 
 
@@ -56,70 +56,24 @@ class Validation:
         return float(t[f"{metric}_err_pct"].abs().max()) if len(t) else float("nan")
 
 
+def default_scenario() -> Path:
+    """`scenarios/bench_small.yaml` of the repository that holds this package, found from the package's own
+    folder upwards (never from the working directory); a UserError when the bench runs from an install
+    without its repository."""
+    here = Path(__file__).resolve()
+    for folder in here.parents:
+        if (folder / "pyproject.toml").is_file() and (folder / BASE_SCENARIO).is_file():
+            return folder / BASE_SCENARIO
+    raise UserError(f"no default base scenario: no repository with {BASE_SCENARIO} holds {here.parents[1]}; "
+                    "pass --scenario")
+
+
 def measured(run: BenchRun, strategy: str) -> dict:
     """p50, p95 (of the whole fleet, as `sim.results.records` defines them) and max of one bench deploy."""
     done = run.hosts[run.hosts.strategy == strategy].done.to_numpy(dtype=float)
     return {"p50": fleet_quantile(done, 0.5), "p95": fleet_quantile(done, 0.95),
             "max": float(np.nanmax(done)) if np.isfinite(done).any() else float("nan"),
             "updated": int(np.isfinite(done).sum())}
-
-
-def calibration_info(params: Path) -> dict:
-    """calibration.json beside the parameter file (fit sizes, contention terms), or {}; read within bounds and
-    checked for what validation uses (`runs`, `contention` terms)."""
-    path = params.with_name("calibration.json")
-    if not path.is_file():
-        return {}
-    info = read_json(path)
-    problems = calibration_problems(str(path), info)
-    if problems:
-        raise UserError(problems)
-    return info
-
-
-def calibration_problems(source: str, info) -> list:
-    """What `validate` would trip over in calibration.json."""
-    from sim.errors import Problem
-
-    if not isinstance(info, dict):
-        return [Problem(source, None, None, "", "not a calibration", got=type(info).__name__, allowed="a JSON object")]
-    problems = []
-    if not isinstance(info.get("runs", []), list):
-        problems.append(Problem(source, None, None, "runs", "not a list", allowed="the labels of the fitted runs"))
-    terms = info.get("contention") or {}
-    if not isinstance(terms, dict):
-        return problems + [Problem(source, None, None, "contention", "not an object",
-                                   allowed="phase: {intercept, per_host}")]
-    for name, term in terms.items():
-        for key in ("intercept", "per_host"):
-            value = term.get(key) if isinstance(term, dict) else None
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-                problems.append(Problem(source, None, None, f"contention.{name}.{key}", "must be a finite number",
-                                        got=json.dumps(value), allowed="seconds (intercept) or seconds per host"))
-    return problems
-
-
-def absolute_empirical_files(data: dict, folder: Path) -> dict:
-    """`data` (a scenario or parameter mapping) with each relative empirical `file` made absolute.
-
-    The loader resolves an empirical file against the INCLUDING scenario's folder; this puts the
-    file's own folder in front, so a parameter file and its CSV can live anywhere.
-    """
-    strategies = data.get("strategies")
-    for spec in (strategies.values() if isinstance(strategies, dict) else []):
-        for value in (spec.values() if isinstance(spec, dict) else []):
-            if (isinstance(value, dict) and value.get("dist") == "empirical" and isinstance(value.get("file"), str)
-                    and not Path(value["file"]).is_absolute()):
-                value["file"] = str((folder / value["file"]).resolve())
-    return data
-
-
-def merged(over: dict, under: dict) -> dict:
-    """`over` merged onto `under` as `include:` does: mappings recursively, `over` wins elsewhere."""
-    out = dict(under)
-    for key, value in over.items():
-        out[key] = merged(value, under[key]) if isinstance(value, dict) and isinstance(under.get(key), dict) else value
-    return out
 
 
 def scale_phase(spec, factor: float):
@@ -153,7 +107,7 @@ def contention_overrides(base: LoadedScenario, run: BenchRun, terms: dict) -> di
 
 
 def composite(run: BenchRun, replications: int, extra: dict) -> dict:
-    """The scenario for one bench run: its own settings over the parameter layer (see `layered`)."""
+    """What one bench run fixed, as the top of its scenario (`extra`: phase specs per strategy)."""
     cfg = run.manifest["config"]
     strategies: dict = {}
     for s in run.strategies():
@@ -165,46 +119,37 @@ def composite(run: BenchRun, replications: int, extra: dict) -> dict:
             "strategies": strategies}
 
 
-def parameter_layer(params: Path, scenario: Path) -> dict:
-    """The parameter file merged over the base scenario (the parameters win), paths made absolute.
+def parameter_layer(params: Path, scenario: Path) -> list[str]:
+    """The `include:` list of every run's scenario: the parameter file, then the base scenario (earlier
+    files win, so the parameters win over the base), as absolute paths.
 
-    Both are read as the simulator reads scenarios (`sim.load.loader.read_yaml`: within the YAML budgets of
-    `sim.limits`, every problem located)."""
-    from sim.load.loader import read_yaml
+    Both are read here first, as the simulator reads scenarios (`sim.load.loader.read_yaml`: within the YAML
+    budgets of `sim.limits`, every problem located), so a bad file is refused before any run is read."""
+    from sim.api import read_yaml  # imported late: `register` loads this module on every deploysim start
 
-    base = absolute_empirical_files(read_yaml(scenario), scenario.parent)
-    over = absolute_empirical_files(read_yaml(params), params.parent)
-    if "include" in base or "include" in over:
-        raise UserError(f"{params} / {scenario}: nested include: is not supported by validate-model")
-    return merged(over, base)
+    for path in (scenario, params):
+        read_yaml(path)
+    return [str(params.resolve()), str(scenario.resolve())]
 
 
-def load_composite(data: dict, layer: dict, source: Path) -> LoadedScenario:
-    """Validate the run's settings over the parameter layer with the simulator's own loader.
+def run_scenario(run: BenchRun, layer: list[str], params: Path, replications: int, extra: dict) -> LoadedScenario:
+    """One run's scenario: `composite(run)` including `layer`, loaded as `sim.load.loader` loads a scenario file
+    (includes merged by `sim.load.includes`, relative empirical files anchored at their own file; validated with
+    every problem located; values the run fixed are located at its manifest). Only the run's strategies are
+    kept; the result names the parameter file as its source."""
+    from sim.api import LoadedScenario, load_mapping  # imported late (pydantic): `register` loads this module
 
-    One `include:` level, written to a temporary folder: precedence then rests only on "the
-    including file wins". (`sim/load/includes.py` crashes on nested includes that add keys, and its
-    include LIST gives the later file precedence, not the earlier one as documented.)
-    """
-    from sim.load.loader import LoadedScenario, load_scenario
-
-    yaml = YAML()
-    with tempfile.TemporaryDirectory(prefix="dsim-validate-") as tmp:
-        with open(Path(tmp) / "layer.yaml", "w") as fh:
-            yaml.dump({k: v for k, v in layer.items() if k not in data or isinstance(v, dict)}, fh)
-        path = Path(tmp) / "validate.yaml"
-        with open(path, "w") as fh:
-            yaml.dump({**data, "include": "layer.yaml"}, fh)
-        loaded = load_scenario(path)
-    names = set(data["strategies"])
-    strategies = {k: v for k, v in loaded.scenario.strategies.items() if k in names}
-    scenario_ = loaded.scenario.model_copy(update={"strategies": strategies})
-    return LoadedScenario(scenario=scenario_, source=str(source), overrides=())
+    top = composite(run, replications, extra)
+    names = set(top["strategies"])
+    scenario = load_mapping({**top, "include": list(layer)}, run.folder / "manifest.json", run.folder).scenario
+    strategies = {k: v for k, v in scenario.strategies.items() if k in names}
+    return LoadedScenario(scenario=scenario.model_copy(update={"strategies": strategies}), source=str(params),
+                          overrides=())
 
 
 def predict(loaded: LoadedScenario, strategy: str, hosts: int, replications: int) -> dict:
     """Mean p50, p95 and max over replications of the simulated deploy."""
-    from sim.deploy.engine import Job, simulate  # numba: compiled on first use, so imported late
+    from sim.api import Job, simulate  # numba: compiled on first use, so imported late
 
     seed = loaded.scenario.seed or 1
     rows = [simulate(loaded.scenario, Job(strategy, hosts, r, seed)).summary() for r in range(replications)]
@@ -216,20 +161,20 @@ def validate(results: list[Path | str], params: Path | str, scenario: Path | str
              replications: int = 5, contention: bool = False) -> Validation:
     """Simulate every bench run's strategies with the parameters; compare with what was measured."""
     params = Path(params)
-    scenario = Path(scenario) if scenario else DEFAULT_SCENARIO
     if not params.is_file():
         raise UserError(f"{params}: no such parameter file")
     info = calibration_info(params)
     fit_runs = set(info.get("runs", []))
+    scenario = Path(scenario) if scenario else default_scenario()
     layer = parameter_layer(params, scenario)
     rows, loaded_all = [], []
     for run in find_runs(results):
         extra: dict = {}
         if contention and info.get("contention"):
-            plain = load_composite(composite(run, replications, extra), layer, params)
+            plain = run_scenario(run, layer, params, replications, extra)
             for name, phases in contention_overrides(plain, run, info["contention"]).items():
                 extra.setdefault(name, {}).update(phases)
-        loaded = load_composite(composite(run, replications, extra), layer, params)
+        loaded = run_scenario(run, layer, params, replications, extra)
         loaded_all.append(loaded)
         for s in run.strategies():
             meas, pred = measured(run, s["name"]), predict(loaded, s["name"], run.fleet_size, replications)
@@ -241,7 +186,7 @@ def validate(results: list[Path | str], params: Path | str, scenario: Path | str
                 row[f"{m}_measured"], row[f"{m}_predicted"] = meas[m], pred[m]
                 row[f"{m}_err_pct"] = 100.0 * (pred[m] - meas[m]) / meas[m] if meas[m] else float("nan")
             rows.append(row)
-    import pandas as pd
+    import pandas as pd  # imported late: `register` loads this module on every deploysim start
 
     table = pd.DataFrame(rows).sort_values(["strategy", "hosts"], kind="stable").reset_index(drop=True)
     return Validation(table, params, scenario, replications, contention, loaded_all)
@@ -251,8 +196,6 @@ def validate(results: list[Path | str], params: Path | str, scenario: Path | str
 
 def render(v: Validation, console) -> None:
     """A rich table: measured / predicted / error per metric, one row per strategy and size."""
-    from rich.table import Table
-
     title = (f"predicted vs measured deploy time (s), {v.replications} replications"
              + (", with contention terms" if v.contention else ""))
     t = Table(title=title)
@@ -273,7 +216,7 @@ def render(v: Validation, console) -> None:
 
 def plot(v: Validation, path: Path | None = None):
     """Measured (points) and predicted (lines) max and p50 deploy time against fleet size, per strategy."""
-    import matplotlib
+    import matplotlib  # imported late: `register` loads the bench on every deploysim start
 
     if matplotlib.get_backend().lower() not in {"module://matplotlib_inline.backend_inline", "nbagg"}:
         matplotlib.use("Agg")
@@ -300,7 +243,7 @@ def plot(v: Validation, path: Path | None = None):
 
 def write(v: Validation, out: Path | str, overwrite: bool = False) -> Path:
     """A results folder (atomic): validation.csv, validation.json, predicted_vs_measured.png, manifest."""
-    from sim.results.output import manifest, results_folder, write_json
+    from sim.api import manifest, results_folder, write_json  # imported late, as above
 
     out = Path(out)
     with results_folder(out, overwrite=overwrite) as folder:
@@ -328,8 +271,6 @@ def command(results: list[Path] = typer.Argument(..., help="bench results folder
                                             help="apply the calibration's fleet-size contention terms"),
             overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing results folder")) -> None:
     """Simulate each bench run with calibrated parameters; show predicted vs measured deploy time."""
-    from rich.console import Console
-
     try:
         v = validate(results, params, scenario, replications, contention)
         if out is not None:

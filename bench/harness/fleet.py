@@ -1,55 +1,28 @@
 """Bringing a bench fleet up and down: namespaces, Consul, sshd, deploy agents, artifact server.
 
 `fleet(config)` is a context manager: whatever happens inside (success, error, SIGINT, SIGTERM),
-every process, namespace and temp folder of the run is removed on the way out.
+every process, namespace and temp folder of the run is removed on the way out. `new_build` makes a
+build for the fleet and publishes it on the artifact server.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import sys
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from bench import cleanup, consul_cluster, netns, push
-from bench.artifact import ArtifactServer
-from bench.consul_cluster import Cluster
-from bench.netns import Member, Net
-from bench.procs import Supervisor
+from bench.config import BenchConfig
+from bench.harness import cleanup, consul_cluster, daemons, netns
+from bench.harness.artifact import ArtifactServer, Build, make_build
+from bench.harness.consul_cluster import Cluster
+from bench.harness.netns import Member, Net, Role
+from bench.harness.procs import Supervisor
 
 ARTIFACT_PORT = 8080
-
-
-@dataclass(frozen=True)
-class StrategySpec:
-    """A strategy to run on the bench: name (as in the scenario), kind, push fan-out."""
-
-    name: str
-    kind: str       # "pull" | "push"
-    parallel: int = 0
-    transport: str = "ssh"  # push only: "ssh" or "daemon" (rsync://)
-
-
-DEFAULT_STRATEGIES = (StrategySpec("consul-pull", "pull"), StrategySpec("rsync-parallel-4", "push", 4))
-
-
-@dataclass(frozen=True)
-class BenchConfig:
-    hosts: int = 5
-    servers: int = 1
-    size: int = 1 << 20            # artifact bytes
-    files: int = 50
-    seed: int = 1
-    parallel: int = 4              # push: rsyncs at a time
-    host_rate_mbit: float = 0.0    # tbf on each host's link; 0 = unshaped
-    deploy_rate_mbit: float = 0.0  # tbf on the deploy host's (origin's) link; 0 = unshaped
-    isolated: bool | None = None   # None: namespaces when root, loopback otherwise
-    timeout: float = 120.0
-    strategies: tuple[StrategySpec, ...] = DEFAULT_STRATEGIES
 
 
 @dataclass(frozen=True)
@@ -60,7 +33,7 @@ class Fleet:
     net: Net
     sup: Supervisor
     cluster: Cluster
-    keys: push.SshKeys
+    keys: daemons.SshKeys
     server: ArtifactServer
 
     @property
@@ -69,7 +42,8 @@ class Fleet:
 
     @property
     def deploy(self) -> Member:
-        return self.net.get("d")
+        """The deploy host: release writer, pusher and artifact origin."""
+        return self.net.deploy
 
     def pull_root(self, host: str) -> Path:
         return self.folder / host / "pull"
@@ -78,16 +52,9 @@ class Fleet:
         return self.folder / host / strategy
 
 
-def start_agent(f_sup: Supervisor, folder: Path, cluster: Cluster, m: Member) -> None:
-    home = folder / m.name
-    (home / "pull").mkdir(parents=True, exist_ok=True)
-    token_file = home / "token"
-    token_file.write_text(cluster.tokens.hosts[m.name])
-    os.chmod(token_file, 0o600)
-    repo = str(Path(__file__).resolve().parent.parent)
-    cmd = [sys.executable, "-m", "bench.agent", "--host", m.name, "--consul", f"http://{m.addr}:8500",
-           "--token-file", str(token_file), "--root", str(home / "pull")]
-    f_sup.spawn(f"agent-{m.name}", cmd, m.ns, home / "agent.log", env={"PYTHONPATH": repo})
+def start_agent(sup: Supervisor, folder: Path, cluster: Cluster, m: Member) -> None:
+    """Host `m`'s deploy agent, with its own token, at home in `folder / m.name`."""
+    daemons.start_agent(sup, m, folder / m.name, cluster.tokens.hosts[m.name])
 
 
 def wait_agents_ready(folder: Path, cluster: Cluster, timeout: float) -> None:
@@ -99,25 +66,25 @@ def wait_agents_ready(folder: Path, cluster: Cluster, timeout: float) -> None:
 
 def shape_links(net: Net, cfg: BenchConfig) -> None:
     """The deploy host's upload (its egress: push and the artifact origin) and each host's download."""
-    for m in net.members:
-        if m.name == "d" and cfg.deploy_rate_mbit > 0:
-            netns.shape(m, cfg.deploy_rate_mbit)
-        elif m.name.startswith("h") and cfg.host_rate_mbit > 0:
+    if cfg.deploy_rate_mbit > 0:
+        netns.shape(net.deploy, cfg.deploy_rate_mbit)
+    if cfg.host_rate_mbit > 0:
+        for m in net.having(Role.HOST):
             netns.shape_download(net, m, cfg.host_rate_mbit)
 
 
 def bring_up(cfg: BenchConfig, run_id: str, folder: Path, sup: Supervisor, net: Net) -> Fleet:
     shape_links(net, cfg)
     cluster = consul_cluster.start(sup, net, folder, cfg.servers, timeout=cfg.timeout)
-    keys = push.make_keys(folder / "ssh")
+    keys = daemons.make_keys(folder / "ssh")
     for m in cluster.clients:
         if os.geteuid() == 0:  # sshd needs root; without it pushes go over the rsync daemon
-            push.start_sshd(sup, m, keys, folder / m.name / "sshd")
-        push.start_rsyncd(sup, m, folder / m.name)
+            daemons.start_sshd(sup, m, keys, folder / m.name / "sshd")
+        daemons.start_rsyncd(sup, m, folder / m.name)
         start_agent(sup, folder, cluster, m)
     wait_agents_ready(folder, cluster, cfg.timeout)
     (folder / "artifacts").mkdir(exist_ok=True)
-    server = ArtifactServer(folder / "artifacts", net.get("d").addr, ARTIFACT_PORT, net.get("d").ns)
+    server = ArtifactServer(folder / "artifacts", net.deploy.addr, ARTIFACT_PORT, net.deploy.ns)
     return Fleet(cfg, run_id, folder, net, sup, cluster, keys, server)
 
 
@@ -138,3 +105,16 @@ def fleet(cfg: BenchConfig) -> Iterator[Fleet]:
         if server is not None:
             server.close()
         cleanup.teardown(sup, run_id, folder)
+
+
+def publish(f: Fleet, build: Build) -> None:
+    """Put the build's tarball where the artifact server serves it."""
+    (f.folder / "artifacts" / build.tarball.name).write_bytes(build.tarball.read_bytes())
+
+
+def new_build(f: Fleet, build_id: str, seed: int | None = None) -> Build:
+    """A build of the configured size and file count (content from `seed`, default the config's), published."""
+    cfg = f.config
+    build = make_build(f.folder / "builds", build_id, cfg.size, cfg.files, cfg.seed if seed is None else seed)
+    publish(f, build)
+    return build

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import netns
+from bench.harness import netns
 
 
 @dataclass

@@ -1,0 +1,22 @@
+"""Bench settings come from a scenario read with the simulator's loader (no root)."""
+
+from pathlib import Path
+
+import pytest
+
+from bench.config import config_from_scenario
+from sim.errors import UserError
+
+
+def test_scenario_is_read_with_the_shared_loader(tmp_path: Path) -> None:
+    f = tmp_path / "s.yaml"
+    f.write_text("version: 1\nname: b\nseed: 9\nartifact: {size: 2MB, files: 10}\n"
+                 "network: {host_download: 100Mbps, deploy_egress: 10Gbps}\n"
+                 "strategies:\n  serial: {kind: push, parallel: 1}\n  pull: {kind: pull}\n")
+    cfg = config_from_scenario(f, hosts=3, overrides=("artifact.files=20",))
+    assert (cfg.size, cfg.files, cfg.seed, cfg.hosts) == (2_000_000, 20, 9, 3)
+    assert (cfg.host_rate_mbit, cfg.deploy_rate_mbit) == (100.0, 0.0)  # 10 Gbit/s: left unshaped
+    assert [(s.name, s.kind, s.parallel) for s in cfg.strategies] == [("serial", "push", 1), ("pull", "pull", 0)]
+    f.write_text("version: 1\nname: b\nartifact: {size: 2 parsecs}\n")
+    with pytest.raises(UserError, match="artifact.size"):
+        config_from_scenario(f, hosts=3)
