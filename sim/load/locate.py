@@ -11,6 +11,7 @@ the key at their path (then located at the key) or its value.
 from __future__ import annotations
 
 import difflib
+import functools
 import types
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -19,7 +20,6 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from sim.errors import Problem
 from sim.load.includes import IncludedFrom
-from sim.policies import POLICIES
 from sim.spec.references import render_path
 from sim.spec.rollout import STEP_KINDS
 from sim.spec.scenario import Scenario
@@ -66,7 +66,7 @@ def _data_path(loc: tuple, data: Any) -> tuple:
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             path.append(part)
             node = node[part]
-        elif isinstance(node, dict) and isinstance(part, str) and ("[" in part or part in _TAG_VALUES):
+        elif isinstance(node, dict) and isinstance(part, str) and ("[" in part or part in VALIDATOR_STEPS or part in union_tags()):
             continue  # a union tag (kind/dist value) or a validator name
         else:
             path.append(part)
@@ -74,8 +74,36 @@ def _data_path(loc: tuple, data: Any) -> tuple:
     return tuple(path)
 
 
-_TAG_VALUES = {"push", "pull", "constant", "uniform", "lognormal", "empirical", "function-after", "function-before",
-               *POLICIES}
+TAG_FIELDS = ("kind", "dist", "semantics")  # the keys that choose a member of a union of models
+VALIDATOR_STEPS = {"function-after", "function-before"}  # pydantic's names for validators in a location
+
+
+@functools.cache
+def union_tags() -> frozenset[str]:
+    """Every value a union's tag field can take in the scenario's models (read from the models, so a new
+    strategy, distribution or policy is known here): pydantic puts the chosen tag into an error's
+    location, where the file has no such key."""
+    tags: set[str] = set()
+    seen: set[type] = set()
+    todo: list[type] = [Scenario]
+    while todo:
+        model = todo.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, field in model.model_fields.items():
+            todo += [t for t in _leaves(field.annotation) if isinstance(t, type) and issubclass(t, BaseModel)]
+            if name in TAG_FIELDS:
+                tags.update(t for t in _leaves(field.annotation) if isinstance(t, str))
+    return frozenset(tags)
+
+
+def _leaves(annotation: Any) -> list:
+    """The classes and literal values inside an annotation (through unions, Annotated, containers)."""
+    args = get_args(annotation)
+    if not args:
+        return [annotation]
+    return [leaf for arg in args for leaf in _leaves(arg)]
 
 
 def _position(data: Any, path: tuple) -> tuple[int | None, int | None]:

@@ -1,9 +1,11 @@
 """Rollouts: one release travelling through the pipeline while a deploy commander watches it.
 
-spec.py (what a scenario says), clock.py (wall clock, business hours), traffic.py (per-interval
-counts per cohort), exposure.py (which hosts run which build when), pipeline.py (the SimPy process
-of the steps, gates and actions), commander.py (people), records.py (what happened),
-release.py (one replication end to end), summary.py (tables and outcome distributions);
-before any run, nominal.py (the pipeline on paper), levels.py (requests per gate check) and
-warnings.py (gate settings that cannot work with the scenario's traffic).
+simulate.py (the entry: one release or many), release.py (the per-check SimPy model and the outcome),
+batch.py (the batched engine, identical results), context.py (the run's state), facts.py (what
+happened), pipeline.py (steps, gates, actions), commander.py (people), exposure.py (which hosts run
+which build when), series.py and traffic.py (per-interval counts per cohort), clock.py (wall clock,
+business hours), records.py (outcomes, decisions, stage changes), populations.py (what each measure
+is taken over), summary.py and timeline.py (tables and plots); before any run, nominal.py (the
+pipeline on paper), levels.py (requests per gate check) and warnings.py (gate settings that cannot
+work with the scenario's traffic). The scenario's rollout models are in `sim.spec.rollout`.
 """
