@@ -102,6 +102,7 @@ def map_ordered(function: Callable, scenario: Scenario, items: list, workers: in
             yield result
     except BaseException:
         if own:
+            assert isinstance(pool, ProcessPoolExecutor)  # own: the local pool made above
             _stop_workers(pool)
         raise
     finally:

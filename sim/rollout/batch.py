@@ -59,7 +59,7 @@ def run_batched(releases: list[tuple[Scenario, int]], entropy: int) -> list[Rele
     values and rule texts, which only go into each release's own decision records."""
     scripts: list[dict[int, Scripted]] = [{} for _ in releases]
     memos = [RoundMemo() for _ in releases]  # what a round computed that the next can reuse
-    results: list[ReleaseResult | None] = [None] * len(releases)
+    results: dict[int, ReleaseResult] = {}  # by release, as each finishes
     groups: dict[tuple, list[int]] = {}
     for i, (scenario, replication) in enumerate(releases):
         groups.setdefault(_first_round_key(scenario, replication), []).append(i)
@@ -69,7 +69,7 @@ def run_batched(releases: list[tuple[Scenario, int]], entropy: int) -> list[Rele
     pending = list(groups.values())  # round 1: one run per group
     for _ in range(ROUNDS):
         if not pending:
-            return results
+            return _in_order(results, len(releases))
         ctxs = [run_model(*releases[group[0]], entropy, script=scripts[group[0]], memo=memos[group[0]])
                 for group in pending]
         series = compute_series([(ctx, 0, int(intervals_ended(ctx, metrics_until(ctx)))) for ctx in ctxs])
@@ -95,7 +95,12 @@ def run_batched(releases: list[tuple[Scenario, int]], entropy: int) -> list[Rele
     for group in pending:
         for i in group:
             results[i] = simulate_per_check(*releases[i], entropy)
-    return results
+    return _in_order(results, len(releases))
+
+
+def _in_order(results: dict[int, ReleaseResult], count: int) -> list[ReleaseResult]:
+    """The results of releases 0..count-1 (each has one by now: rounds end when none is pending)."""
+    return [results[i] for i in range(count)]
 
 
 def dynamics(script: dict[int, Scripted]) -> tuple:
@@ -200,7 +205,7 @@ def _spec_key(spec):
 
 
 def run_checks(ctx: ReleaseContext, run: GateRun, metrics: MetricSeries) -> RunChecks:
-    times = clock_checks(run, ctx.scenario.rollout.horizon)
+    times = clock_checks(run, ctx.rollout.horizon)
     since = np.concatenate([[run.start], times[:-1]]) if times else np.empty(0)
     return RunChecks(times, since, intervals_ended(ctx, times), metrics)
 
@@ -212,16 +217,20 @@ def first_final(ctx: ReleaseContext, run: GateRun, checks: RunChecks, spec):
         return None
     semantics = policies.POLICIES[spec.semantics]
     state = semantics.start(spec)
-    if semantics.judge is not None and spec.metric == "error_rate":
+    judge = semantics.judge
+    if judge is not None and spec.metric == "error_rate":
         total = checks.totals
-        if not semantics.settles_on_success(spec):
+        settles_on_success = semantics.settles_on_success
+        assert settles_on_success is not None  # every semantics with `judge` has one (`sim.policies.Semantics`)
+        if not settles_on_success(spec):
             success, breach = classify(spec, total["new_requests"], *checks.rates)
             if success.all():
                 return None  # every check a success, and successes alone never end this run
-            if semantics.may_fail is not None and not semantics.may_fail(spec, breach, success):
+            may_fail = semantics.may_fail
+            if may_fail is not None and not may_fail(spec, breach, success):
                 return None  # the breaches never line up into a failure
         for j, m in enumerate(_measurements(spec, total), start=1):
-            state, verdict = semantics.judge(spec, state, m)
+            state, verdict = judge(spec, state, m)
             if verdict.final:
                 return j, verdict
         return None

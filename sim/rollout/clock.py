@@ -60,7 +60,7 @@ def describe(wall: float) -> str:
     return f"{day} {minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def diurnal_load(amplitude: float, peak_hour: float, wall: np.ndarray | float) -> np.ndarray | float:
+def diurnal_load(amplitude: float, peak_hour: float, wall: np.ndarray) -> np.ndarray:
     """Load relative to the daily mean: 1 + amplitude x cos(2 pi (hour - peak) / 24)."""
     hour = (np.asarray(wall) % DAY) / 3600.0
     return 1.0 + amplitude * np.cos(2 * math.pi * (hour - peak_hour) / 24.0)

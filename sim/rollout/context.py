@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 
 import numpy as np
 import simpy
@@ -26,6 +26,7 @@ from sim.rollout.facts import ReleaseFacts, RoundMemo
 from sim.rollout.records import Decision, StageChange
 from sim.rollout.series import MetricSeries, compute_series, empty_series
 from sim.rollout.traffic import NoiseBlocks, Replay
+from sim.spec.rollout import Rollout
 from sim.spec.scenario import PullStrategy, Scenario
 from sim.streams import Streams
 
@@ -48,9 +49,18 @@ class WaveResult:
     finished: float
 
 
+@dataclass(eq=False)
+class GateWatch:
+    """A running gate process; `background`: it watches the whole release, not one analysis step."""
+
+    process: simpy.Process
+    background: bool
+
+
 @dataclass
 class ReleaseContext:
     scenario: Scenario
+    rollout: Rollout  # the scenario's (see `rollout_of`)
     env: simpy.Environment
     streams: Streams
     layout: FleetLayout
@@ -58,9 +68,10 @@ class ReleaseContext:
     start_wall: float
     noise: NoiseBlocks
     incidents: list[tuple[float, float]]
-    candidate: Build
+    first_bad: InitVar[bool]  # whether the first build (the candidate from the start) is bad
     builds: list[Build] = field(default_factory=list)
-    assigned: np.ndarray = None  # hosts given to the candidate (live or in flight)
+    candidate: Build = field(init=False)  # the newest build (see `new_build`)
+    assigned: np.ndarray = field(init=False)  # hosts given to the candidate (live or in flight)
     waves_finish: float = 0.0  # when the candidate's waves so far will have finished
     metrics: MetricSeries | None = None  # intervals computed so far (the per-check model's view of time)
     decisions: list[Decision] = field(default_factory=list)
@@ -69,7 +80,7 @@ class ReleaseContext:
     label: str = "build"
     step: int = -1
     main: simpy.Process | None = None
-    gates: list[simpy.Process] = field(default_factory=list)
+    gates: list[GateWatch] = field(default_factory=list)
     facts: ReleaseFacts = field(default_factory=ReleaseFacts)
     ahead: MetricSeries | None = None  # intervals computed ahead of time (see advance_metrics)
     ahead_version: tuple = ()
@@ -78,6 +89,9 @@ class ReleaseContext:
     gate_runs: list = field(default_factory=list)  # every analysis run of a gate, in start order
     memo: RoundMemo | None = None  # what an earlier round of the batched engine computed
     ended: float | None = None  # when the pipeline ended (None: still running at the horizon)
+
+    def __post_init__(self, first_bad: bool) -> None:
+        self.new_build(first_bad)
 
     # ---- hosts and builds -------------------------------------------------------------------------
     @functools.cached_property
@@ -112,7 +126,7 @@ class ReleaseContext:
     # ---- deploy waves -------------------------------------------------------------------------------
     def wave(self, hosts: np.ndarray, build: int, purpose: str) -> WaveResult:
         """Start moving `hosts` to `build` now through the rollout strategy; returns their go-live times."""
-        name = self.scenario.rollout.strategy
+        name = self.rollout.strategy
         spec = self.scenario.strategies[name]
         target = self.candidate if build == self.candidate.number else None
         if isinstance(spec, PullStrategy) and (target is None or target.waves > 0):
@@ -148,8 +162,8 @@ class ReleaseContext:
     # a recomputed interval is the interval that would have been computed anyway, had it waited.
     AHEAD = 16
 
-    def advance_metrics(self, until: float | None = None) -> None:
-        """Compute every metric interval that has ended by now (or by `until`)."""
+    def advance_metrics(self, until: float | None = None) -> MetricSeries:
+        """Compute every metric interval that has ended by now (or by `until`); returns all computed so far."""
         step = self.scenario.traffic.metric_interval
         needed = int(intervals_ended(self, self.env.now if until is None else until))
         if self.metrics is None:
@@ -159,16 +173,16 @@ class ReleaseContext:
             self.ahead, self.ahead_version = None, version
         have = len(self.metrics)
         if have >= needed:
-            return
+            return self.metrics
         if self.ahead is None or len(self.ahead) < needed - have:
             [self.ahead] = compute_series([(self, have, max(needed, have + self.AHEAD))])
         self.metrics = self.metrics.extended(self.ahead.part(0, needed - have))
         self.ahead = self.ahead.part(needed - have)
+        return self.metrics
 
     def window(self, since: float) -> Window:
         """The metric intervals that ended in (since, now]."""
-        self.advance_metrics()
-        return window_between(self.metrics, since, self.env.now)
+        return window_between(self.advance_metrics(), since, self.env.now)
 
     # ---- people ----------------------------------------------------------------------------------------
     def reaction_time(self, purpose: str) -> float:
@@ -204,7 +218,7 @@ def settled_stages(stages: list[StageChange], exposure: FleetExposure, productio
     """Each stage change with its share of production hosts on its build, read from the final exposure
     (a change of exposure only ever affects the future, so the past reads the same from it)."""
     total = int(production.sum())
-    shares = {}
+    shares: dict[int, float] = {}  # by stage change
     for build in {change.build for change in stages}:
         chosen = [i for i, change in enumerate(stages) if change.build == build]
         times = np.array([stages[i].time for i in chosen])
@@ -244,4 +258,12 @@ def draw_incidents(scenario: Scenario, rng: np.random.Generator, horizon: float)
 
 
 def interval_count(scenario: Scenario) -> int:
-    return int(math.ceil(scenario.rollout.horizon / scenario.traffic.metric_interval)) + 2
+    return int(math.ceil(rollout_of(scenario).horizon / scenario.traffic.metric_interval)) + 2
+
+
+def rollout_of(scenario: Scenario) -> Rollout:
+    """The scenario's `rollout:` section. Only a scenario with one has releases to simulate: the commands
+    check that before they simulate, so a scenario without one here is a bug in the caller."""
+    rollout = scenario.rollout
+    assert rollout is not None, f"scenario {scenario.name!r} has no rollout: section, so no releases to simulate"
+    return rollout

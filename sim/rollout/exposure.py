@@ -22,7 +22,7 @@ class Segment:
     start: np.ndarray
     end: np.ndarray
     onset: np.ndarray
-    weight: np.ndarray = None
+    weight: np.ndarray  # each host's request weight
 
 
 @dataclass
@@ -153,16 +153,17 @@ def served_between(parts: list[tuple], a: np.ndarray, b: np.ndarray) -> np.ndarr
         overlapping += j_b  # hosts started before b ...
         finite = np.isfinite(end)
         if finite.any():  # ... less those that ended by a (most hosts never end within a release)
-            e_sorted, e_weight, e_moment = _prefix(end[finite], weight if np.isscalar(weight) else weight[finite])
+            ended_weight = weight[finite] if isinstance(weight, np.ndarray) else weight
+            e_sorted, e_weight, e_moment = _prefix(end[finite], ended_weight)
             m_b, m_a = np.searchsorted(e_sorted, b, side="left"), np.searchsorted(e_sorted, a, side="left")
             total -= (b * e_weight[m_b] - e_moment[m_b]) - (a * e_weight[m_a] - e_moment[m_a])
             overlapping -= np.searchsorted(e_sorted, a, side="right")
     return np.where(overlapping > 0, np.maximum(total, 0.0), 0.0)
 
 
-def _prefix(times: np.ndarray, weight) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _prefix(times: np.ndarray, weight: float | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sorted times, and the prefix sums of their weights and of weight x time (from 0)."""
-    if np.isscalar(weight):
+    if not isinstance(weight, np.ndarray):  # one weight for all (numpy's `isscalar` stubs narrow a float away)
         ordered = np.sort(times)
         return (ordered, weight * np.arange(len(ordered) + 1, dtype=float),
                 np.concatenate([[0.0], np.cumsum(weight * ordered)]))

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.rollout.traffic import NoiseBlocks
+
 
 @dataclass
 class ReleaseFacts:
@@ -38,6 +40,6 @@ class RoundMemo:
     """What one round of the batched engine computed that the next round of the same release (or of a
     release sharing its dynamics) reuses: its noise, its deploy waves, and its gate checks' verdicts."""
 
-    noise: object | None = None  # NoiseBlocks
+    noise: NoiseBlocks | None = None
     waves: dict[tuple, np.ndarray] = field(default_factory=dict)  # (purpose, time, hosts, published) -> done
     judged: dict = field(default_factory=dict)  # by gate run: its checks' verdicts (see sim.rollout.batch)

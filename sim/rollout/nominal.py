@@ -93,7 +93,8 @@ def step_length(scenario, step, gates: dict) -> float:
         return step.smoke_test.duration if step.smoke_test is not None else 0.0
     if isinstance(step, AnalysisStep):
         ends = [passes_after(gates[name]) if name in gates else None for name in step.analysis.gates]
-        own = None if any(e is None for e in ends) else max(ends)
+        known = [e for e in ends if e is not None]
+        own = max(known) if len(known) == len(ends) else None  # None: some gate never passes
         limits = [x for x in (own, step.analysis.duration) if x is not None]
         return min(limits) if limits else scenario.rollout.horizon
     return 0.0

@@ -16,7 +16,7 @@ import simpy
 
 from sim import policies
 from sim.policies import Verdict
-from sim.rollout.context import ReleaseContext
+from sim.rollout.context import GateWatch, ReleaseContext
 from sim.spec.rollout import AnalysisStep, ApprovalStep, PauseStep, SetWeightStep, StageStep
 
 
@@ -96,7 +96,7 @@ def analysis(ctx: ReleaseContext, names: list[str], duration: float | None):
     passed = [ctx.env.event() for _ in names]
     for name, done in zip(names, passed):
         start_gate(ctx, name, done)
-    waiting = ctx.env.all_of(passed)
+    waiting: simpy.Event = ctx.env.all_of(passed)
     if duration is not None:
         waiting = ctx.env.any_of([waiting, ctx.env.timeout(duration)])
     yield waiting
@@ -104,17 +104,15 @@ def analysis(ctx: ReleaseContext, names: list[str], duration: float | None):
 
 
 def start_gate(ctx: ReleaseContext, name: str, passed: simpy.Event | None, background: bool = False) -> None:
-    process = ctx.env.process(watch(ctx, name, passed))
-    process.background = background
-    ctx.gates.append(process)
+    ctx.gates.append(GateWatch(ctx.env.process(watch(ctx, name, passed)), background))
 
 
 def stop_gates(ctx: ReleaseContext, background: bool = True) -> None:
-    for process in list(ctx.gates):
-        if process.is_alive and (background or not process.background):
-            process.interrupt("stop")
-        if not process.is_alive or background or not process.background:
-            ctx.gates.remove(process)
+    for gate in list(ctx.gates):
+        if gate.process.is_alive and (background or not gate.background):
+            gate.process.interrupt("stop")
+        if not gate.process.is_alive or background or not gate.background:
+            ctx.gates.remove(gate)
 
 
 @dataclass
@@ -163,7 +161,8 @@ def watch(ctx: ReleaseContext, name: str, passed: simpy.Event | None):
     With `ctx.script` (the batched engine) a run does not judge anything: it keeps the same clock of
     checks, records them, and acts on the decision the script gives it, at the check the script says."""
     spec = ctx.scenario.gates[name]
-    run = GateRun(len(ctx.gate_runs), name, ctx.env.now, [], spec.interval)
+    checks: list[float] = []  # the run's, while it ticks
+    run = GateRun(len(ctx.gate_runs), name, ctx.env.now, checks, spec.interval)
     ctx.gate_runs.append(run)
     scripted = ctx.script.get(run.index) if ctx.script is not None else None
     if scripted is not None and scripted.start != run.start:
@@ -179,11 +178,11 @@ def watch(ctx: ReleaseContext, name: str, passed: simpy.Event | None):
     try:
         while True:
             yield ctx.env.timeout(spec.interval)
-            run.checks.append(ctx.env.now)
+            checks.append(ctx.env.now)
             if ctx.script is None:
                 state, verdict = policies.check(spec, state, ctx.window(since))
                 since = ctx.env.now
-            elif scripted is not None and len(run.checks) == scripted.check:
+            elif scripted is not None and len(checks) == scripted.check:
                 verdict = scripted.verdict
             else:
                 continue

@@ -21,7 +21,7 @@ from sim.deploy.fleet import TIERS, layout_fleet
 from sim.policies.rules import is_low_traffic
 from sim.rollout import clock
 from sim.rollout.commander import handle_alarm, handle_smoke_failure
-from sim.rollout.context import ReleaseContext, draw_incidents, interval_count, settled_stages
+from sim.rollout.context import ReleaseContext, draw_incidents, interval_count, rollout_of, settled_stages
 from sim.rollout.exposure import FleetExposure
 from sim.rollout.facts import RoundMemo
 from sim.rollout.pipeline import Alarm, SmokeTestFailed, run_step, start_gate, stop_gates
@@ -46,7 +46,7 @@ class ReleaseResult:
     def stages(self) -> list[StageChange]:
         """The stage changes with their production shares (computed when first asked for: an
         evaluation never asks)."""
-        if self.exposure is None:
+        if self.exposure is None or self.production is None:  # (both set, or both dropped by `settled`)
             return self.changes  # settled already
         return settled_stages(self.changes, self.exposure, self.production)
 
@@ -74,22 +74,29 @@ def _fleet(fleet, traffic_weights: tuple[float, float]) -> tuple:
 
 def make_context(scenario: Scenario, replication: int, entropy: int, memo: RoundMemo | None = None) -> ReleaseContext:
     streams = Streams(entropy, replication)
-    if memo is not None and memo.noise is None:
-        memo.noise = NoiseBlocks(scenario.traffic, streams, interval_count(scenario))
     traffic = scenario.traffic
     layout, weight = _fleet(scenario.fleet, (traffic.dogfood_requests_per_host, traffic.requests_per_host))
-    horizon = scenario.rollout.horizon
+    rollout = rollout_of(scenario)
     ctx = ReleaseContext(
-        scenario=scenario, env=simpy.Environment(), streams=streams, layout=layout,
+        scenario=scenario, rollout=rollout, env=simpy.Environment(), streams=streams, layout=layout,
         exposure=FleetExposure(weight=weight),
         start_wall=clock.release_start(scenario.schedule, scenario.commander.business_hours, streams("schedule")),
-        noise=memo.noise if memo is not None else NoiseBlocks(scenario.traffic, streams, interval_count(scenario)),
-        incidents=draw_incidents(scenario, streams("incidents"), horizon), candidate=None, memo=memo,
+        noise=_noise(scenario, streams, memo),
+        incidents=draw_incidents(scenario, streams("incidents"), rollout.horizon), memo=memo,
+        first_bad=bool(streams("build.bad").random() < scenario.build.bad_probability),  # (a named stream: drawn in any order)
     )
-    ctx.new_build(bad=bool(streams("build.bad").random() < scenario.build.bad_probability))
     if scenario.traffic.history is not None:
         ctx.replay = replay_history(scenario, streams, interval_count(scenario))
     return ctx
+
+
+def _noise(scenario: Scenario, streams: Streams, memo: RoundMemo | None) -> NoiseBlocks:
+    """The release's interval noise: kept in `memo` for the next round (its blocks are drawn when needed)."""
+    if memo is None:
+        return NoiseBlocks(scenario.traffic, streams, interval_count(scenario))
+    if memo.noise is None:
+        memo.noise = NoiseBlocks(scenario.traffic, streams, interval_count(scenario))
+    return memo.noise
 
 
 def replay_history(scenario: Scenario, streams: Streams, intervals: int) -> Replay:
@@ -112,7 +119,7 @@ def _block(path: str) -> int:
 def release(ctx: ReleaseContext):
     """The main process: build, then the steps; alarms go to the commander."""
     yield ctx.env.timeout(ctx.draw(ctx.scenario.build.build_time, "build.1"))
-    steps = list(ctx.scenario.rollout.steps)
+    steps = list(ctx.rollout.steps)
     i = 0
     while i < len(steps):
         try:
@@ -134,7 +141,7 @@ def release(ctx: ReleaseContext):
         if next_move == "restart":
             i = 0
             if ctx.scenario.commander.hotfix.fast_path:
-                steps = [s for s in ctx.scenario.rollout.steps if isinstance(s, SetWeightStep)]
+                steps = [s for s in ctx.rollout.steps if isinstance(s, SetWeightStep)]
     stop_gates(ctx)
     ctx.ended = ctx.env.now
 
@@ -143,15 +150,14 @@ def _start_background(ctx: ReleaseContext, step) -> None:
     """Background gates watch from the first step that gives the candidate real traffic."""
     serves = isinstance(step, SetWeightStep) or (isinstance(step, StageStep) and step.stage == "dogfood")
     if serves or ctx.production_share() > 0:
-        for name in ctx.scenario.rollout.background_gates:
+        for name in ctx.rollout.background_gates:
             start_gate(ctx, name, None, background=True)
 
 
 def simulate_per_check(scenario: Scenario, replication: int, entropy: int) -> ReleaseResult:
     """One release by the per-check model (the batched engine's reference and its fallback)."""
     ctx = run_model(scenario, replication, entropy)
-    ctx.advance_metrics(until=metrics_until(ctx))
-    return result_of(ctx, replication, ctx.metrics)
+    return result_of(ctx, replication, ctx.advance_metrics(until=metrics_until(ctx)))
 
 
 def run_model(scenario: Scenario, replication: int, entropy: int, script=None,
@@ -162,14 +168,14 @@ def run_model(scenario: Scenario, replication: int, entropy: int, script=None,
     ctx = make_context(scenario, replication, entropy, memo)
     ctx.script = script
     ctx.main = ctx.env.process(release(ctx))
-    ctx.env.run(until=scenario.rollout.horizon)
+    ctx.env.run(until=ctx.rollout.horizon)
     return ctx
 
 
 def end_of(ctx: ReleaseContext) -> float:
     """The release's horizon: the pipeline's end plus the watch period, or `rollout.horizon` if that
     comes first or the pipeline never ended. Outcomes are read and metrics cover intervals up to then."""
-    rollout = ctx.scenario.rollout
+    rollout = ctx.rollout
     return rollout.horizon if ctx.ended is None else min(ctx.ended + rollout.watch, rollout.horizon)
 
 
@@ -214,7 +220,7 @@ def blocked_reason(ctx: ReleaseContext, decisions: list[Decision]) -> str:
         if last.outcome == "inconclusive" and is_low_traffic(last.rule):
             return f"not enough data: gate {last.gate} at {last.stage} ({last.rule})"
         return f"{last.outcome}: gate {last.gate} at {last.stage}, then {last.action} ({last.rule})"
-    step = ctx.scenario.rollout.steps[ctx.step] if 0 <= ctx.step < len(ctx.scenario.rollout.steps) else None
+    step = ctx.rollout.steps[ctx.step] if 0 <= ctx.step < len(ctx.rollout.steps) else None
     if isinstance(step, ApprovalStep):
         return f"awaiting approval at {ctx.label}"
     if isinstance(step, AnalysisStep):
@@ -231,7 +237,8 @@ def outcome(ctx: ReleaseContext, replication: int, metrics: MetricSeries, decisi
     mitigated = np.nan if facts.mitigated_time is None else facts.mitigated_time
     bad_requests = float(np.sum(metrics.new_requests * np.maximum(metrics.new_true_rate - metrics.old_true_rate, 0.0)))
     serving = bad_build_serving(ctx, horizon)
-    shipped = result in ("promoted", "hotfixed") and ctx.candidate.full is not None
+    full = ctx.candidate.full
+    lead_time = full if result in ("promoted", "hotfixed") and full is not None else np.nan  # (NaN: not shipped)
     return ReleaseOutcome(
         replication=replication, start=clock.describe(ctx.start_wall), bad_build=first.bad, outcome=result,
         rollback_stage=rollback_stage, blocked_reason=reason, horizon=horizon,
@@ -243,7 +250,7 @@ def outcome(ctx: ReleaseContext, replication: int, metrics: MetricSeries, decisi
         decision_time=np.nan if facts.decision_time is None else facts.decision_time, mitigated_time=mitigated,
         time_to_mitigate=mitigated - detection, served_traffic=exposure_start is not None and exposure_start <= horizon,
         bad_serving_at_horizon=serving, peak_bad_share=float(metrics.bad_share.max(initial=0.0)),
-        bad_requests=float(bad_requests), lead_time=ctx.candidate.full if shipped else np.nan,
+        bad_requests=float(bad_requests), lead_time=lead_time,
         false_rollback=bool(facts.rollbacks) and not first.bad, rollbacks=facts.rollbacks,
         hosts_not_rolled_back=facts.hosts_not_rolled_back,
     )

@@ -108,7 +108,7 @@ def _inputs(ctx, k0: int, k1: int) -> _Inputs:
 def compute_series(requests: list[tuple]) -> list[MetricSeries]:
     """Intervals [k0, k1) of each (ctx, k0, k1): one vectorised draw for all synthetic-traffic releases."""
     inputs = [_inputs(ctx, k0, k1) for ctx, k0, k1 in requests]
-    out: list[MetricSeries | None] = [None] * len(requests)
+    out: dict[int, MetricSeries] = {}  # by request, filled group by group
     groups: dict[tuple, list[int]] = {}  # one draw per traffic model (in an evaluation: all releases)
     for i, (ctx, _, _) in enumerate(requests):
         if ctx.replay is None:
@@ -138,7 +138,7 @@ def compute_series(requests: list[tuple]) -> list[MetricSeries]:
             cut = slice(bounds[j], bounds[j + 1])
             out[i] = _series(requests[i][0], parts[j], counts.requests[cut], counts.errors[cut],
                              counts.latency[cut], counts.true_rates[cut])
-    return out
+    return [out[i] for i in range(len(requests))]  # (each request is replayed, or in one group)
 
 
 def _series(ctx, x: _Inputs, requests, errors, latency, true_rates) -> MetricSeries:

@@ -46,9 +46,10 @@ def _errors(ax, samples, scenario: Scenario, minutes) -> None:
     ax.plot(t, 100 * rate([s.old_errors for s in samples], [s.old_requests for s in samples]), label="old build",
             color="tab:gray")
     for name, gate in scenario.gates.items():
-        if gate.metric == "error_rate" and getattr(gate, "max", None) is not None:
-            ax.axhline(100 * gate.max, linestyle="--", linewidth=1, color="black", alpha=0.6)
-            ax.annotate(f"{name}: max {100 * gate.max:g}%", (0, 100 * gate.max), fontsize=7,
+        ceiling = getattr(gate, "max", None)  # only some kinds of gate have one
+        if gate.metric == "error_rate" and ceiling is not None:
+            ax.axhline(100 * ceiling, linestyle="--", linewidth=1, color="black", alpha=0.6)
+            ax.annotate(f"{name}: max {100 * ceiling:g}%", (0, 100 * ceiling), fontsize=7,
                         xytext=(2, 2), textcoords="offset points")
     incidents = [s.time for s in samples if s.incident]
     if incidents:

@@ -20,6 +20,7 @@ import numpy as np
 from sim.rollout.clock import diurnal_load
 from sim.spec.rollout import BadBuild, Traffic
 from sim.stats.discrete import binom_ppf, poisson_ppf
+from sim.streams import Streams
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class NoiseBlocks:
     Interval k's noise is the same whichever intervals are asked for, and in whatever order."""
 
     traffic: Traffic
-    streams: object  # sim.streams.Streams of the release
+    streams: Streams  # the release's
     intervals: int
     block: int = 256
     _drawn: dict = field(default_factory=dict)

@@ -69,7 +69,7 @@ def used_gates(scenario) -> list[str]:
 
 def gate_sets(scenario) -> list[tuple[tuple, dict]]:
     """(key prefix, gates by name): `gates:` when it defines every gate used, then each policy."""
-    sets = []
+    sets: list[tuple[tuple, dict]] = []
     if set(used_gates(scenario)) <= set(scenario.gates):
         sets.append((("gates",), dict(scenario.gates)))
     for policy, gates in (scenario.evaluation.policies.items() if scenario.evaluation else ()):
@@ -237,7 +237,7 @@ def onset_warnings(scenario) -> list[ScenarioWarning]:
     if scenario.build.bad_probability <= 0 and (evaluation is None or evaluation.bad_share <= 0):
         return []
     onset = median_of(scenario.build.bad.onset)
-    short = {}
+    short: dict[tuple[float, str], list[str]] = {}  # (span, how) -> the gate sets that watch so long
     for prefix, gates in gate_sets(scenario) or [(("gates",), dict(scenario.gates))]:
         watched = watch_span(scenario, walk(scenario, gates))
         if watched is not None and onset > watched[0]:

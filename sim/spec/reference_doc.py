@@ -24,6 +24,10 @@ UNIT_NOTES = {
 }
 
 
+Child = tuple[str, type[BaseModel]]
+"""A nested model's section: its title and its model."""
+
+
 def json_schema() -> dict:
     schema = Scenario.model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -52,7 +56,7 @@ def markdown_reference() -> str:
     _section(Scenario, "(top level)", lines, seen)
     lines += ["## Distributions", ""]
     for model in (Constant, Uniform, LogNormal, Empirical):
-        _section(model, f"dist: {model.model_fields['dist'].annotation.__args__[0]}", lines, seen)
+        _section(model, f"dist: {get_args(model.model_fields['dist'].annotation)[0]}", lines, seen)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -62,7 +66,8 @@ def _section(model: type[BaseModel], title: str, lines: list[str], seen: set) ->
     seen.add(model)
     doc = (model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else ""
     lines += [f"### `{title}` ({model.__name__})", "", doc, "", "| key | type | default | meaning |", "|---|---|---|---|"]
-    nested = []
+    nested: list[Child] = []
+    children: list[Child]
     for name, field in model.model_fields.items():
         unit = _unit_name((field.annotation, *field.metadata))
         if unit:
@@ -114,7 +119,7 @@ UNIT_FORMAT = {
 }
 
 
-def _describe(annotation: Any, metadata: list) -> tuple[str, list]:
+def _describe(annotation: Any, metadata: list) -> tuple[str, list[Child]]:
     origin = get_origin(annotation)
     if origin is Annotated:
         args = get_args(annotation)
@@ -126,8 +131,8 @@ def _describe(annotation: Any, metadata: list) -> tuple[str, list]:
         return _describe(args[0], list(args[1:]))
     if origin is Union or origin is types.UnionType:
         parts = [a for a in get_args(annotation) if a is not type(None)]
-        texts, children = zip(*(_describe(p, []) for p in parts))
-        return " or ".join(texts), [c for group in children for c in group]
+        texts, groups = zip(*(_describe(p, []) for p in parts))
+        return " or ".join(texts), [c for group in groups for c in group]
     if origin is Literal:
         return " / ".join(f"`{a}`" for a in get_args(annotation)), []
     if origin is dict:
@@ -144,8 +149,7 @@ def _describe(annotation: Any, metadata: list) -> tuple[str, list]:
 def _unit_name(args: tuple) -> str | None:
     for meta in args[1:]:
         func = getattr(meta, "func", None)
-        qual = getattr(func, "__qualname__", "")
-        if "_reader" in qual:
+        if func is not None and "_reader" in getattr(func, "__qualname__", ""):
             parse = func.__closure__[0].cell_contents.__name__ if func.__closure__ else ""
             return {"parse_duration": "Duration", "parse_size": "Size", "parse_rate": "Rate", "parse_share": "Share",
                     "parse_percent": "Percent"}.get(parse)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from pydantic import ValidationError
-from pydantic_core import PydanticCustomError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def gate_uses(rollout: dict) -> Iterator[tuple[tuple, str]]:
             yield ("rollout", "background_gates", k), name
 
 
-def line_error(bad: BadReference) -> dict:
+def line_error(bad: BadReference) -> InitErrorDetails:
     """`bad` as a pydantic line error (type `reference`), which `sim.load.locate` words and locates."""
     ctx = {"message": bad.message, "got": bad.got, "allowed": ", ".join(bad.allowed) or "none",
            "at": "key" if bad.at_key else "value"}
@@ -118,13 +118,13 @@ def _stages(rollout: dict, tiers: dict) -> list[BadReference]:
 def _policy_gates(uses: list, policies: dict[str, tuple | None], gates: tuple) -> list[BadReference]:
     """With `evaluation:`, every policy must define every gate the rollout uses. A name no policy (and no
     `gates:` entry) defines is a typo at the use; a name some policies lack is a gap in those policies."""
-    policies = {policy: names for policy, names in policies.items() if names is not None}
-    defined = sorted({name for names in policies.values() for name in names} | set(gates))
+    defining = {policy: names for policy, names in policies.items() if names is not None}
+    defined = sorted({name for names in defining.values() for name in names} | set(gates))
     bad = [_unknown(path, name, "gate", defined, "in any of evaluation.policies (or gates)") for path, name in uses
            if name not in defined]
     used = list(dict.fromkeys(name for _, name in uses if name in defined))
     first = {name: path for path, name in reversed(uses)}
-    for policy, names in policies.items():
+    for policy, names in defining.items():
         spare = [n for n in names if n not in used]
         for name in (n for n in used if n not in names):
             close = difflib.get_close_matches(name, spare, n=1, cutoff=0.75)

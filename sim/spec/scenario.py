@@ -14,7 +14,7 @@ from typing import Annotated, Literal, Union
 
 import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from sim.distributions import Constant, Distribution, LogNormal
 from sim.policies import Policy
@@ -191,7 +191,7 @@ def _default_strategies() -> dict:
 DEFAULT_STRATEGIES = tuple(_default_strategies())
 
 
-def _line_errors(error: ValidationError) -> list[dict]:
+def _line_errors(error: ValidationError) -> list[InitErrorDetails]:
     """The errors of `error`, as they can be raised again together with others."""
     return [{"type": PydanticCustomError(e["type"], e["msg"], e.get("ctx")), "loc": e["loc"], "input": e["input"]}
             for e in error.errors(include_url=False)]

@@ -8,6 +8,10 @@ Adding a strategy means writing one `plan(...)` function and registering it here
 that scenario files use.
 """
 
+from typing import Callable
+
+from sim.deploy.plan import WavePlan
 from sim.deploy.strategies import pull, push
 
-PLANNERS = {"push": push.plan, "pull": pull.plan}
+# Each planner takes the spec of its own kind (the key), which a checker cannot tie to the key: hence `...`.
+PLANNERS: dict[str, Callable[..., WavePlan]] = {"push": push.plan, "pull": pull.plan}
