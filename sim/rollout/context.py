@@ -73,7 +73,6 @@ class ReleaseContext:
     candidate: Build = field(init=False)  # the newest build (see `new_build`)
     assigned: np.ndarray = field(init=False)  # hosts given to the candidate (live or in flight)
     waves_finish: float = 0.0  # when the candidate's waves so far will have finished
-    metrics: MetricSeries | None = None  # intervals computed so far (the per-check model's view of time)
     decisions: list[Decision] = field(default_factory=list)
     decision_runs: list[int] = field(default_factory=list)  # the gate run (index) of each decision
     stages: list[StageChange] = field(default_factory=list)
@@ -82,8 +81,7 @@ class ReleaseContext:
     main: simpy.Process | None = None
     gates: list[GateWatch] = field(default_factory=list)
     facts: ReleaseFacts = field(default_factory=ReleaseFacts)
-    ahead: MetricSeries | None = None  # intervals computed ahead of time (see advance_metrics)
-    ahead_version: tuple = ()
+    cursor: MetricCursor = field(init=False)  # the per-check model's metric intervals so far
     replay: Replay | None = None  # a backtest's resampled real traffic
     script: dict | None = None  # the batched engine's known decisions, by gate run (None: the per-check model)
     gate_runs: list = field(default_factory=list)  # every analysis run of a gate, in start order
@@ -91,6 +89,7 @@ class ReleaseContext:
     ended: float | None = None  # when the pipeline ended (None: still running at the horizon)
 
     def __post_init__(self, first_bad: bool) -> None:
+        self.cursor = MetricCursor(empty_series(self.scenario.traffic.metric_interval))
         self.new_build(first_bad)
 
     # ---- hosts and builds -------------------------------------------------------------------------
@@ -155,30 +154,10 @@ class ReleaseContext:
         (`settled_stages`)."""
         self.stages.append(StageChange(self.env.now, self.candidate.number, self.step, self.label, event, math.nan))
 
-    # ---- metrics --------------------------------------------------------------------------------------
-    # Intervals are computed in batches ahead of time (`ahead`): exposure in the future is known until
-    # something changes it (a wave starts, a rollback, a cancel, a new build), and every such change
-    # happens now, so a change drops whatever was computed ahead. Noise is fixed per interval index, so
-    # a recomputed interval is the interval that would have been computed anyway, had it waited.
-    AHEAD = 16
-
+    # ---- metrics (the per-check model) ----------------------------------------------------------------
     def advance_metrics(self, until: float | None = None) -> MetricSeries:
-        """Compute every metric interval that has ended by now (or by `until`); returns all computed so far."""
-        step = self.scenario.traffic.metric_interval
-        needed = int(intervals_ended(self, self.env.now if until is None else until))
-        if self.metrics is None:
-            self.metrics = empty_series(step)
-        version = (self.exposure.version, len(self.builds))
-        if version != self.ahead_version:
-            self.ahead, self.ahead_version = None, version
-        have = len(self.metrics)
-        if have >= needed:
-            return self.metrics
-        if self.ahead is None or len(self.ahead) < needed - have:
-            [self.ahead] = compute_series([(self, have, max(needed, have + self.AHEAD))])
-        self.metrics = self.metrics.extended(self.ahead.part(0, needed - have))
-        self.ahead = self.ahead.part(needed - have)
-        return self.metrics
+        """Every metric interval that has ended by now (or by `until`), computed as needed."""
+        return self.cursor.advance(self, int(intervals_ended(self, self.env.now if until is None else until)))
 
     def window(self, since: float) -> Window:
         """The metric intervals that ended in (since, now]."""
@@ -232,6 +211,35 @@ def intervals_ended(ctx: ReleaseContext, times):
     at most as many as the release has noise for."""
     step = ctx.scenario.traffic.metric_interval
     return np.minimum(np.floor((np.asarray(times) + 1e-9) / step).astype(np.int64), ctx.noise.intervals)
+
+
+@dataclass
+class MetricCursor:
+    """The per-check model's view of time: the metric intervals ended so far (`series`).
+
+    Intervals are computed in batches ahead of time (`ahead`): exposure in the future is known until
+    something changes it (a wave starts, a rollback, a cancel, a new build), and every such change
+    happens now, so a change drops whatever was computed ahead. Noise is fixed per interval index, so
+    a recomputed interval is the interval that would have been computed anyway, had it waited."""
+
+    series: MetricSeries
+    ahead: MetricSeries | None = None
+    version: tuple = ()  # (exposure version, builds) that `ahead` was computed for
+    AHEAD = 16  # intervals computed at once
+
+    def advance(self, ctx: ReleaseContext, needed: int) -> MetricSeries:
+        """The first `needed` intervals of `ctx` (or all computed so far, if more)."""
+        version = (ctx.exposure.version, len(ctx.builds))
+        if version != self.version:
+            self.ahead, self.version = None, version
+        have = len(self.series)
+        if have >= needed:
+            return self.series
+        if self.ahead is None or len(self.ahead) < needed - have:
+            [self.ahead] = compute_series([(ctx, have, max(needed, have + self.AHEAD))])
+        self.series = self.series.extended(self.ahead.part(0, needed - have))
+        self.ahead = self.ahead.part(needed - have)
+        return self.series
 
 
 def window_starts(metrics: MetricSeries, since) -> np.ndarray:
