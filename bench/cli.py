@@ -98,18 +98,16 @@ def run_cmd(scenario: Path = typer.Argument(None, metavar="SCENARIO",
                                            help="replace the --out folder if deploysim wrote it and it holds nothing else")
             ) -> None:
     """Start a real fleet, deploy one build by each strategy, print and write the results."""
-    from sim.api import bad_flags, check_options, fail  # not at import: sim.cli loads this module
+    from sim.api import bad_flags, check_options  # not at import: sim.cli loads this module
 
     with interruptible(out):
-        try:  # say so before an expensive run, not after
-            check_options(bad_flags({"--hosts": (hosts, 1), "--parallel": (parallel, 0), "--seed": (seed, 0)},
-                                    {"--servers": (servers, (1, 3)), "--transport": (transport, TRANSPORTS),
-                                     "--format": (fmt, FORMATS)}), out, overwrite)
-            cfg = config_from_scenario(scenario, hosts=hosts, servers=servers, seed=seed, parallel=parallel,
-                                       overrides=tuple(set_), transport=transport)
-            step_list = parse_steps_option(steps)
-        except UserError as error:
-            fail(error)
+        # say so before an expensive run, not after
+        check_options(bad_flags({"--hosts": (hosts, 1), "--parallel": (parallel, 0), "--seed": (seed, 0)},
+                                {"--servers": (servers, (1, 3)), "--transport": (transport, TRANSPORTS),
+                                 "--format": (fmt, FORMATS)}), out, overwrite)
+        cfg = config_from_scenario(scenario, hosts=hosts, servers=servers, seed=seed, parallel=parallel,
+                                   overrides=tuple(set_), transport=transport)
+        step_list = parse_steps_option(steps)
         findings = preflight.run_checks()
         for f in preflight.blocking(findings):
             err.print(Text.assemble((f"preflight {f.name}", "red"), f": {f.detail}; {f.advice}"))
@@ -123,10 +121,7 @@ def run_cmd(scenario: Path = typer.Argument(None, metavar="SCENARIO",
             err.print("note: this run could not reproduce " + ", ".join(result.not_reproduced) + " (no netem qdisc)",
                       markup=False)
         if out is not None:
-            try:
-                results.write(out, result, overwrite=overwrite)
-            except UserError as error:
-                fail(error)
+            results.write(out, result, overwrite=overwrite)
             err.print(f"wrote {out}/ (manifest.json, hosts.csv, summary.csv, replications.csv, "
                       "fleet_updated_over_time.png)", markup=False)
     with interruptible(out, written=out is not None):

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.analysis.recording import BENCH_FORMAT
 from bench.harness.consul_cluster import consul_bin
 from sim.api import DeployRecord
-
-FORMAT_VERSION = 1
 
 
 def _clean(x):
@@ -81,7 +80,7 @@ def write(out: Path, result, overwrite: bool = False) -> Path:
         data = manifest(command="bench", scenario_source="", scenario_digest="",
                         effective={}, overrides=(), seed=result.config.seed, entropy=result.config.seed or 0,
                         files=files)
-        data.update({"format_version": FORMAT_VERSION, "source": "bench", "run_id": result.run_id,
+        data.update({"bench_format": BENCH_FORMAT, "source": "bench", "run_id": result.run_id,
                      "config": asdict(result.config), "isolated": result.isolated,
                      "not_reproduced": result.not_reproduced, "notes": result.notes, "tools": tool_versions(),
                      "deploys": [_clean({**summary_row(r), "extra": r.extra}) for r in result.records]})

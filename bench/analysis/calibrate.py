@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import typer
-from rich.console import Console
 
 from bench.analysis.params_file import calibration_json, render_params
 from bench.analysis.recording import fit_problems
@@ -274,14 +273,9 @@ def command(results: list[Path] = typer.Argument(..., help="bench results folder
             wakeup: str = typer.Option("lognormal", "--wakeup",
                                        help="wake-up as a lognormal fit, or empirical (wakeup.csv by absolute path)")) -> None:
     """Fit simulator parameters from bench runs; write a parameter file scenarios can `include:`."""
-    try:
-        if wakeup not in ("lognormal", "empirical"):
-            raise UserError(f"--wakeup must be lognormal or empirical (got {wakeup!r})")
-        cal = write(results, out, "deploysim calibrate " + " ".join(map(str, results)) + f" --out {out}", wakeup)
-    except UserError as error:
-        for problem in error.problems:
-            Console(stderr=True, emoji=False, highlight=False, soft_wrap=True).print(problem.render(), markup=False)
-        raise typer.Exit(error.exit_code)
+    if wakeup not in ("lognormal", "empirical"):
+        raise UserError(f"--wakeup must be lognormal or empirical (got {wakeup!r})")
+    cal = write(results, out, "deploysim calibrate " + " ".join(map(str, results)) + f" --out {out}", wakeup)
     print(f"calibrated from {len(cal.runs)} runs (fleet sizes {cal.sizes}); wrote {out}, "
           f"{out.with_name('calibration.json')}" + (f", {out.with_name('wakeup.csv')}" if cal.pull else ""))
     print(Path(out).read_text())

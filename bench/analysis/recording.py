@@ -5,7 +5,7 @@ the bench recording budget of `sim.limits` (32 MiB; `DEPLOYSIM_MAX_BENCH_BYTES` 
 UTF-8, and is checked for what calibration and validation use before any of it is used, so a
 damaged or foreign folder is refused with every problem located, never with a traceback:
 
-- the manifest: `format_version` 1, `config.hosts`, `config.files` (whole numbers >= 1),
+- the manifest: `bench_format` 1 (`format_version` in runs recorded before it), `config.hosts`, `config.files` (whole numbers >= 1),
   `config.size` (a finite number > 0), `config.strategies` (each a name, `kind` push or pull,
   `parallel` >= 1 for a push, `transport` ssh or daemon), `deploys[].release_signalled` finite;
 - hosts.csv: the columns strategy, host, attempts, signal, transfer_start, transfer_end, done; whole
@@ -66,13 +66,23 @@ def read_manifest(folder: Path) -> dict | None:
     return manifest
 
 
+BENCH_FORMAT = 1  # the bench's own fields in a results manifest (`bench_format`), beside the results format
+
+
+def bench_format(manifest: dict):
+    """The bench format of a manifest: its `bench_format`; runs recorded before that field existed carry
+    it in `format_version` (both were 1)."""
+    return manifest.get("bench_format", manifest.get("format_version"))
+
+
 def manifest_problems(source: str, manifest: dict) -> list[Problem]:
     """What calibration would trip over in a bench manifest."""
     def bad(key: str, message: str, got: Any, allowed: str) -> Problem:
         return Problem(source, None, None, key, message, got=_short(got), allowed=allowed)
 
-    if manifest.get("format_version") != 1:
-        return [bad("format_version", "bench format not supported", manifest.get("format_version"), "1")]
+    if bench_format(manifest) != BENCH_FORMAT:
+        key = "bench_format" if "bench_format" in manifest else "format_version"
+        return [bad(key, "bench format not supported", bench_format(manifest), str(BENCH_FORMAT))]
     config = manifest.get("config")
     if not isinstance(config, dict):
         return [bad("config", "missing or not an object", config, "the bench configuration")]

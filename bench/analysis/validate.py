@@ -271,14 +271,9 @@ def command(results: list[Path] = typer.Argument(..., help="bench results folder
                                             help="apply the calibration's fleet-size contention terms"),
             overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing results folder")) -> None:
     """Simulate each bench run with calibrated parameters; show predicted vs measured deploy time."""
-    try:
-        v = validate(results, params, scenario, replications, contention)
-        if out is not None:
-            write(v, out, overwrite)
-    except UserError as error:
-        for problem in error.problems:
-            Console(stderr=True, emoji=False, highlight=False, soft_wrap=True).print(problem.render(), markup=False)
-        raise typer.Exit(error.exit_code)
+    v = validate(results, params, scenario, replications, contention)
+    if out is not None:
+        write(v, out, overwrite)
     render(v, Console(width=160))
     if out is not None:
         print(f"wrote {out}/ (validation.csv, validation.json, predicted_vs_measured.png, manifest.json)")
