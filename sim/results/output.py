@@ -101,6 +101,9 @@ def _not_ours(folder: Path) -> str | None:
     files = data.get("files") if isinstance(data, dict) and data.get("format") == FORMAT_NAME else None
     if not isinstance(files, list):
         return "is not a results folder written by deploysim (no manifest.json of its own listing its files)"
+    odd = [name for name in files if not _plain_name(name)]
+    if odd:
+        return f"its manifest.json lists {odd[0]!r}, which is not a file name inside the folder"
     try:
         entries = list(os.scandir(folder))
     except OSError as error:
@@ -238,12 +241,20 @@ def _publish(staging: Path, full: Path) -> None:
     _remove_results(aside)
 
 
+def _plain_name(name) -> bool:
+    """A file name of the folder itself: no path, no `.` or `..`."""
+    return isinstance(name, str) and name not in ("", ".", "..") and os.path.basename(name) == name and "\0" not in name
+
+
 def _remove_results(folder: Path) -> None:
-    """Delete the files a replaced results folder's manifest lists, then the folder; keep anything else."""
+    """Delete the files a replaced results folder's manifest lists, then the folder; keep anything else.
+    Only entries found in the folder itself are deleted, whatever the manifest names."""
     try:
-        for name in json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["files"]:
-            with contextlib.suppress(FileNotFoundError):
-                (folder / name).unlink()
+        listed = set(json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["files"])
+        for entry in os.scandir(folder):
+            if entry.name in listed and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
         os.rmdir(folder)
     except (OSError, ValueError, KeyError, TypeError):
         print(f"deploysim: kept {folder}: the replaced results folder holds files deploysim did not write",
@@ -291,9 +302,12 @@ def read_manifest(folder: str | Path) -> dict:
     path = Path(folder) / "manifest.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
+    except (OSError, ValueError) as error:  # (a JSON or a UTF-8 decoding error is a ValueError)
         raise UserError(f"{path}: not a deploysim results folder ({error})") from None
-    if data.get("format") != FORMAT_NAME or data.get("format_version") != RESULTS_FORMAT:
+    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+        found = data.get("format") if isinstance(data, dict) else type(data).__name__
+        raise UserError(f"{path}: not a deploysim results folder (format {found!r})")
+    if data.get("format_version") != RESULTS_FORMAT:
         raise UserError(f"{path}: results format {data.get('format_version')!r} is not supported "
                         f"(this is deploysim {__version__}, format {RESULTS_FORMAT})")
     return data
