@@ -1,4 +1,4 @@
-"""The results writer (`sim.output`) called directly: which `--out` it refuses and with what words, how a
+"""The results writer (`sim.results.output`) called directly: which `--out` it refuses and with what words, how a
 folder is written whole or not at all, what the manifest records and how it is read back.
 
 tests/test_output_paths.py drives the same rules through the CLI; here each rule is checked on the
@@ -13,7 +13,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import platform
 import re
 import secrets
 import subprocess
@@ -26,7 +25,7 @@ import pytest
 import sim
 from sim import __version__
 from sim.errors import Problem, UserError
-from sim.output import check_target, manifest, preflight, read_manifest, results_folder, write_json
+from sim.results.output import check_target, manifest, preflight, read_manifest, results_folder, write_json
 
 NEVER = "which deploysim never replaces; give a new folder such as results/run1"
 ONLY_OURS = "deploysim replaces only a folder it wrote, holding nothing else"
@@ -392,12 +391,16 @@ def test_a_manifest_written_with_write_json_is_read_back(tmp_path):
     ('{"format": "deploysim-results", "format_version": 2}',
      f"results format 2 is not supported (this is deploysim {__version__}, format 1)"),
     ('{"format": "deploysim-results"}', f"results format None is not supported (this is deploysim {__version__}, format 1)"),
-    ('{"format": "other-tool", "format_version": 1}',
-     f"results format 1 is not supported (this is deploysim {__version__}, format 1)"),
+    ('{"format": "other-tool", "format_version": 1}', "not a deploysim results folder (format 'other-tool')"),
+    ("[]", "not a deploysim results folder (format 'list')"),
+    (b"\xff\xfe{}", "not a deploysim results folder ('utf-8' codec can't decode byte 0xff in position 0: "
+                    "invalid start byte)"),
 ])
 def test_read_manifest_refuses_what_it_does_not_understand(tmp_path, text, why):
     path = tmp_path / "manifest.json"
-    if text is not None:
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    elif text is not None:
         path.write_text(text)
     with pytest.raises(UserError) as caught:
         read_manifest(tmp_path)
@@ -410,7 +413,7 @@ ASCII_LOCALE = {"LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOC
 IN_ASCII_LOCALE = """
 import json, locale, sys
 from pathlib import Path
-from sim.output import check_target, read_manifest, results_folder
+from sim.results.output import check_target, read_manifest, results_folder
 folder = Path(sys.argv[1])
 print(json.dumps([locale.getpreferredencoding(False), read_manifest(folder)["scenario"]["source"],
                   str(check_target(folder, overwrite=True))]))
@@ -441,14 +444,32 @@ def test_a_utf8_manifest_is_read_and_replaced_the_same_under_an_ascii_locale(tmp
         assert snapshot(out) == {"summary.csv": ("file", b"new\n")}
 
 
-@pytest.mark.xfail(reason="BUG (reported): sim/output.py _remove_results unlinks every name the old manifest lists, "
-                          "even '../x' or an absolute path, so --overwrite deletes files outside the folder")
-def test_overwrite_never_deletes_files_outside_the_folder_its_manifest_names(tmp_path):
+@pytest.mark.parametrize("outside", ["../notes.txt", "ABS", ".", ""])
+def test_overwrite_refuses_a_manifest_that_names_files_outside_the_folder(tmp_path, outside):
     (tmp_path / "notes.txt").write_text("mine\n")
     (tmp_path / "abs.txt").write_text("mine too\n")
+    name = str(tmp_path / "abs.txt") if outside == "ABS" else outside
     out = ours(tmp_path / "r", manifest_text=json.dumps({
-        "format": "deploysim-results", "format_version": 1,
-        "files": ["manifest.json", "summary.csv", "../notes.txt", str(tmp_path / "abs.txt")]}))
-    with results_folder(out, overwrite=True) as folder:
-        (folder / "summary.csv").write_text("new\n")
+        "format": "deploysim-results", "format_version": 1, "files": ["manifest.json", "summary.csv", name]}))
+    before = snapshot(out)
+    with pytest.raises(UserError) as caught:
+        with results_folder(out, overwrite=True) as folder:
+            (folder / "summary.csv").write_text("new\n")
+    assert f"its manifest.json lists {name!r}, which is not a file name inside the folder" in str(caught.value)
+    assert snapshot(out) == before
     assert (tmp_path / "notes.txt").read_text() == "mine\n" and (tmp_path / "abs.txt").read_text() == "mine too\n"
+
+
+def test_removing_a_replaced_folder_deletes_only_plain_files_found_in_it(tmp_path):
+    """Even past the check (a manifest edited between the check and the swap), the removal deletes only
+    entries of the folder itself."""
+    from sim.results.output import _remove_results
+
+    (tmp_path / "notes.txt").write_text("mine\n")
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "summary.csv").write_text("x\n")
+    (old / "manifest.json").write_text(json.dumps({"files": ["manifest.json", "summary.csv", "../notes.txt",
+                                                             str(tmp_path / "notes.txt")]}))
+    _remove_results(old)
+    assert not old.exists() and (tmp_path / "notes.txt").read_text() == "mine\n"
