@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from sim.deploy.engine import Job, build_plan, fast_wave, simulate
+from sim.deploy.faults import HostFaults, draw_faults
 from sim.deploy.reference import reference_wave
 from sim.distributions import sample_named
 from sim.streams import Streams
@@ -116,6 +117,115 @@ def test_pull_stragglers_mixed_with_healthy_hosts():
     assert 3 <= straggler.sum() <= n - 3
     record = simulate(scenario, Job("pull", n, 1, entropy=4))
     np.testing.assert_allclose(record.done, np.where(straggler, 14.5 + 4 * 22.0, 14.5 + 22.0), rtol=1e-12)
+
+
+def test_pull_random_inputs_per_host_and_per_release():
+    # Publish and key write are drawn once per release (the signal), wake-up and activation once per host;
+    # each from its own named stream (so the draws can be taken again here). A host's transfer is 10 s at
+    # its flow ceiling; verify 20 s; a straggler's verify + activation take 3x as long, its wake-up does not.
+    n = 30
+    scenario = make_scenario(
+        fleet={"hosts": n, "tiers": {"canary": 0}},
+        artifact={"size": "1000B", "files": 7},
+        network={"origin_egress": "1MB/s", "per_flow": "100B/s", "host_download": "200B/s"},
+        faults={"straggle": "40%", "straggle_factor": 3.0},
+        strategies={"pull": {"kind": "pull", "publish": {"dist": "uniform", "low": "2s", "high": "4s"},
+                             "key_write": {"dist": "lognormal", "median": "20ms", "p95": "50ms"},
+                             "wakeup": {"dist": "lognormal", "median": "500ms", "p95": "1s"},
+                             "verify_rate": "50B/s", "activation": {"dist": "uniform", "low": "1s", "high": "3s"}}})
+    spec = scenario.strategies["pull"]
+    draw = lambda dist, name, k: sample_named(dist, Streams(7, 2), name, k)
+    publish, key_write = draw(spec.publish, "pull.publish", 1)[0], draw(spec.key_write, "pull.key_write", 1)[0]
+    wakeup, activation = draw(spec.wakeup, "pull.wakeup", n), draw(spec.activation, "pull.activation", n)
+    assert 2 <= publish <= 4 and len(set(wakeup)) == n and len(set(activation)) == n
+    _, faults = build_plan(scenario, "pull", n, Streams(7, 2))
+    slow = faults.slowdown
+    assert {1.0, 3.0} == set(slow), "the draw should give both kinds of host"
+
+    record = simulate(scenario, Job("pull", n, 2, entropy=7))
+    signalled = publish + key_write
+    assert record.release_signalled == pytest.approx(signalled, rel=1e-12)
+    np.testing.assert_allclose(record.signal, signalled + wakeup, rtol=1e-12)
+    np.testing.assert_allclose(record.transfer_start, signalled + wakeup, rtol=1e-12)
+    np.testing.assert_allclose(record.transfer_end, signalled + wakeup + 10.0, rtol=1e-12)
+    np.testing.assert_allclose(record.done, signalled + wakeup + 10.0 + (20.0 + activation) * slow, rtol=1e-12)
+
+
+# ---- the fault draws ----------------------------------------------------------------------------------
+
+def test_fault_draws_follow_their_distributions():
+    # 20,000 hosts: 10% down, each attempt of a healthy host fails with probability 50%, 25% stragglers
+    # (x6), 2 retries (3 attempts). A healthy host's failures before its first success are geometric:
+    # P(k) = 0.5 x 0.5^k for k = 0, 1, 2, and "3 or more" (gives up) 0.5^3 = 0.125. Tolerance: 5 binomial
+    # standard deviations of each share.
+    n = 20_000
+    scenario = make_scenario(faults={"down": "10%", "flaky": "50%", "straggle": "25%", "straggle_factor": 6,
+                                     "retries": 2})
+    faults = draw_faults(scenario.faults, n, Streams(3, 1))
+    tolerance = lambda p, m: 5 * np.sqrt(p * (1 - p) / m)
+
+    assert faults.max_attempts == 3
+    assert faults.down.dtype == bool and abs(faults.down.mean() - 0.10) < tolerance(0.10, n)
+    assert (faults.fail_attempts[faults.down] == 3).all()  # a down host fails every attempt
+    healthy = faults.fail_attempts[~faults.down]
+    assert set(np.unique(healthy)) == {0, 1, 2, 3}
+    for k, p in enumerate([0.5, 0.25, 0.125, 0.125]):
+        assert abs((healthy == k).mean() - p) < tolerance(p, len(healthy)), k
+    assert set(np.unique(faults.slowdown)) == {1.0, 6.0}
+    assert abs((faults.slowdown == 6.0).mean() - 0.25) < tolerance(0.25, n)
+
+
+@pytest.mark.parametrize("retries", [0, 3])
+@pytest.mark.parametrize("section, down, gave_up, slow", [
+    ({}, 0, 0, 1.0),  # nothing fails: every host succeeds at its first attempt
+    ({"down": "100%"}, 1, 1, 1.0),
+    ({"flaky": "100%"}, 0, 1, 1.0),
+    ({"straggle": "100%", "straggle_factor": 5}, 0, 0, 5.0),
+    ({"down": "100%", "straggle": "100%", "straggle_factor": 5}, 1, 1, 5.0),
+])
+def test_fault_draws_at_certain_shares(retries, section, down, gave_up, slow):
+    faults = draw_faults(make_scenario(faults={**section, "retries": retries}).faults, 7, Streams(1, 0))
+    assert faults.max_attempts == 1 + retries
+    assert faults.down.tolist() == [bool(down)] * 7
+    assert faults.fail_attempts.tolist() == [gave_up * (1 + retries)] * 7 and faults.fail_attempts.dtype == np.int64
+    assert faults.slowdown.tolist() == [slow] * 7
+
+
+def test_which_hosts_are_down_does_not_depend_on_the_other_fault_settings():
+    # one stream per kind of fault: turning flaky attempts or stragglers on (common random numbers across
+    # scenarios) leaves the same hosts down, and the same hosts straggling
+    n = 200
+    base = draw_faults(make_scenario(faults={"down": "30%"}).faults, n, Streams(5, 0))
+    more = draw_faults(make_scenario(faults={"down": "30%", "flaky": "20%", "straggle": "50%"}).faults, n,
+                       Streams(5, 0))
+    np.testing.assert_array_equal(base.down, more.down)
+    straggle = draw_faults(make_scenario(faults={"straggle": "50%"}).faults, n, Streams(5, 0))
+    np.testing.assert_array_equal(straggle.slowdown, more.slowdown)
+    assert 0 < base.down.sum() < n and 0 < (straggle.slowdown > 1).sum() < n
+
+
+def test_fault_draws_come_from_their_own_named_streams():
+    # Reproducibility: a replication's down hosts, failure counts and stragglers are read from its streams
+    # "faults.down", "faults.flaky" and "faults.straggle" (uniform draws below the share; failures before
+    # the first success of a geometric draw), so the same seed gives the same broken hosts in every
+    # version that keeps these names, and a new source of randomness shifts none of them.
+    n, streams = 500, Streams(12, 3)
+    faults = draw_faults(make_scenario(faults={"down": "20%", "flaky": "40%", "straggle": "30%",
+                                               "straggle_factor": 2, "retries": 5}).faults, n, streams)
+    down = streams("faults.down").random(n) < 0.2
+    failures = np.minimum(streams("faults.flaky").geometric(0.6, size=n) - 1, 6)
+    np.testing.assert_array_equal(faults.down, down)
+    np.testing.assert_array_equal(faults.fail_attempts, np.where(down, 6, failures))
+    np.testing.assert_array_equal(faults.slowdown, np.where(streams("faults.straggle").random(n) < 0.3, 2.0, 1.0))
+
+
+def test_reasons_name_why_each_host_is_not_running_the_new_build():
+    # None wherever the host went live (whatever its draw said); for the others: down, or out of attempts
+    faults = HostFaults(down=np.array([True, False, False, True]), fail_attempts=np.array([3, 3, 0, 3]),
+                        slowdown=np.ones(4), max_attempts=3)
+    reasons = faults.reasons(np.array([np.nan, np.nan, 2.0, 5.0]))
+    assert reasons.tolist() == [DOWN.format(3), FLAKY.format(3), None, None]
+    assert faults.reasons(np.array([1.0, 2.0, 3.0, 4.0])).tolist() == [None] * 4
 
 
 def test_push_and_pull_face_the_same_broken_hosts():

@@ -1,15 +1,21 @@
 """The mutation score of the last `scripts/mutate` run, per target module.
 
 Reads mutmut's per-file results (mutants/<module>.py.meta) and the list of equivalent mutants
-(tests/mutation/equivalent.txt: one `mutant-name  reason` per line; a mutant is equivalent when no
-input can tell it from the original). A mutant counts as killed when a test failed or timed out on it;
-survivors, mutants no test reaches and suspicious ones count against the score. Exits 1 when a module
-scores under the target or a survivor is not listed as equivalent, 2 when nothing has been run.
+(tests/mutation/equivalent.txt: one `mutant-name fingerprint reason` per line; a mutant is equivalent
+when no input can tell it from the original). mutmut numbers a function's mutants anew when the function
+changes, so each listing carries a fingerprint of the mutated function's code: a listing whose mutant
+is no longer that code is stale and counts as a survivor until judged again
+(`score.py --fingerprint NAME...` prints the fingerprints to list). A mutant counts as killed when a
+test failed or timed out on it; survivors, mutants no test reaches and suspicious ones count against
+the score. Exits 1 when a module scores under the target or a survivor is not listed as equivalent, 2
+when nothing has been run.
 """
 
 from __future__ import annotations
 
+import ast
 import fnmatch
+import hashlib
 import json
 import sys
 import tomllib
@@ -20,18 +26,39 @@ TARGET = 0.90
 KILLED = {1, 3, 36, -24, 24, 152, 255, 37}  # a failing test, pytest's internal error, a timeout, a type error
 
 
-def equivalents(path: Path) -> dict[str, str]:
-    """Mutant name -> the reason it is equivalent."""
+def equivalents(path: Path) -> dict[str, tuple[str, str]]:
+    """Mutant name -> (fingerprint, the reason it is equivalent)."""
     found = {}
     for number, line in enumerate(path.read_text().splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        name, _, reason = line.partition(" ")
-        if not reason.strip():
-            raise SystemExit(f"{path}:{number}: {name}: give the reason it is equivalent after the name")
-        found[name] = reason.strip()
+        name, _, rest = line.partition(" ")
+        fingerprint, _, reason = rest.strip().partition(" ")
+        if len(fingerprint) != 10 or not reason.strip():
+            raise SystemExit(f"{path}:{number}: {name}: write `NAME FINGERPRINT REASON` "
+                             "(score.py --fingerprint NAME prints the fingerprint)")
+        found[name] = (fingerprint, reason.strip())
     return found
+
+
+def fingerprint(name: str) -> str | None:
+    """A digest of the mutated function's code in ./mutants (None: no such mutant)."""
+    module, _, function = name.rpartition(".")
+    path = ROOT / "mutants" / (module.replace(".", "/") + ".py")
+    if not path.exists():
+        path = path.with_suffix("") / "__init__.py"
+    if not path.exists():
+        return None
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == function:
+            body = ast.unparse(node).split("\n", 1)[1]  # the code, not the def line holding the name
+            return hashlib.sha256(body.encode()).hexdigest()[:10]
+    return None
+
+
+def module_name(meta: Path) -> str:
+    return ".".join(meta.relative_to(ROOT / "mutants").with_suffix("").with_suffix("").parts)
 
 
 def module_results(meta: Path) -> dict[str, int | None]:
@@ -54,8 +81,9 @@ def main() -> int:
         results = module_results(meta)
         killed = {k for k, code in results.items() if code in KILLED}
         unrun = {k for k, code in results.items() if code is None}
-        equivalent = {k for k in results if k in listed and k not in killed}
-        stale += [k for k in results if k in listed and k in killed]
+        current = {k: fingerprint(f"{module_name(meta)}.{k.rpartition('.')[2]}") for k in results if k in listed}
+        equivalent = {k for k in current if k not in killed and current[k] == listed[k][0]}
+        stale += [k for k in current if k in killed or current[k] != listed[k][0]]
         left = set(results) - killed - unrun - equivalent
         unlisted += sorted(left)
         judged = len(results) - len(unrun) - len(equivalent)
@@ -70,7 +98,7 @@ def main() -> int:
     print(f"{'all':38} {totals[0]:7} {totals[1]:7} {totals[2]:6} {totals[3]:5} {totals[4]:6} "
           f"{(totals[1] / judged if judged else 1.0):7.1%}")
     if stale:
-        print(f"\nlisted as equivalent but killed (remove them from equivalent.txt): {', '.join(stale)}")
+        print(f"\nlisted as equivalent but killed or changed since (judge them again): {', '.join(stale)}")
     if unlisted:
         print(f"\n{len(unlisted)} survivors neither killed nor listed as equivalent "
               "(`.venv/bin/mutmut show NAME` shows each):")
@@ -80,4 +108,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--fingerprint"]:
+        for name in sys.argv[2:]:
+            print(name, fingerprint(name) or "(no such mutant in ./mutants)")
+        sys.exit(0)
     sys.exit(main())

@@ -13,8 +13,16 @@ import pytest
 from typer.testing import CliRunner
 
 from sim.cli import app
-from sim.results.records import DeployRecord, fleet_quantile, summarize
-from sim.results.tables import Crossover, crossovers, fleet_summary, marginal_at_scale
+from sim.results.records import HOST_COLUMNS, DeployRecord, DeploySummary, fleet_quantile, summarize
+from sim.results.tables import (
+    Crossover,
+    crossovers,
+    fleet_summary,
+    host_table,
+    marginal_at_scale,
+    median_never_last,
+    replication_table,
+)
 
 SUMMARY_COLUMNS = ["strategy", "kind", "fleet_size", "replications", "p50", "p95", "max", "max_p5", "max_p95",
                    "not_updated", "s_per_host"]
@@ -55,6 +63,16 @@ def test_a_tie_at_a_sweep_point_is_the_crossover():
     # gap 0 at 100 then negative: the zero is at 100 itself (and 0 at the smallest fleet is not "faster").
     assert crossing({10: 20.0, 100: 50.0, 1000: 60.0}, {10: 10.0, 100: 50.0, 1000: 90.0}).hosts == pytest.approx(100)
     assert crossing({10: 10.0, 100: 20.0}, {10: 10.0, 100: 30.0}).hosts == pytest.approx(10)
+
+
+def test_a_tie_is_a_crossover_only_where_pull_then_gets_faster():
+    # gaps +20, 0, -10: the tie at 100 starts pull's lead, so the bracket is 100 .. 1,000 (zero at 100)
+    result = crossing({10: 30.0, 100: 50.0, 1000: 80.0}, {10: 10.0, 100: 50.0, 1000: 90.0})
+    assert result.hosts == pytest.approx(100.0, rel=1e-12)
+    assert result.note == "between 100 and 1,000 in the sweep"
+    # gaps +20, 0, +5: pull only draws level at 100, then falls behind again: it never beats push
+    result = crossing({10: 30.0, 100: 50.0, 1000: 95.0}, {10: 10.0, 100: 50.0, 1000: 90.0})
+    assert result == Crossover("pull", "push", None, "push stays faster up to 1,000 hosts")
 
 
 def test_pull_already_faster_at_the_smallest_fleet():
@@ -271,6 +289,86 @@ def test_fleet_quantile_edge_cases():
     assert fleet_quantile(np.array([4.0, 2.0]), 1.0) == 4.0
     assert fleet_quantile(np.array([4.0, 2.0, 9.0]), 1 / 3) == 2.0
     assert math.isnan(fleet_quantile(np.array([4.0, np.nan]), 1.0))
+
+
+# ---- host and replication tables: the records, column by column ----------------------------------------
+
+HOST_TABLE_COLUMNS = ["strategy", "kind", "fleet_size", "replication", *HOST_COLUMNS]
+
+
+def distinct_record(strategy, kind, replication, done, first_host=0) -> DeployRecord:
+    """A record whose every column holds values no other column has, so a column read from the wrong
+    field (or under the wrong name) shows."""
+    n = len(done)
+    done = np.asarray(done, dtype=float)
+    hosts = np.arange(first_host, first_host + n)
+    return DeployRecord(strategy=strategy, kind=kind, fleet_size=n, replication=replication, release_signalled=0.0,
+                        host=hosts, tier=np.array(["canary"] + ["production"] * (n - 1), dtype=object),
+                        zone=hosts % 3 + 100, attempts=hosts % 2 + 1, signal=done - 0.75,
+                        transfer_start=done - 0.5, transfer_end=done - 0.25, done=done,
+                        reason=np.array([None if np.isfinite(d) else "gave up" for d in done], dtype=object))
+
+
+def test_host_table_has_one_row_per_host_of_every_record_in_order():
+    a = distinct_record("rsync", "push", 4, [5.0, np.nan])
+    b = distinct_record("consul", "pull", 7, [1.5, 2.5, 3.5], first_host=10)
+    table = host_table([a, b])
+    assert list(table.columns) == HOST_TABLE_COLUMNS
+    assert table.index.tolist() == [0, 1, 2, 3, 4]  # one running index, not each record's own
+    assert table.strategy.tolist() == ["rsync"] * 2 + ["consul"] * 3
+    assert table.kind.tolist() == ["push"] * 2 + ["pull"] * 3
+    assert table.fleet_size.tolist() == [2, 2, 3, 3, 3]
+    assert table.replication.tolist() == [4, 4, 7, 7, 7]
+    assert table.host.tolist() == [0, 1, 10, 11, 12]
+    assert table.tier.tolist() == ["canary", "production", "canary", "production", "production"]
+    assert table.zone.tolist() == [100, 101, 101, 102, 100]
+    assert table.attempts.tolist() == [1, 2, 1, 2, 1]
+    done = [5.0, math.nan, 1.5, 2.5, 3.5]
+    for column, offset in (("signal", 0.75), ("transfer_start", 0.5), ("transfer_end", 0.25), ("done", 0.0)):
+        np.testing.assert_array_equal(table[column], np.array(done) - offset, err_msg=column)
+    assert table.updated.tolist() == [True, False, True, True, True]
+    assert table.reason.isna().tolist() == [True, False, True, True, True] and table.reason[1] == "gave up"
+
+
+def test_host_table_of_no_records_is_empty_with_the_same_columns():
+    table = host_table([])
+    assert list(table.columns) == HOST_TABLE_COLUMNS and len(table) == 0
+
+
+def test_replication_table_has_one_row_per_deploy_with_its_summary():
+    summaries = [summarize(distinct_record("rsync", "push", 4, [5.0, np.nan, 1.0, 2.0])),
+                 summarize(distinct_record("consul", "pull", 7, [1.5, 2.5]))]
+    table = replication_table(summaries)
+    assert list(table.columns) == list(DeploySummary.__dataclass_fields__)
+    # rsync: done 1, 2, 5 and one never: p50 = 2nd earliest = 2.0, p95 = 4 hosts > 3 updated -> never
+    assert table.to_dict("records")[0] == pytest.approx(
+        {"strategy": "rsync", "kind": "push", "fleet_size": 4, "replication": 4, "p50": 2.0, "p95": math.nan,
+         "makespan": 5.0, "updated": 3, "not_updated": 1, "mean_attempts": (1 + 2 + 1 + 2) / 4}, nan_ok=True)
+    # consul: 2 hosts, p50 = 1st earliest = 1.5, p95 = 2nd = 2.5 (attempts 1 and 2)
+    assert table.to_dict("records")[1] == pytest.approx(
+        {"strategy": "consul", "kind": "pull", "fleet_size": 2, "replication": 7, "p50": 1.5, "p95": 2.5,
+         "makespan": 2.5, "updated": 2, "not_updated": 0, "mean_attempts": 1.5})
+
+
+@pytest.mark.parametrize("times, want", [
+    ([3.0, 1.0, 2.0], 2.0),
+    ([4, 1, 3, 2], 2.5),  # whole seconds (integers) are times too
+    ([5.0, math.nan, 1.0], 5.0),  # 1, 5, never: the middle is 5
+    ([5.0, math.nan, 1.0, 2.0], 3.5),  # 1, 2, 5, never: (2 + 5) / 2
+    ([1.0, math.nan, math.nan, 2.0], math.nan),  # 1, 2, never, never: the middle pair holds a never
+    ([math.nan], math.nan),
+    ([], math.nan),  # no replication: no median
+])
+def test_median_where_nan_means_never(times, want):
+    got = median_never_last(pd.Series(times, dtype=float if not times or isinstance(times[0], float) else int))
+    assert (math.isnan(got) and math.isnan(want)) or got == want
+    assert isinstance(got, float)
+
+
+def test_median_where_never_is_none():
+    # times held as Python objects, "never" as None (as JSON null reads back): the same medians
+    assert median_never_last(pd.Series([5.0, None, 1.0], dtype=object)) == 5.0
+    assert math.isnan(median_never_last(pd.Series([1.0, None, None, 2.0], dtype=object)))
 
 
 # ---- `run` end to end: printed and written numbers recomputed from its own CSV files ----------------------
