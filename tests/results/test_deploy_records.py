@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.engine import Job, simulate
-from sim.records import HOST_COLUMNS, DeployRecord, HostDeploy, fleet_quantile
-from sim.tables import host_table
+from sim.deploy.engine import Job, simulate
+from sim.results.records import HOST_COLUMNS, DeployRecord, HostDeploy, fleet_quantile
+from sim.results.tables import host_table
 from tests.conftest import make_scenario
 
 NAN = math.nan
