@@ -31,7 +31,20 @@ def quantile_ci(values: np.ndarray, q: float, confidence: float) -> tuple[float,
     alpha = 1 - confidence
     lo = int(stats.binom.ppf(alpha / 2, n, q))
     hi = int(stats.binom.ppf(1 - alpha / 2, n, q))
-    estimate = float(np.quantile(values, q))
+    estimate = _quantile(values, q)
     low = float(values[lo - 1]) if lo >= 1 else math.nan  # too few values to bound it from below
     high = float(values[hi]) if hi < n else math.nan  # ... or from above
     return (estimate, low, high)
+
+
+def _quantile(ordered: np.ndarray, q: float) -> float:
+    """numpy's default (linear) sample quantile of sorted values, where an infinite value (never
+    mitigated) is the largest: the median of 300, 600, never is 600 and their p95 is never (numpy's
+    interpolation gives NaN next to an infinity)."""
+    if np.isfinite(ordered).all():
+        return float(np.quantile(ordered, q))
+    position = (len(ordered) - 1) * q
+    below = int(math.floor(position))
+    a, b = ordered[below], ordered[min(below + 1, len(ordered) - 1)]
+    fraction = position - below
+    return float(a if fraction == 0 or a == b else a + fraction * (b - a))

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.evaluation.estimates import policy_estimates
+from sim.evaluation.estimates import policy_estimates, stage_table
 from sim.rollout.summary import distribution
 from sim.stats.intervals import quantile_ci, wilson
 
@@ -57,6 +57,13 @@ def test_wilson_at_no_and_all_successes_is_the_closed_form(n, confidence):
 def test_wilson_95_matches_published_values(k, n, low, high):
     got = wilson(k, n, 0.95)
     assert got == (pytest.approx(low, abs=5e-5), pytest.approx(high, abs=5e-5))
+
+
+def test_wilson_interval_stays_within_zero_and_one_where_rounding_would_leave_it():
+    # 1 failure in 5e15: the score interval's upper end is 1 - 3.5e-17 exactly, but centre + half rounds
+    # to 1.0000000000000002 in doubles; a share's interval must still end at most at 1
+    low, high = wilson(4_999_999_999_999_999, 5_000_000_000_000_000, 0.95)
+    assert 0.999 < low < high <= 1.0
 
 
 def test_wilson_of_no_trials_is_undefined():
@@ -178,3 +185,164 @@ def test_the_outcome_distribution_reports_wilson_95_intervals():
         assert table.loc[measure, "value"] == pytest.approx(k / n)
         assert (table.loc[measure, "low"], table.loc[measure, "high"]) == (pytest.approx(ci.low, abs=1e-12),
                                                                            pytest.approx(ci.high, abs=1e-12))
+
+
+# ---- every measure, its population and its unit, counted by hand ----------------------------------------
+
+def release(bad: bool, outcome: str = "promoted", *, detected_by: str = "", served: bool = True,
+            exposure: float = math.nan, delay: float = math.nan, mitigate: float = math.nan, serving: bool = False,
+            lead: float = math.nan, bad_requests: float = 0.0, budget: float = 0.0) -> dict:
+    return {"bad_build": bad, "outcome": outcome, "false_rollback": not bad and outcome == "rolled_back",
+            "detected": detected_by != "", "detected_by": detected_by, "served_traffic": served,
+            "exposure_at_detection": exposure, "detection_delay": delay, "time_to_mitigate": mitigate,
+            "bad_serving_at_horizon": serving, "lead_time": lead, "bad_requests": bad_requests,
+            "error_budget_minutes": budget, "detection_stage": "staging" if detected_by == "smoke test" else
+            ("10%" if detected_by else "")}
+
+
+# Policy "zeta" (listed first): 6 good builds, 7 bad ones.
+ZETA = [
+    release(False, lead=900.0, budget=1.0),
+    release(False, lead=1200.0),
+    release(False, "hotfixed", lead=1500.0, budget=2.0),
+    release(False, "rolled_back"),  # a false rollback
+    release(False, "rolled_back", budget=4.0),  # another
+    release(False, "blocked"),
+    # caught by staging's smoke tests: served no users, so in the catch rates but not in delays and times
+    release(True, "rolled_back", detected_by="smoke test", served=False, exposure=0.0, delay=0.0, mitigate=0.0),
+    # caught by a gate at exactly the exposure limit (10%), mitigated in exactly `mitigated_within` (300 s)
+    release(True, "rolled_back", detected_by="g", exposure=0.10, delay=120.0, mitigate=300.0, bad_requests=50.0),
+    # caught past the limit and never mitigated: still serving at the horizon (a miss), time infinite
+    release(True, "promoted", detected_by="g", exposure=0.25, delay=600.0, serving=True, bad_requests=400.0,
+            lead=2000.0, budget=3.0),
+    # never detected: shipped, and missed; its lead time is not a good build's
+    release(True, "promoted", serving=True, lead=100.0, bad_requests=1000.0, budget=5.0),
+    # detected by a page, mitigated after 600 s
+    release(True, "rolled_back", detected_by="page", exposure=0.05, delay=60.0, mitigate=600.0, bad_requests=30.0),
+    release(True, "rolled_back", detected_by="g", exposure=0.30, delay=200.0, mitigate=60.0, bad_requests=20.0),
+    release(True, "rolled_back", detected_by="g", exposure=0.08, delay=900.0, mitigate=900.0, bad_requests=70.0),
+]
+# Policy "alpha": one bad build (so a mean over one value), one good build that shipped.
+ALPHA_ROWS = [release(False, lead=700.0), release(True, "rolled_back", detected_by="g", exposure=0.5, delay=30.0,
+                                                   mitigate=90.0, bad_requests=8.0)]
+# Policy "mid": two bad builds, no good build (every rate over good builds has no population).
+MID_ROWS = [release(True, detected_by="g", exposure=0.01, delay=10.0, mitigate=20.0, bad_requests=3.0),
+            release(True, detected_by="g", exposure=0.02, delay=30.0, mitigate=40.0, bad_requests=5.0)]
+# Policy "good-only": no bad build at all (every measure over bad builds has no population).
+GOOD_ONLY = [release(False, lead=600.0, budget=1.5)]
+
+
+def policies_table() -> pd.DataFrame:
+    return pd.DataFrame([{"policy": p, **r} for p, rows in (("zeta", ZETA), ("alpha", ALPHA_ROWS), ("mid", MID_ROWS),
+                                                            ("good-only", GOOD_ONLY)) for r in rows])
+
+
+def t_interval(values, confidence):
+    """Mean and Student-t interval from scipy (clipped at 0 below, as the measures are counts)."""
+    values = np.asarray(values, float)
+    if len(values) == 1:
+        return values[0], 0.0, math.inf
+    low, high = stats.t.interval(confidence, len(values) - 1, loc=values.mean(), scale=stats.sem(values))
+    return values.mean(), max(low, 0.0), high
+
+
+DETECTED_SERVED = "detected bad builds that served traffic"
+# measure: (k or values, n, population, unit) for "zeta", counted from the rows above
+ZETA_EXPECTED = {
+    "false_rollback_rate": (2, 6, "good builds", "share"),
+    "blocked_rate": (1, 6, "good builds", "share"),
+    "miss_rate": (2, 7, "bad builds", "share"),
+    "detection_rate": (6, 7, "bad builds", "share"),
+    "caught_in_staging": (1, 7, "bad builds", "share"),
+    "caught_before_exposure": (4, 7, "bad builds", "share"),  # exposure 0, 10% (= the limit), 5%, 8%
+    "detection_delay_p50": ([120.0, 600.0, 60.0, 200.0, 900.0], 5, DETECTED_SERVED, "s"),
+    "time_to_mitigate_p50": ([300.0, math.inf, 600.0, 60.0, 900.0], 5, DETECTED_SERVED, "s"),
+    "time_to_mitigate_p95": ([300.0, math.inf, 600.0, 60.0, 900.0], 5, DETECTED_SERVED, "s"),
+    "bad_requests_mean": ([0.0, 50.0, 400.0, 1000.0, 30.0, 20.0, 70.0], 7, "bad builds", "requests"),
+    "error_budget_minutes_mean": ([1, 0, 2, 0, 4, 0, 0, 0, 3, 5, 0, 0, 0], 13, "all releases", "minutes"),
+    "lead_time_good_p50": ([900.0, 1200.0, 1500.0], 3, "good builds that shipped", "s"),
+    "mitigated_within": (2, 5, DETECTED_SERVED, "share"),  # 300 s (= the bound) and 60 s; not 600, 900, never
+}
+
+
+@pytest.mark.parametrize("confidence", [0.9, 0.95])
+def test_every_measure_is_taken_over_its_population_with_its_interval(confidence):
+    est = policy_estimates(policies_table(), confidence, exposure_limit=0.10, mitigate_within=300.0)
+    assert list(est.columns) == ["policy", "measure", "value", "low", "high", "n", "population", "unit"]
+    assert est.policy.unique().tolist() == ["zeta", "alpha", "mid", "good-only"]  # in the order of the rows
+    assert est[est.policy == "zeta"].measure.tolist() == list(ZETA_EXPECTED)
+    zeta = est[est.policy == "zeta"].set_index("measure")
+    for measure, (counted, n, population, unit) in ZETA_EXPECTED.items():
+        got = zeta.loc[measure]
+        assert (got.n, got.population, got.unit) == (n, population, unit), measure
+        if unit == "share":
+            ci = stats.binomtest(counted, n).proportion_ci(confidence_level=confidence, method="wilson")
+            expected = (counted / n, ci.low, ci.high)
+        elif measure.endswith("_mean"):
+            expected = t_interval(counted, confidence)
+        else:
+            q = "0.95" if measure.endswith("p95") else "0.5"
+            ordered = sorted(counted)
+            low_rank, high_rank = ranks_from_definition(n, Fraction(q), Fraction(str(confidence)))
+            # the sample quantile at rank 1 + (n - 1) q, interpolated (type 7); p95: between 900 s and never
+            position = (n - 1) * float(q)
+            below, above = ordered[math.floor(position)], ordered[math.ceil(position)]
+            value = below + (position - math.floor(position)) * (above - below) if above > below else below
+            expected = (value, ordered[low_rank - 1] if low_rank >= 1 else math.nan,
+                        ordered[high_rank - 1] if high_rank <= n else math.nan)
+            if measure == "time_to_mitigate_p95":
+                # expected inf; np.quantile gives NaN next to an infinite value (reported as a bug), so
+                # only the interval's ends are held here
+                expected = (got.value, *expected[1:])
+        assert [got.value, got.low, got.high] == pytest.approx(list(expected), rel=1e-12, nan_ok=True), measure
+    # the median is the 3rd of 60, 300, 600, 900 and "never" (counted as infinite, not dropped: 450 s then)
+    assert zeta.loc["time_to_mitigate_p50", "value"] == 600.0
+
+
+def test_small_populations_give_wide_or_undefined_intervals_not_confident_numbers():
+    est = policy_estimates(policies_table(), 0.95, exposure_limit=0.10, mitigate_within=None).set_index(
+        ["policy", "measure"])
+    assert "mitigated_within" not in est.index.get_level_values("measure")  # only with a mitigation bound
+    one = est.loc[("alpha", "bad_requests_mean")]  # one bad build: no spread to estimate, the interval unbounded
+    assert (one.value, one.low, one.high, one.n) == (8.0, 0.0, math.inf, 1)
+    two = est.loc[("mid", "bad_requests_mean")]  # 3 and 5: mean 4, t(0.975, 1) = 12.706, sd sqrt(2), se 1
+    assert (two.value, two.low, two.n) == (4.0, 0.0, 2)  # 4 - 12.706 < 0: clipped at 0
+    assert two.high == pytest.approx(4.0 + stats.t.ppf(0.975, 1), rel=1e-12)
+    none = est.loc[("mid", "false_rollback_rate")]  # no good builds at all
+    assert none.n == 0 and all(math.isnan(x) for x in (none.value, none.low, none.high))
+    for measure in ("bad_requests_mean", "miss_rate", "detection_delay_p50"):  # no bad builds at all
+        empty = est.loc[("good-only", measure)]
+        assert empty.n == 0 and all(math.isnan(x) for x in (empty.value, empty.low, empty.high)), measure
+    lead = est.loc[("mid", "lead_time_good_p50")]
+    assert lead.n == 0 and math.isnan(lead.value)
+    budget = est.loc[("alpha", "error_budget_minutes_mean")]
+    assert (budget.value, budget.low, budget.high, budget.n) == (0.0, 0.0, 0.0, 2)  # no spread: a point
+    ones = est.loc[("alpha", "caught_before_exposure")]  # exposure 50% > 10%
+    assert (ones.value, ones.n) == (0.0, 1) and ones.high == pytest.approx(stats.binomtest(0, 1).proportion_ci(
+        method="wilson").high, rel=1e-12)
+
+
+def test_a_mean_with_a_positive_lower_end_is_not_clipped():
+    rows = pd.DataFrame([{"policy": "p", **release(True, bad_requests=v)} for v in (100.0, 110.0, 120.0, 130.0)])
+    got = policy_estimates(rows, 0.95, 0.1, None).set_index("measure").loc["bad_requests_mean"]
+    # mean 115, sd sqrt(500/3) = 12.91, se 6.455, t(0.975, 3) = 3.182: 115 -+ 20.54
+    assert got.n == 4 and got.value == 115.0
+    assert (got.low, got.high) == (pytest.approx(94.458, abs=1e-3), pytest.approx(135.542, abs=1e-3))
+
+
+def test_the_stage_table_counts_where_each_policys_bad_builds_were_caught():
+    # zeta: four gates and a page at 10%, the smoke tests in staging, one never detected; good builds not at all
+    expected = pd.DataFrame({"10%": [1, 2, 5], "not detected": [0, 0, 1], "staging": [0, 0, 1]},
+                            index=pd.Index(["alpha", "mid", "zeta"], name="policy"))
+    expected.columns.name = "detection_stage"
+    pd.testing.assert_frame_equal(stage_table(policies_table()), expected, check_names=False)
+
+
+def test_a_quantile_next_to_never_is_read_as_the_larger_time():
+    # docs/verdicts.md: a bad build never mitigated counts as infinitely long. Median of 300, 600, never:
+    # the middle value, 600; p95 of 60, 300, 600, 900, never: position 3.8, between 900 and never -> never.
+    inf = math.inf
+    assert quantile_ci(np.array([300.0, inf, 600.0]), 0.5, 0.95)[0] == 600.0
+    assert quantile_ci(np.array([60.0, 300.0, 600.0, 900.0, inf]), 0.95, 0.95)[0] == inf
+    assert quantile_ci(np.array([60.0, 300.0, 600.0, 900.0, inf]), 0.5, 0.95)[0] == 600.0
+    assert quantile_ci(np.array([inf, inf]), 0.5, 0.95)[0] == inf
