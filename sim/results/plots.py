@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from sim.tables import Crossover
+from sim.results.tables import Crossover
 
 
 def deploy_time_vs_fleet(summary: pd.DataFrame, crossings: list[Crossover], path: Path | None = None):

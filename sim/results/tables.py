@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from sim.records import HOST_COLUMNS, DeployRecord, DeploySummary
+from sim.results.records import HOST_COLUMNS, DeployRecord, DeploySummary
 
 
 def host_table(records: list[DeployRecord]) -> pd.DataFrame:
