@@ -7,7 +7,7 @@
 
 `bench SCENARIO` without a sub-command means `bench run SCENARIO`: a small click group subclass
 inserts `run` when the first word is not a sub-command. Flags and `--out` are checked before the fleet
-starts (`sim.cli.check_options`), and a signal ends a run with one line and exit 130/143, as in `deploysim`.
+starts (`sim.api.check_options`), and a signal ends a run with one line and exit 130/143, as in `deploysim`.
 User text (paths, notes, preflight output) prints literally.
 """
 
@@ -30,7 +30,7 @@ from bench.config import config_from_scenario
 from bench.deploy import rollout
 from bench.harness import cleanup, preflight
 from bench.run import run_bench
-from sim.api import UserError, interruptible
+from sim.api import UserError, bad_flags, check_options, interruptible
 
 
 class DefaultRunGroup(TyperGroup):
@@ -98,8 +98,6 @@ def run_cmd(scenario: Path = typer.Argument(None, metavar="SCENARIO",
                                            help="replace the --out folder if deploysim wrote it and it holds nothing else")
             ) -> None:
     """Start a real fleet, deploy one build by each strategy, print and write the results."""
-    from sim.api import bad_flags, check_options  # not at import: sim.cli loads this module
-
     with interruptible(out):
         # say so before an expensive run, not after
         check_options(bad_flags({"--hosts": (hosts, 1), "--parallel": (parallel, 0), "--seed": (seed, 0)},

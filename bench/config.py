@@ -46,6 +46,9 @@ class BenchConfig:
     isolated: bool | None = None   # None: namespaces when root, loopback otherwise
     timeout: float = 120.0
     strategies: tuple[StrategySpec, ...] = DEFAULT_STRATEGIES
+    scenario: str = ""             # the scenario file the run was configured from ("" when none)
+    scenario_sha256: str = ""      # the fingerprint of that scenario as loaded (`LoadedScenario.digest`)
+    overrides: tuple[str, ...] = ()  # its --set overrides
 
 
 def _mbit(rate_bytes_per_s: float) -> float:
@@ -88,12 +91,14 @@ def config_from_scenario(path: Path | str | None, hosts: int, servers: int = 1, 
     else:
         from sim.api import load_scenario  # imported late: `register` loads the bench on every deploysim start
 
-        sc = load_scenario(path, overrides).scenario
+        loaded = load_scenario(path, overrides)
+        sc = loaded.scenario
         specs = strategies_of(sc)
         cfg = BenchConfig(hosts=hosts, servers=servers, size=int(sc.artifact.size), files=sc.artifact.files,
                           seed=sc.seed if sc.seed is not None else base.seed,
                           host_rate_mbit=_mbit(sc.network.host_download),
-                          deploy_rate_mbit=_mbit(sc.network.deploy_egress), strategies=specs)
+                          deploy_rate_mbit=_mbit(sc.network.deploy_egress), strategies=specs,
+                          scenario=loaded.source, scenario_sha256=loaded.digest, overrides=loaded.overrides)
     if parallel:
         specs = tuple(StrategySpec(s.name, s.kind, parallel if s.kind == "push" else 0) for s in specs)
     if transport not in ("ssh", "daemon", "both"):

@@ -77,8 +77,9 @@ def write(out: Path, result, overwrite: bool = False) -> Path:
         if len(hosts):
             plots.fleet_updated_over_time(hosts, int(hosts.fleet_size.max()), folder / "fleet_updated_over_time.png")
         files = sorted(p.name for p in folder.iterdir()) + ["manifest.json"]
-        data = manifest(command="bench", scenario_source="", scenario_digest="",
-                        effective={}, overrides=(), seed=result.config.seed, entropy=result.config.seed or 0,
+        config = result.config
+        data = manifest(command="bench", scenario_source=config.scenario, scenario_digest=config.scenario_sha256,
+                        effective={}, overrides=config.overrides, seed=config.seed, entropy=result.config.seed or 0,
                         files=files)
         data.update({"bench_format": BENCH_FORMAT, "source": "bench", "run_id": result.run_id,
                      "config": asdict(result.config), "isolated": result.isolated,

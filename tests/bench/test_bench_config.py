@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from bench.config import config_from_scenario
+from sim.load.loader import load_scenario
 from sim.errors import UserError
 
 
@@ -17,6 +18,8 @@ def test_scenario_is_read_with_the_shared_loader(tmp_path: Path) -> None:
     assert (cfg.size, cfg.files, cfg.seed, cfg.hosts) == (2_000_000, 20, 9, 3)
     assert (cfg.host_rate_mbit, cfg.deploy_rate_mbit) == (100.0, 0.0)  # 10 Gbit/s: left unshaped
     assert [(s.name, s.kind, s.parallel) for s in cfg.strategies] == [("serial", "push", 1), ("pull", "pull", 0)]
+    loaded = load_scenario(f, ("artifact.files=20",))  # the run's manifest names what it was configured from
+    assert (cfg.scenario, cfg.scenario_sha256, cfg.overrides) == (str(f), loaded.digest, ("artifact.files=20",))
     f.write_text("version: 1\nname: b\nartifact: {size: 2 parsecs}\n")
     with pytest.raises(UserError, match="artifact.size"):
         config_from_scenario(f, hosts=3)

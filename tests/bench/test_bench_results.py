@@ -19,7 +19,8 @@ def bench_like_result() -> BenchResult:
     scenario = make_scenario(fleet={"hosts": 6, "tiers": {"canary": 0}}, faults={"down": "20%", "retries": 0},
                              strategies={"rsync-parallel-4": {"kind": "push", "parallel": 4}, "consul-pull": {"kind": "pull"}})
     records = [replace(simulate(scenario, Job(name, 6, 0, 1)), source="bench") for name in scenario.strategies]
-    return BenchResult(run_id="t1", config=BenchConfig(hosts=6), isolated=True, records=records,
+    config = BenchConfig(hosts=6, scenario="s.yaml", scenario_sha256="ab" * 32, overrides=("fleet.hosts=6",))
+    return BenchResult(run_id="t1", config=config, isolated=True, records=records,
                        not_reproduced=["latency", "loss", "jitter"])
 
 
@@ -28,6 +29,7 @@ def test_bench_results_folder_is_atomic_and_complete(tmp_path):
     manifest = read_manifest(out)  # the simulator's reader accepts it
     assert manifest["source"] == "bench" and manifest["not_reproduced"] == ["latency", "loss", "jitter"]
     assert sorted(p.name for p in out.iterdir()) == manifest["files"]
+    assert manifest["scenario"] == {"source": "s.yaml", "sha256": "ab" * 32, "overrides": ["fleet.hosts=6"]}
     hosts = pd.read_csv(out / "hosts.csv")
     assert len(hosts) == 12 and hosts.reason.notna().sum() == hosts.done.isna().sum() > 0  # the down hosts say why
     assert set(pd.read_csv(out / "replications.csv").strategy) == {"rsync-parallel-4", "consul-pull"}
