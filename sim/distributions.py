@@ -16,11 +16,12 @@ import csv
 import functools
 import io
 import math
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from sim import limits
 from sim.errors import UserError
@@ -80,13 +81,22 @@ class Empirical(_Spec):
     column: str
     unit: Literal["s", "ms", "us"] = "s"
 
+    @field_validator("file")
+    @classmethod
+    def _from_scenario_folder(cls, file: str, info: ValidationInfo) -> str:
+        """The file's path, relative to the scenario file's folder unless absolute."""
+        return str((Path(file) if Path(file).is_absolute() else scenario_folder(info) / file).resolve())
+
     @model_validator(mode="after")
-    def _readable(self, info: ValidationInfo) -> "Empirical":
-        base = Path((info.context or {}).get("base_dir", "."))
-        path = Path(self.file) if Path(self.file).is_absolute() else base / self.file
-        object.__setattr__(self, "file", str(path.resolve()))
+    def _readable(self) -> "Empirical":
         load_column(self.file, self.column)  # raises ValueError naming the problem
         return self
+
+
+def scenario_folder(info: ValidationInfo) -> Path:
+    """The folder that relative file names in a scenario are read from (the loader passes the scenario
+    file's folder as validation context; the working directory otherwise)."""
+    return Path((info.context or {}).get("base_dir", "."))
 
 
 def _constant_shorthand(value: Any) -> Any:
@@ -111,9 +121,22 @@ Distribution = Annotated[
 ]
 
 
-@functools.lru_cache(maxsize=64)
 def load_column(path: str, column: str) -> np.ndarray:
-    """The non-empty values of one CSV column as floats; ValueError says what is wrong and where."""
+    """The non-empty values of one CSV column as floats (read-only), read once per process while the file
+    is unchanged (validation and every draw read it); ValueError says what is wrong and where."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return _read_column(path, column)  # raises ValueError, saying what is wrong with the path
+    return _unchanged_column(path, column, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _unchanged_column(path: str, column: str, size: int, mtime_ns: int) -> np.ndarray:
+    return _read_column(path, column)
+
+
+def _read_column(path: str, column: str) -> np.ndarray:
     try:
         raw = limits.read_bounded(path, limits.METRICS)
     except UserError as error:  # too large or unreadable: said as the value's problem, located at its key
@@ -139,6 +162,7 @@ def load_column(path: str, column: str) -> np.ndarray:
     array = np.asarray(values, dtype=float)
     if (array < 0).any() or not np.isfinite(array).all():
         raise ValueError(f"{path}: column {column!r} must hold finite values >= 0")
+    array.flags.writeable = False  # shared by every reader
     return array
 
 

@@ -17,8 +17,8 @@ file, each located by line (CSV) or line/column or JSON path (Prometheus).
 from sim.backtest.bootstrap import default_block, resample, resample_indices
 from sim.backtest.cohorts import scale_to_fleet
 from sim.backtest.history import History
-from sim.backtest.load import load_history
+from sim.backtest.load import load_history, read_history
 from sim.backtest.problems import MetricsError
 
-__all__ = ["History", "MetricsError", "default_block", "load_history", "resample", "resample_indices",
+__all__ = ["History", "MetricsError", "default_block", "load_history", "read_history", "resample", "resample_indices",
            "scale_to_fleet"]

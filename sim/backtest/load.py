@@ -1,4 +1,6 @@
-"""`load_history`: read a CSV or Prometheus JSON metrics file into a `History`.
+"""`load_history`: read a CSV or Prometheus JSON metrics file into a `History`; `read_history`: the same,
+read once per process while the file is unchanged (a scenario's history is read by its validation, by
+its releases' setup and by its warnings).
 
 The format is chosen by extension (`.csv`, `.json`); for any other extension by content (a file
 whose first non-blank character is `{` is JSON, anything else CSV). The file is read only if it is
@@ -7,6 +9,8 @@ within the metric history budget of `sim.limits` (32 MiB; DEPLOYSIM_MAX_METRICS_
 
 from __future__ import annotations
 
+import functools
+import os
 from pathlib import Path
 
 from sim.backtest.csv_source import read_csv
@@ -31,6 +35,21 @@ def load_history(path: str | Path, *, requests_query: str | None = None, errors_
         fail(source, "series selectors apply only to Prometheus JSON exports", path="requests_query",
              allowed="no selectors for a CSV file")
     return read_csv(source, raw)
+
+
+def read_history(path: str | Path) -> History:
+    """`load_history(path)`, kept while the file's size and modification time stay the same (a History
+    is read-only, so every reader may share it)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return load_history(path)  # raises MetricsError, saying what is wrong with the path
+    return _read_unchanged(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_unchanged(path: str, size: int, mtime_ns: int) -> History:
+    return load_history(path)
 
 
 def _is_json(path: Path, raw: bytes) -> bool:

@@ -26,6 +26,7 @@ from sim.load.loader import LoadedScenario
 from sim.progress import progress_bar
 from sim.results.output import results_folder, write_json, write_manifest
 from sim.results.plots import plt, save_figure
+from sim.rollout.simulate import release_setup
 from sim.rollout.summary import horizon_text
 from sim.units import format_duration
 
@@ -62,11 +63,12 @@ def evaluate(loaded: LoadedScenario, entropy: int, workers: int | None, err: Con
     workers = workers or default_workers(math.ceil(cap / CHUNK))
     guards.check(loaded, guards.evaluation_costs(scenario, releases, len(spec.policies), workers,
                                                  remote=executor is not None), guards.budget())
+    setup = release_setup(scenario)  # what every release of every policy shares, built once
     with progress_bar(err, "releases x policies", cap * len(spec.policies), step=len) as advance:
         while len(rows) < cap * len(spec.policies):
             done = len(rows) // len(spec.policies)
             jobs = plan_eval_jobs(scenario, entropy, done, min(batch, cap - done))
-            for chunk in map_ordered(run_eval_job, scenario, jobs, workers, progress=advance, executor=executor,
+            for chunk in map_ordered(run_eval_job, setup, jobs, workers, progress=advance, executor=executor,
                                      chunksize=1):
                 rows += chunk
             if spec.precision is not None and _precise(pd.DataFrame(rows), spec):

@@ -232,7 +232,7 @@ def _intervals(scenario) -> int:
     """Metric intervals of one release."""
     if scenario.rollout is None:
         return 0
-    from sim.rollout.context import interval_count  # (the engine's modules load only when a run starts)
+    from sim.rollout.setup import interval_count  # (the engine's modules load only when a run starts)
 
     return interval_count(scenario)
 

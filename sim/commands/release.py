@@ -18,7 +18,7 @@ from sim.progress import progress_bar
 from sim.results.output import results_folder, write_json, write_manifest
 from sim.rollout import summary
 from sim.rollout.release import ReleaseResult
-from sim.rollout.simulate import simulate_releases
+from sim.rollout.simulate import ReleaseSetup, release_setup, simulate_releases
 from sim.rollout.summary import horizon_text
 from sim.rollout.timeline import timeline
 from sim.units import format_duration
@@ -33,9 +33,9 @@ class Replications:
     entropy: int
 
 
-def run_chunk(scenario, item: Replications) -> list[ReleaseResult]:
-    releases = [(scenario, r) for r in range(item.first, item.first + item.count)]
-    return [result.settled() for result in simulate_releases(releases, item.entropy)]
+def run_chunk(setup: ReleaseSetup, item: Replications) -> list[ReleaseResult]:
+    releases = [(setup.scenario, r) for r in range(item.first, item.first + item.count)]
+    return [result.settled() for result in simulate_releases(releases, item.entropy, setup)]
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def run_releases(loaded: LoadedScenario, entropy: int, workers: int | None, err:
     chunk = max(1, min(CHUNK, math.ceil(n / (4 * workers))))  # a few chunks per worker, at most CHUNK each
     items = [Replications(r, min(chunk, n - r), entropy) for r in range(0, n, chunk)]
     with progress_bar(err, "releases", n, step=len) as advance:
-        results = [result for chunk in map_ordered(run_chunk, scenario, items, workers, progress=advance, chunksize=1)
+        results = [result for chunk in map_ordered(run_chunk, release_setup(scenario), items, workers, progress=advance, chunksize=1)
                    for result in chunk]
     outcomes = summary.outcome_table(results)
     return ReleaseRun(loaded, entropy, results, outcomes, summary.distribution(outcomes))

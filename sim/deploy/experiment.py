@@ -45,19 +45,19 @@ def _keeps_hosts(scenario: Scenario, job: Job) -> bool:
     return rows == "all" or (rows == "first" and job.replication == 0)
 
 
-_WORKER: tuple | None = None  # (function, scenario) set once per worker process
+_WORKER: tuple | None = None  # (function, shared) set once per worker process
 
 
-def _init_worker(function: Callable, scenario: Scenario) -> None:
+def _init_worker(function: Callable, shared: object) -> None:
     global _WORKER
-    _WORKER = (function, scenario)
+    _WORKER = (function, shared)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler, inherited by fork
 
 
 def _run_in_worker(item):
-    function, scenario = _WORKER
-    return function(scenario, item)
+    function, shared = _WORKER
+    return function(shared, item)
 
 
 def run_job(scenario: Scenario, job: Job) -> JobResult:
@@ -75,28 +75,29 @@ def default_workers(jobs: int) -> int:
     return max(1, min(os.cpu_count() or 1, jobs))
 
 
-def map_ordered(function: Callable, scenario: Scenario, items: list, workers: int,
+def map_ordered(function: Callable, shared: object, items: list, workers: int,
                 progress: Callable = lambda result: None, executor: Executor | None = None,
                 chunksize: int | None = None) -> Iterator:
-    """Yield function(scenario, item) for each item, in item order, whatever runs them.
+    """Yield function(shared, item) for each item, in item order, whatever runs them.
 
-    `function` must be a module-level function (picklable); each item carries its own seeds. Items
+    `shared` is what every item needs (a scenario, or a release setup): a local pool sends it to each
+    worker once. `function` must be a module-level function (picklable); each item carries its own seeds. Items
     go to the local pool `chunksize` at a time (default: about 8 chunks per worker; give 1 when each
     item is already a sizeable batch, so no worker idles at the end)."""
     warm_up()
     if executor is None and workers <= 1:
         for item in items:
-            result = function(scenario, item)
+            result = function(shared, item)
             progress(result)
             yield result
         return
     own = executor is None
-    pool = executor or ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(function, scenario))
+    pool = executor or ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(function, shared))
     mapper = iter(())
     try:
         chunk = chunksize or max(1, len(items) // (workers * 8))
         mapper = (pool.map(_run_in_worker, items, chunksize=chunk) if own
-                  else pool.map(function, [scenario] * len(items), items))
+                  else pool.map(function, [shared] * len(items), items))
         for result in mapper:
             progress(result)
             yield result

@@ -16,7 +16,7 @@ import numpy as np
 
 from sim.rollout.records import ReleaseOutcome
 from sim.rollout.release import ReleaseResult
-from sim.rollout.simulate import simulate_releases
+from sim.rollout.simulate import ReleaseSetup, simulate_releases
 from sim.spec.scenario import Scenario
 from sim.streams import Streams
 
@@ -57,13 +57,15 @@ def build_of(scenario: Scenario, draw: ReleaseDraw):
     return build.model_copy(update={"bad_probability": 1.0 if draw.bad else 0.0, "bad": bad})
 
 
-def run_eval_job(scenario: Scenario, job: EvalJob) -> list[dict]:
-    """Rows for each replication of the chunk, and within it each policy (in the scenario's order)."""
+def run_eval_job(setup: ReleaseSetup, job: EvalJob) -> list[dict]:
+    """Rows for each replication of the chunk, and within it each policy (in the order of the scenario
+    that `setup` was built from: `release_setup(scenario)`, which every policy's releases share)."""
+    scenario = setup.scenario
     keys = [(r, policy) for r in range(job.first, job.first + job.count) for policy in scenario.evaluation.policies]
     draws = {r: draw_mix(scenario, job.entropy, r) for r in range(job.first, job.first + job.count)}
     builds = {r: build_of(scenario, draw) for r, draw in draws.items()}
     results = simulate_releases([(variant(scenario, policy, draws[r], builds[r]), r) for r, policy in keys],
-                                job.entropy)
+                                job.entropy, setup)
     return [row(scenario, policy, r, draws[r], result) for (r, policy), result in zip(keys, results)]
 
 

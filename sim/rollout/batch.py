@@ -41,6 +41,7 @@ from sim.rollout.facts import RoundMemo
 from sim.rollout.pipeline import ClockTie, GateRun, Scripted, clock_checks
 from sim.rollout.release import ReleaseResult, blocked_reason, metrics_until, result_of, run_model, simulate_per_check
 from sim.rollout.series import MetricSeries, compute_series
+from sim.rollout.setup import ReleaseSetup, release_setup
 from sim.spec.scenario import Scenario
 
 # A round re-runs a release from its start, so a release with d decisions costs d + 1 rounds, and the
@@ -49,14 +50,17 @@ from sim.spec.scenario import Scenario
 ROUNDS = 4
 
 
-def run_batched(releases: list[tuple[Scenario, int]], entropy: int) -> list[ReleaseResult]:
-    """Each (scenario, replication), as `simulate_per_check` would simulate it.
+def run_batched(releases: list[tuple[Scenario, int]], entropy: int,
+                setup: ReleaseSetup | None = None) -> list[ReleaseResult]:
+    """Each (scenario, replication), as `simulate_per_check` would simulate it (`setup`: the scenarios'
+    shared `ReleaseSetup`, when the caller has it; else one is built for each run of scenarios that share it).
 
     Releases that differ only in how their gates judge (the same replication under several policies of
     an evaluation, or the points of a sweep) share their first round: it does not depend on the
     judgement. They go on sharing later rounds while their scripts make the same moves (`dynamics`):
     the same runs end at the same checks with the same outcome and action, whatever the verdicts'
     values and rule texts, which only go into each release's own decision records."""
+    setups = setups_for([scenario for scenario, _ in releases], setup)
     scripts: list[dict[int, Scripted]] = [{} for _ in releases]
     memos = [RoundMemo() for _ in releases]  # what a round computed that the next can reuse
     results: dict[int, ReleaseResult] = {}  # by release, as each finishes
@@ -70,7 +74,7 @@ def run_batched(releases: list[tuple[Scenario, int]], entropy: int) -> list[Rele
     for _ in range(ROUNDS):
         if not pending:
             return _in_order(results, len(releases))
-        ctxs = [run_model(*releases[group[0]], entropy, script=scripts[group[0]], memo=memos[group[0]])
+        ctxs = [run_model(*releases[group[0]], entropy, setups[group[0]], script=scripts[group[0]], memo=memos[group[0]])
                 for group in pending]
         series = compute_series([(ctx, 0, int(intervals_ended(ctx, metrics_until(ctx)))) for ctx in ctxs])
         regrouped: dict[tuple, list[int]] = {}
@@ -81,7 +85,7 @@ def run_batched(releases: list[tuple[Scenario, int]], entropy: int) -> list[Rele
                 try:
                     found = next_decision(ctx, metrics, scripts[i], releases[i][0].gates, shared)
                 except ClockTie:  # only the order of SimPy's events can say: ask the per-check model
-                    results[i] = simulate_per_check(*releases[i], entropy)
+                    results[i] = simulate_per_check(*releases[i], entropy, setups[i])
                     continue
                 if found is None:
                     decisions = own_decisions(ctx, scripts[i])
@@ -94,8 +98,19 @@ def run_batched(releases: list[tuple[Scenario, int]], entropy: int) -> list[Rele
         pending = list(regrouped.values())
     for group in pending:
         for i in group:
-            results[i] = simulate_per_check(*releases[i], entropy)
+            results[i] = simulate_per_check(*releases[i], entropy, setups[i])
     return _in_order(results, len(releases))
+
+
+def setups_for(scenarios: list[Scenario], setup: ReleaseSetup | None = None) -> list[ReleaseSetup]:
+    """A setup for each scenario: `setup` where it fits, else the last one built if it fits, else a new one."""
+    out: list[ReleaseSetup] = []
+    built = setup
+    for scenario in scenarios:
+        if built is None or not built.fits(scenario):
+            built = release_setup(scenario)
+        out.append(built)
+    return out
 
 
 def _in_order(results: dict[int, ReleaseResult], count: int) -> list[ReleaseResult]:

@@ -1,30 +1,33 @@
-"""The state of one release simulation, shared by the pipeline, the gates and the commander.
+"""A release as it runs: the state shared by the pipeline, the gates and the commander.
 
-It owns the SimPy environment, the named streams, the fleet's exposure, the candidate build, the
-metric sampler of the per-check model (which computes intervals lazily up to `now`), the records, the
-gate runs, and the deploy waves that move hosts between builds through the scenario's strategy. With
-`script` set (the batched engine, `sim.rollout.batch`) no metric is computed during the run: gates
-only keep their clock, and the intervals are drawn afterwards, for many releases at once.
+`Release` is what one release is before it runs (its scenario, the scenario's shared `ReleaseSetup`,
+its named streams, when its branch is cut, its interval noise, unrelated incidents, a backtest's slice
+of real traffic). `ReleaseContext` is what happens to it: the SimPy environment, the fleet's exposure,
+the builds, the stage changes and decisions, the gate runs, the typed `ReleaseFacts` that its outcome
+is read from, and the per-check model's `MetricCursor`. With `script` set (the batched engine,
+`sim.rollout.batch`) no metric is computed during the run: gates only keep their clock, and the
+intervals are drawn afterwards, for many releases at once; `memo` carries what one of its rounds
+computed into the next.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-from dataclasses import InitVar, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
 
 from sim.deploy.engine import build_plan, wave_done
-from sim.deploy.fleet import TIERS, FleetLayout
-from sim.distributions import Constant, sample, sample_named
+from sim.deploy.fleet import TIERS
+from sim.distributions import sample, sample_named
 from sim.policies import Window
 from sim.rollout import clock
 from sim.rollout.exposure import FleetExposure
 from sim.rollout.facts import ReleaseFacts, RoundMemo
 from sim.rollout.records import Decision, StageChange
 from sim.rollout.series import MetricSeries, compute_series, empty_series
+from sim.rollout.setup import ReleaseSetup
 from sim.rollout.traffic import NoiseBlocks, Replay
 from sim.spec.rollout import Rollout
 from sim.spec.scenario import PullStrategy, Scenario
@@ -57,18 +60,25 @@ class GateWatch:
     background: bool
 
 
+@dataclass(frozen=True, eq=False)
+class Release:
+    """What one release is, fixed before it runs."""
+
+    scenario: Scenario  # as this release sees it (an evaluation's policy: its gates and its build)
+    setup: ReleaseSetup  # what every release of the scenario shares
+    streams: Streams  # the replication's named streams
+    start_wall: float  # when the branch is cut (seconds since Monday 00:00)
+    noise: NoiseBlocks  # each metric interval's noise (drawn when first needed)
+    incidents: tuple[tuple[float, float], ...]  # unrelated incidents: (start, end)
+    replay: Replay | None  # a backtest's resampled real traffic
+    first_bad: bool  # whether the first build (the candidate from the start) is bad
+
+
 @dataclass
 class ReleaseContext:
-    scenario: Scenario
-    rollout: Rollout  # the scenario's (see `rollout_of`)
+    release: Release
     env: simpy.Environment
-    streams: Streams
-    layout: FleetLayout
     exposure: FleetExposure
-    start_wall: float
-    noise: NoiseBlocks
-    incidents: list[tuple[float, float]]
-    first_bad: InitVar[bool]  # whether the first build (the candidate from the start) is bad
     builds: list[Build] = field(default_factory=list)
     candidate: Build = field(init=False)  # the newest build (see `new_build`)
     assigned: np.ndarray = field(init=False)  # hosts given to the candidate (live or in flight)
@@ -82,40 +92,46 @@ class ReleaseContext:
     gates: list[GateWatch] = field(default_factory=list)
     facts: ReleaseFacts = field(default_factory=ReleaseFacts)
     cursor: MetricCursor = field(init=False)  # the per-check model's metric intervals so far
-    replay: Replay | None = None  # a backtest's resampled real traffic
     script: dict | None = None  # the batched engine's known decisions, by gate run (None: the per-check model)
     gate_runs: list = field(default_factory=list)  # every analysis run of a gate, in start order
     memo: RoundMemo | None = None  # what an earlier round of the batched engine computed
     ended: float | None = None  # when the pipeline ended (None: still running at the horizon)
 
-    def __post_init__(self, first_bad: bool) -> None:
+    def __post_init__(self) -> None:
         self.cursor = MetricCursor(empty_series(self.scenario.traffic.metric_interval))
-        self.new_build(first_bad)
+        self.new_build(self.release.first_bad)
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.release.scenario
+
+    @property
+    def rollout(self) -> Rollout:
+        return self.release.setup.rollout
+
+    @property
+    def streams(self) -> Streams:
+        return self.release.streams
 
     # ---- hosts and builds -------------------------------------------------------------------------
-    @functools.cached_property
+    @property
     def production(self) -> np.ndarray:
         """Production hosts in rollout order (the canary tier first)."""
-        return np.flatnonzero(self.production_mask)
+        return self.release.setup.production
+
+    @property
+    def production_mask(self) -> np.ndarray:
+        return self.release.setup.production_mask
 
     def tier_hosts(self, tier: str) -> np.ndarray:
-        return np.flatnonzero(self.layout.tier == TIERS.index(tier))
+        return np.flatnonzero(self.release.setup.layout.tier == TIERS.index(tier))
 
     def new_build(self, bad: bool) -> Build:
         build = Build(number=len(self.builds) + 1, bad=bad)
         self.builds.append(build)
         self.candidate = build
-        self.assigned = np.zeros(self.layout.size, dtype=bool)
+        self.assigned = np.zeros(self.release.setup.layout.size, dtype=bool)
         return build
-
-    @functools.cached_property
-    def production_mask(self) -> np.ndarray:
-        return self.layout.tier >= TIERS.index("canary")
-
-    @functools.cached_property
-    def serving_mask(self) -> np.ndarray:
-        """Hosts that serve users (production and dogfood; staging serves no public traffic)."""
-        return self.exposure.weight > 0
 
     def production_share(self) -> float:
         production = self.production_mask
@@ -129,7 +145,7 @@ class ReleaseContext:
         spec = self.scenario.strategies[name]
         target = self.candidate if build == self.candidate.number else None
         if isinstance(spec, PullStrategy) and (target is None or target.waves > 0):
-            spec = _published(spec)
+            spec = self.release.setup.published[name]
         if target is not None:
             target.waves += 1
         key = (purpose, self.env.now, len(hosts), spec is not self.scenario.strategies[name])
@@ -166,7 +182,7 @@ class ReleaseContext:
     # ---- people ----------------------------------------------------------------------------------------
     def reaction_time(self, purpose: str) -> float:
         commander = self.scenario.commander
-        in_hours = clock.is_business_hours(commander.business_hours, self.start_wall + self.env.now)
+        in_hours = clock.is_business_hours(commander.business_hours, self.release.start_wall + self.env.now)
         spec = commander.reaction_business_hours if in_hours else commander.reaction_off_hours
         return float(sample_named(spec, self.streams, f"commander.{purpose}", 1)[0])
 
@@ -177,20 +193,6 @@ class ReleaseContext:
         self.decision_runs.append(run)
         self.decisions.append(Decision(self.env.now, gate, self.label, verdict.outcome, verdict.action,
                                        verdict.metric, float(verdict.value), verdict.rule, verdict.measurement))
-
-
-_PUBLISHED: dict[int, tuple[PullStrategy, PullStrategy]] = {}
-
-
-def _published(spec: PullStrategy) -> PullStrategy:
-    """The pull strategy for a build already published: no publish step. (Cached by identity: the
-    entry keeps `spec` alive, so its id cannot be reused; hashing a model walks all its fields.)"""
-    entry = _PUBLISHED.get(id(spec))
-    if entry is None or entry[0] is not spec:
-        if len(_PUBLISHED) > 256:
-            _PUBLISHED.clear()
-        entry = _PUBLISHED[id(spec)] = (spec, spec.model_copy(update={"publish": Constant(dist="constant", value=0.0)}))
-    return entry[1]
 
 
 def settled_stages(stages: list[StageChange], exposure: FleetExposure, production: np.ndarray) -> list[StageChange]:
@@ -210,7 +212,7 @@ def intervals_ended(ctx: ReleaseContext, times):
     """How many metric intervals have ended by each of `times` (interval k ends at (k + 1) * step),
     at most as many as the release has noise for."""
     step = ctx.scenario.traffic.metric_interval
-    return np.minimum(np.floor((np.asarray(times) + 1e-9) / step).astype(np.int64), ctx.noise.intervals)
+    return np.minimum(np.floor((np.asarray(times) + 1e-9) / step).astype(np.int64), ctx.release.noise.intervals)
 
 
 @dataclass
@@ -256,22 +258,10 @@ def window_between(metrics: MetricSeries, since: float, now: float) -> Window:
                   new_latency=metrics.new_latency[chosen], old_latency=metrics.old_latency[chosen])
 
 
-def draw_incidents(scenario: Scenario, rng: np.random.Generator, horizon: float) -> list[tuple[float, float]]:
+def draw_incidents(scenario: Scenario, rng: np.random.Generator, horizon: float) -> tuple[tuple[float, float], ...]:
     """Unrelated incidents: Poisson arrivals over the horizon, each with a drawn duration."""
     per_second = scenario.incidents.per_day / clock.DAY
     count = rng.poisson(per_second * horizon) if per_second > 0 else 0
     starts = np.sort(rng.uniform(0, horizon, size=count))
     durations = sample(scenario.incidents.duration, rng, count)
-    return [(float(s), float(s + d)) for s, d in zip(starts, durations)]
-
-
-def interval_count(scenario: Scenario) -> int:
-    return int(math.ceil(rollout_of(scenario).horizon / scenario.traffic.metric_interval)) + 2
-
-
-def rollout_of(scenario: Scenario) -> Rollout:
-    """The scenario's `rollout:` section. Only a scenario with one has releases to simulate: the commands
-    check that before they simulate, so a scenario without one here is a bug in the caller."""
-    rollout = scenario.rollout
-    assert rollout is not None, f"scenario {scenario.name!r} has no rollout: section, so no releases to simulate"
-    return rollout
+    return tuple((float(s), float(s + d)) for s, d in zip(starts, durations))

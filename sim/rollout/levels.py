@@ -18,13 +18,12 @@ traffic on average, and one whole metric interval when the gate checks more ofte
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
 
+from sim.backtest import read_history
 from sim.rollout.nominal import Cohort, production_hosts
-from sim.spec.rollout import cached_history
 from sim.units import format_duration
 
 
@@ -53,10 +52,9 @@ def dogfood_weight(scenario) -> float:
     return traffic.dogfood_requests_per_host / traffic.requests_per_host
 
 
-@functools.lru_cache(maxsize=8)
 def history_levels(path: str) -> tuple[float, float]:
     """(busiest, median) fleet-wide requests per metric interval of a history file."""
-    requests = cached_history(path).requests
+    requests = read_history(path).requests
     return float(requests.max()), float(np.median(requests))
 
 

@@ -17,18 +17,19 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from sim.deploy.fleet import TIERS, layout_fleet
+from sim.backtest import resample
 from sim.policies.rules import is_low_traffic
 from sim.rollout import clock
 from sim.rollout.commander import handle_alarm, handle_smoke_failure
-from sim.rollout.context import ReleaseContext, draw_incidents, interval_count, rollout_of, settled_stages
+from sim.rollout.context import Release, ReleaseContext, draw_incidents, settled_stages
 from sim.rollout.exposure import FleetExposure
 from sim.rollout.facts import RoundMemo
 from sim.rollout.pipeline import Alarm, SmokeTestFailed, run_step, start_gate, stop_gates
 from sim.rollout.records import Decision, MetricSample, ReleaseOutcome, StageChange
 from sim.rollout.series import MetricSeries
+from sim.rollout.setup import ReleaseSetup, release_setup
 from sim.rollout.traffic import NoiseBlocks, Replay
-from sim.spec.rollout import AnalysisStep, ApprovalStep, SetWeightStep, StageStep, cached_history
+from sim.spec.rollout import AnalysisStep, ApprovalStep, SetWeightStep, StageStep
 from sim.spec.scenario import Scenario
 from sim.streams import Streams
 
@@ -60,60 +61,36 @@ class ReleaseResult:
         return self.metrics.samples()
 
 
-@functools.lru_cache(maxsize=64)
-def _fleet(fleet, traffic_weights: tuple[float, float]) -> tuple:
-    """The layout and host weights of a fleet (the same for every release of a scenario; read-only)."""
-    layout = layout_fleet(fleet, fleet.hosts)
-    weight = np.ones(layout.size)
-    weight[layout.tier == TIERS.index("staging")] = 0.0
-    weight[layout.tier == TIERS.index("dogfood")] = traffic_weights[0] / traffic_weights[1]
-    for array in (layout.tier, layout.zone, weight):
-        array.flags.writeable = False
-    return layout, weight
-
-
-def make_context(scenario: Scenario, replication: int, entropy: int, memo: RoundMemo | None = None) -> ReleaseContext:
+def make_context(scenario: Scenario, replication: int, entropy: int, setup: ReleaseSetup,
+                 memo: RoundMemo | None = None) -> ReleaseContext:
+    """A release of `scenario` (which `setup` fits), ready to run."""
+    assert setup.fits(scenario), "the release's setup was built from a scenario with other fleet, traffic, strategies or rollout"
     streams = Streams(entropy, replication)
-    traffic = scenario.traffic
-    layout, weight = _fleet(scenario.fleet, (traffic.dogfood_requests_per_host, traffic.requests_per_host))
-    rollout = rollout_of(scenario)
-    ctx = ReleaseContext(
-        scenario=scenario, rollout=rollout, env=simpy.Environment(), streams=streams, layout=layout,
-        exposure=FleetExposure(weight=weight),
+    release = Release(
+        scenario=scenario, setup=setup, streams=streams,
         start_wall=clock.release_start(scenario.schedule, scenario.commander.business_hours, streams("schedule")),
-        noise=_noise(scenario, streams, memo),
-        incidents=draw_incidents(scenario, streams("incidents"), rollout.horizon), memo=memo,
+        noise=_noise(scenario, streams, setup.intervals, memo),
+        incidents=draw_incidents(scenario, streams("incidents"), setup.rollout.horizon),
+        replay=None if setup.history is None else replay_history(setup, streams),
         first_bad=bool(streams("build.bad").random() < scenario.build.bad_probability),  # (a named stream: drawn in any order)
     )
-    if scenario.traffic.history is not None:
-        ctx.replay = replay_history(scenario, streams, interval_count(scenario))
-    return ctx
+    return ReleaseContext(release=release, env=simpy.Environment(), exposure=FleetExposure(weight=setup.weight), memo=memo)
 
 
-def _noise(scenario: Scenario, streams: Streams, memo: RoundMemo | None) -> NoiseBlocks:
+def _noise(scenario: Scenario, streams: Streams, intervals: int, memo: RoundMemo | None) -> NoiseBlocks:
     """The release's interval noise: kept in `memo` for the next round (its blocks are drawn when needed)."""
     if memo is None:
-        return NoiseBlocks(scenario.traffic, streams, interval_count(scenario))
+        return NoiseBlocks(scenario.traffic, streams, intervals)
     if memo.noise is None:
-        memo.noise = NoiseBlocks(scenario.traffic, streams, interval_count(scenario))
+        memo.noise = NoiseBlocks(scenario.traffic, streams, intervals)
     return memo.noise
 
 
-def replay_history(scenario: Scenario, streams: Streams, intervals: int) -> Replay:
+def replay_history(setup: ReleaseSetup, streams: Streams) -> Replay:
     """This release's slice of real traffic: a time-of-day aligned block bootstrap of the history."""
-    from sim.backtest import resample
-
-    history = cached_history(scenario.traffic.history)
-    block = scenario.traffic.history_block or _block(scenario.traffic.history)
-    sample = resample(history, streams("backtest"), intervals, block=block)
+    assert setup.history is not None
+    sample = resample(setup.history, streams("backtest"), setup.intervals, block=setup.history_block)
     return Replay(sample.requests.astype(np.int64), sample.errors.astype(np.int64), sample.latency)
-
-
-@functools.lru_cache(maxsize=8)
-def _block(path: str) -> int:
-    from sim.backtest import default_block
-
-    return default_block(cached_history(path))
 
 
 def release(ctx: ReleaseContext):
@@ -154,18 +131,20 @@ def _start_background(ctx: ReleaseContext, step) -> None:
             start_gate(ctx, name, None, background=True)
 
 
-def simulate_per_check(scenario: Scenario, replication: int, entropy: int) -> ReleaseResult:
-    """One release by the per-check model (the batched engine's reference and its fallback)."""
-    ctx = run_model(scenario, replication, entropy)
+def simulate_per_check(scenario: Scenario, replication: int, entropy: int,
+                       setup: ReleaseSetup | None = None) -> ReleaseResult:
+    """One release by the per-check model (the batched engine's reference and its fallback); `setup`:
+    `release_setup(scenario)`, when the caller has it already."""
+    ctx = run_model(scenario, replication, entropy, setup or release_setup(scenario))
     return result_of(ctx, replication, ctx.advance_metrics(until=metrics_until(ctx)))
 
 
-def run_model(scenario: Scenario, replication: int, entropy: int, script=None,
+def run_model(scenario: Scenario, replication: int, entropy: int, setup: ReleaseSetup, script=None,
               memo: RoundMemo | None = None) -> ReleaseContext:
     """Run the release's SimPy model to its end (per check, or with the batched engine's `script`).
 
     `memo` carries what an earlier run of the same release computed (its noise, its waves) into the next."""
-    ctx = make_context(scenario, replication, entropy, memo)
+    ctx = make_context(scenario, replication, entropy, setup, memo)
     ctx.script = script
     ctx.main = ctx.env.process(release(ctx))
     ctx.env.run(until=ctx.rollout.horizon)
@@ -190,7 +169,7 @@ def metrics_until(ctx: ReleaseContext) -> float:
 
 def bad_build_serving(ctx: ReleaseContext, when: float) -> bool:
     """Whether some host that serves users runs a bad build at `when`."""
-    return any(ctx.exposure.live_count(b.number, when, ctx.serving_mask) for b in ctx.builds if b.bad)
+    return any(ctx.exposure.live_count(b.number, when, ctx.release.setup.serving_mask) for b in ctx.builds if b.bad)
 
 
 def result_of(ctx: ReleaseContext, replication: int, metrics: MetricSeries,
@@ -240,7 +219,7 @@ def outcome(ctx: ReleaseContext, replication: int, metrics: MetricSeries, decisi
     full = ctx.candidate.full
     lead_time = full if result in ("promoted", "hotfixed") and full is not None else np.nan  # (NaN: not shipped)
     return ReleaseOutcome(
-        replication=replication, start=clock.describe(ctx.start_wall), bad_build=first.bad, outcome=result,
+        replication=replication, start=clock.describe(ctx.release.start_wall), bad_build=first.bad, outcome=result,
         rollback_stage=rollback_stage, blocked_reason=reason, horizon=horizon,
         ended=np.nan if ctx.ended is None else ctx.ended,
         detected=facts.detection_time is not None, detected_by=facts.detected_by,

@@ -84,8 +84,9 @@ class _Inputs:
 
 
 def _inputs(ctx, k0: int, k1: int) -> _Inputs:
-    step = ctx.scenario.traffic.metric_interval
-    ks = np.arange(k0, min(k1, ctx.noise.intervals))
+    release = ctx.release
+    step = release.scenario.traffic.metric_interval
+    ks = np.arange(k0, min(k1, release.noise.intervals))
     a, b = ks * step, (ks + 1) * step
     fleet = float(ctx.exposure.weight.sum()) * step
     new = ctx.exposure.host_seconds_many(a, b)
@@ -98,11 +99,11 @@ def _inputs(ctx, k0: int, k1: int) -> _Inputs:
         bad_live = bad_onset = np.zeros(len(ks))
     affected = ctx.scenario.build.bad.affected_share * np.divide(bad_onset, new, out=np.zeros_like(new), where=new > 0)
     incident = np.zeros(len(ks), dtype=bool)
-    for s, e in ctx.incidents:
+    for s, e in release.incidents:
         incident |= (s < b) & (e > a)
     old = np.where(fleet - new > 1e-9 * fleet, fleet - new, 0.0)
-    return _Inputs(ks, ctx.start_wall + (a + b) / 2, np.stack([new, old], axis=1), affected, incident,
-                   bad_live / fleet if fleet else np.zeros(len(ks)), fleet, ctx.noise.rows(ks))
+    return _Inputs(ks, release.start_wall + (a + b) / 2, np.stack([new, old], axis=1), affected, incident,
+                   bad_live / fleet if fleet else np.zeros(len(ks)), fleet, release.noise.rows(ks))
 
 
 def compute_series(requests: list[tuple]) -> list[MetricSeries]:
@@ -111,12 +112,12 @@ def compute_series(requests: list[tuple]) -> list[MetricSeries]:
     out: dict[int, MetricSeries] = {}  # by request, filled group by group
     groups: dict[tuple, list[int]] = {}  # one draw per traffic model (in an evaluation: all releases)
     for i, (ctx, _, _) in enumerate(requests):
-        if ctx.replay is None:
+        if ctx.release.replay is None:
             groups.setdefault((id(ctx.scenario.traffic), ctx.scenario.incidents.error_multiplier), []).append(i)
     for i, (ctx, _, _) in enumerate(requests):
-        if ctx.replay is not None:
+        if ctx.release.replay is not None:
             x, sc = inputs[i], ctx.scenario
-            counts = draw_replayed(sc.traffic, sc.build.bad, x.noise, ctx.replay, x.ks, x.host_seconds[:, 0] / x.fleet,
+            counts = draw_replayed(sc.traffic, sc.build.bad, x.noise, ctx.release.replay, x.ks, x.host_seconds[:, 0] / x.fleet,
                                    x.affected, x.incident, sc.incidents.error_multiplier)
             out[i] = _series(ctx, x, counts.requests, counts.errors, counts.latency, counts.true_rates)
     for synthetic in groups.values():

@@ -6,24 +6,16 @@ releases instead of (only) fleet-growth sweeps. Defaults cite docs/sources.md or
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, Discriminator, Field, Tag, ValidationInfo, model_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
-from sim.distributions import Constant, Distribution, LogNormal
+from sim.backtest import read_history
+from sim.distributions import Constant, Distribution, LogNormal, scenario_folder
 from sim.quantities import NonNegativeDuration, Percent, PositiveDuration, Share
 from sim.section import Section
 from sim.spec.references import located
-
-
-@functools.lru_cache(maxsize=8)
-def cached_history(path: str):
-    """A metric history, read once per process (workers validate the scenario too)."""
-    from sim.backtest import load_history
-
-    return load_history(path)
 
 
 def _lognormal(median: float, p95: float) -> LogNormal:
@@ -172,14 +164,19 @@ class Traffic(Section):
     history_block: int | None = Field(None, ge=1, le=100_000)
     """Bootstrap block length in intervals (default: chosen from the data, Politis-White)."""
 
+    @field_validator("history")
+    @classmethod
+    def _from_scenario_folder(cls, history: str | None, info: ValidationInfo) -> str | None:
+        """The history's path, relative to the scenario file's folder unless absolute."""
+        if history is None:
+            return None
+        return str(Path(history) if Path(history).is_absolute() else (scenario_folder(info) / history).resolve())
+
     @model_validator(mode="after")
-    def _readable_history(self, info: ValidationInfo) -> "Traffic":
+    def _readable_history(self) -> "Traffic":
         if self.history is None:
             return self
-        base = Path((info.context or {}).get("base_dir", "."))
-        path = (base / self.history).resolve() if not Path(self.history).is_absolute() else Path(self.history)
-        object.__setattr__(self, "history", str(path))
-        history = cached_history(str(path))  # raises MetricsError, located in the history file
+        history = read_history(self.history)  # raises MetricsError, located in the history file
         if abs(history.interval - self.metric_interval) > 1e-9:
             raise ValueError(f"history: its interval is {history.interval:g}s but traffic.metric_interval is "
                              f"{self.metric_interval:g}s; set traffic.metric_interval to {history.interval:g}s")

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from bench.config import config_from_scenario
-from sim.load.loader import load_scenario
 from sim.errors import UserError
+from sim.load.loader import load_scenario
 
 
 def test_scenario_is_read_with_the_shared_loader(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from sim.commands.evaluate import evaluate
 from sim.deploy.experiment import make_executor
 from sim.evaluation.engine import plan_eval_jobs, run_eval_job
 from sim.load.loader import LoadedScenario
+from sim.rollout.simulate import release_setup
 from sim.spec.scenario import Scenario
 from sim.stats.intervals import wilson
 
@@ -72,7 +73,7 @@ def test_rows_do_not_depend_on_how_releases_are_chunked():
     policies = {"a": ONE_CHECK, "b": {"g": {**ONE_CHECK["g"], "max": "2%"}}}
     loaded = scenario(policies, evaluation={"releases": 12, "bad_share": "50%", "policies": policies})
     rows = {chunk: pd.DataFrame([row for job in plan_eval_jobs(loaded.scenario, 4, 0, 12, chunk=chunk)
-                                 for row in run_eval_job(loaded.scenario, job)]) for chunk in (1, 5, 12)}
+                                 for row in run_eval_job(release_setup(loaded.scenario), job)]) for chunk in (1, 5, 12)}
     pd.testing.assert_frame_equal(rows[1], rows[5])
     pd.testing.assert_frame_equal(rows[1], rows[12])
 

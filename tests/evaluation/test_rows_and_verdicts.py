@@ -34,6 +34,7 @@ from sim.evaluation.engine import (
     variant,
 )
 from sim.rollout.records import ReleaseOutcome
+from sim.rollout.simulate import release_setup
 from sim.spec.evaluation import Acceptance
 from sim.streams import name_key
 from tests.conftest import make_scenario
@@ -202,7 +203,7 @@ def test_an_evaluation_job_gives_one_row_per_release_and_policy_in_order():
         traffic={"dispersion": 0, "diurnal": {"amplitude": 0}, "requests_per_host": 0.5, "error_rate": "1%"},
         build={"build_time": 0, "bad": {"onset": 0}}, schedule={"start": "Tue 10:00"},
         evaluation={"policies": POLICIES, "bad_share": "50%"})
-    rows = run_eval_job(scenario, EvalJob(first=3, count=4, entropy=11))
+    rows = run_eval_job(release_setup(scenario), EvalJob(first=3, count=4, entropy=11))
     assert [(r["replication"], r["policy"]) for r in rows] == [(r, p) for r in (3, 4, 5, 6) for p in ("strict", "loose")]
     for r in rows:
         draw = draw_mix(scenario, 11, r["replication"])

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 from sim.cli import app
 from sim.load.loader import load_scenario
 from sim.rollout.release import make_context
-from sim.rollout.simulate import simulate_release
+from sim.rollout.simulate import release_setup, simulate_release
 
 HISTORY = "data/history_example.csv"
 
@@ -16,7 +16,7 @@ def test_a_release_replays_the_real_requests_and_injects_the_spike(root):
                              [f"traffic.history={HISTORY}", "build.bad.added_error_rate=50%",
                               "rollout.steps[0].smoke_test.detection=0"]).scenario
     result = simulate_release(scenario, 0, 7)
-    replay = make_context(scenario, 0, 7).replay
+    replay = make_context(scenario, 0, 7, release_setup(scenario)).release.replay
     totals = np.array([s.new_requests + s.old_requests for s in result.samples])
     np.testing.assert_array_equal(totals, replay.requests[: len(totals)])  # every real request is served once
     spiked = [s for s in result.samples if s.new_requests > 0 and s.bad_share > 0 and s.new_true_rate > 0.4]
