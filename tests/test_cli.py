@@ -14,7 +14,7 @@ from sim.results import plots
 from sim.results.output import read_manifest
 
 runner = CliRunner()
-SMALL = ["--set", "sweep.hosts=[10, 100, 1000]", "--replications", "3", "--seed", "7", "--workers", "1"]
+SMALL = ["--set", "fleet.sizes=[10, 100, 1000]", "--replications", "3", "--seed", "7", "--workers", "1"]
 
 
 def invoke(*args):
@@ -28,7 +28,7 @@ def test_run_prints_the_table_and_writes_a_complete_results_folder(root, tmp_pat
     assert "crossover: consul-pull" in result.output and "each added server adds" in result.output
     manifest = read_manifest(out)
     assert manifest["seed"] == 7 and manifest["effective_scenario"]["replications"] == 3
-    assert manifest["scenario"]["overrides"] == ["sweep.hosts=[10, 100, 1000]", "replications=3", "seed=7"]
+    assert manifest["scenario"]["overrides"] == ["fleet.sizes=[10, 100, 1000]", "replications=3", "seed=7"]
     assert sorted(p.name for p in out.iterdir()) == manifest["files"]
     for name in ("summary.csv", "replications.csv", "hosts.csv", "crossover.csv",
                  "deploy_time_vs_fleet.png", "fleet_updated_over_time.png"):

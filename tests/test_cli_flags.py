@@ -50,7 +50,7 @@ def test_flag_problems_and_an_out_problem_come_together(root, tmp_path):
 
 
 def test_good_flag_values_still_run(root):
-    result = invoke("run", root / PVP, "--set", "sweep.hosts=[10]", "-r", "1", "--seed", "0", "-j", "1",
+    result = invoke("run", root / PVP, "--set", "fleet.sizes=[10]", "-r", "1", "--seed", "0", "-j", "1",
                     "--format", "json")
     assert result.exit_code == 0, result.output
 
@@ -95,7 +95,7 @@ def test_file_names_keys_and_values_print_literally(tmp_path, monkeypatch):
 
 def test_a_results_path_with_emoji_codes_prints_literally(root, tmp_path):
     out = tmp_path / "r:100:x"
-    result = invoke("run", root / PVP, "--out", out, "--set", "sweep.hosts=[10]", "-r", "1", "--seed", "1", "-j", "1")
+    result = invoke("run", root / PVP, "--out", out, "--set", "fleet.sizes=[10]", "-r", "1", "--seed", "1", "-j", "1")
     assert result.exit_code == 0, result.output
     assert f"results written to {out}/" in result.stdout.replace("\n", "")
 

@@ -21,7 +21,7 @@ from sim.load.loader import load_scenario
 
 runner = CliRunner()
 PVP = "scenarios/push_vs_pull.yaml"
-SMALL = ["sweep.hosts=[10, 100]", "replications=2"]
+SMALL = ["fleet.sizes=[10, 100]", "replications=2"]
 REFERENCE_MACHINE = Budget(memory=23.9e9, time=guards.TIME_BUDGET, disk=50e9)
 
 
@@ -49,7 +49,7 @@ def test_fleet_estimate_adds_the_measured_costs(root):
 
 
 def test_a_fake_small_memory_refuses_with_the_estimate_at_the_key_that_drives_it(root):
-    loaded = load_scenario(root / PVP, ["sweep.hosts=[10, 100]"])
+    loaded = load_scenario(root / PVP, ["fleet.sizes=[10, 100]"])
     costs = fleet_costs(loaded.scenario, workers=1, writes=False)
     costs["memory"].append(guards.Cost(5e9, "results of many deploys", ("replications",)))
     with pytest.raises(UserError) as caught:
@@ -82,7 +82,7 @@ def test_the_cli_refuses_before_any_work_and_the_override_lets_a_small_run_throu
         a for s in SMALL for a in ("--set", s)]
     refused = runner.invoke(app, args)
     assert refused.exit_code == 2 and not out.exists()
-    assert "--set sweep.hosts: too large for this machine: about 300 MB of memory" in refused.output
+    assert "--set fleet.sizes: too large for this machine: about 300 MB of memory" in refused.output
     assert "this machine has 100 MB available" in refused.output and "DEPLOYSIM_ALLOW_LARGE=1" in refused.output
     monkeypatch.setenv(guards.ALLOW_ENV, "1")
     allowed = runner.invoke(app, args)
@@ -137,7 +137,7 @@ def test_the_shipped_scenarios_use_a_small_part_of_the_reference_machine(root, n
 
 
 def test_the_documented_million_host_replication_fits(root):
-    loaded = load_scenario(root / PVP, ["sweep.hosts=[1000000]"])  # 3 strategies x 5 replications
+    loaded = load_scenario(root / PVP, ["fleet.sizes=[1000000]"])  # 3 strategies x 5 replications
     costs = fleet_costs(loaded.scenario, 2, True)
     assert total(costs, "memory") < 4e9  # measured: 1.5 GB in the parent, 0.4 GB per worker (2 replications)
     guards.check(loaded, costs, REFERENCE_MACHINE, environ={})

@@ -147,9 +147,9 @@ def cases() -> list[Case]:
         Case("many-includes", {"s.yaml": "version: 1\nname: tiny\ninclude: [" + ", ".join(["p.yaml"] * 40) + "]\n",
                                "p.yaml": "fleet: {hosts: 3}\n"}, "scenario",
              expect="{d}/s.yaml:3:10: include: too many included files (got more than 32 (this one: p.yaml)"),
-        Case("many-nodes-one-line", {"s.yaml": "version: 1\nname: x\nsweep: {hosts: [" + ",".join(["1"] * 120_000) + "]}\n"},
-             "scenario", expect="{d}/s.yaml:3:" + str(len("sweep: {hosts: [") + 2 * (5000 - 9) + 1) +
-                                f": sweep.hosts[{5000 - 9}]: too many values: this value takes"),
+        Case("many-nodes-one-line", {"s.yaml": "version: 1\nname: x\nfleet: {sizes: [" + ",".join(["1"] * 120_000) + "]}\n"},
+             "scenario", expect="{d}/s.yaml:3:" + str(len("fleet: {sizes: [") + 2 * (5000 - 9) + 1) +
+                                f": fleet.sizes[{5000 - 9}]: too many values: this value takes"),
         Case("big-set-value", {"s.yaml": GOOD}, "scenario", overrides=["description=" + "x" * 300_000],
              expect="--set description: value too large"),
         Case("big-csv", {"m.csv": HEADER + "1709510400,1,0\n" * 2_400_000}, "metrics", target="m.csv",
@@ -171,8 +171,8 @@ def cases() -> list[Case]:
                     "smaller than 2**128 in size)"),
         Case("2**128-scenario", {"s.yaml": GOOD.replace("seed: 3", f"seed: {2**128}")}, "scenario",
              expect=f"{{d}}/s.yaml:3:7: seed: number too large (got '{2**128}'"),
-        Case("nan-set", {"s.yaml": GOOD}, "scenario", overrides=["sweep.hosts=[10, -.inf]"],
-             expect="--set sweep.hosts: sweep.hosts[1]: not a finite number (got '-.inf'; allowed a finite number)"),
+        Case("nan-set", {"s.yaml": GOOD}, "scenario", overrides=["fleet.sizes=[10, -.inf]"],
+             expect="--set fleet.sizes: fleet.sizes[1]: not a finite number (got '-.inf'; allowed a finite number)"),
         Case("overflow-set", {"s.yaml": GOOD}, "scenario", overrides=["seed=1e400"],
              expect="--set seed: not a finite number (got '1e400'; allowed a finite number)"),
         Case("nan-csv", {"m.csv": HEADER + "1709510400,NaN,0\n1709510460,10,inf\n1709510520,10,1\n"}, "metrics",

@@ -100,7 +100,7 @@ def test_interrupted_after_writing_says_the_results_are_kept(root, tmp_path, mon
     monkeypatch.setattr(cli, "emit", stop)
     out = tmp_path / "r"
     result = runner.invoke(app, ["run", str(root / "scenarios/push_vs_pull.yaml"), "--out", str(out), "--set",
-                                 "sweep.hosts=[10]", "-r", "1", "--seed", "1", "-j", "1"])
+                                 "fleet.sizes=[10]", "-r", "1", "--seed", "1", "-j", "1"])
     assert result.exit_code == 130
     assert result.stderr.splitlines()[-1] == f"interrupted; results written to {out}"
     assert (out / "manifest.json").exists()
@@ -131,7 +131,7 @@ def test_ctrl_c_while_writing_the_results_leaves_the_target_whole_or_absent(root
     """A new folder (with a parent made for it) is absent afterwards, parent included; a folder being
     replaced with --overwrite is still the old one, file for file. No `.partial` (or `.old`) is left."""
     out = tmp_path / "runs" / "r"
-    args = ["run", str(root / "scenarios/push_vs_pull.yaml"), "--out", str(out), "--set", "sweep.hosts=[10]",
+    args = ["run", str(root / "scenarios/push_vs_pull.yaml"), "--out", str(out), "--set", "fleet.sizes=[10]",
             "-r", "1", "--seed", "1", "-j", "1"]
     before = None
     if existing:

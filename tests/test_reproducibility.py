@@ -10,7 +10,7 @@ from sim.distributions import LogNormal, sample
 from sim.streams import Streams, name_key
 
 SCENARIO = "scenarios/push_vs_pull.yaml"
-SMALL = ["sweep.hosts=[10, 200, 3000]", "replications=4"]
+SMALL = ["fleet.sizes=[10, 200, 3000]", "replications=4"]
 
 
 def test_same_seed_same_tables_and_serial_equals_parallel(root):

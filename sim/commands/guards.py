@@ -238,8 +238,8 @@ def _intervals(scenario) -> int:
 
 
 def _size_key(scenario) -> tuple:
-    if scenario.sweep is not None:
-        return ("sweep", "hosts")
+    if scenario.fleet.sizes is not None:
+        return ("fleet", "sizes")
     return ("fleet", "growth") if scenario.fleet.growth is not None else ("fleet", "hosts")
 
 

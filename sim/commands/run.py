@@ -125,7 +125,7 @@ def _write(result: RunResult, out: Path, overwrite: bool, workers: int) -> RunRe
 
 def to_json(result: RunResult) -> dict:
     scenario = result.loaded.scenario
-    growth = scenario.fleet.growth if scenario.sweep is None else None
+    growth = scenario.fleet.growth if scenario.fleet.sizes is None else None
     return {
         "scenario": result.loaded.scenario.name,
         "seed": result.loaded.scenario.seed,
@@ -151,7 +151,7 @@ def render(result: RunResult, console: Console) -> None:
                                   "-" if pd.isna(row.s_per_host) else f"{row.s_per_host:.3f}")))
     console.print(table, highlight=False)
     scenario = result.loaded.scenario
-    growth = scenario.fleet.growth if scenario.sweep is None else None  # weeks mean something only then
+    growth = scenario.fleet.growth if scenario.fleet.sizes is None else None  # weeks mean something only then
     for crossing in result.crossovers:
         week = "" if growth is None or crossing.hosts is None else f", week {growth.week_of(crossing.hosts):.1f} of growth"
         console.print(f"crossover: {crossing.describe()}{week}", markup=False, highlight=False)

@@ -150,7 +150,7 @@ def _problem(item: dict, data: CommentedMap, source: str, origins: dict[tuple, s
     path = _data_path(tuple(item["loc"]), data)
     kind = item["type"]
     ctx = item.get("ctx") or {}
-    where, origin = _origin(path, origins)
+    where, origin = _origin(path, origins, data)
     if isinstance(origin, IncludedFrom):
         return _included_problem(item, data, path, where, origin)
     if kind == "union_tag_invalid":
@@ -189,12 +189,26 @@ def _problem(item: dict, data: CommentedMap, source: str, origins: dict[tuple, s
                    path_text, message, got=got, allowed=allowed)
 
 
-def _origin(path: tuple, origins: dict[tuple, object]) -> tuple[tuple, object]:
-    """The override or include that set `path` (or an ancestor of it), and that ancestor's path."""
+def _origin(path: tuple, origins: dict[tuple, object], data: Any = None) -> tuple[tuple, object]:
+    """The override or include that set `path` (or an ancestor of it), and that ancestor's path. A key
+    that no file wrote (`--set foo.bar=1` makes `foo`) comes from the first override below it."""
     for length in range(len(path), 0, -1):
         if path[:length] in origins:
             return path[:length], origins[path[:length]]
+    if data is not None and path and not _written(data, path):
+        below = [p for p in origins if p[: len(path)] == path and isinstance(origins[p], str)]
+        if below:
+            return below[0], origins[below[0]]
     return (), None
+
+
+def _written(data: Any, path: tuple) -> bool:
+    """Whether the key at `path` was read from a file (it has a position there)."""
+    parent = _node(data, path[:-1])
+    try:
+        return isinstance(parent, CommentedMap) and path[-1] in parent.lc.data
+    except TypeError:
+        return False
 
 
 def _spot(data: Any, path: tuple, at_key: bool) -> tuple[int | None, int | None]:

@@ -22,6 +22,7 @@ from sim.quantities import NonNegativeDuration, PositiveRate, PositiveSize, Shar
 from sim.section import Section
 from sim.spec.evaluation import Evaluation
 from sim.spec.references import bad_references, line_error, located
+from sim.spec.renamed import renamed_keys, without_renamed
 from sim.spec.rollout import Build, Commander, Incidents, Rollout, Schedule, Traffic
 
 SCENARIO_VERSION = 1
@@ -41,14 +42,14 @@ class Tiers(Section):
 
 
 class Growth(Section):
-    """A fleet that grows every week; the sweep samples its size from `start` to the last week."""
+    """A fleet that grows every week; `run` samples its size from `start` to the last week."""
 
     start: int = Field(10, ge=1, le=MAX_HOSTS)
     """Hosts in week 0."""
     per_week: int = Field(..., ge=1, le=MAX_HOSTS)
     """Hosts added each week."""
     weeks: int = Field(..., ge=1, le=10_000)
-    """How many weeks the sweep covers."""
+    """How many weeks of growth `run` covers."""
     points: int = Field(12, ge=2, le=200)
     """How many fleet sizes to simulate, spaced evenly on a log scale."""
 
@@ -65,7 +66,9 @@ class Fleet(Section):
     """The servers a build must reach."""
 
     hosts: int = Field(100, ge=1, le=MAX_HOSTS)
-    """Fleet size for a single run (the sweep, when given, overrides it)."""
+    """Fleet size for a single run (`sizes` or `growth`, when given, override it)."""
+    sizes: list[Annotated[int, Field(ge=1, le=MAX_HOSTS)]] | None = Field(None, min_length=1)
+    """Fleet sizes `run` simulates, for example [10, 100, 1000, 10000, 100000] (overrides `hosts` and `growth`)."""
     zones: int = Field(3, ge=1, le=1000)
     """Availability zones; hosts are spread round-robin."""
     tiers: Tiers = Tiers()
@@ -166,18 +169,11 @@ class PullStrategy(Section):
 Strategy = Annotated[Union[PushStrategy, PullStrategy], Field(discriminator="kind")]
 
 
-class Sweep(Section):
-    """Fleet sizes to simulate; overrides fleet.growth and fleet.hosts."""
-
-    hosts: list[Annotated[int, Field(ge=1, le=MAX_HOSTS)]] = Field(..., min_length=1)
-    """Fleet sizes, for example [10, 100, 1000, 10000, 100000]."""
-
-
 class Output(Section):
     """What the results folder keeps."""
 
     host_rows: Literal["first", "all", "none"] = "first"
-    """Per-host rows: of the first replication only, of all, or none (a large sweep is millions)."""
+    """Per-host rows: of the first replication only, of all, or none (many large fleets are millions)."""
 
 
 def _default_strategies() -> dict:
@@ -215,7 +211,6 @@ class Scenario(Section):
     faults: Faults = Faults()
     strategies: dict[str, Strategy] = Field(default_factory=_default_strategies)
     """Deploy strategies to compare, by name."""
-    sweep: Sweep | None = None
     output: Output = Output()
     rollout: Rollout | None = None
     """The release pipeline; when present, `run` simulates releases through it. Its `strategy` must name
@@ -257,9 +252,9 @@ class Scenario(Section):
         together with every other problem, each at the reference itself."""
         if not isinstance(data, dict):
             return handler(data)
-        bad = [line_error(b) for b in bad_references(data, DEFAULT_STRATEGIES)]
+        bad = [line_error(b) for b in renamed_keys(data) + bad_references(data, DEFAULT_STRATEGIES)]
         try:
-            scenario = handler(data)
+            scenario = handler(without_renamed(data))
         except ValidationError as error:
             raise ValidationError.from_exception_data(cls.__name__, [*_line_errors(error), *bad]) from None
         if bad:
@@ -268,8 +263,8 @@ class Scenario(Section):
 
     def fleet_sizes(self) -> list[int]:
         """The fleet sizes a run simulates, ascending."""
-        if self.sweep is not None:
-            return sorted(set(self.sweep.hosts))
+        if self.fleet.sizes is not None:
+            return sorted(set(self.fleet.sizes))
         if self.fleet.growth is not None:
             return self.fleet.growth.sizes()
         return [self.fleet.hosts]

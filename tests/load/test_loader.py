@@ -40,7 +40,7 @@ def test_a_good_scenario_loads_with_defaults(tmp_path):
 def test_unknown_key_suggests_the_right_one(tmp_path):
     path = write(tmp_path, GOOD.replace("fleet: {hosts: 20}", "fleet: {hosts: 20, zonez: 2}"))
     assert problems(path) == [
-        f"{path}:4:20: fleet.zonez: unknown key; did you mean 'zones'? (allowed hosts, zones, tiers, growth)"]
+        f"{path}:4:20: fleet.zonez: unknown key; did you mean 'zones'? (allowed hosts, sizes, zones, tiers, growth)"]
 
 
 def test_unknown_key_inside_a_strategy_knows_its_kind(tmp_path):
@@ -117,7 +117,7 @@ def test_missing_file(tmp_path):
 
 def test_overrides_apply_and_are_located_as_set(tmp_path):
     path = write(tmp_path, GOOD)
-    loaded = load_scenario(path, ["fleet.hosts=5000", "strategies.push.parallel=8", "sweep.hosts=[10, 100]"])
+    loaded = load_scenario(path, ["fleet.hosts=5000", "strategies.push.parallel=8", "fleet.sizes=[10, 100]"])
     assert loaded.scenario.fleet.hosts == 5000
     assert loaded.scenario.strategies["push"].parallel == 8
     assert loaded.scenario.fleet_sizes() == [10, 100]
@@ -188,3 +188,18 @@ def test_an_included_empirical_file_is_found_next_to_the_included_file(tmp_path)
         "strategies:\n  pull: {kind: pull, wakeup: {dist: empirical, file: wake.csv, column: seconds}}\n")
     main = write(tmp_path, "include: params/p.yaml\n" + GOOD.replace("  pull: {kind: pull}\n", ""))
     assert load_scenario(main).scenario.strategies["pull"].wakeup.file == str(tmp_path / "params" / "wake.csv")
+
+
+def test_a_renamed_key_says_its_new_name_where_it_was_written(tmp_path):
+    path = write(tmp_path, GOOD + "sweep: {hosts: [10, 100]}\n")
+    line = len(GOOD.splitlines()) + 1
+    assert problems(path) == [f"{path}:{line}:1: sweep: renamed: write it as fleet.sizes "
+                              "(e.g. fleet: {sizes: [10, 100, 1000]}) (got sweep; allowed fleet.sizes)"]
+    assert problems(write(tmp_path, GOOD), ["sweep.hosts=[10]"]) == [
+        "--set sweep.hosts: sweep: renamed: write it as fleet.sizes (e.g. fleet: {sizes: [10, 100, 1000]}) "
+        "(got sweep; allowed fleet.sizes)"]
+
+
+def test_an_unknown_key_made_by_an_override_is_located_at_the_override(tmp_path):
+    [message] = problems(write(tmp_path, GOOD), ["fleat.hosts=3"])
+    assert message.startswith("--set fleat.hosts: fleat: unknown key; did you mean 'fleet'?")

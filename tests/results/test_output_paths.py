@@ -19,7 +19,7 @@ from sim.results import plots
 from sim.results.output import check_target, manifest, preflight, read_manifest, results_folder
 
 runner = CliRunner()
-SMALL = ["--set", "sweep.hosts=[10, 100]", "--replications", "2", "--seed", "7", "--workers", "1"]
+SMALL = ["--set", "fleet.sizes=[10, 100]", "--replications", "2", "--seed", "7", "--workers", "1"]
 NEVER = "which deploysim never replaces; give a new folder such as results/run1"
 ONLY_OURS = "deploysim replaces only a folder it wrote, holding nothing else"
 
@@ -159,7 +159,7 @@ def test_a_folder_deploysim_wrote_is_replaced_with_overwrite(root, tmp_path):
     assert run(root, out).exit_code == 0
     first = read_manifest(out)
     again = runner.invoke(app, ["run", str(root / "scenarios/push_vs_pull.yaml"), "--out", str(out), "--overwrite",
-                                "--set", "sweep.hosts=[10]", "--replications", "1", "--seed", "8", "--workers", "1"])
+                                "--set", "fleet.sizes=[10]", "--replications", "1", "--seed", "8", "--workers", "1"])
     assert again.exit_code == 0, again.output
     second = read_manifest(out)
     assert (first["seed"], second["seed"]) == (7, 8)

@@ -378,8 +378,7 @@ version: 1
 name: tiny-oracle
 seed: 11
 replications: 5
-fleet: {zones: 2, tiers: {canary: 0}}
-sweep: {hosts: [2, 6, 18, 54]}
+fleet: {zones: 2, tiers: {canary: 0}, sizes: [2, 6, 18, 54]}
 artifact: {size: 10MB, files: 1000}
 network: {deploy_egress: 100MB/s, origin_egress: 100MB/s, per_flow: 50MB/s, host_download: 50MB/s}
 faults: {down: 5%, straggle: 20%, straggle_factor: 3, attempt_timeout: 1s, retries: 1, backoff: 1s}

@@ -42,7 +42,7 @@ def test_one_strategy_at_one_size_has_no_slope():
 
 def test_run_with_one_strategy_and_two_fleet_sizes(root):
     result = run(str(root / "scenarios/push_vs_pull.yaml"), overrides=[
-        "strategies={consul-pull: {kind: pull}}", "sweep.hosts=[10, 100]"], replications=2, seed=1, workers=1,
+        "strategies={consul-pull: {kind: pull}}", "fleet.sizes=[10, 100]"], replications=2, seed=1, workers=1,
         progress=False)
     assert list(result.summary.fleet_size) == [10, 100] and result.crossovers == []
     row = result.summary.iloc[1]
