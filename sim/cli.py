@@ -225,10 +225,12 @@ def check(
 ) -> None:
     """Validate a scenario (with the same overrides as run) without running it."""
     from sim.commands.check import check as check_command
-    from sim.commands.check import describe, print_warnings
+    from sim.commands.check import describe, import_lines, print_warnings
 
     loaded = check_command(scenario, set_)
     print(describe(loaded))
+    for line in import_lines(loaded):
+        print(line)
     print_warnings(loaded)
 
 

@@ -29,6 +29,7 @@ LAYERS = [
               "sim.distributions", "sim.streams", "sim.progress", "sim.interrupts"]),
     ("leaves", ["sim.stats", "sim.policies", "sim.backtest"]),
     ("spec", ["sim.spec"]),
+    ("controllers", ["sim.controllers"]),
     ("load", ["sim.load"]),
     ("results", ["sim.results"]),
     ("deploy", ["sim.deploy"]),

@@ -42,6 +42,12 @@ def _rollout_text(scenario) -> str:
     return text
 
 
+def import_lines(loaded: LoadedScenario) -> list[str]:
+    """What importing a controller object left out or approximated, one field per line:
+    `k8s/rollout.yaml:8: spec.replicas: no effect on the simulation`."""
+    return [note.render() for note in loaded.imported]
+
+
 def warning_lines(loaded: LoadedScenario) -> list[str]:
     """Each warning as `file:line:col: key.path: warning: message` (the file that holds the setting: the
     scenario, an included file, or the `--set key` that gave it)."""

@@ -22,6 +22,7 @@ from ruamel.yaml.comments import CommentedMap
 from sim import limits
 from sim.errors import Problem, ScenarioError
 from sim.limits import read_bounded
+from sim.load.controllers import expand_controllers
 from sim.load.includes import resolve_includes
 from sim.load.locate import position, problems_from, where
 from sim.load.overrides import apply_overrides, parse_override
@@ -41,6 +42,8 @@ class LoadedScenario:
     """The parsed YAML after includes and overrides (for locating warnings; None when built in code)."""
     origins: dict = field(default_factory=dict, repr=False, compare=False)
     """Which key paths came from an included file or a `--set` override (see `sim.load.locate.where`)."""
+    imported: tuple = field(default=(), compare=False)
+    """What importing a controller object left out or approximated (`sim.controllers.argo.Note`s)."""
 
     @property
     def effective(self) -> dict:
@@ -58,8 +61,10 @@ def load_mapping(data: dict, source: Path, base_dir: Path) -> LoadedScenario:
     merged, every problem located at `source` or at the included file it came from; relative file names
     are read from `base_dir`."""
     origins: dict = resolve_includes(data, source, read_yaml)
+    imported = expand_controllers(data, str(source), base_dir, origins)
     scenario = validate(data, str(source), origins, base_dir=base_dir)
-    return LoadedScenario(scenario=scenario, source=str(source), overrides=(), data=data, origins=origins)
+    return LoadedScenario(scenario=scenario, source=str(source), overrides=(), data=data, origins=origins,
+                          imported=imported)
 
 
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> LoadedScenario:
@@ -69,8 +74,10 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> LoadedScen
     origins: dict = resolve_includes(data, Path(path), read_yaml)
     parsed = [parse_override(text) for text in overrides]
     origins.update(apply_overrides(data, parsed))
+    imported = expand_controllers(data, source, Path(path).parent, origins)
     scenario = validate(data, source, origins, base_dir=Path(path).parent)
-    return LoadedScenario(scenario=scenario, source=source, overrides=tuple(overrides), data=data, origins=origins)
+    return LoadedScenario(scenario=scenario, source=source, overrides=tuple(overrides), data=data, origins=origins,
+                          imported=imported)
 
 
 def vary(loaded: LoadedScenario, overrides: Iterable[str]) -> LoadedScenario:
@@ -81,9 +88,10 @@ def vary(loaded: LoadedScenario, overrides: Iterable[str]) -> LoadedScenario:
     data = copy.deepcopy(loaded.data)
     parsed = [parse_override(text) for text in overrides]
     origins = {**loaded.origins, **apply_overrides(data, parsed)}
+    imported = loaded.imported + expand_controllers(data, loaded.source, Path(loaded.source).parent, origins)
     scenario = validate(data, loaded.source, origins, base_dir=Path(loaded.source).parent)
     return LoadedScenario(scenario=scenario, source=loaded.source, overrides=(*loaded.overrides, *overrides),
-                          data=data, origins=origins)
+                          data=data, origins=origins, imported=imported)
 
 
 def read_yaml(path: Path) -> CommentedMap:

@@ -66,9 +66,12 @@ class Refusals(Exception):
         self.found = found
 
 
-def parse_yaml(text: str, source: str, *, round_trip: bool = True, located: bool = True, prefix: tuple = ()) -> Any:
-    """The one document in `text`; ScenarioError located at `source:line:col` (or `source` alone when
-    not `located`, e.g. a `--set` value) with key paths under `prefix`."""
+def parse_yaml(text: str, source: str, *, round_trip: bool = True, located: bool = True, prefix: tuple = (),
+               documents: bool = False) -> Any:
+    """The one document in `text` (with `documents`: the list of every `---` document, as Kubernetes
+    manifests are written; one node budget for the whole file); ScenarioError located at
+    `source:line:col` (or `source` alone when not `located`, e.g. a `--set` value) with key paths under
+    `prefix`."""
     _check_directives(text, source, located, prefix)
     yaml = YAML(typ="rt" if round_trip else "safe", pure=True)
     yaml.Scanner = _BoundedRoundTripScanner if round_trip else _BoundedScanner
@@ -76,7 +79,7 @@ def parse_yaml(text: str, source: str, *, round_trip: bool = True, located: bool
     yaml.Constructor = _CheckedRoundTripConstructor if round_trip else _CheckedSafeConstructor
     yaml.deploysim_nodes = max_nodes()
     try:
-        return yaml.load(text)
+        return list(yaml.load_all(text)) if documents else yaml.load(text)
     except (Refusal, Refusals) as refused:
         found = refused.found if isinstance(refused, Refusals) else [refused]
         problems = [_problem(source, located, r.mark, prefix + r.path, r.message, r.got, r.allowed)

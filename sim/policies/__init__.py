@@ -80,6 +80,14 @@ def parse_policy(data: Any) -> Any:
     return TypeAdapter(Policy).validate_python(data)
 
 
+def measured_in_bulk(spec: Any) -> bool:
+    """Whether the gate sees each window only through `rules.measure_totals` of its error counts, so the
+    batched engine may measure its checks in bulk (`Semantics.judge`): a counting semantics on
+    `error_rate`, judged by limits (not by the conditions of a `measure`)."""
+    return (POLICIES[spec.semantics].judge is not None and spec.metric == "error_rate"
+            and getattr(spec, "measure", None) is None)
+
+
 def start(spec: Any) -> Any:
     """A fresh state for one analysis run of this gate."""
     return POLICIES[spec.semantics].start(spec)
@@ -90,5 +98,5 @@ def check(spec: Any, state: Any, window: Window) -> tuple[Any, Verdict]:
     return POLICIES[spec.semantics].check(spec, state, window)
 
 
-__all__ = ["POLICIES", "Policy", "Semantics", "Verdict", "Window", "check", "parse_policy", "start",
-           "window_of"]
+__all__ = ["POLICIES", "Policy", "Semantics", "Verdict", "Window", "check", "measured_in_bulk", "parse_policy",
+           "start", "window_of"]

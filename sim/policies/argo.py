@@ -43,13 +43,18 @@ Example::
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
+import numpy as np
 from pydantic import Field, model_validator
 
+from sim.policies import expr
 from sim.policies.gate import Limits
-from sim.policies.rules import Measurement, measure, streak
+from sim.policies.measures import MEASURES, Measure, measure_value, metric_of
+from sim.policies.rules import LOW_TRAFFIC_RULE, Measurement, measure, streak
 from sim.policies.verdict import Verdict, failed, keep_measuring, passed, undecided
 from sim.policies.window import Window
 
@@ -80,6 +85,50 @@ class ArgoSpec(Limits):
     is the N-th in a row. 1 is plain Argo. A breach not counted is Successful for the counters but
     restarts the consecutive_success_limit streak."""
 
+    measure: Measure | None = None
+    """What the metric's query returns, simulated (`sim.policies.measures`): with it, the gate judges each
+    measurement by `success_condition` / `failure_condition` (Argo's expression language) on `result`,
+    instead of max / max_ratio / max_increase. Set for every metric imported from an AnalysisTemplate."""
+    success_condition: str | None = Field(None, max_length=2000)
+    """Argo `successCondition`, e.g. `result[0] >= 0.95` (see `sim.policies.expr` for the language)."""
+    failure_condition: str | None = Field(None, max_length=2000)
+    """Argo `failureCondition`, e.g. `len(result) == 0 || result[0] > 0.01`."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _metric_of_measure(cls, data: Any) -> Any:
+        """With a `measure`, the metric its records name follows from it."""
+        if isinstance(data, dict) and isinstance(data.get("measure"), str) and "metric" not in data:
+            return {**data, "metric": metric_of(data["measure"])}
+        return data
+
+    @model_validator(mode="after")
+    def _some_rule(self) -> "ArgoSpec":
+        """Limits' rule check, or with a `measure` the conditions (overrides `Limits._some_rule`)."""
+        if self.measure is None:
+            if self.success_condition is not None or self.failure_condition is not None:
+                raise ValueError("success_condition and failure_condition need `measure`: what result[0] is "
+                                 f"(one of {', '.join(MEASURES)})")
+            return Limits._some_rule(self)
+        rules = [name for name in ("max", "max_ratio", "max_increase") if getattr(self, name) is not None]
+        if rules:
+            raise ValueError(f"a gate with `measure` is judged by its conditions: drop {', '.join(rules)}")
+        if self.metric != metric_of(self.measure):
+            raise ValueError(f"measure {self.measure} is a {metric_of(self.measure)} measure (got metric {self.metric})")
+        for field_name in ("success_condition", "failure_condition"):
+            text = getattr(self, field_name)
+            if text is not None:
+                try:
+                    expr.parse(text)
+                except expr.ExprError as error:
+                    raise ValueError(f"{field_name}: {error}") from None
+        return self
+
+    @functools.cached_property
+    def conditions(self) -> tuple[expr.Condition | None, expr.Condition | None]:
+        """(success, failure) conditions, parsed once (None where not given)."""
+        return tuple(None if t is None else expr.parse(t) for t in (self.success_condition, self.failure_condition))  # type: ignore[return-value]
+
     @model_validator(mode="after")
     def _a_limit_applies(self) -> "ArgoSpec":
         if self.failure_limit < 0 and self.consecutive_success_limit == 0:
@@ -109,6 +158,8 @@ def start(spec: ArgoSpec) -> ArgoState:
 
 def _phase(spec: ArgoSpec, m: Measurement, run: int) -> str:
     """The measurement phase: Successful, Failed, Inconclusive or Error."""
+    if m.result in ("inconclusive", "error"):
+        return "Inconclusive" if m.result == "inconclusive" else "Error"
     if m.result == "no_data":
         return {"error": "Error", "failed": "Failed", "inconclusive": "Inconclusive"}[spec.no_data]
     if m.result == "low_traffic":
@@ -172,7 +223,43 @@ def _assess(spec: ArgoSpec, s: ArgoState) -> tuple[str, str]:
 
 
 def check(spec: ArgoSpec, state: ArgoState, window: Window) -> tuple[ArgoState, Verdict]:
-    return judge(spec, state, measure(spec, window))
+    return judge(spec, state, measure(spec, window) if spec.measure is None else measure_conditions(spec, window))
+
+
+def measure_conditions(spec: ArgoSpec, window: Window) -> Measurement:
+    """One measurement of a gate with a `measure`, judged as Argo's `EvaluateResult` judges a metric's
+    result (argo-rollouts `utils/evaluate/evaluate.go`): an error evaluating a condition is an Error;
+    without conditions, Successful; with only successCondition, Failed unless it holds; with only
+    failureCondition, Successful unless it holds; with both, Failed if failureCondition holds, else
+    Successful if successCondition holds, else Inconclusive. `result` is `[value]`, or `[]` when the new
+    build had no requests (an empty vector); below `min_requests` the measurement is Inconclusive."""
+    requests = int(np.sum(window.new_requests))
+    assert spec.measure is not None
+    value = measure_value(spec.measure, window) if requests > 0 else math.nan
+    if 0 < requests < spec.min_requests:
+        return Measurement("low_traffic", spec.metric, float(requests),
+                           f"requests {requests} {LOW_TRAFFIC_RULE} {spec.min_requests}")
+    result = [value] if requests > 0 else []
+    shown = f"{spec.measure} {value:.6g}" if result else f"{spec.measure}: no data (result [])"
+    success, failure = spec.conditions
+    try:
+        succeeded = expr.evaluate(success, result) if success is not None else None
+        failing = expr.evaluate(failure, result) if failure is not None else None
+    except expr.EvalError as error:
+        return Measurement("error", spec.metric, value, f"{shown}; condition error: {error}")
+    if succeeded is None and failing is None:
+        return Measurement("success", spec.metric, value, f"{shown}; no condition: Successful")
+    if failing is None:
+        failing = not succeeded
+    if succeeded is None:
+        succeeded = not failing
+    if failing:
+        held = spec.failure_condition if spec.failure_condition is not None else f"not ({spec.success_condition})"
+        return Measurement("breach", spec.metric, value, f"{shown}; {held}")
+    if not succeeded:
+        return Measurement("inconclusive", spec.metric, value,
+                           f"{shown}; neither {spec.success_condition} nor {spec.failure_condition}")
+    return Measurement("success", spec.metric, value, f"{shown}; {spec.success_condition or 'not (' + str(spec.failure_condition) + ')'}")
 
 
 def settles_on_success(spec) -> bool:

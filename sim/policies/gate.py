@@ -13,7 +13,7 @@ from pydantic import Field, ValidationInfo, WithJsonSchema, field_validator, mod
 from pydantic_core import PydanticCustomError
 
 from sim import units
-from sim.quantities import DURATION_PATTERN, PositiveDuration
+from sim.quantities import DURATION_PATTERN, NonNegativeDuration, PositiveDuration
 from sim.section import Section
 
 Metric = Literal["error_rate", "latency"]
@@ -37,6 +37,11 @@ class Gate(Section):
     """How often the gate checks (one measurement per check). Default 1m (Argo and Flagger examples)."""
     action_on_fail: Literal["rollback", "pause", "hotfix"] = "rollback"
     """What the controller does when the gate fails: roll back (Argo abort), pause for a human, or hotfix."""
+    initial_delay: NonNegativeDuration = 0.0
+    """Wait this long after the gate starts before its first interval (Argo `initialDelay`)."""
+    dry_run: bool = False
+    """Measure and record the gate's verdicts, but never act on them nor hold a step for them (Argo
+    `dryRun`): its failures show in the decision records only."""
 
 
 def _quantity(metric: str, value: Any, field: str) -> float:

@@ -16,7 +16,8 @@ import numpy as np
 from sim.policies.gate import Limits
 from sim.policies.window import Window, error_rate, mean_latency
 
-Result = Literal["success", "breach", "low_traffic", "no_data"]
+Result = Literal["success", "breach", "low_traffic", "no_data", "inconclusive", "error"]
+"""`inconclusive` and `error`: a condition's own verdicts (`sim.policies.argo.measure_conditions`)."""
 
 
 @dataclass(frozen=True)

@@ -291,7 +291,9 @@ def write_manifest(folder: Path, command: str, loaded, entropy: int, extra: dict
     write_json(folder / "manifest.json", manifest(
         command=command, scenario_source=loaded.source if loaded else "", scenario_digest=loaded.digest if loaded else "",
         effective=loaded.effective if loaded else {}, overrides=loaded.overrides if overrides is None else overrides,
-        seed=loaded.scenario.seed if loaded else None, entropy=entropy, files=files, extra=extra))
+        seed=loaded.scenario.seed if loaded else None, entropy=entropy, files=files,
+        extra={**({"imported": [note.render() for note in loaded.imported]} if loaded and loaded.imported else {}),
+               **(extra or {})}))
 
 
 def write_json(path: Path, data: dict) -> None:

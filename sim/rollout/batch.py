@@ -38,7 +38,7 @@ from sim import policies
 from sim.policies.rules import classify, measure_totals
 from sim.rollout.context import ReleaseContext, intervals_ended, window_between, window_starts
 from sim.rollout.facts import RoundMemo
-from sim.rollout.pipeline import ClockTie, GateRun, Scripted, clock_checks
+from sim.rollout.pipeline import ClockTie, GateRun, Scripted, acted, clock_checks
 from sim.rollout.release import ReleaseResult, blocked_reason, metrics_until, result_of, run_model, simulate_per_check
 from sim.rollout.series import MetricSeries, compute_series
 from sim.rollout.setup import ReleaseSetup, release_setup
@@ -233,7 +233,7 @@ def first_final(ctx: ReleaseContext, run: GateRun, checks: RunChecks, spec):
     semantics = policies.POLICIES[spec.semantics]
     state = semantics.start(spec)
     judge = semantics.judge
-    if judge is not None and spec.metric == "error_rate":
+    if judge is not None and policies.measured_in_bulk(spec):
         total = checks.totals
         settles_on_success = semantics.settles_on_success
         assert settles_on_success is not None  # every semantics with `judge` has one (`sim.policies.Semantics`)
@@ -247,7 +247,7 @@ def first_final(ctx: ReleaseContext, run: GateRun, checks: RunChecks, spec):
         for j, m in enumerate(_measurements(spec, total), start=1):
             state, verdict = judge(spec, state, m)
             if verdict.final:
-                return j, verdict
+                return j, acted(spec, verdict)
         return None
     # Semantics that read whole windows (Kayenta's Mann-Whitney, the sequential test) are judged check
     # by check; a check whose run and windows so far are those of an earlier round is not judged again.
@@ -264,7 +264,7 @@ def first_final(ctx: ReleaseContext, run: GateRun, checks: RunChecks, spec):
             judged[digest] = semantics.check(spec, state, window)
         state, verdict = judged[digest]
         if verdict.final:
-            return j, verdict
+            return j, acted(spec, verdict)
     return None
 
 

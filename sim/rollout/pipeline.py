@@ -8,6 +8,7 @@ deployed twice.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -155,12 +156,27 @@ class Scripted:
     start: float  # the run's start time (a guard: the run must be the same run)
 
 
+def acted(spec, verdict: Verdict) -> Verdict:
+    """The verdict as the controller acts on it: a dry-run gate's final verdict does nothing."""
+    if spec.dry_run and verdict.final:
+        return dataclasses.replace(verdict, action="none", rule=f"{verdict.rule} (dry run: not acted on)")
+    return verdict
+
+
 def watch(ctx: ReleaseContext, name: str, passed: simpy.Event | None):
     """One gate's analysis run: check every interval on the intervals since the previous check.
 
     With `ctx.script` (the batched engine) a run does not judge anything: it keeps the same clock of
     checks, records them, and acts on the decision the script gives it, at the check the script says."""
     spec = ctx.scenario.gates[name]
+    if spec.dry_run and passed is not None:
+        passed.succeed()  # a dry run never holds its step
+        passed = None
+    if spec.initial_delay > 0:
+        try:
+            yield ctx.env.timeout(spec.initial_delay)
+        except simpy.Interrupt:
+            return  # stopped before it started measuring: no run
     checks: list[float] = []  # the run's, while it ticks
     run = GateRun(len(ctx.gate_runs), name, ctx.env.now, checks, spec.interval)
     ctx.gate_runs.append(run)
@@ -181,6 +197,7 @@ def watch(ctx: ReleaseContext, name: str, passed: simpy.Event | None):
             checks.append(ctx.env.now)
             if ctx.script is None:
                 state, verdict = policies.check(spec, state, ctx.window(since))
+                verdict = acted(spec, verdict)
                 since = ctx.env.now
             elif scripted is not None and len(checks) == scripted.check:
                 verdict = scripted.verdict
@@ -189,7 +206,7 @@ def watch(ctx: ReleaseContext, name: str, passed: simpy.Event | None):
             if not verdict.final:
                 continue
             ctx.record_decision(name, run.index, verdict)
-            if verdict.outcome == "pass":
+            if verdict.outcome == "pass" or spec.dry_run:
                 if passed is not None:
                     passed.succeed()
                 return

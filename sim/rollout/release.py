@@ -101,7 +101,7 @@ def release(ctx: ReleaseContext):
     while i < len(steps):
         try:
             if i == 0 or not ctx.gates:
-                _start_background(ctx, steps[i])
+                _start_background(ctx, steps[i], i)
             yield from run_step(ctx, steps[i], i)
             i += 1
             continue
@@ -123,8 +123,15 @@ def release(ctx: ReleaseContext):
     ctx.ended = ctx.env.now
 
 
-def _start_background(ctx: ReleaseContext, step) -> None:
-    """Background gates watch from the first step that gives the candidate real traffic."""
+def _start_background(ctx: ReleaseContext, step, index: int) -> None:
+    """Background gates watch from `rollout.background_from_step` (Argo `startingStep`), else from the
+    first step that gives the candidate real traffic."""
+    start = ctx.rollout.background_from_step
+    if start is not None:
+        if index >= start:
+            for name in ctx.rollout.background_gates:
+                start_gate(ctx, name, None, background=True)
+        return
     serves = isinstance(step, SetWeightStep) or (isinstance(step, StageStep) and step.stage == "dogfood")
     if serves or ctx.production_share() > 0:
         for name in ctx.rollout.background_gates:

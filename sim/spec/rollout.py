@@ -108,6 +108,9 @@ class Rollout(Section):
     background_gates: list[str] = Field(default_factory=list)
     """Gates that watch from the first step with real traffic (dogfood or a set_weight) to the end
     (Argo background analysis)."""
+    background_from_step: int | None = Field(None, ge=0)
+    """Start the background gates when this step (0-based) begins, whatever its traffic (Argo
+    `startingStep`); default: the first step with real traffic."""
     watch: NonNegativeDuration = 3600.0
     """After the pipeline's last step, the release is watched this long before its outcome is read: a
     bad build still serving then is a miss, and its users are counted until then. Guess: 1h."""
@@ -118,11 +121,14 @@ class Rollout(Section):
     @model_validator(mode="after")
     def _ends_at_100(self) -> "Rollout":
         weights = [(i, s.set_weight) for i, s in enumerate(self.steps) if isinstance(s, SetWeightStep)]
-        problems = [(("steps", i, "set_weight"), w, f"set_weight must not decrease (the step before sets {p:g})")
+        problems: list[tuple[tuple, Any, str]] = [(("steps", i, "set_weight"), w, f"set_weight must not decrease (the step before sets {p:g})")
                     for (_, p), (i, w) in zip(weights, weights[1:]) if w < p]
         if weights and weights[-1][1] != 100:
             i, w = weights[-1]
             problems.append((("steps", i, "set_weight"), w, "the last set_weight must be 100"))
+        if self.background_from_step is not None and self.background_from_step >= len(self.steps):
+            problems.append((("background_from_step",), self.background_from_step,
+                             f"not a step: the rollout has steps 0 to {len(self.steps) - 1}"))
         if problems:
             raise located("Rollout", problems)
         return self

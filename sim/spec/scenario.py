@@ -18,6 +18,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from sim.distributions import Constant, Distribution, LogNormal
 from sim.policies import Policy
+from sim.policies.measures import Measure
 from sim.quantities import NonNegativeDuration, PositiveRate, PositiveSize, Share
 from sim.section import Section
 from sim.spec.evaluation import Evaluation
@@ -225,6 +226,10 @@ class Scenario(Section):
     schedule: Schedule = Schedule()
     evaluation: Evaluation | None = None
     """Policies to compare on many releases (`deploysim evaluate`)."""
+    metrics: dict[str, Measure] = Field(default_factory=dict)
+    """The measure each metric of an imported controller object is simulated as, by metric name (its
+    query is not run): `success-rate: success_rate`. Measures: error_rate, success_rate,
+    error_rate_ratio (new / old), latency, latency_ratio (see `sim.policies.measures`)."""
 
     @field_validator("strategies")
     @classmethod

@@ -1,0 +1,125 @@
+"""Kubernetes objects of the rollout controllers, as read from their manifests: kind, apiVersion and
+name checked, every field still carrying its file, line and column.
+
+A manifest file may hold several objects (`---` documents); an object is found by kind and name, as
+the controller finds a template (`templateName: x` names an AnalysisTemplate, or with `clusterScope:
+true` a ClusterAnalysisTemplate; Flagger's `templateRef: {name: x}` a MetricTemplate). This module
+owns what an object is and where each of its fields was written; what the fields mean to each
+controller is in `sim.controllers.argo`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+from sim.errors import Problem, UserError
+
+# Each kind deploysim reads, with the apiVersion its controller serves it under.
+KINDS: dict[str, str] = {
+    "Rollout": "argoproj.io/v1alpha1",
+    "AnalysisTemplate": "argoproj.io/v1alpha1",
+    "ClusterAnalysisTemplate": "argoproj.io/v1alpha1",
+    "Canary": "flagger.app/v1beta1",
+    "MetricTemplate": "flagger.app/v1beta1",
+}
+
+
+class ManifestError(UserError):
+    """A controller object that deploysim cannot read or cannot simulate: each problem at its field."""
+
+
+@dataclass(frozen=True)
+class KubeObject:
+    """One object of a manifest file."""
+
+    kind: str
+    api_version: str
+    name: str
+    body: Any = field(repr=False, compare=False)  # the document (a round-trip mapping: it knows its lines)
+    source: str = ""  # the file it was read from
+
+    def problem(self, path: tuple, message: str, got: str | None = None, allowed: str | None = None) -> Problem:
+        """A problem at the field `path` of this object (its line when the file gave one)."""
+        line, column = position(self.body, path)
+        return Problem(self.source, line, column, render(path), message, got=got, allowed=allowed)
+
+    def get(self, *path: Any, default: Any = None) -> Any:
+        """The value at `path` (mapping keys and list indices), or `default` where any step is missing."""
+        node = self.body
+        for part in path:
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                node = node[part]
+            else:
+                return default
+        return node
+
+
+def objects_of(documents: Iterable[Any], source: str) -> list[KubeObject]:
+    """The objects of one manifest file's documents (empty documents skipped), each checked: a mapping
+    with a known `kind`, the `apiVersion` that kind is served under, and a `metadata.name`."""
+    found, problems = [], []
+    for document in documents:
+        if document is None:
+            continue
+        if not isinstance(document, dict):
+            problems.append(Problem(source, *position(document, ()), "", "a manifest document must be a mapping",
+                                    got=type(document).__name__, allowed="a Kubernetes object (apiVersion, kind, ...)"))
+            continue
+        kind, version, name = document.get("kind"), document.get("apiVersion"), document.get("metadata", {})
+        name = name.get("name") if isinstance(name, dict) else None
+        checked = KubeObject(str(kind), str(version), str(name), document, source)
+        if kind not in KINDS:
+            problems.append(checked.problem(("kind",), "not a kind deploysim reads", got=repr(kind),
+                                            allowed=", ".join(KINDS)))
+        elif version != KINDS[kind]:
+            problems.append(checked.problem(("apiVersion",), f"{kind} is served as {KINDS[kind]}", got=repr(version),
+                                            allowed=KINDS[kind]))
+        elif not isinstance(name, str) or not name:
+            problems.append(checked.problem(("metadata",), "the object needs metadata.name", got=repr(name),
+                                            allowed="a name"))
+        else:
+            found.append(checked)
+    if problems:
+        raise ManifestError(problems)
+    return found
+
+
+def find(objects: Iterable[KubeObject], kind: str, name: str) -> KubeObject | None:
+    return next((o for o in objects if o.kind == kind and o.name == name), None)
+
+
+def of_kind(objects: Iterable[KubeObject], kinds: tuple[str, ...]) -> Iterator[KubeObject]:
+    return (o for o in objects if o.kind in kinds)
+
+
+def position(node: Any, path: tuple) -> tuple[int | None, int | None]:
+    """1-based (line, column) of the value at `path` in a round-trip document (of its nearest ancestor
+    that has one); (None, None) for plain data."""
+    line = column = None
+    lc = getattr(node, "lc", None)
+    if lc is not None and lc.line is not None:
+        line, column = lc.line + 1, lc.col + 1
+    for part in path:
+        lc = getattr(node, "lc", None)
+        try:
+            if isinstance(node, dict) and part in node and lc is not None:
+                line, column = (x + 1 for x in lc.value(part))
+            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node) and lc is not None:
+                line, column = (x + 1 for x in lc.item(part))
+            else:
+                break
+        except (KeyError, TypeError, IndexError):
+            break
+        node = node[part]
+    return line, column
+
+
+def render(path: tuple) -> str:
+    """`spec.strategy.canary.steps[2].pause`: a field path as Kubernetes users write it."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text

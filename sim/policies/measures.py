@@ -1,0 +1,50 @@
+"""What a controller's metric query returns, simulated: one number per check, read from the window.
+
+An imported metric's PromQL is not run; the scenario maps each metric, by name, to one of these
+measures (`metrics:`), and a condition sees it as `result` (`[value]`, or `[]` when the new build had
+no requests in the window, as an empty Prometheus vector).
+
+    error_rate          new build's errors / requests over the window
+    success_rate        1 - error_rate
+    error_rate_ratio    new build's error rate / old build's (0/0 = 1, x/0 = +inf)
+    latency             new build's mean latency, seconds (request-weighted over the window)
+    latency_ratio       new build's mean latency / old build's
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from sim.policies.window import Window, error_rate, mean_latency
+
+Measure = Literal["error_rate", "success_rate", "error_rate_ratio", "latency", "latency_ratio"]
+MEASURES: tuple[str, ...] = Measure.__args__  # type: ignore[attr-defined]
+
+
+def metric_of(measure: str) -> str:
+    """The gate metric a measure reads (for its records): `error_rate` or `latency`."""
+    return "latency" if measure.startswith("latency") else "error_rate"
+
+
+def measure_value(measure: str, window: Window) -> float:
+    """The measure over the window; NaN when the cohorts it reads had no requests."""
+    if measure in ("latency", "latency_ratio"):
+        new = mean_latency(window.new_requests, window.new_latency)
+        old = mean_latency(window.old_requests, window.old_latency)
+    else:
+        new = error_rate(window.new_requests, window.new_errors)
+        old = error_rate(window.old_requests, window.old_errors)
+    if measure == "success_rate":
+        return 1.0 - new
+    if measure.endswith("_ratio"):
+        return _ratio(new, old)
+    return new
+
+
+def _ratio(new: float, old: float) -> float:
+    if math.isnan(new) or math.isnan(old):
+        return math.nan
+    if old == 0:
+        return 1.0 if new == 0 else math.inf
+    return new / old

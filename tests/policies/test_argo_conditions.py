@@ -1,0 +1,92 @@
+"""Argo gates judged by success/failure conditions on a simulated measure: hand traces of Argo's
+EvaluateResult (argo-rollouts utils/evaluate/evaluate.go) and assessMetricStatus counters."""
+
+import math
+
+import pytest
+from pydantic import ValidationError
+
+from sim.policies import check, parse_policy, start
+from sim.policies.window import window_of
+
+
+def window(success_rate: float | None, requests: int = 1000, old_error_rate: float = 0.001):
+    """One interval whose new build succeeded `success_rate` of `requests` (None: no requests at all)."""
+    if success_rate is None:
+        return window_of(60.0, new=([0], [0]), old=([1000], [1]))
+    errors = round(requests * (1 - success_rate))
+    return window_of(60.0, new=([requests], [errors]), old=([1000], [round(1000 * old_error_rate)]))
+
+
+def run(spec: dict, rates: list) -> list[tuple[str, str]]:
+    """(outcome, measurement) of each check until the first final verdict."""
+    gate = parse_policy({"semantics": "argo", **spec})
+    state, seen = start(gate), []
+    for rate in rates:
+        state, verdict = check(gate, state, window(rate))
+        seen.append((verdict.outcome, verdict.measurement))
+        if verdict.final:
+            break
+    return seen
+
+
+SUCCESS = {"measure": "success_rate", "success_condition": "result[0] >= 0.95"}
+
+
+def test_count_5_failure_limit_2_fails_on_the_third_failure():
+    got = run({**SUCCESS, "count": 5, "failure_limit": 2}, [0.90, 0.99, 0.90, 0.90, 0.99])
+    assert got == [("continue", "failure"), ("continue", "success"), ("continue", "failure"), ("fail", "failure")]
+
+
+def test_count_reached_with_two_failures_is_successful():
+    got = run({**SUCCESS, "count": 5, "failure_limit": 2}, [0.90, 0.99, 0.90, 0.99, 0.99])
+    assert got[-1] == ("pass", "success") and len(got) == 5
+
+
+def test_consecutive_success_limit_with_failure_limit_minus_one():
+    spec = {**SUCCESS, "count": 5, "failure_limit": -1, "consecutive_success_limit": 3}
+    assert run(spec, [0.99, 0.90, 0.99, 0.99, 0.99])[-1] == ("pass", "success")  # 3 in a row at the 5th
+    assert len(run(spec, [0.99, 0.99, 0.99])) == 3  # succeeds on the 3rd consecutive success
+    assert run(spec, [0.99, 0.99, 0.90, 0.99, 0.99])[-1] == ("fail", "success")  # count reached without the streak
+
+
+def test_only_a_failure_condition_succeeds_unless_it_holds():
+    spec = {"measure": "error_rate", "failure_condition": "result[0] > 0.02", "count": 2}
+    assert run(spec, [0.99, 0.99]) == [("continue", "success"), ("pass", "success")]
+    assert run(spec, [0.97]) == [("fail", "failure")]  # 3% errors > 2%: failure_limit 0 fails at once
+
+
+def test_neither_condition_holding_is_inconclusive_and_pauses():
+    gate = parse_policy({"semantics": "argo", "measure": "success_rate", "success_condition": "result[0] >= 0.99",
+                         "failure_condition": "result[0] < 0.90"})
+    state, verdict = check(gate, start(gate), window(0.95))
+    assert (verdict.outcome, verdict.action, verdict.measurement) == ("inconclusive", "pause", "inconclusive")
+
+
+def test_no_data_is_an_empty_result_and_indexing_it_is_an_error():
+    spec = {**SUCCESS, "consecutive_error_limit": 2}
+    got = run(spec, [None, None, None])
+    assert got == [("continue", "error"), ("continue", "error"), ("fail", "error")]  # errors in a row > 2
+    guarded = {"measure": "success_rate", "success_condition": "len(result) == 0 || result[0] >= 0.95"}
+    assert run(guarded, [None, None]) == [("continue", "success")] * 2  # no count: it measures on
+
+
+def test_no_condition_is_always_successful():
+    assert run({"measure": "error_rate", "count": 2}, [0.5, 0.5]) == [("continue", "success"), ("pass", "success")]
+
+
+def test_ratio_to_the_old_build():
+    gate = parse_policy({"semantics": "argo", "measure": "error_rate_ratio", "failure_condition": "result[0] > 2"})
+    _, verdict = check(gate, start(gate), window(0.997, old_error_rate=0.001))  # 0.3% vs 0.1%: ratio 3
+    assert verdict.outcome == "fail" and math.isclose(verdict.value, 3.0)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"success_condition": "result[0] > 1"}, "need `measure`"),
+    ({**SUCCESS, "max": "1%"}, "drop max"),
+    ({"measure": "success_rate", "success_condition": "result[0] >"}, "success_condition"),
+    ({"measure": "latency", "metric": "error_rate"}, "latency measure"),
+])
+def test_bad_condition_gates_are_refused(spec, message):
+    with pytest.raises(ValidationError, match=message):
+        parse_policy({"semantics": "argo", **spec})

@@ -1,0 +1,384 @@
+"""The Argo condition language (sim/policies/expr.py) against values worked by hand from expr-lang's and
+Argo Rollouts' documented semantics, not from the implementation: each expected value says why."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sim.policies.expr import Condition, EvalError, ExprError, evaluate, parse
+
+NAN, INF = math.nan, math.inf
+
+
+def ev(text: str, result: list[float]) -> bool:
+    return evaluate(parse(text), result)
+
+
+def refused(text: str) -> ExprError:
+    with pytest.raises(ExprError) as info:
+        parse(text)
+    return info.value
+
+
+# Argo's documented templates (docs/features/analysis.md, docs/analysis/prometheus.md).
+
+
+@pytest.mark.parametrize("result, expected", [([0.96], True), ([0.95], True), ([0.94], False), ([NAN], False)])
+def test_success_rate_threshold(result, expected):
+    # NaN >= 0.95 is false: Argo's docs show such a measurement as Failed.
+    assert ev("result[0] >= 0.95", result) is expected
+
+
+def test_an_empty_vector_indexed_is_an_error():
+    with pytest.raises(EvalError, match=r"column 7: index 0 out of range \(the list has 0 elements\)"):
+        ev("result[0] >= 0.95", [])
+
+
+@pytest.mark.parametrize("result, expected", [([], True), ([0.005], True), ([0.02], False)])
+def test_empty_vector_guard_short_circuits(result, expected):
+    # `||` stops at a true left side, so result[0] is never read on [].
+    assert ev("len(result) == 0 || result[0] < 0.01", result) is expected
+
+
+def test_and_guard_short_circuits_to_false_on_empty():
+    assert ev("len(result) > 0 && result[0] >= 0.95", []) is False
+
+
+@pytest.mark.parametrize("result, expected", [([NAN], True), ([1.0], False), ([INF], False)])
+def test_isnan(result, expected):
+    assert ev("isNaN(result[0])", result) is expected
+
+
+@pytest.mark.parametrize("result, expected", [([INF], True), ([-INF], True), ([1e308], False), ([NAN], False)])
+def test_isinf_either_sign(result, expected):
+    assert ev("isInf(result[0])", result) is expected
+
+
+# default(x, y), as Argo codes it (utils/evaluate/evaluate.go, defaultFunc): y when `result` is nil, else
+# the whole `result` (x is evaluated, then ignored). A Prometheus result is a list, never nil.
+
+
+@pytest.mark.parametrize("result", [[0.05], [0.2]])
+def test_default_gives_the_whole_result_so_comparing_it_with_a_number_is_an_error(result):
+    with pytest.raises(EvalError):
+        ev("default(result[0], 0) < 0.1", result)
+    assert ev("len(default(result, 0)) == 1", result) is True
+
+
+def test_default_does_not_catch_an_index_out_of_range():
+    with pytest.raises(EvalError, match="out of range"):
+        ev("default(result[0], 0) < 0.1", [])
+
+
+def test_default_of_an_empty_result_is_the_empty_result():
+    assert ev("len(default(result, 0)) == 0", []) is True
+    assert ev("len(default(nil, 0)) == 0", []) is True  # x is ignored: result is not nil
+
+
+# Predicates: expr's docs give all([]) true, any([]) false, one([]) false, none([]) true.
+
+
+@pytest.mark.parametrize("result, expected", [([0.1, 0.4], True), ([0.1, 0.6], False), ([], True)])
+def test_all(result, expected):
+    assert ev("all(result, {# < 0.5})", result) is expected
+
+
+def test_braces_around_a_predicate_are_optional():
+    # Argo's range-query example: successCondition: "all(result, # < 1000)".
+    assert ev("all(result, # < 1000)", [999.0, 10.0]) is True
+    assert ev("all(result, # < 1000)", [999.0, 1000.0]) is False
+
+
+@pytest.mark.parametrize("result, expected", [([0.1, 0.6], True), ([0.1, 0.2], False), ([], False)])
+def test_any(result, expected):
+    assert ev("any(result, {# > 0.5})", result) is expected
+
+
+@pytest.mark.parametrize("result, expected", [([0.1, 0.2], True), ([0.1, 0.6], False), ([], True)])
+def test_none(result, expected):
+    assert ev("none(result, {# > 0.5})", result) is expected
+
+
+@pytest.mark.parametrize("result, expected", [([0.1, 0.6], True), ([0.6, 0.7], False), ([0.1], False), ([], False)])
+def test_one(result, expected):
+    assert ev("one(result, {# > 0.5})", result) is expected
+
+
+def test_count_filter_and_map():
+    r = [0.6, 0.1, 0.7, 0.2]
+    assert ev("count(result, {# > 0.5}) == 2", r) is True
+    assert ev("len(filter(result, {# > 0.5})) == 2", r) is True
+    assert ev("filter(result, {# > 0.5})[1] == 0.7", r) is True  # order kept: 0.6, 0.7
+    assert ev("len(map(result, {# * 10})) == 4", r) is True
+    assert ev("map(result, {# * 10})[2] == 7", r) is True  # 0.7 * 10 = 7.0 (int 7 promoted)
+    assert ev("count(result, {# > 0.5}) == 0", []) is True
+
+
+def test_hash_is_the_innermost_element():
+    # For each outer x in [1, 2, 3]: the inner # runs over result, so count(# > 2) is 1 every time.
+    assert ev("all(result, {count(result, {# > 2}) == 1})", [1.0, 2.0, 3.0]) is True
+    # The outer # is the outer element: exactly one x with x > 2.
+    assert ev("count(result, {# > 2 && len(result) == 3}) == 1", [1.0, 2.0, 3.0]) is True
+
+
+def test_a_predicate_that_is_not_boolean_is_an_error():
+    with pytest.raises(EvalError, match="predicate of all"):
+        ev("all(result, {# * 2})", [1.0])
+
+
+# Precedence and associativity: expr's parser/operator/operator.go.
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("1 + 2 * 3 == 7", True),              # * before +
+    ("(1 + 2) * 3 == 9", True),
+    ("2 ** 3 ** 2 == 512", True),          # right-associative: 2 ** 9, not 8 ** 2 = 64
+    ("2 ^ 3 ^ 2 == 512", True),            # ^ is ** in expr
+    ("(2 ** 3) ** 2 == 64", True),
+    ("-2 ** 2 == -4", True),               # unary - (90) is looser than ** (100)
+    ("2 ** -1 == 0.5", True),
+    ("10 - 4 - 3 == 3", True),             # left-associative
+    ("8 / 4 / 2 == 1", True),
+    ("!true || true", True),               # (!true) || true
+    ("not false and false", False),        # (not false) and false
+    ("not (false and false)", True),
+    ("true || false && false", True),      # && before ||
+    ("false && false || true", True),
+    ("!true == false", True),              # ! (50) before == (20): (!true) == false
+    ("1 > 2 ? false : true", True),        # the ternary is loosest
+    ("true ? false : true ? true : true", False),  # right-nested: true ? false : (...)
+    ("false ? false : true ? true : false", True),
+])
+def test_precedence(text, expected):
+    assert ev(text, []) is expected
+
+
+@pytest.mark.parametrize("result, expected", [([], True), ([0.3], True), ([0.7], False)])
+def test_ternary_guard(result, expected):
+    assert ev("len(result) > 0 ? result[0] < 0.5 : true", result) is expected
+
+
+# Numbers: expr promotes int with float to float, `/` is float division, `%` is integer only.
+
+
+@pytest.mark.parametrize("text", [
+    "7 / 2 == 3.5",                 # not 3: / always divides as floats
+    "1 / 0 > 1e308",                # Go: 1/0 = +Inf
+    "isInf(-1 / 0) && -1 / 0 < 0",
+    "isNaN(0 / 0)",
+    "7 % 3 == 1",
+    "-7 % 3 == -1",                 # Go's %: the sign of the dividend (Python would give 2)
+    "7 % -3 == 1",
+    "1 + 0.5 == 1.5",
+    "1 == 1.0",
+    "1e-3 == 0.001",
+    ".5 == 0.5",
+    "2.5e2 == 250",
+    "abs(-2) == 2 && abs(-0.5) == 0.5",
+    "max(1, 2.5) == 2.5 && min(1, 2.5) == 1",
+    "asFloat('1.5') + 1 == 2.5",
+    "asInt(1.9) == 1 && asInt(-1.9) == -1",  # Go's int64(f) truncates towards zero
+    "asInt('42') == 42",
+    "'a' == 'a' && 'a' != 'b' && 'a' < 'b'",
+    "1 != 'a'",                     # different kinds are unequal, not an error
+    "nil == nil && nil != 0",
+    "(-8) ** (1 / 3) != (-8) ** (1 / 3)",  # Go's math.Pow gives NaN here, and NaN != NaN
+    "0 ** -1 > 1e308",              # math.Pow(0, -1) = +Inf
+])
+def test_number_semantics(text):
+    assert ev(text, []) is True
+
+
+@pytest.mark.parametrize("text, message", [
+    ("7 % 0 == 0", "modulo by zero"),
+    ("7.5 % 2 == 1", "'%' needs two integers"),
+    ("asInt('1.1') == 1", "asInt"),       # Argo's TestAsInt: "1.1" panics
+    ("asFloat('NotANum') == 1", "asFloat"),
+    ("asFloat(' 1') == 1", "asFloat"),    # strconv.ParseFloat takes no spaces
+    ("'a' < 1", "cannot compare"),
+    ("true + 1 == 2", "cannot apply '\\+'"),
+])
+def test_runtime_errors(text, message):
+    with pytest.raises(EvalError, match=message):
+        ev(text, [])
+
+
+def test_modulo_of_a_measurement_is_an_error_since_it_is_a_float():
+    with pytest.raises(EvalError, match="'%' needs two integers"):
+        ev("result[0] % 2 == 0", [4.0])
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("result[0] != result[0]", True),   # NaN != NaN
+    ("result[0] == result[0]", False),
+    ("result[0] < 1 || result[0] >= 1", False),
+    ("isNaN(result[0]) || result[0] >= 0.95", True),  # Argo's docs: NaN considered successful
+])
+def test_nan_compares_false_except_not_equal(text, expected):
+    assert ev(text, [NAN]) is expected
+
+
+def test_negative_and_float_indices():
+    assert ev("result[-1] == 3 && result[-3] == 1", [1.0, 2.0, 3.0]) is True
+    assert ev("result[1.9] == 2", [1.0, 2.0, 3.0]) is True  # expr's runtime.ToInt truncates
+    with pytest.raises(EvalError, match="index -4 out of range"):
+        ev("result[-4] == 0", [1.0, 2.0, 3.0])
+
+
+def test_wrong_kinds_are_errors():
+    with pytest.raises(EvalError, match=r"column 8: cannot compare list .*\(result is a list"):
+        ev("result > 1", [2.0])
+    with pytest.raises(EvalError, match="'&&' needs true or false"):
+        ev("result[0] && true", [1.0])
+    with pytest.raises(EvalError, match="len\\(\\) needs a list"):
+        ev("len(result[0]) == 1", [1.0])
+    with pytest.raises(EvalError, match="isNaN\\(\\) needs a number"):
+        ev("isNaN(result)", [1.0])
+
+
+def test_the_final_value_must_be_a_boolean():
+    with pytest.raises(EvalError, match=r"^condition gave 0.5, not true or false$"):
+        ev("result[0]", [0.5])
+    with pytest.raises(EvalError, match=r"^condition gave nil, not true or false$"):
+        ev("nil", [])
+    with pytest.raises(EvalError, match=r"^condition gave 3, not true or false$"):
+        ev("1 + 2", [])
+
+
+# Refusals at parse time, with the 1-based column.
+
+
+@pytest.mark.parametrize("text, column, words", [
+    ("result.foo", 7, "member access '.foo'"),
+    ("result.foo()", 7, "method call '.foo()'"),
+    ("foo(1)", 1, "unknown function 'foo'"),
+    ("result[0] > 1 && sum(result) > 1", 18, "unknown function 'sum'"),
+    ("result[0:1]", 7, "slicing"),
+    ("result[:1]", 7, "slicing"),
+    ("result | len", 8, "pipe operator '|'"),
+    ("result[0] ?? 0", 11, "'??'"),
+    ("result?.x", 7, "optional chaining"),
+    ("1..3", 2, "range operator"),
+    ("let x = 1; x", 1, "'let'"),
+    ("0.5 in result", 5, "'in'"),
+    ("result[0] not in result", 15, "'in'"),
+    ("'a' matches 'b'", 5, "'matches'"),
+    ("'a' startsWith 'b'", 5, "'startsWith'"),
+    ("[1, 2]", 1, "array literals"),
+    ("{# > 1}", 1, "predicate is only allowed"),
+    ("# > 1", 1, "# is only allowed inside a predicate"),
+    ("all(result, {#index > 1})", 14, "#name"),
+    ("1 < 2 < 3", 7, "chained comparisons"),
+    ("isInf(result[0], 1)", 1, "isInf takes one argument"),
+    ("all(result)", 1, "takes a list and a predicate"),
+    ("len(result, 1) == 1", 1, "takes 1 argument, not 2"),
+    ("'a' + 'b' == 'ab'", 1, "arithmetic on strings"),
+    ("len == 1", 1, "len is a function"),
+    ("99999999999999999999 > 1", 1, "too large"),
+    ("$env", 1, "unexpected character '$'"),
+    ("", 1, "empty"),
+])
+def test_refusals_name_the_construct_and_column(text, column, words):
+    err = refused(text)
+    assert err.column == column
+    assert words in str(err)
+    assert str(err).startswith(f"column {column}: ")
+
+
+def test_unknown_name_message():
+    err = refused("x > 1")
+    assert str(err) == "column 1: unknown name 'x' (allowed: result, and in a {...} predicate #)"
+    assert isinstance(err, ValueError)
+
+
+@pytest.mark.parametrize("text, column, expected", [
+    ("result[0] >=", 13, "ends too early; expected a value"),
+    ("(result[0] > 1", 15, "expected ')'"),
+    ("result[0] > 1)", 14, "unexpected ')'; expected the end of the condition"),
+    ("all(result, {# > 1)", 19, "expected '}'"),
+    ("result[0] 1", 11, "unexpected number '1'; expected an operator"),
+])
+def test_syntax_errors_say_the_column_and_what_was_expected(text, column, expected):
+    err = refused(text)
+    assert err.column == column
+    assert expected in str(err)
+
+
+def test_length_limit_is_2000_characters():
+    assert ev("true" + " " * 1996, []) is True  # exactly 2,000
+    text = ("result[0] > 0.5 && " * 200)[:2996] + "true"
+    assert len(text) == 3000
+    err = refused(text)
+    assert err.column == 2001
+    assert "2,000" in str(err)
+
+
+def test_nesting_limit_is_50_levels():
+    assert ev("(" * 50 + "true" + ")" * 50, []) is True
+    err = refused("(" * 60 + "true" + ")" * 60)
+    assert err.column == 51  # the 51st parenthesis
+    assert "nested deeper than 50 levels" in str(err)
+
+
+@pytest.mark.parametrize("text", ["!" * 1990 + "true", "(" * 999 + "1" + ")" * 999, "-" * 1990 + "1",
+                                  "2 ** " * 399 + "2"])
+def test_hostile_nesting_is_refused_without_blowing_the_stack(text):
+    assert "nested deeper" in str(refused(text))
+
+
+def test_a_long_flat_chain_is_not_nesting():
+    assert ev("1 + " * 495 + "1 == 496", []) is True
+
+
+def test_nested_predicates_stop_at_the_step_budget():
+    text = "all(result, {" * 12 + "true" + "})" * 12  # 5 ** 12 evaluations of the innermost body
+    start = time.perf_counter()
+    with pytest.raises(EvalError, match="steps"):
+        ev(text, [1.0] * 5)
+    assert time.perf_counter() - start < 30
+
+
+def test_condition_keeps_its_text():
+    cond = parse("result[0] < 0.5")
+    assert isinstance(cond, Condition) and cond.text == "result[0] < 0.5"
+    assert evaluate(cond, [0.1]) is True and evaluate(cond, [0.9]) is False  # reusable
+
+
+# Properties: any text either parses or is refused with ExprError, quickly.
+
+TOKENS = ["result", "#", "[", "]", "(", ")", "{", "}", ",", "0", "1", "-1", "0.5", ".5", "1e-3", "'a'", "true",
+          "false", "nil", "+", "-", "*", "/", "%", "**", "^", "==", "!=", "<", "<=", ">", ">=", "&&", "||",
+          "and", "or", "not", "!", "?", ":", "len", "isNaN", "isInf", "default", "abs", "min", "max", "asInt",
+          "asFloat", "all", "any", "none", "one", "filter", "map", "count", ".", "|", "in", "x"]
+
+
+def _parse_or_refuse(text: str) -> Condition | None:
+    start = time.perf_counter()
+    try:
+        cond = parse(text)
+    except ExprError as err:
+        assert 1 <= err.column <= len(text) + 1
+        cond = None
+    assert time.perf_counter() - start < 2.0
+    return cond
+
+
+@given(st.text(max_size=200))
+def test_any_text_parses_or_raises_expr_error(text):
+    _parse_or_refuse(text)
+
+
+@given(st.lists(st.sampled_from(TOKENS), max_size=40).map(" ".join),
+       st.lists(st.sampled_from([0.0, 0.5, 1.0, -2.0, NAN, INF]), max_size=4))
+def test_token_soup_parses_or_refuses_and_evaluates_to_bool_or_eval_error(text, result):
+    cond = _parse_or_refuse(text)
+    if cond is not None:
+        try:
+            assert isinstance(evaluate(cond, result), bool)
+        except EvalError:
+            pass
