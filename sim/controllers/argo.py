@@ -243,7 +243,7 @@ def _gate(out: Imported, template: KubeObject, metric: Any, path: tuple, args: d
             continue
         if key == "provider":
             for kind in kinds:
-                _ignore(out, template, here + (kind,), f"the query is not run: {name!r} is simulated as its mapped measure")
+                _ignore(out, template, here + (kind,), f"the query is not run: {name!r} is simulated as {measures[name]} (metrics:)")
             continue
         try:
             resolved = _substitute(value, args)
@@ -261,7 +261,10 @@ def _gate(out: Imported, template: KubeObject, metric: Any, path: tuple, args: d
             gate["failure_condition"] = resolved
         else:
             _ignore(out, template, here, NO_EFFECT)
-    if "interval" not in gate and gate.get("count", 1) == 1:
+    if "interval" not in gate and isinstance(gate.get("count"), int) and gate["count"] > 1:
+        problems.append(template.problem(path + ("count",), "a count above 1 needs an interval (Argo refuses it too)",
+                                         got=str(gate["count"]), allowed="interval: 1m, or count: 1"))
+    elif "interval" not in gate:
         gate["count"] = 1
         out.approximated.append(_note(template, path, "without an interval Argo measures once: one check after the "
                                                       "gate's default interval (1m) of traffic"))
