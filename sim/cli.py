@@ -231,6 +231,12 @@ def check(
     print(describe(loaded))
     for line in import_lines(loaded):
         print(line)
+    if loaded.imported and loaded.scenario.rollout is not None:
+        from sim.commands.predict import predict
+
+        seed = loaded.scenario.seed if loaded.scenario.seed is not None else 0
+        for line in predict(loaded.scenario, seed).lines():
+            print(line)
     print_warnings(loaded)
 
 

@@ -71,6 +71,9 @@ def evaluate(loaded: LoadedScenario, entropy: int, workers: int | None, err: Con
             for chunk in map_ordered(run_eval_job, setup, jobs, workers, progress=advance, executor=executor,
                                      chunksize=1):
                 rows += chunk
+            if len(rows) != (done + sum(job.count for job in jobs)) * len(spec.policies):
+                raise RuntimeError(f"evaluation jobs for releases {done}.. returned {len(rows) - done * len(spec.policies)} "
+                                   "rows, not one per release and policy")  # (a bug: the loop would never end)
             if spec.precision is not None and _precise(pd.DataFrame(rows), spec):
                 break
     table = pd.DataFrame(rows)

@@ -81,11 +81,10 @@ def parse_policy(data: Any) -> Any:
 
 
 def measured_in_bulk(spec: Any) -> bool:
-    """Whether the gate sees each window only through `rules.measure_totals` of its error counts, so the
-    batched engine may measure its checks in bulk (`Semantics.judge`): a counting semantics on
-    `error_rate`, judged by limits (not by the conditions of a `measure`)."""
-    return (POLICIES[spec.semantics].judge is not None and spec.metric == "error_rate"
-            and getattr(spec, "measure", None) is None)
+    """Whether the gate sees each window only through its error counts (`rules.measure_totals`, or
+    `argo.condition_totals` for the conditions of an error measure), so the batched engine may measure
+    its checks in bulk (`Semantics.judge`): a counting semantics on `error_rate`."""
+    return POLICIES[spec.semantics].judge is not None and spec.metric == "error_rate"
 
 
 def start(spec: Any) -> Any:

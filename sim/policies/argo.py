@@ -53,7 +53,7 @@ from pydantic import Field, model_validator
 
 from sim.policies import expr
 from sim.policies.gate import Limits
-from sim.policies.measures import MEASURES, Measure, measure_value, metric_of
+from sim.policies.measures import MEASURES, Measure, error_measure, measure_value, metric_of
 from sim.policies.rules import LOW_TRAFFIC_RULE, Measurement, measure, streak
 from sim.policies.verdict import Verdict, failed, keep_measuring, passed, undecided
 from sim.policies.window import Window
@@ -235,7 +235,18 @@ def measure_conditions(spec: ArgoSpec, window: Window) -> Measurement:
     build had no requests (an empty vector); below `min_requests` the measurement is Inconclusive."""
     requests = int(np.sum(window.new_requests))
     assert spec.measure is not None
-    value = measure_value(spec.measure, window) if requests > 0 else math.nan
+    return judge_value(spec, requests, measure_value(spec.measure, window) if requests > 0 else math.nan)
+
+
+def condition_totals(spec: ArgoSpec, requests: int, new: float, old: float) -> Measurement:
+    """`measure_conditions` from a window's new-cohort request count and the two cohorts' error rates
+    (the batched engine's bulk path; error measures only)."""
+    assert spec.measure is not None and metric_of(spec.measure) == "error_rate"
+    return judge_value(spec, requests, error_measure(spec.measure, new, old) if requests > 0 else math.nan)
+
+
+def judge_value(spec: ArgoSpec, requests: int, value: float) -> Measurement:
+    """The measurement of `value` (of `requests` new-build requests) under the gate's conditions."""
     if 0 < requests < spec.min_requests:
         return Measurement("low_traffic", spec.metric, float(requests),
                            f"requests {requests} {LOW_TRAFFIC_RULE} {spec.min_requests}")

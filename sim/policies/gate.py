@@ -40,8 +40,8 @@ class Gate(Section):
     initial_delay: NonNegativeDuration = 0.0
     """Wait this long after the gate starts before its first interval (Argo `initialDelay`)."""
     dry_run: bool = False
-    """Measure and record the gate's verdicts, but never act on them nor hold a step for them (Argo
-    `dryRun`): its failures show in the decision records only."""
+    """Measure and record the gate's verdicts, but never act on them (Argo `dryRun`): a final verdict,
+    pass or fail, ends the gate's part in its step, and its failures show in the decision records only."""
 
 
 def _quantity(metric: str, value: Any, field: str) -> float:

@@ -35,9 +35,15 @@ def measure_value(measure: str, window: Window) -> float:
     else:
         new = error_rate(window.new_requests, window.new_errors)
         old = error_rate(window.old_requests, window.old_errors)
+    return error_measure(measure, new, old) if metric_of(measure) == "error_rate" else (
+        _ratio(new, old) if measure == "latency_ratio" else new)
+
+
+def error_measure(measure: str, new: float, old: float) -> float:
+    """An error measure from the two cohorts' error rates over the window."""
     if measure == "success_rate":
         return 1.0 - new
-    if measure.endswith("_ratio"):
+    if measure == "error_rate_ratio":
         return _ratio(new, old)
     return new
 

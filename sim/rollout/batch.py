@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim import policies
+from sim.policies import Verdict, argo
 from sim.policies.rules import classify, measure_totals
 from sim.rollout.context import ReleaseContext, intervals_ended, window_between, window_starts
 from sim.rollout.facts import RoundMemo
@@ -161,20 +162,28 @@ def next_decision(ctx: ReleaseContext, metrics: MetricSeries, script: dict[int, 
                   gates: dict | None = None, shared: dict | None = None) -> tuple[int, Scripted] | None:
     """The earliest final verdict of a gate run that the script does not have (ties: the run started
     first, whose check SimPy runs first), or None. `gates` judge the checks (default: the run's own);
-    `shared` keeps each run's checks for the next release judged on the same round."""
+    `shared` keeps each run's checks for the next release judged on the same round.
+
+    Runs the script has are judged first (each must end where the script says); then those whose
+    successes alone can end them, which usually end soonest; a run is judged only up to the earliest
+    final verdict found so far (a later check cannot be the earliest)."""
     shared = {} if shared is None else shared
     gates = ctx.scenario.gates if gates is None else gates
     best = None
-    for run in ctx.gate_runs:
+    order = sorted(ctx.gate_runs, key=lambda run: (run.index not in script, not _settles(gates[run.gate]), run.index))
+    for run in order:
         checks = shared.get(run.index)
         if checks is None:
             checks = shared[run.index] = run_checks(ctx, run, metrics)
         spec = gates[run.gate]
         key = _spec_key(spec)
-        if key not in checks.judged:  # releases whose gate is the same judge the run once
-            checks.judged[key] = first_final(ctx, run, checks, spec)
-        found = checks.judged[key]
         known = script.get(run.index)
+        found = checks.judged.get(key)
+        if key not in checks.judged:  # releases whose gate is the same judge the run once
+            bound = math.inf if known is not None or best is None else best[0]
+            found, complete = first_final(ctx, run, checks, spec, bound)
+            if complete:
+                checks.judged[key] = found
         if known is not None:
             if found is None or found[0] != known.check:
                 raise RuntimeError(f"gate run {run.index} ({run.gate}): scripted at check {known.check}, "
@@ -182,9 +191,15 @@ def next_decision(ctx: ReleaseContext, metrics: MetricSeries, script: dict[int, 
             continue
         if found is not None:
             when = checks.times[found[0] - 1]
-            if best is None or when < best[0]:
+            if best is None or (when, run.index) < best[:2]:
                 best = (when, run.index, Scripted(found[0], found[1], run.start))
     return None if best is None else (best[1], best[2])
+
+
+def _settles(spec) -> bool:
+    """Whether a run of this gate can end on successes alone (such runs usually end first)."""
+    settles = policies.POLICIES[spec.semantics].settles_on_success
+    return settles is not None and settles(spec)
 
 
 @dataclass
@@ -225,11 +240,13 @@ def run_checks(ctx: ReleaseContext, run: GateRun, metrics: MetricSeries) -> RunC
     return RunChecks(times, since, intervals_ended(ctx, times), metrics)
 
 
-def first_final(ctx: ReleaseContext, run: GateRun, checks: RunChecks, spec):
-    """(check number from 1, verdict) of the run's first final verdict among its recorded checks, judged
-    by the gate `spec`, or None."""
+def first_final(ctx: ReleaseContext, run: GateRun, checks: RunChecks, spec,
+                before: float = math.inf) -> tuple[tuple[int, Verdict] | None, bool]:
+    """((check number from 1, verdict) of the run's first final verdict among its recorded checks,
+    judged by the gate `spec`, or None; and whether the search was complete). Checks after `before`
+    are not judged: the search then stops there, incomplete."""
     if not checks.times:
-        return None
+        return None, True
     semantics = policies.POLICIES[spec.semantics]
     state = semantics.start(spec)
     judge = semantics.judge
@@ -237,23 +254,27 @@ def first_final(ctx: ReleaseContext, run: GateRun, checks: RunChecks, spec):
         total = checks.totals
         settles_on_success = semantics.settles_on_success
         assert settles_on_success is not None  # every semantics with `judge` has one (`sim.policies.Semantics`)
-        if not settles_on_success(spec):
+        if not settles_on_success(spec) and getattr(spec, "measure", None) is None:
             success, breach = classify(spec, total["new_requests"], *checks.rates)
             if success.all():
-                return None  # every check a success, and successes alone never end this run
+                return None, True  # every check a success, and successes alone never end this run
             may_fail = semantics.may_fail
             if may_fail is not None and not may_fail(spec, breach, success):
-                return None  # the breaches never line up into a failure
+                return None, True  # the breaches never line up into a failure
         for j, m in enumerate(_measurements(spec, total), start=1):
+            if checks.times[j - 1] > before:
+                return None, False
             state, verdict = judge(spec, state, m)
             if verdict.final:
-                return j, acted(spec, verdict)
-        return None
+                return (j, acted(spec, verdict)), True
+        return None, True
     # Semantics that read whole windows (Kayenta's Mann-Whitney, the sequential test) are judged check
     # by check; a check whose run and windows so far are those of an earlier round is not judged again.
     judged = ctx.memo.judged if ctx.memo is not None else {}
     key = hashlib.blake2b(repr((spec, run.gate, run.start)).encode(), digest_size=16)
     for j, (prev, now, end) in enumerate(zip(checks.since, checks.times, checks.ends), start=1):
+        if now > before:
+            return None, False
         window = window_between(checks.metrics.part(0, end), prev, now)
         for column in (window.new_requests, window.new_errors, window.old_requests, window.old_errors,
                        window.new_latency, window.old_latency):
@@ -264,8 +285,8 @@ def first_final(ctx: ReleaseContext, run: GateRun, checks: RunChecks, spec):
             judged[digest] = semantics.check(spec, state, window)
         state, verdict = judged[digest]
         if verdict.final:
-            return j, acted(spec, verdict)
-    return None
+            return (j, acted(spec, verdict)), True
+    return None, True
 
 
 def _totals(metrics: MetricSeries, since: np.ndarray, ends: np.ndarray) -> dict[str, np.ndarray]:
@@ -281,9 +302,10 @@ def _rates(errors: np.ndarray, requests: np.ndarray) -> np.ndarray:
 
 
 def _measurements(spec, total: dict[str, np.ndarray]):
-    """Each check's measurement, as `rules.measure` makes it from the check's window."""
+    """Each check's measurement, as `rules.measure` (or an Argo gate's conditions) makes it from the window."""
     for requests, errors, old_requests, old_errors in zip(total["new_requests"].tolist(), total["new_errors"].tolist(),
                                                           total["old_requests"].tolist(), total["old_errors"].tolist()):
         new = float(errors) / requests if requests > 0 else math.nan
         old = float(old_errors) / old_requests if old_requests > 0 else math.nan
-        yield measure_totals(spec, requests, new, old)
+        yield (measure_totals(spec, requests, new, old) if getattr(spec, "measure", None) is None
+               else argo.condition_totals(spec, requests, new, old))

@@ -169,9 +169,6 @@ def watch(ctx: ReleaseContext, name: str, passed: simpy.Event | None):
     With `ctx.script` (the batched engine) a run does not judge anything: it keeps the same clock of
     checks, records them, and acts on the decision the script gives it, at the check the script says."""
     spec = ctx.scenario.gates[name]
-    if spec.dry_run and passed is not None:
-        passed.succeed()  # a dry run never holds its step
-        passed = None
     if spec.initial_delay > 0:
         try:
             yield ctx.env.timeout(spec.initial_delay)
@@ -183,8 +180,8 @@ def watch(ctx: ReleaseContext, name: str, passed: simpy.Event | None):
     scripted = ctx.script.get(run.index) if ctx.script is not None else None
     if scripted is not None and scripted.start != run.start:
         raise RuntimeError(f"gate run {run.index} ({name}) started at {run.start}, not {scripted.start} as scripted")
-    if ctx.script is not None and scripted is None and passed is None:
-        run.checks = None  # nothing to act on and nobody waiting for a pass: no need to tick
+    if ctx.script is not None and scripted is None:
+        run.checks = None  # nothing to act on this round (a step waiting for its pass waits on): no need to tick
         try:
             yield ctx.env.event()
         except simpy.Interrupt:
@@ -206,7 +203,7 @@ def watch(ctx: ReleaseContext, name: str, passed: simpy.Event | None):
             if not verdict.final:
                 continue
             ctx.record_decision(name, run.index, verdict)
-            if verdict.outcome == "pass" or spec.dry_run:
+            if verdict.outcome == "pass" or spec.dry_run:  # a dry run's end, whatever it says, ends its wait
                 if passed is not None:
                     passed.succeed()
                 return

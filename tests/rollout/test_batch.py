@@ -61,7 +61,8 @@ def test_hotfix_and_push_releases_are_identical():
     assert any(r.outcome.outcome == "hotfixed" for r in expected)
 
 
-@pytest.mark.parametrize("semantics", ["kayenta", "sequential", "flagger-next-check", "argo-count", "latency"])
+@pytest.mark.parametrize("semantics", ["kayenta", "sequential", "flagger-next-check", "argo-count", "latency",
+                                       "argo-conditions", "argo-latency-conditions", "dry-run"])
 def test_policies_that_read_whole_windows_or_pass_early_are_identical(semantics):
     gates = {
         "kayenta": {"semantics": "kayenta", "metric": "error_rate", "pass": 90, "marginal": 50, "count": 5,
@@ -72,6 +73,12 @@ def test_policies_that_read_whole_windows_or_pass_early_are_identical(semantics)
         "argo-count": {"semantics": "argo", "metric": "error_rate", "max": "0.6%", "count": 3,
                        "failure_limit": 1},
         "latency": {"semantics": "threshold", "metric": "latency", "max_increase": "20ms", "consecutive": 2},
+        "argo-conditions": {"semantics": "argo", "measure": "success_rate", "success_condition": "result[0] >= 0.995",
+                            "failure_condition": "result[0] < 0.99", "count": 4, "failure_limit": 1,
+                            "inconclusive_limit": 2},
+        "argo-latency-conditions": {"semantics": "argo", "measure": "latency_ratio", "count": 3,
+                                    "failure_condition": "len(result) > 0 && result[0] > 1.1", "initial_delay": "90s"},
+        "dry-run": {"semantics": "argo", "metric": "error_rate", "max": "0.4%", "count": 3, "dry_run": True},
     }
     steps = [{"stage": "dogfood"}, {"set_weight": 5}, {"analysis": {"gates": ["watch"], "duration": "10m"}},
              {"set_weight": 50}, {"pause": "10m"}, {"set_weight": 100}, {"pause": "5m"}]
@@ -90,6 +97,14 @@ def test_policies_that_read_whole_windows_or_pass_early_are_identical(semantics)
         items.append((scenario, r))
     expected = check_engines_agree(items)
     assert any(r.decisions for r in expected)  # the gate under test decided something
+
+
+def test_an_imported_argo_rollout_gives_identical_releases():
+    """Conditions on a success ratio, a background analysis from a starting step with an initial delay,
+    an indefinite pause: the per-check model and the batched engine agree."""
+    scenario = load_scenario("tests/controllers/data/scenario.yaml", ["build.bad.added_error_rate=3%"]).scenario
+    expected = check_engines_agree([(scenario, r) for r in range(10)])
+    assert {"promoted", "rolled_back"} <= {r.outcome.outcome for r in expected}
 
 
 def test_backtest_replays_are_identical():
