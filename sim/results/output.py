@@ -90,10 +90,33 @@ def _protected(full: Path) -> str | None:
     return None
 
 
+MANIFEST_BYTES = 64 * 2**20  # a manifest lists files and settings: far below this
+
+
+def manifest_text(path: Path) -> str:
+    """A manifest's text, read only from a regular file (not a link, a pipe or a device: reading one
+    could block or never end) of at most MANIFEST_BYTES; OSError, or ValueError for text that is not
+    UTF-8, otherwise."""
+    handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        info = os.fstat(handle)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        if info.st_size > MANIFEST_BYTES:
+            raise OSError(errno.EFBIG, "too large for a manifest", str(path))
+        with os.fdopen(os.dup(handle), "rb") as file:
+            raw = file.read(MANIFEST_BYTES + 1)
+    finally:
+        os.close(handle)
+    if len(raw) > MANIFEST_BYTES:
+        raise OSError(errno.EFBIG, "too large for a manifest", str(path))
+    return raw.decode("utf-8")
+
+
 def _not_ours(folder: Path) -> str | None:
     """Why `folder` is not a results folder deploysim wrote and nothing else, or None."""
     try:
-        data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        data = json.loads(manifest_text(folder / "manifest.json"))
     except FileNotFoundError:
         data = None
     except (OSError, ValueError):
@@ -250,7 +273,7 @@ def _remove_results(folder: Path) -> None:
     """Delete the files a replaced results folder's manifest lists, then the folder; keep anything else.
     Only entries found in the folder itself are deleted, whatever the manifest names."""
     try:
-        listed = set(json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["files"])
+        listed = set(json.loads(manifest_text(folder / "manifest.json"))["files"])
         for entry in os.scandir(folder):
             if entry.name in listed and entry.is_file(follow_symlinks=False):
                 with contextlib.suppress(FileNotFoundError):
@@ -303,7 +326,7 @@ def write_json(path: Path, data: dict) -> None:
 def read_manifest(folder: str | Path) -> dict:
     path = Path(folder) / "manifest.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(manifest_text(path))
     except (OSError, ValueError) as error:  # (a JSON or a UTF-8 decoding error is a ValueError)
         raise UserError(f"{path}: not a deploysim results folder ({error})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:

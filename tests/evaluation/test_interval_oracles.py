@@ -346,3 +346,46 @@ def test_a_quantile_next_to_never_is_read_as_the_larger_time():
     assert quantile_ci(np.array([60.0, 300.0, 600.0, 900.0, inf]), 0.95, 0.95)[0] == inf
     assert quantile_ci(np.array([60.0, 300.0, 600.0, 900.0, inf]), 0.5, 0.95)[0] == 600.0
     assert quantile_ci(np.array([inf, inf]), 0.5, 0.95)[0] == inf
+
+
+def test_a_quantile_between_times_is_interpolated_when_other_releases_were_never_mitigated():
+    # 60, 300, 600, 900 and twice "never" (shuffled): positions below 3 lie between finite times and are
+    # interpolated as without the never-mitigated ones. p30: position 1.5, 300 + 0.5 (600 - 300) = 450;
+    # p50: 2.5, 750; p10: 0.5, 180; p0 the smallest, 60; p100 the largest, never.
+    inf = math.inf
+    values = np.array([900.0, inf, 60.0, 600.0, inf, 300.0])
+    for q, expected in [(0.3, 450.0), (0.5, 750.0), (0.1, 180.0), (0.0, 60.0), (1.0, inf)]:
+        assert quantile_ci(values, q, 0.95)[0] == pytest.approx(expected, rel=1e-12), q
+    # brute force over many levels: while the interpolation stays among the finite times (position < 3), a
+    # "never" replaced by any larger finite time leaves the quantile as it is
+    stand_in = np.where(np.isinf(values), 1e6, values)
+    for q in np.linspace(0.0, 0.6, 61):
+        assert quantile_ci(values, float(q), 0.95)[0] == pytest.approx(float(np.quantile(stand_in, q)), rel=1e-12), q
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 20])
+def test_the_extreme_quantiles_are_the_smallest_and_largest_values_with_never_the_largest(n):
+    values = np.r_[60.0 * np.arange(1, n), math.inf]  # n - 1 times and one release never mitigated
+    for q in (Fraction(0), Fraction(1)):
+        low_rank, high_rank = ranks_from_definition(n, q, Fraction("0.95"))
+        estimate, low, high = quantile_ci(values, float(q), 0.95)
+        assert estimate == (math.inf if q == 1 else values[0])
+        assert low == values[low_rank - 1] if low_rank >= 1 else math.isnan(low)
+        assert high == values[high_rank - 1] if high_rank <= n else math.isnan(high)
+
+
+def test_values_stored_in_single_precision_are_read_as_the_numbers_they_hold():
+    # Times kept as float32 (e.g. a narrow results column): the quantile is interpolated from their exact
+    # values in double precision, not rounded to float32. Expected: type 7 in exact rational arithmetic.
+    values = np.array([0.1, 0.7, 0.2, 0.3, 0.9, 0.45], dtype=np.float32)
+    exact = sorted(Fraction(float(v)) for v in values)
+    for q in (Fraction(3, 10), Fraction(37, 100), Fraction(19, 20)):
+        position = (len(exact) - 1) * q
+        below = math.floor(position)
+        expected = exact[below] + (position - below) * (exact[below + 1] - exact[below])
+        estimate, low, high = quantile_ci(values, float(q), 0.9)
+        assert estimate == pytest.approx(float(expected), rel=1e-12), q
+        assert all(math.isnan(end) or end in values.tolist() for end in (low, high))  # order statistics
+    # whole seconds as integers give the answer of the same seconds as floats
+    whole = np.array([60, 300, 600, 900, 1200, 7])
+    np.testing.assert_array_equal(quantile_ci(whole, 0.3, 0.9), quantile_ci(whole.astype(float), 0.3, 0.9))

@@ -147,6 +147,22 @@ def test_score_thresholds_decide_at_each_interval(errors_weight, outcome, measur
     assert len(state.new_latency) == N and len(state.old_requests) == N
 
 
+@pytest.mark.parametrize("n, warning", [
+    (50, ""),                                                    # 50 points: as advised, no warning
+    (49, "; warning: error_rate has 49 points < 50 advised, latency has 49 points < 50 advised"),
+], ids=["50-points", "49-points"])
+def test_the_rule_gives_each_metric_reason_then_the_warning(n, warning):
+    """Both metrics identical in both cohorts: Pass with Kayenta's 'identical' reason each, score 100.
+    The rule is the head, then `metric: reason` per metric joined by '; ', then one warning naming every
+    metric under 50 points, joined by ', '."""
+    req, lat = [1000] * n, [0.2 + 0.001 * (i % 7) for i in range(n)]
+    w = window_of(60.0 * n, new=(req, [3] * n), old=(req, [3] * n), latency=(lat, list(lat)))
+    _, [v] = judge(spec_of(metrics=TWO), [w])
+    assert v.rule == ("score 100.0 (marginal 75, pass 95, interval 1): pass; "
+                      "error_rate: experiment and control data are identical; "
+                      "latency: experiment and control data are identical" + warning)
+
+
 def test_a_low_metric_is_named_as_the_reason():
     spec = spec_of(metrics=[{"name": "error_rate"}, {"name": "latency", "direction": "decrease"}])
     _, [v] = judge(spec, [windows(0.1, 0.2)])

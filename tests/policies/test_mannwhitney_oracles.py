@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -184,6 +186,43 @@ def test_small_samples_give_the_whole_range_of_differences():
     assert abs(estimate - 10.0) <= SLACK                                  # median of the 9 differences
 
 
+def level_with_z(z):
+    """A confidence level whose z = -norm.ppf((1 - level) / 2) is exactly `z` in floating point (searched
+    among the neighbours of 2 Phi(z) - 1), so that a statistic equal to z meets it exactly."""
+    from scipy.stats import norm
+    start = 1 - 2 * norm.cdf(-z)
+    for k in range(200):
+        for level in (start + k * np.spacing(start), start - k * np.spacing(start)):
+            if norm.ppf((1 - level) / 2) == -z:
+                return level
+    raise AssertionError(f"no level with z exactly {z}")
+
+
+@pytest.mark.parametrize("confidence", [0.6, level_with_z(1.0), 0.98])
+def test_one_point_against_two_gives_the_whole_range_at_any_level(confidence):
+    """x = 1 against y = 0, 5: range [1 - 5, 1 - 0] = [-4, 1]. U - nx ny / 2 is +1/2 at -4 (a tie with 5
+    and a win over 0), 0 inside, -1/2 at 1, and the continuity correction takes sign(dz) / 2 off, so the
+    statistic is 0 on all of [-4, 1]. Lower end (statistic = +z): already below at -4, so -4; upper end
+    (statistic = -z): still above at 1, so 1 (R's wilcox.test: [-4, 1] at 0.6, 0.6827 and 0.98). The
+    estimate (statistic = 0) is met at -4 already, and zeroin returns an end where f is 0: -4. The levels
+    have z < 1, z exactly 1 and z > 1."""
+    lower, upper, estimate = shift_interval(np.array([1.0]), np.array([0.0, 5.0]), confidence)
+    assert (lower, upper, estimate) == (-4.0, 1.0, -4.0)
+
+
+def test_rounding_that_flattens_the_statistic_gives_a_single_point_as_in_r():
+    """x = 0.05, 0.05 against y = 0.21, 0.21, 0.21, 0.01, range [0.05 - 0.21, 0.05 - 0.01]. In floating
+    point 0.05 - (0.05 - 0.21) < 0.21 and 0.05 - (0.05 - 0.01) > 0.01, so no x ties a y even at the ends:
+    every shift counts U = 2 of 8 pairs, dz = -2, sigma^2 = 8/12 (7 - (6 + 24) / 30) = 4, and the statistic
+    is (-2 + 1/2) / 2 = -0.75 everywhere. At the level where z is exactly 0.75 the upper end (statistic =
+    -z) is met at the lower end already, which is returned (R: `if (f.lower <= 0) return(mumin)`), so the
+    interval is one point. R 4.2.2's wilcox.test gives [-0.15999999999999998, -0.15999999999999998]."""
+    x, y = np.array([0.05, 0.05]), np.array([0.21, 0.21, 0.21, 0.01])
+    assert wilcoxon_diff(x.min() - y.max(), 0.0, x, y) == wilcoxon_diff(x.max() - y.min(), 0.0, x, y) == -0.75
+    lower, upper, _ = shift_interval(x, y, level_with_z(0.75))
+    assert (lower, upper) == (-0.15999999999999998, -0.15999999999999998)
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_roots_sit_on_the_sign_change_of_the_counted_statistic_with_ties(seed):
     """Tied, discrete data (half-steps, as Kayenta's latency examples): each root lies within the
@@ -274,6 +313,7 @@ def test_zeroin_follows_r_step_by_step_on_a_ragged_step():
     (1e12 + 0.3, 0.0, 3e12, 1e-4, -1.0, 1.0, 1000000000000.2996),          # the 2 eps |b| part of the tolerance
     (1e-200, -1e300, 1e300, 1e-300, -1.0, 1.0, 0.09332636185032189),       # R: "_NOT_ converged in 1000 iterations"
     (0.3, 0.0, 1.0, 1e-4, -1e300, 5e-324, 0.300048828125),                 # fb / fa underflows to -0: p = 0
+    (0.859, 0.0, 1.0, 0.1, -5e-324, 4.0, 0.7781249999999998),             # p = 0 with c above b: the zero step is -tol_act
 ])
 def test_zeroin_matches_r_uniroot_on_a_step(step_at, a, b, tol, below, above, r_root):
     """f = `above` above the step, `below` under it: |f| never shrinks, so every choice between bisection
@@ -287,6 +327,31 @@ def test_zeroin_matches_r_uniroot_on_a_step(step_at, a, b, tol, below, above, r_
         return above if v > step_at else below
     assert zeroin(f, a, b, below, above, tol=tol) == r_root
     assert len(calls) <= 1001
+
+
+def cube(at):
+    return lambda v: (v - at) * (v - at) * (v - at)
+
+
+def stepped(at, k, magnitudes):
+    """Sign of v - at, size magnitudes[floor(|v| k) mod len]: a step whose |f| changes every 1/k."""
+    def f(v):
+        size = magnitudes[math.floor(abs(v) * k) % len(magnitudes)]
+        return size if v > at else -size
+    return f
+
+
+@pytest.mark.parametrize("f, a, b, tol, r_root", [
+    (cube(-0.4), -1.0, 0.75, 2**-10, -0.400205759799681),        # 22 iterations, interpolating from the first step
+    (cube(-0.2), -0.5, 2.0, 0.0625, -0.2130307966267243),        # a step of exactly tol_act is followed by interpolation
+    (stepped(0.096, 7, [1.0, 2.0, 3.0, 4.0, 5.0]), 0.0, 1.0, 0.25, 0.0),   # |c - b| / 2 == tol_act exactly: stop
+    (stepped(-3.362, 7, [2.0, 5.0, 1.0, 6.0]), -8.0, 1.0, 0.0625, -3.359375),  # the step p / q lands on |prev_step| / 2
+])
+def test_zeroin_matches_r_uniroot_on_cubes_and_ragged_steps(f, a, b, tol, r_root):
+    """Exact equalities in Brent's tests (`<=` vs `<`) and the choice between interpolation and bisection
+    show in the last digits. R 4.2.2: `uniroot(f, c(a, b), f.lower = f(a), f.upper = f(b), tol = tol)`
+    with f written the same way in R (`(v - at) * (v - at) * (v - at)`; `m[floor(abs(v) * k) %% length(m) + 1]`)."""
+    assert zeroin(f, a, b, f(a), f(b), tol=tol) == r_root
 
 
 def test_zeroin_returns_an_end_that_is_already_a_root():
@@ -311,7 +376,7 @@ def test_a_clear_increase_is_high_with_every_number_in_the_reason():
 def test_a_clear_decrease_is_low_unless_only_increases_fail(direction, label):
     c = classify([0.0, 1.0, 2.0], [10.0, 11.0, 12.0], direction, 0.25, 0.98)
     assert (c.label, c.lower, c.upper) == (label, -12.0, -8.0)
-    assert abs(c.estimate + 10.0) <= SLACK
+    assert abs(c.estimate + 10.0) <= SLACK and c.p_value == pytest.approx(0.1)   # mirror of the High case
     assert c.reason == f"{label}: shift CI [-12, -8], estimate -10, tolerance bound 2.5, p=0.1"
 
 
@@ -388,6 +453,19 @@ def test_two_constant_samples_are_jittered_by_normal_quantiles():
     assert median_lo - SLACK <= c.estimate <= median_hi + SLACK
     assert abs(c.estimate - 1000.0) <= SLACK
     assert (want_upper - 1000.0) == pytest.approx(1000.0 - want_lower) and want_upper - want_lower > 0.01
+
+
+@pytest.mark.parametrize("x, y, want", [
+    ([5.0, 5.0, 5.0], [0.0, 1.0, 2.0], ("High", 3.0, 5.0)),
+    ([0.0, 1.0, 2.0], [5.0, 5.0, 5.0], ("Low", -5.0, -3.0)),
+])
+def test_one_constant_sample_is_not_jittered(x, y, want):
+    """Only one sample constant: no noise (Kayenta jitters only when both are), so the 3 + 3 interval is
+    exactly the whole range of differences (the statistic stays under z(0.98) inside it: at most
+    (3 - 1/2) / sqrt(9/12 x (7 - 60/30)) = 1.29 with the four-way tie). R's wilcox.test: [3, 5], p = 0.0636."""
+    c = classify(x, y, "either", 0.25, 0.98)
+    assert (c.label, c.lower, c.upper) == want
+    assert c.p_value == pytest.approx(0.063602569620753641, rel=1e-9)
 
 
 @pytest.mark.parametrize("n", [1, 2, 5])

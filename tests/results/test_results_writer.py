@@ -261,24 +261,64 @@ def test_overwrite_replaces_a_folder_deploysim_wrote_and_leaves_nothing_else(tmp
     assert capsys.readouterr() == ("", "")
 
 
-def test_a_file_added_to_the_replaced_folder_meanwhile_is_kept_aside_and_named(tmp_path, monkeypatch, capsys):
+def _late_file(folder: Path) -> None:
+    (folder / "late.txt").write_text("written late\n")
+
+
+def _listed_name_now_a_link(folder: Path) -> None:
+    (folder / "summary.csv").unlink()
+    (folder / "summary.csv").symlink_to(folder.parent / "theirs" / "data.csv")
+
+
+@pytest.mark.parametrize("meanwhile, kept", [
+    (_late_file, lambda tmp: {"late.txt": ("file", b"written late\n")}),
+    # a name the manifest lists, now another program's link to its own file: not deploysim's, so it stays
+    (_listed_name_now_a_link, lambda tmp: {"summary.csv": ("link", str(tmp / "theirs" / "data.csv"))}),
+], ids=["new-file", "listed-name-now-a-link"])
+def test_a_file_added_to_the_replaced_folder_meanwhile_is_kept_aside_and_named(tmp_path, monkeypatch, capsys,
+                                                                              meanwhile, kept):
+    (tmp_path / "theirs").mkdir()
+    (tmp_path / "theirs" / "data.csv").write_text("their data\n")
     out = ours(tmp_path / "r")
     real_rename = os.rename
 
     def rename(src, dst):
         real_rename(src, dst)
         if Path(src) == out:  # the old folder was just moved aside: another program writes into it
-            (Path(dst) / "late.txt").write_text("written late\n")
+            meanwhile(Path(dst))
 
     monkeypatch.setattr(os, "rename", rename)
     with results_folder(out, overwrite=True) as folder:
         (folder / "summary.csv").write_text("new\n")
     assert snapshot(out) == {"summary.csv": ("file", b"new\n")}
-    aside, = [p for p in tmp_path.iterdir() if p != out]
+    aside, = [p for p in tmp_path.iterdir() if p not in (out, tmp_path / "theirs")]
     assert re.fullmatch(rf"\.r\.{HEX8}\.old", aside.name), aside.name
-    assert snapshot(aside) == {"late.txt": ("file", b"written late\n")}  # deploysim's own files are gone
+    assert snapshot(aside) == kept(tmp_path)  # deploysim's own files are gone
+    assert snapshot(tmp_path / "theirs") == {"data.csv": ("file", b"their data\n")}
     assert capsys.readouterr() == (
         "", f"deploysim: kept {aside}: the replaced results folder holds files deploysim did not write\n")
+
+
+def test_a_listed_file_deleted_by_another_program_during_the_cleanup_does_not_stop_it(tmp_path, monkeypatch, capsys):
+    """The old folder's files may go between listing the folder and deleting each: one already gone is
+    simply not there to delete, and the folder is still removed."""
+    out = ours(tmp_path / "r", files=("summary.csv", "old.csv"))
+    real_unlink = os.unlink
+    raced = []
+
+    def unlink(path, *args, **kwargs):
+        if Path(path).name == "old.csv":  # another program deletes it the moment before
+            real_unlink(path)
+            raced.append(path)
+        real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", unlink)
+    with results_folder(out, overwrite=True) as folder:
+        (folder / "summary.csv").write_text("new\n")
+    assert raced  # the race this test is about did happen
+    assert [p.name for p in tmp_path.iterdir()] == ["r"]  # no .old kept aside
+    assert snapshot(out) == {"summary.csv": ("file", b"new\n")}
+    assert capsys.readouterr() == ("", "")
 
 
 def test_a_failed_rename_puts_the_old_folder_back(tmp_path, monkeypatch):
@@ -444,7 +484,10 @@ def test_a_utf8_manifest_is_read_and_replaced_the_same_under_an_ascii_locale(tmp
         assert snapshot(out) == {"summary.csv": ("file", b"new\n")}
 
 
-@pytest.mark.parametrize("outside", ["../notes.txt", "ABS", ".", ""])
+@pytest.mark.parametrize("outside", [
+    "../notes.txt", "ABS", ".", "..", "",
+    "summary.csv\0",  # no file can have this name (the system would read it as summary.csv)
+])
 def test_overwrite_refuses_a_manifest_that_names_files_outside_the_folder(tmp_path, outside):
     (tmp_path / "notes.txt").write_text("mine\n")
     (tmp_path / "abs.txt").write_text("mine too\n")
@@ -473,3 +516,33 @@ def test_removing_a_replaced_folder_deletes_only_plain_files_found_in_it(tmp_pat
                                                              str(tmp_path / "notes.txt")]}))
     _remove_results(old)
     assert not old.exists() and (tmp_path / "notes.txt").read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link-to-dev-zero", "link-to-a-real-manifest"])
+def test_a_manifest_that_is_not_a_regular_file_is_refused_without_reading_it(tmp_path, kind):
+    """Deciding whether a folder may be replaced (and reading a results folder) never blocks on a pipe nor
+    reads a device without end: a manifest.json that is not a regular file cannot be read."""
+    import signal
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    manifest_path = folder / "manifest.json"
+    if kind == "fifo":
+        os.mkfifo(manifest_path)
+    elif kind == "link-to-dev-zero":
+        manifest_path.symlink_to("/dev/zero")
+    else:
+        real = tmp_path / "elsewhere.json"
+        real.write_text(json.dumps({"format": "deploysim-results", "format_version": 1, "files": ["manifest.json"]}))
+        manifest_path.symlink_to(real)
+    previous = signal.signal(signal.SIGALRM, lambda *_: pytest.fail("blocked reading manifest.json"))
+    signal.alarm(5)
+    try:
+        with pytest.raises(UserError, match="manifest.json cannot be read"):
+            check_target(folder, overwrite=True)
+        with pytest.raises(UserError, match="not a deploysim results folder"):
+            read_manifest(folder)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json"]
