@@ -46,17 +46,19 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
-from sim.policies import expr
-from sim.policies.gate import Limits
+from sim.policies.gate import Limits, check_rules
 from sim.policies.measures import MEASURES, Measure, error_measure, measure_value, metric_of
 from sim.policies.rules import LOW_TRAFFIC_RULE, Measurement, measure, streak
 from sim.policies.verdict import Verdict, failed, keep_measuring, passed, undecided
 from sim.policies.window import Window
+
+if TYPE_CHECKING:
+    from sim.policies.expr import Condition
 
 
 class ArgoSpec(Limits):
@@ -109,12 +111,16 @@ class ArgoSpec(Limits):
             if self.success_condition is not None or self.failure_condition is not None:
                 raise ValueError("success_condition and failure_condition need `measure`: what result[0] is "
                                  f"(one of {', '.join(MEASURES)})")
-            return Limits._some_rule(self)
+            return check_rules(self)
         rules = [name for name in ("max", "max_ratio", "max_increase") if getattr(self, name) is not None]
         if rules:
             raise ValueError(f"a gate with `measure` is judged by its conditions: drop {', '.join(rules)}")
         if self.metric != metric_of(self.measure):
             raise ValueError(f"measure {self.measure} is a {metric_of(self.measure)} measure (got metric {self.metric})")
+        if self.success_condition is None and self.failure_condition is None:
+            return self
+        from sim.policies import expr  # (lark loads for gates with conditions only: most runs never need it)
+
         for field_name in ("success_condition", "failure_condition"):
             text = getattr(self, field_name)
             if text is not None:
@@ -125,8 +131,10 @@ class ArgoSpec(Limits):
         return self
 
     @functools.cached_property
-    def conditions(self) -> tuple[expr.Condition | None, expr.Condition | None]:
+    def conditions(self) -> tuple[Condition | None, Condition | None]:
         """(success, failure) conditions, parsed once (None where not given)."""
+        from sim.policies import expr  # (see _some_rule)
+
         return tuple(None if t is None else expr.parse(t) for t in (self.success_condition, self.failure_condition))  # type: ignore[return-value]
 
     @model_validator(mode="after")
@@ -253,6 +261,8 @@ def judge_value(spec: ArgoSpec, requests: int, value: float) -> Measurement:
     result = [value] if requests > 0 else []
     shown = f"{spec.measure} {value:.6g}" if result else f"{spec.measure}: no data (result [])"
     success, failure = spec.conditions
+    from sim.policies import expr  # (loaded by `conditions` already)
+
     try:
         succeeded = expr.evaluate(success, result) if success is not None else None
         failing = expr.evaluate(failure, result) if failure is not None else None

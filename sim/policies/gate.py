@@ -78,8 +78,13 @@ class Limits(Gate):
 
     @model_validator(mode="after")
     def _some_rule(self) -> "Limits":
-        if self.max is None and self.max_ratio is None and self.max_increase is None:
-            raise ValueError("give at least one rule: max, max_ratio or max_increase")
-        if self.max is not None and self.max < 0:
-            raise ValueError(f"max must be >= 0 (got {self.max})")
-        return self
+        return check_rules(self)
+
+
+def check_rules(limits: Limits) -> Limits:
+    """At least one rule, and a ceiling that is not negative."""
+    if limits.max is None and limits.max_ratio is None and limits.max_increase is None:
+        raise ValueError("give at least one rule: max, max_ratio or max_increase")
+    if limits.max is not None and limits.max < 0:
+        raise ValueError(f"max must be >= 0 (got {limits.max})")
+    return limits
