@@ -382,3 +382,297 @@ def test_token_soup_parses_or_refuses_and_evaluates_to_bool_or_eval_error(text, 
             assert isinstance(evaluate(cond, result), bool)
         except EvalError:
             pass
+
+
+# Messages a user reads: the kind and the value of each offending operand, in expr's spelling (true,
+# false, nil, NaN, +Inf, -Inf as Go's fmt prints them), with the column.
+
+
+@pytest.mark.parametrize("text, result, message", [
+    ("true ** 'x'", [], "column 6: cannot apply '**' to bool true and string 'x'"),
+    ("false ** nil", [], "column 7: cannot apply '**' to bool false and nil nil"),
+    ("nil + 1.5", [], "column 5: cannot apply '+' to nil nil and float 1.5"),
+    ("1 - true", [], "column 3: cannot apply '-' to int 1 and bool true"),
+    ("-'a'", [], "column 1: unary '-' needs a number, got string 'a'"),
+    ("!1", [], "column 1: '!' needs true or false, got int 1"),
+    ("7.5 % 2", [], "column 5: '%' needs two integers, got 7.5 and 2"),
+    ("max(1, 'a')", [], "column 1: max() needs numbers, got string 'a'"),
+    ("asInt('x')", [], "column 1: asInt() cannot convert string 'x' to an integer"),
+    ("asFloat('x')", [], "column 1: asFloat() cannot convert string 'x' to a number"),
+    ("asInt(result[0])", [NAN], "column 1: asInt() cannot convert float NaN to an integer"),
+    ("asInt(result[0])", [INF], "column 1: asInt() cannot convert float +Inf to an integer"),
+    ("asInt(result[0])", [-INF], "column 1: asInt() cannot convert float -Inf to an integer"),
+    # A list shows its first five elements, then "...".
+    ("-result", [1, 2, 3, 4, 5], "column 1: unary '-' needs a number, got list [1.0, 2.0, 3.0, 4.0, 5.0]"),
+    ("-result", [1, 2, 3, 4, 5, 6], "column 1: unary '-' needs a number, got list [1.0, 2.0, 3.0, 4.0, 5.0, ...]"),
+])
+def test_runtime_error_messages(text, result, message):
+    with pytest.raises(EvalError) as info:
+        ev(text, result)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize("text, message", [
+    ("'\\q' == 'q'", "column 1: invalid escape sequence in string literal"),
+    ("1 + )", "column 5: unexpected ')'; expected a value (a number, result, a function call or '(')"),
+    ("[1]", "column 1: array literals [...] are not supported"),
+    ("len(result", "column 11: the condition ends too early; expected ')' or ','"),
+    ("result[0", "column 9: the condition ends too early; expected ']' or ':'"),
+])
+def test_parse_error_messages(text, message):
+    assert str(refused(text)) == message
+
+
+@pytest.mark.parametrize("text, start", [
+    ("result foo", "column 8: unexpected name 'foo'; expected "),
+    ("result[0] 0.5", "column 11: unexpected number '0.5'; expected "),
+    ("result[0] 'a'", "column 11: unexpected string \"'a'\"; expected "),
+])
+def test_an_unexpected_token_is_named_by_its_kind(text, start):
+    message = str(refused(text))
+    assert message.startswith(start)
+    # Several expectations are listed as "a, b, ... or z".
+    assert message.endswith("an operator, ')', ']', '}', ':' or ','")
+
+
+# Go string escapes (expr's lexer unescapes as strconv does): \t \n \\ \' \" \xHH \uHHHH.
+
+
+@pytest.mark.parametrize("text", [
+    "'\\x41' == 'A'",
+    "\"\\u0041\" == 'A'",
+    "len('\\u00e9') == 1",
+    "'\\t' == '\t'",
+    "'a\\nb' == 'a\nb'",
+    "'\\'' == \"'\"",
+    "len('a\\\\b') == 3",
+    "'\\\"' == '\"'",
+])
+def test_go_string_escapes(text):
+    assert ev(text, []) is True
+
+
+# Unary +, float subtraction, int64 wrap-around (Go's two's complement arithmetic).
+
+
+@pytest.mark.parametrize("text", [
+    "+1 == 1 && +0.5 == 0.5",
+    "2.5 - 1 == 1.5",
+    "9223372036854775807 + 1 == -9223372036854775807 - 1",
+    "-(-9223372036854775807 - 1) == -9223372036854775807 - 1",  # Go: -MinInt64 is MinInt64
+])
+def test_more_arithmetic(text):
+    assert ev(text, []) is True
+
+
+# Go's math.Pow special cases (https://pkg.go.dev/math#Pow).
+
+
+@pytest.mark.parametrize("text", [
+    "(-10) ** 309 < 0 && isInf((-10) ** 309)",   # overflow with an odd exponent keeps the sign: -Inf
+    "10 ** 309 > 0 && isInf(10 ** 309)",          # +Inf
+    "(-10) ** 310 > 0 && isInf((-10) ** 310)",    # even exponent: +Inf
+    "0.5 ** -1025 > 0 && isInf(0.5 ** -1025)",    # 2 ** 1025: +Inf
+    "(-0.0) ** -1 < 0 && isInf((-0.0) ** -1)",    # Pow(-0, y) for y an odd integer < 0: -Inf
+    "(-0.0) ** -2 > 0 && isInf((-0.0) ** -2)",    # Pow(+-0, y) for y < 0 and not an odd integer: +Inf
+    "(-0.0) ** -0.5 > 0 && isInf((-0.0) ** -0.5)",
+    "0 ** -1 > 0 && 0 ** -2 > 0",
+])
+def test_go_pow_special_cases(text):
+    assert ev(text, []) is True
+
+
+def test_pow_needs_numbers():
+    with pytest.raises(EvalError, match="cannot apply"):
+        ev("'a' ** 2 == 1", [])
+
+
+# min and max: lists are flattened; expr's runtime.Less compares an int with a float as float64(int).
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("max(result) == 3 && min(result) == 1", True),
+    ("max(result, 7) == 7 && min(0, result) == 0", True),
+    ("max(9007199254740992, 9007199254740993) == 9007199254740993", True),  # int with int: exact
+    # float64(2**53 + 1) == 2**53, not greater: the float stays, and 2**53 + 1.0 is 2**53 again.
+    ("max(9007199254740992.0, 9007199254740993) + 1 == 9007199254740994", False),
+    ("1 / min(0.0, -0.0) > 0", True),  # -0.0 is not less than 0.0: the first stays
+])
+def test_min_max(text, expected):
+    assert ev(text, [1.0, 3.0, 2.0]) is expected
+
+
+# == : numbers compare as float64 when either is a float; different kinds are unequal; lists elementwise.
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("9007199254740993 == 9007199254740992.0", True),   # float64(2**53 + 1) == 2**53
+    ("9007199254740993 == 9007199254740992", False),    # int with int: exact
+    ("1.5 == 'a' || 1.5 == nil || nil == 1.5", False),
+    ("result == 1 || result == nil", False),
+    ("result == result", True),
+    ("result == filter(result, {# < 2})", False),      # different lengths
+])
+def test_equality(text, expected):
+    assert ev(text, [1.0, 2.0]) is expected
+
+
+# asInt and asFloat: Argo's, strconv.ParseInt(s, 10, 64) and strconv.ParseFloat(s, 64).
+
+
+@pytest.mark.parametrize("text", [
+    "asInt('-9223372036854775808') == -9223372036854775807 - 1",  # ParseInt's lower bound
+    "asInt(-9223372036854775808.0) == -9223372036854775807 - 1",
+    "asFloat(2) == 2 && asFloat(0.5) == 0.5",
+    "asFloat('1E3') == 1000",
+    "isNaN(asFloat('NaN')) && isInf(asFloat('Inf')) && asFloat('-inf') < 0 && isInf(asFloat('infinity'))",
+])
+def test_as_int_and_as_float_accept(text):
+    assert ev(text, []) is True
+
+
+@pytest.mark.parametrize("text", [
+    "asInt('9223372036854775808') == 0",   # ParseInt: out of range
+    "asFloat('1e400') > 0",                 # ParseFloat: out of range (ErrRange), Argo's asFloat panics
+    # Go's int64(f) is implementation-dependent outside the int64 range (the Go spec, Conversions): refused.
+    "asInt(1e19) == 0",
+    "asInt(9223372036854775808.0) == 0",
+])
+def test_as_int_and_as_float_refuse(text):
+    with pytest.raises(EvalError, match="cannot convert"):
+        ev(text, [])
+
+
+def test_a_refused_token_the_parser_meets_is_named_at_its_column():
+    # `||` where a value must stand: the parser reads `|` `|`, and the second `|` (column 6) is refused.
+    err = refused("1 + || 2")
+    assert err.column == 6
+    assert str(err) == "column 6: the pipe operator '|' is not supported (write len(result), not result | len)"
+
+
+@pytest.mark.parametrize("text, result, message", [
+    ("all(1, {true})", [], "column 1: all() needs a list, got int 1"),
+    # `#` in a nested predicate's list argument is the outer element (a number here, not a list).
+    ("all(result, {any(#, {true})})", [1.0], "column 14: any() needs a list, got float 1.0"),
+    ("all(result, {#})", [0.5], "column 14: the predicate of all() gave 0.5, not true or false"),
+    ("1 && true", [], "column 3: '&&' needs true or false, got int 1"),
+    ("true && 1", [], "column 6: '&&' needs true or false, got int 1"),
+    ("'a' < 1", [], "column 5: cannot compare string 'a' with int 1 using '<'"),
+    ("result > 1", [2.0], "column 8: cannot compare list [2.0] with int 1 using '>' "
+                          "(result is a list: index it, e.g. result[0])"),
+    ("len(1) == 1", [], "column 1: len() needs a list, got int 1"),
+    ("isNaN(result)", [1.0], "column 1: isNaN() needs a number, got list [1.0] (use isNaN(result[0]))"),
+    ("abs('a') == 1", [], "column 1: abs() needs a number, got string 'a'"),
+    ("1[0] == 1", [], "column 2: cannot index int 1; only lists have elements"),
+    ("result['a'] == 1", [1.0], "column 7: an index must be a number, got string 'a'"),
+    ("result[0 / 0] == 1", [1.0], "column 7: an index must be a number, got float NaN"),
+    ("result[1] == 1", [1.0], "column 7: index 1 out of range (the list has 1 element)"),
+    ("result[5] == 1", [1.0, 2.0], "column 7: index 5 out of range (the list has 2 elements)"),
+])
+def test_more_runtime_error_messages(text, result, message):
+    with pytest.raises(EvalError) as info:
+        ev(text, result)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize("text, result, expected", [
+    ("any(result, {false || # > 1})", [2.0], True),  # # inside || and + is the element
+    ("all(result, {0 + # > 1})", [2.0], True),
+    ("any(result, {# > 0})", [1.0, 2.0], True),       # two hits: any is still true
+    ("9007199254740993 > 9007199254740992.0", [], False),  # compared as float64: equal
+    ("9007199254740993 > 9007199254740992", [], True),     # int with int: exact
+    ("abs(-9223372036854775807 - 1) == -9223372036854775807 - 1", [], True),  # Go: -MinInt64 wraps
+])
+def test_more_semantics(text, result, expected):
+    assert ev(text, result) is expected
+
+
+@pytest.mark.parametrize("text, message", [
+    ("isInf(result[0], 1)", "column 1: isInf takes one argument (Argo's isInf is math.IsInf(x, 0): either sign)"),
+    ("max() == 1", "column 1: max() takes at least 1 argument, not 0"),
+])
+def test_call_refusal_messages(text, message):
+    assert str(refused(text)) == message
+
+
+def test_expr_error_keeps_the_reason_apart_from_the_column():
+    err = refused("x > 1")
+    assert err.reason == "unknown name 'x' (allowed: result, and in a {...} predicate #)"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("9223372036854775808 > 1",
+     "column 1: integer literal 9223372036854775808 is too large (the limit is 9223372036854775807)"),  # 2**63
+    ("1e400 > 1", "column 1: float literal 1e400 is too large"),
+    ("# > 1", "column 1: # is only allowed inside a predicate, e.g. all(result, {# < 0.5})"),
+    ("default(1) == 1", "column 1: default() takes 2 arguments, not 1"),
+])
+def test_literal_and_arity_refusal_messages(text, message):
+    assert str(refused(text)) == message
+
+
+@pytest.mark.parametrize("text, result, message", [
+    ("all(result, {1})", [0.5], "column 14: the predicate of all() gave 1, not true or false"),
+    ("all(result, {0.5})", [0.5], "column 14: the predicate of all() gave 0.5, not true or false"),
+    ("all(result, {nil})", [0.5], "column 14: the predicate of all() gave nil, not true or false"),
+    ("1 ? true : false", [], "column 3: the test of '? :' gave 1, not true or false"),
+    # default's first argument is evaluated with # bound to the element.
+    ("all(result, {len(default(#[0], 0)) == 1})", [1.0], "column 27: cannot index float 1.0; only lists have elements"),
+])
+def test_predicate_and_ternary_error_messages(text, result, message):
+    with pytest.raises(EvalError) as info:
+        ev(text, result)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize("text", [
+    "all(map(result, {result}), {#[0] == 1})",  # # as an indexed list
+    "all(result, {result[# - 1] == #})",        # # as an index
+    "any(result, {-# < 0})",
+    "all(result, {0 < #})",
+    "all(result, {# > 0 ? true : false})",
+    "all(result, {true ? # > 0 : false})",
+    "all(result, {abs(#) > 0})",
+])
+def test_hash_is_bound_everywhere_in_a_predicate(text):
+    assert ev(text, [1.0, 2.0]) is True
+
+
+def test_the_step_budget_is_exactly_one_million():
+    cond = parse("all(result, {true})")  # 1 step for the call, 1 for result, 1 per element
+    assert evaluate(cond, [0.0] * 999_998) is True
+    with pytest.raises(EvalError, match="more than 1,000,000 steps"):
+        evaluate(cond, [0.0] * 999_999)
+
+
+def test_a_refused_token_inside_the_tree_is_named_at_its_column():
+    # The basic lexer reads `||` `||` (nothing refused); the parser reads `|` `||` `|`, two refused atoms.
+    assert str(refused("||||")) == "column 4: the pipe operator '|' is not supported (write len(result), not result | len)"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("x[0:1]", "column 1: unknown name 'x' (allowed: result, and in a {...} predicate #)"),  # leftmost first
+    ("x.foo", "column 1: unknown name 'x' (allowed: result, and in a {...} predicate #)"),
+    ("x.foo()", "column 1: unknown name 'x' (allowed: result, and in a {...} predicate #)"),
+    ("'a' * 2 == 1", "column 1: arithmetic on strings is not supported"),
+    ("1 < 2 < 3", "column 7: chained comparisons (a < b < c) are not supported; write a < b && b < c"),
+    ("result[0:1]", "column 7: slicing [a:b] is not supported; index one element, e.g. result[0]"),
+    ("{# > 1}", "column 1: a {...} predicate is only allowed as the second argument of "
+                "all, any, none, one, filter, map, count"),
+    ("X", "column 1: unknown name 'X' (allowed: result, and in a {...} predicate #)"),
+    (" \t\r\n", "column 1: the condition is empty"),
+    ("1 + $", "column 5: unexpected character '$'"),
+])
+def test_more_parse_refusal_messages(text, message):
+    assert str(refused(text)) == message
+
+
+def test_a_predicate_body_that_is_result_is_not_a_boolean():
+    with pytest.raises(EvalError) as info:
+        ev("all(result, {result})", [0.5])
+    assert str(info.value) == "column 14: the predicate of all() gave [0.5], not true or false"
+
+
+def test_a_call_is_one_level_of_nesting():
+    # 40 nested calls are 40 levels (the argument list is not a level of its own), within the limit of 50.
+    assert ev("abs(" * 40 + "-1" + ")" * 40 + " == 1", []) is True
