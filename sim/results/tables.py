@@ -92,7 +92,7 @@ class Crossover:
 
     pull: str
     push: str
-    hosts: float | None  # None: no crossing inside the sweep
+    hosts: float | None  # None: no crossing between the fleet sizes run
     note: str
 
     def describe(self) -> str:
@@ -125,7 +125,7 @@ def _crossover(summary: pd.DataFrame, pull: str, push: str) -> Crossover:
         if d0 >= 0 > d1:
             x0, x1 = math.log(n0), math.log(n1)
             at = math.exp(x0 + (x1 - x0) * d0 / (d0 - d1))
-            return Crossover(pull, push, at, f"between {n0:,} and {n1:,} in the sweep")
+            return Crossover(pull, push, at, f"between {n0:,} and {n1:,} of the fleet sizes run")
     return Crossover(pull, push, None, f"{push} stays faster up to {gap[-1][0]:,} hosts")
 
 

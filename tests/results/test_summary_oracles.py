@@ -46,8 +46,8 @@ def test_crossover_is_interpolated_on_a_log_scale():
     # so at 10 ** (1 + 2 * 0.75) = 10 ** 2.5 = 316.2 hosts (linearly in size it would be 752.5).
     result = crossing({10: 40.0, 1000: 60.0}, {10: 10.0, 1000: 70.0})
     assert result.hosts == pytest.approx(10 ** 2.5, rel=1e-12)
-    assert result.note == "between 10 and 1,000 in the sweep"
-    assert result.describe() == "pull beats push from about 316 hosts (between 10 and 1,000 in the sweep)"
+    assert result.note == "between 10 and 1,000 of the fleet sizes run"
+    assert result.describe() == "pull beats push from about 316 hosts (between 10 and 1,000 of the fleet sizes run)"
 
 
 def test_crossover_takes_the_first_bracket_where_the_gap_changes_sign():
@@ -56,7 +56,7 @@ def test_crossover_takes_the_first_bracket_where_the_gap_changes_sign():
     result = crossing({10: 200.0, 100: 140.0, 1000: 80.0, 10000: 105.0},
                       {10: 100.0, 100: 100.0, 1000: 100.0, 10000: 100.0})
     assert result.hosts == pytest.approx(10 ** (2 + 2 / 3), rel=1e-12)
-    assert result.note == "between 100 and 1,000 in the sweep"
+    assert result.note == "between 100 and 1,000 of the fleet sizes run"
 
 
 def test_a_tie_at_a_sweep_point_is_the_crossover():
@@ -69,7 +69,7 @@ def test_a_tie_is_a_crossover_only_where_pull_then_gets_faster():
     # gaps +20, 0, -10: the tie at 100 starts pull's lead, so the bracket is 100 .. 1,000 (zero at 100)
     result = crossing({10: 30.0, 100: 50.0, 1000: 80.0}, {10: 10.0, 100: 50.0, 1000: 90.0})
     assert result.hosts == pytest.approx(100.0, rel=1e-12)
-    assert result.note == "between 100 and 1,000 in the sweep"
+    assert result.note == "between 100 and 1,000 of the fleet sizes run"
     # gaps +20, 0, +5: pull only draws level at 100, then falls behind again: it never beats push
     result = crossing({10: 30.0, 100: 50.0, 1000: 95.0}, {10: 10.0, 100: 50.0, 1000: 90.0})
     assert result == Crossover("pull", "push", None, "push stays faster up to 1,000 hosts")
@@ -98,7 +98,7 @@ def test_sizes_with_a_nan_are_skipped_and_only_common_sizes_bracket():
     result = crossing({10: 30.0, 100: math.nan, 1000: 40.0, 5000: 1.0},
                       {10: 20.0, 100: 1.0, 300: 1.0, 1000: 50.0})
     assert result.hosts == pytest.approx(100.0, rel=1e-12)
-    assert result.note == "between 10 and 1,000 in the sweep"
+    assert result.note == "between 10 and 1,000 of the fleet sizes run"
     # NaN at the smallest size: the smallest size with both results decides "already faster"
     assert crossing({10: math.nan, 100: 1.0}, {10: 5.0, 100: 2.0}).note == \
         "pull is already faster at the smallest fleet (100 hosts)"
@@ -459,7 +459,7 @@ def test_run_summary_json_matches_numbers_recomputed_from_replications_csv(tiny_
     assert crossing_json["pull"] == "pull" and crossing_json["push"] == "serial"
     assert crossing_json["hosts"] == pytest.approx(hosts, rel=1e-9)
     assert crossing_json["week"] is None  # a sweep, not growth: weeks mean nothing
-    assert f"crossover: pull beats serial from about {hosts:,.0f} hosts (between {n0:,} and {n1:,} in the sweep)" \
+    assert f"crossover: pull beats serial from about {hosts:,.0f} hosts (between {n0:,} and {n1:,} of the fleet sizes run)" \
         in printed
     crossover_csv = pd.read_csv(out / "crossover.csv")
     assert crossover_csv.hosts.tolist() == pytest.approx([hosts], rel=1e-9)
