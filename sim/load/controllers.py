@@ -19,14 +19,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from sim import limits
 from sim.controllers.argo import Imported, Note, import_rollout
 from sim.controllers.objects import KubeObject, find, objects_of, of_kind
 from sim.errors import Problem, ScenarioError
-from sim.limits import read_bounded
 from sim.load.includes import IncludedFrom
 from sim.load.locate import position
-from sim.load.yaml_input import parse_yaml
+from sim.load.yaml_input import parse_yaml, read_text
 
 CONTROLLER_KEYS = ("argo",)  # a `rollout:` with one of these is an imported object
 IMPORT_KEYS = ("argo", "templates", "name")
@@ -56,11 +54,7 @@ def expand_controllers(data: Any, source: str, base_dir: Path, origins: dict) ->
 
 def read_manifests(path: Path) -> list[KubeObject]:
     """The objects of one manifest file (within the YAML budgets of `sim.limits`)."""
-    raw = read_bounded(path, limits.YAML, ScenarioError)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ScenarioError([Problem(str(path), None, None, "", "file is not UTF-8 text", allowed="UTF-8")]) from None
+    text = read_text(path)
     return objects_of(parse_yaml(text, str(path), documents=True), str(path))
 
 

@@ -21,12 +21,11 @@ from ruamel.yaml.comments import CommentedMap
 
 from sim import limits
 from sim.errors import Problem, ScenarioError
-from sim.limits import read_bounded
 from sim.load.controllers import expand_controllers
 from sim.load.includes import resolve_includes
 from sim.load.locate import position, problems_from, where
 from sim.load.overrides import apply_overrides, parse_override
-from sim.load.yaml_input import DEPTH_ALLOWED, parse_yaml
+from sim.load.yaml_input import DEPTH_ALLOWED, parse_yaml, read_text
 from sim.spec.references import render_path
 from sim.spec.scenario import SCENARIO_VERSION, Scenario
 
@@ -97,16 +96,7 @@ def vary(loaded: LoadedScenario, overrides: Iterable[str]) -> LoadedScenario:
 def read_yaml(path: Path) -> CommentedMap:
     """One YAML file (a scenario, an included file) as round-trip data, within the budgets of `sim.limits`."""
     source = str(path)
-    raw = read_bounded(path, limits.YAML, ScenarioError)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
-        raise ScenarioError(
-            [Problem(source, line, column, "", "file is not UTF-8 text",
-                     got=f"byte 0x{raw[error.start]:02x}", allowed="UTF-8")]
-        ) from None
+    text = read_text(path)
     data = parse_yaml(text, source)
     if data is None:
         raise ScenarioError([Problem(source, 1, 1, "", "file is empty", allowed=f"a mapping with version: {SCENARIO_VERSION}")])

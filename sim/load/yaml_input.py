@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -36,8 +37,9 @@ from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.scanner import RoundTripScanner, Scanner
 
+from sim import limits
 from sim.errors import Problem, ScenarioError
-from sim.limits import MAX_DEPTH, MAX_INTEGER, NODES_VARIABLE, max_nodes
+from sim.limits import MAX_DEPTH, MAX_INTEGER, NODES_VARIABLE, max_nodes, read_bounded
 from sim.spec.references import render_path
 
 CORE = "tag:yaml.org,2002:"
@@ -64,6 +66,20 @@ class Refusals(Exception):
     def __init__(self, found: list[Refusal]):
         super().__init__(f"{len(found)} values refused")
         self.found = found
+
+
+def read_text(path: Path) -> str:
+    """A YAML file's text (a scenario, an included file, a manifest), read within the YAML size budget of
+    `sim.limits`; ScenarioError located at the first byte that is not UTF-8."""
+    source = str(path)
+    raw = read_bounded(path, limits.YAML, ScenarioError)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        raise ScenarioError([Problem(source, line, column, "", "file is not UTF-8 text",
+                                     got=f"byte 0x{raw[error.start]:02x}", allowed="UTF-8")]) from None
 
 
 def parse_yaml(text: str, source: str, *, round_trip: bool = True, located: bool = True, prefix: tuple = (),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
+from sim.policies.rules import ratio
 from sim.policies.window import Window, error_rate, mean_latency
 
 Measure = Literal["error_rate", "success_rate", "error_rate_ratio", "latency", "latency_ratio"]
@@ -49,8 +50,5 @@ def error_measure(measure: str, new: float, old: float) -> float:
 
 
 def _ratio(new: float, old: float) -> float:
-    if math.isnan(new) or math.isnan(old):
-        return math.nan
-    if old == 0:
-        return 1.0 if new == 0 else math.inf
-    return new / old
+    """`rules.ratio` (0/0 = 1, x/0 = +inf), NaN when either cohort had no requests."""
+    return math.nan if math.isnan(new) or math.isnan(old) else ratio(new, old)
