@@ -62,13 +62,35 @@ Format = Annotated[str, typer.Option("--format", metavar="<table|json>", help="W
 Overwrite = Annotated[bool, typer.Option(
     "--overwrite", help="Replace the --out folder if deploysim wrote it and it holds nothing else.")]
 Metrics = Annotated[Optional[str], typer.Option(
-    "--metrics", metavar="<file>",
+    "--metrics", metavar="<file|url>",
     help="Backtest on real history: a CSV (timestamp, requests, errors[, latency]) or a Prometheus range-query "
-         "JSON export.")]
+         "JSON export, or a live Prometheus, prometheus+http://HOST:PORT (or https), with the window and queries "
+         "in traffic.history_range.")]
 Releases = Annotated[Optional[int], typer.Option(
     "--releases", "-n", metavar="<int>", help="Releases per policy, >= 1 (default: the scenario's).")]
 Replications = Annotated[Optional[int], typer.Option(
     "--replications", "-r", metavar="<int>", help="Independent repetitions, >= 1 (default: the scenario's).")]
+
+# The CI gate of evaluate and sweep (`sim.results.ci_gate`).
+Junit = Annotated[Optional[str], typer.Option(
+    "--junit", metavar="<file>",
+    help="Write a JUnit XML report: a test suite per policy (sweep: per point), a test case per acceptance "
+         "criterion. A criterion that does not pass is a <failure> (type fail or uncertain) when the exit code "
+         "is non-zero, else <skipped> (sweep: another point passes), so CI is red exactly when the exit code "
+         "is. A new file, or with --overwrite one deploysim wrote.")]
+Summary = Annotated[Optional[str], typer.Option(
+    "--summary", metavar="<file>",
+    help="Write a Markdown job summary (under 1 MiB): status, a row per policy and criterion with the measured "
+         "value, its interval and population, and the bound. Appended to when <file> is $GITHUB_STEP_SUMMARY; "
+         "otherwise a new file, or with --overwrite one deploysim wrote.")]
+Annotations = Annotated[bool, typer.Option(
+    "--annotations",
+    help="Print GitHub Actions annotations on stderr (on by default when GITHUB_ACTIONS=true): ::error per "
+         "failing criterion, ::warning per uncertain one, at most 10 of each, the largest miss of its bound "
+         "first, at the file and line of the bound; none when the exit code is 0.")]
+GateOverwrite = Annotated[bool, typer.Option(
+    "--overwrite", help="Replace the --out folder, the --junit and --summary files, if deploysim wrote them "
+                        "(a folder: and it holds nothing else).")]
 
 
 def fail(error: UserError) -> None:
@@ -154,35 +176,49 @@ def evaluate(
     seed: Seed = None,
     workers: Workers = None,
     format_: Format = "table",
-    overwrite: Overwrite = False,
+    overwrite: GateOverwrite = False,
     executor: str = typer.Option("local", "--executor", metavar="<local|dask>",
                                  help="Where releases run: a local process pool, or a Dask cluster."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="<tcp://host:port>",
                                             help="Dask scheduler address (with --executor dask)."),
     metrics: Metrics = None,
+    junit: Junit = None,
+    summary: Summary = None,
+    annotations: Annotations = False,
 ) -> None:
-    """Compare rollback policies on the same simulated releases; exit 1 if one fails its acceptance criteria."""
+    """Compare rollback policies on the same simulated releases; exit 1 if one fails its acceptance criteria,
+    3 if none fails but some is uncertain (its interval reaches past the bound), 2 on bad input.
+
+    In CI: --junit and --summary write reports, --annotations (or GITHUB_ACTIONS=true) marks the bounds that
+    failed in the scenario file; an uncertain criterion is reported as a failure of type "uncertain", since it
+    makes the exit code non-zero. Exit codes do not change."""
     with interruptible(out):
+        import time
         from pathlib import Path
 
         from sim.commands.common import prepare
 
         check_options(bad_flags({"--releases": (releases, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
-                                {"--format": (format_, FORMATS), "--executor": (executor, EXECUTORS)}),
-                      out, overwrite)
+                                {"--format": (format_, FORMATS), "--executor": (executor, EXECUTORS)})
+                      + _report_problems(junit, summary, out, overwrite), out, overwrite)
         loaded, entropy = prepare(scenario, set_, None, seed, metrics)
         from sim.commands import evaluate as evaluate_module  # the engine, once the input is known good
         from sim.deploy.experiment import close_executor, make_executor
 
+        started = time.monotonic()
         pool = make_executor(executor, scheduler)
         try:
             result = evaluate_module.evaluate(loaded, entropy, workers, err_console(), releases, executor=pool)
         finally:
             close_executor(pool)
+        seconds = time.monotonic() - started
         if out is not None:
             result = evaluate_module.write(result, Path(out), overwrite)
     with interruptible(out, written=out is not None):
+        gate = evaluate_module.ci_gate_of("evaluate", loaded, result.verdicts, result.exit_code, seconds,
+                                          releases=int(result.rows.replication.nunique()))
         emit(evaluate_module, result, format_)
+        evaluate_module.report_to_ci(gate, junit, summary, overwrite, annotations)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
 
@@ -196,24 +232,37 @@ def sweep(
     seed: Seed = None,
     workers: Workers = None,
     format_: Format = "table",
-    overwrite: Overwrite = False,
+    overwrite: GateOverwrite = False,
+    junit: Junit = None,
+    summary: Summary = None,
+    annotations: Annotations = False,
 ) -> None:
-    """Evaluate a grid of thresholds, bake times and stages on the same releases; name the Pareto front."""
+    """Evaluate a grid of thresholds, bake times and stages on the same releases; name the Pareto front.
+
+    In CI (--junit, --summary, --annotations as for evaluate): the sweep passes when some point passes, so
+    while it exits 0 the criteria of other points that do not pass are <skipped>, not failures, and are not
+    annotated; a `sweep.recommendation` test case carries the recommendation. Exit codes do not change."""
     with interruptible(out):
+        import time
         from pathlib import Path
 
         from sim.commands.common import prepare
 
         check_options(bad_flags({"--releases": (releases, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
-                                {"--format": (format_, FORMATS)}), out, overwrite)
+                                {"--format": (format_, FORMATS)}) + _report_problems(junit, summary, out, overwrite),
+                      out, overwrite)
         loaded, entropy = prepare(scenario, set_, None, seed)
         from sim.commands import sweep as sweep_module  # the engine, once the input is known good
+        from sim.commands.evaluate import report_to_ci
 
+        started = time.monotonic()
         result = sweep_module.sweep(loaded, entropy, workers, releases, err=err_console())
+        seconds = time.monotonic() - started
         if out is not None:
             result = sweep_module.write(result, Path(out), overwrite, list(set_))
     with interruptible(out, written=out is not None):
         emit(sweep_module, result, format_)
+        report_to_ci(sweep_module.ci_gate(result, seconds), junit, summary, overwrite, annotations)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
 
@@ -248,6 +297,15 @@ def schema(
     from sim.spec.reference_doc import json_schema, markdown_reference
 
     sys.stdout.write(markdown_reference() if markdown else json.dumps(json_schema(), indent=2) + "\n")
+
+
+def _report_problems(junit: str | None, summary: str | None, out: str | None, overwrite: bool) -> list[Problem]:
+    """Why --junit or --summary cannot be written, checked with the other flags before any work."""
+    import os
+
+    from sim.results.ci_gate import report_problems
+
+    return report_problems(junit, summary, out, overwrite, os.environ.get("GITHUB_STEP_SUMMARY"))
 
 
 def emit(module, result, format_: str) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from sim.evaluation.engine import CHUNK, plan_eval_jobs, run_eval_job
 from sim.evaluation.estimates import policy_estimates, stage_table
 from sim.load.loader import LoadedScenario
 from sim.progress import progress_bar
+from sim.results import ci_gate
 from sim.results.output import results_folder, write_json, write_manifest
 from sim.results.plots import plt, save_figure
 from sim.rollout.simulate import release_setup
@@ -102,6 +105,34 @@ def write(run: EvaluationRun, out: Path, overwrite: bool) -> EvaluationRun:
         write_json(folder / "summary.json", to_json(run))
         write_manifest(folder, "evaluate", loaded, run.entropy, extra={"releases": int(run.rows.replication.nunique())})
     return EvaluationRun(**{**run.__dict__, "out": out})
+
+
+def ci_gate_of(command: str, loaded: LoadedScenario, verdicts: list, exit_code: int, seconds: float,
+               recommendation: str | None = None, releases: int | None = None, environ=os.environ) -> ci_gate.Gate:
+    """What `evaluate` (or `sweep`) tells CI: its verdicts, exit code and where each bound is written (file
+    names relative to `$GITHUB_WORKSPACE`, else to the working folder)."""
+    keys = {measure: key for key, measure, _ in acceptance.CRITERIA}
+    base = environ.get("GITHUB_WORKSPACE") or os.getcwd()
+    places = {key: ci_gate.written_at(loaded, ("evaluation", "acceptance", key), base) for key in keys.values()}
+    return ci_gate.Gate(command, loaded.scenario.name, tuple(verdicts), keys, exit_code,
+                        loaded.scenario.evaluation.confidence, seconds, places, recommendation, releases)
+
+
+def report_to_ci(gate: ci_gate.Gate, junit: str | None, summary: str | None, overwrite: bool, annotate: bool,
+                 environ=os.environ) -> None:
+    """Write `--junit` and `--summary` (appended when it is `$GITHUB_STEP_SUMMARY`), then print GitHub Actions
+    annotations on stderr (so `--format json` stays parseable; the runner reads both) when asked or when
+    `GITHUB_ACTIONS=true`."""
+    if junit is not None:
+        ci_gate.write_report("--junit", junit, ci_gate.junit_xml(gate), overwrite)
+    if summary is not None:
+        append = ci_gate.appends(summary, environ.get("GITHUB_STEP_SUMMARY"))
+        used = os.path.getsize(summary) if append and os.path.isfile(summary) else 0
+        text = ci_gate.summary_markdown(gate, ci_gate.SUMMARY_BYTES - used - 1)
+        ci_gate.write_report("--summary", summary, "\n" + text if used else text, overwrite, append)
+    if annotate or environ.get("GITHUB_ACTIONS") == "true":
+        for line in ci_gate.annotations(gate):
+            print(line, file=sys.stderr)
 
 
 def plot(run: EvaluationRun, path: Path | None = None):

@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sim.commands import guards
-from sim.commands.evaluate import evaluate
+from sim.commands.evaluate import ci_gate_of, evaluate
 from sim.deploy.experiment import default_workers
 from sim.errors import UserError
 from sim.evaluation import acceptance
@@ -153,6 +153,12 @@ def _value(measure: str, x: float) -> str:
     if "lead_time" in measure or "delay" in measure or "mitigate" in measure:
         return format_duration(x) if math.isfinite(x) else "never"
     return f"{x:,.0f}" if abs(x) < 10_000 else f"{x / 1000:,.0f}k"
+
+
+def ci_gate(run: SweepRun, seconds: float):
+    """What the sweep tells CI (`sim.results.ci_gate`): every point's verdicts, the exit code (0 when some
+    point passes), and the recommendation."""
+    return ci_gate_of("sweep", run.loaded, run.verdicts, run.exit_code, seconds, recommendation=recommendation(run))
 
 
 def write(run: SweepRun, out: Path, overwrite: bool, overrides: list[str]) -> SweepRun:
