@@ -2,13 +2,17 @@
 # Install the system packages the bench needs (run as root; idempotent).
 #
 # - rsync, openssh-server, iproute2, procps from the machine's own suite (bookworm).
+# - prometheus (2.42, with promtool) from the machine's own suite, for the live-Prometheus backtest
+#   tests (they start their own server on 127.0.0.1 over a backfilled TSDB; the packaged service is
+#   never used).
 # - Consul 1.8.7 from Debian 11 (bullseye), package `consul`. The bullseye source reuses the mirror
 #   URI that this machine's apt sources already name for the main Debian archive (read at run time;
 #   no host name is written in the repo). An apt preferences pin lets ONLY `consul` come from
 #   bullseye; everything else stays on the machine's own suite.
 # - Services shipped by the packages are not started (policy-rc.d denies, then we stop any).
 #
-# Afterwards `consul version` prints 1.8.7; the bench finds it via CONSUL_BIN or PATH.
+# Afterwards `consul version` prints 1.8.7; the bench finds it via CONSUL_BIN or PATH; `prometheus` and
+# `promtool` are on PATH.
 # Quick no-op when everything is already there (the test script calls it on every run); --force redoes it.
 set -euo pipefail
 
@@ -113,22 +117,31 @@ unpack_consul() {
 
 stop_services() {
     local s
-    for s in consul ssh rsync; do
+    for s in consul ssh rsync prometheus; do
         if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$s" 2>/dev/null; then
             systemctl stop "$s" || true
         fi
     done
+    # Without systemd the package's postinst starts /etc/init.d/prometheus unless policy-rc.d denies it.
+    if [ -x /etc/init.d/prometheus ] && [ -e /run/prometheus/prometheus.pid ]; then
+        /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+    fi
+}
+
+prometheus_ok() {
+    command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1
 }
 
 all_present() {
     consul_ok && [ -f "$SRC_FILE" ] && [ -f "$PIN_FILE" ] && command -v rsync >/dev/null \
-        && [ -x /usr/sbin/sshd ] && command -v ssh >/dev/null && command -v ip >/dev/null && command -v ps >/dev/null
+        && [ -x /usr/sbin/sshd ] && command -v ssh >/dev/null && command -v ip >/dev/null && command -v ps >/dev/null \
+        && prometheus_ok
 }
 
 main() {
     need_root
     if all_present && [ "${1:-}" != "--force" ]; then
-        log "already installed (use --force to reinstall): consul ${CONSUL_VERSION}"
+        log "already installed (use --force to reinstall): consul ${CONSUL_VERSION}, prometheus"
         return 0
     fi
     export DEBIAN_FRONTEND=noninteractive
@@ -138,13 +151,14 @@ main() {
     write_bullseye_source "$uri"
     deny_service_starts
     apt-get update -q
-    apt-get install -y -q --no-install-recommends rsync openssh-server openssh-client iproute2 procps
+    apt-get install -y -q --no-install-recommends rsync openssh-server openssh-client iproute2 procps prometheus
     if ! consul_ok; then
         apt-get install -y -q --no-install-recommends "consul=${CONSUL_VERSION}*" || unpack_consul
     fi
     stop_services
     consul_ok || { log "consul ${CONSUL_VERSION} not found after install"; exit 1; }
-    log "installed: consul ${CONSUL_VERSION}"
+    prometheus_ok || { log "prometheus/promtool not found after install"; exit 1; }
+    log "installed: consul ${CONSUL_VERSION}, $(prometheus --version 2>&1 | sed -n 1p)"
 }
 
 main "$@"

@@ -7,6 +7,8 @@ interpolation makes up counts) and a backtest would then judge a policy on made-
 
 from __future__ import annotations
 
+import hashlib
+import struct
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,6 +67,14 @@ class History:
     def timestamps(self) -> np.ndarray:
         """Unix seconds of each interval's start."""
         return self.start + self.interval * np.arange(len(self))
+
+    def sha256(self) -> str:
+        """A digest of the traffic (start, interval, counts and latency; not `source`): the same for the
+        same data however it was read, a file or a live server. Results manifests record it."""
+        digest = hashlib.sha256(struct.pack("<ddq", self.start, self.interval, len(self)))
+        digest.update(self.requests.astype("<i8").tobytes() + self.errors.astype("<i8").tobytes())
+        digest.update(b"" if self.latency is None else b"latency" + self.latency.astype("<f8").tobytes())
+        return digest.hexdigest()
 
     def take(self, indices: np.ndarray, source: str | None = None) -> "History":
         """A history made of the rows at `indices` (in that order), starting at the same time."""

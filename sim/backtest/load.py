@@ -1,6 +1,7 @@
 """`load_history`: read a CSV or Prometheus JSON metrics file into a `History`; `read_history`: the same,
 read once per process while the file is unchanged (a scenario's history is read by its validation, by
-its releases' setup and by its warnings).
+its releases' setup and by its warnings). A live Prometheus history (`LiveHistory`, a URL that carries its
+window and queries) is asked of the server instead, once per process (live.py).
 
 The format is chosen by extension (`.csv`, `.json`); for any other extension by content (a file
 whose first non-blank character is `{` is JSON, anything else CSV). The file is read only if it is
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from sim.backtest.csv_source import read_csv
 from sim.backtest.history import History
+from sim.backtest.live import LiveHistory, live_url, read_history_live
 from sim.backtest.problems import MetricsError, fail
 from sim.backtest.prometheus import read_prometheus
 from sim.limits import METRICS, read_bounded
@@ -27,6 +29,7 @@ def load_history(path: str | Path, *, requests_query: str | None = None, errors_
     The `*_query` selectors only apply to Prometheus exports (see prometheus.py for the defaults).
     """
     source = str(path)
+    _not_a_url(source)
     raw = read_bounded(path, METRICS, MetricsError)
     if _is_json(Path(path), raw):
         queries = {"requests": requests_query, "errors": errors_query, "latency": latency_query}
@@ -39,7 +42,10 @@ def load_history(path: str | Path, *, requests_query: str | None = None, errors_
 
 def read_history(path: str | Path) -> History:
     """`load_history(path)`, kept while the file's size and modification time stay the same (a History
-    is read-only, so every reader may share it)."""
+    is read-only, so every reader may share it). A `LiveHistory` is read from its server."""
+    if isinstance(path, LiveHistory):
+        return read_history_live(path.source)
+    _not_a_url(str(path))
     try:
         stat = os.stat(path)
     except OSError:
@@ -50,6 +56,12 @@ def read_history(path: str | Path) -> History:
 @functools.lru_cache(maxsize=8)
 def _read_unchanged(path: str, size: int, mtime_ns: int) -> History:
     return load_history(path)
+
+
+def _not_a_url(source: str) -> None:
+    if live_url(source) is not None:
+        fail(source, "a live Prometheus history needs the window to replay and its queries",
+             path="traffic.history_range", allowed="traffic.history_range: {start, end, queries: {requests, errors}}")
 
 
 def _is_json(path: Path, raw: bytes) -> bool:

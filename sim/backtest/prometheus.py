@@ -18,6 +18,9 @@ and errors, and so are counts above 2**53 and times outside 0..1e11 unix seconds
 `NaN` only where requests is 0 (a mean over no requests). A timestamp
 marks the END of its interval (a range vector looks back), so `History.start` is the first
 timestamp minus one interval. Every series must have a point at every requests timestamp.
+
+A live server's answers (live.py: one range query per role) go through the same point and
+alignment code (`history_of`), so both give the same History for the same data.
 """
 
 from __future__ import annotations
@@ -41,22 +44,31 @@ Point = tuple[float, float, str]  # (unix seconds, value, JSON path)
 
 def read_prometheus(path: str, raw: bytes, queries: dict[str, str | None]) -> History:
     """Parse a range-query export into a History; raise MetricsError listing every problem."""
-    result = _result(path, _parse_json(path, raw))
+    result = result_of(path, _parse_json(path, raw))
     problems: list[Problem] = []
     chosen = _choose(path, result, queries, problems)
     raise_problems(problems, path)
-    points = {role: _points(path, result[i], i, problems) for role, i in chosen.items()}
+    points = {role: points_of(path, result[i], f"data.result[{i}].values", problems) for role, i in chosen.items()}
     raise_problems(problems, path)
+    return history_of(path, points, f"data.result[{chosen['requests']}].values")
+
+
+def history_of(source: str, points: dict[str, list[Point]], requests_where: str) -> History:
+    """The History of each role's well-formed points (`points_of`; requests and errors required, latency
+    optional), on the requests timestamps; raise MetricsError for a grid that is not regular, a hole in a
+    series or a bad count. `requests_where` names the requests series in messages."""
+    problems: list[Problem] = []
     stamps = np.array([p[0] for p in points["requests"]])
-    interval, spacing = infer_interval(stamps, lambda i: (None, None, points["requests"][i][2]), path)
+    interval, spacing = infer_interval(stamps, lambda i: (None, None, points["requests"][i][2]), source)
     problems += spacing
     if interval is None and not spacing:
-        problems.append(Problem(path, None, None, f"data.result[{chosen['requests']}].values",
+        problems.append(Problem(source, None, None, requests_where,
                                 "need at least two points with distinct times", got=str(len(stamps)),
                                 allowed="two or more steps"))
-    columns = _align(path, points, problems)
-    raise_problems(problems, path)
-    return History(path, float(stamps[0] - interval), float(interval), *columns)
+    columns = _align(source, points, problems)
+    raise_problems(problems, source)
+    assert interval is not None
+    return History(source, float(stamps[0] - interval), float(interval), *columns)
 
 
 def _parse_json(path: str, raw: bytes) -> object:
@@ -64,7 +76,7 @@ def _parse_json(path: str, raw: bytes) -> object:
     if not text.strip():
         fail(path, "file is empty", line=1, allowed="a Prometheus query_range JSON response")
     try:
-        return json.loads(text, parse_int=_integer)
+        return json.loads(text, parse_int=json_integer)
     except json.JSONDecodeError as error:
         fail(path, f"invalid JSON: {error.msg}", line=error.lineno, column=error.colno,
              allowed="a Prometheus query_range JSON response")
@@ -74,13 +86,14 @@ def _parse_json(path: str, raw: bytes) -> object:
              allowed="a Prometheus query_range JSON response (6 levels deep)")
 
 
-def _integer(text: str) -> int | float:
+def json_integer(text: str) -> int | float:
     """A JSON integer; a very long one as a float (infinite past 1e308, refused where a count or time is read)
     instead of Python's error for integers of more than 4300 digits."""
     return int(text) if len(text) <= 40 else float(text)
 
 
-def _result(path: str, doc: object) -> list:
+def result_of(path: str, doc: object) -> list:
+    """The series of a successful range-query response `doc`; raise MetricsError for anything else."""
     def need(ok: bool, where: str, message: str, got: object, allowed: str) -> None:
         if not ok:
             fail(path, message, path=where, got=_short(got), allowed=allowed)
@@ -145,9 +158,9 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _points(path: str, item: dict, index: int, problems: list[Problem]) -> list[Point]:
-    """The well-formed `[time, "value"]` points of one series; a problem for each malformed one."""
-    where = f"data.result[{index}].values"
+def points_of(path: str, item: dict, where: str, problems: list[Problem]) -> list[Point]:
+    """The well-formed `[time, "value"]` points of one series (its `values` at `where`); a problem for
+    each malformed one."""
     values = item.get("values")
     if not isinstance(values, list):
         problems.append(Problem(path, None, None, where, "missing or not a list", got=_short(values),

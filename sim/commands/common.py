@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from sim.backtest.live import live_url
 from sim.commands.check import print_warnings
 from sim.load.loader import load_scenario
 
@@ -15,8 +16,8 @@ from sim.load.loader import load_scenario
 def cli_overrides(overrides: list[str], replications: int | None, seed: int | None,
                   metrics: str | None = None) -> list[str]:
     extra = list(overrides)
-    if metrics is not None:  # relative to where the user is, not to the scenario file
-        extra.append(f"traffic.history={json.dumps(str(Path(metrics).resolve()))}")
+    if metrics is not None:  # a file relative to where the user is, not to the scenario file; or a server's URL
+        extra.append(f"traffic.history={json.dumps(metrics if live_url(metrics) else str(Path(metrics).resolve()))}")
     if replications is not None:
         extra.append(f"replications={replications}")
     if seed is not None:

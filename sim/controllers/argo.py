@@ -28,13 +28,23 @@ Blue/green strategies are refused.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from sim.controllers.objects import KubeObject, ManifestError, find, render
+from sim.controllers.objects import (
+    NO_EFFECT,
+    GateNames,
+    Imported,
+    KubeObject,
+    ManifestError,
+    Note,
+    find,
+    ignore,
+    note_at,
+    where_of,
+)
 from sim.errors import Problem
+from sim.policies.measures import mapping_of
 
-NAME = re.compile(r"[^a-z0-9_.-]+")
 ARG = re.compile(r"\{\{\s*args\.([A-Za-z0-9_.-]+)\s*\}\}")
 NUMERIC_PROVIDERS = ("prometheus", "datadog", "newRelic", "cloudWatch", "wavefront", "graphite", "influxdb",
                      "skywalking")
@@ -47,33 +57,6 @@ METRIC_FIELDS = {  # Argo field -> the gate's field (values may be {{args.x}})
     "consecutiveErrorLimit": "consecutive_error_limit", "consecutiveSuccessLimit": "consecutive_success_limit",
 }
 STEP_SEEN = {"setWeight", "pause", "analysis", "setCanaryScale", "setMirrorRoute", *REFUSED_STEPS}
-NO_EFFECT = "no effect on the simulation"
-
-
-@dataclass(frozen=True)
-class Note:
-    """A field of an imported object and what deploysim made of it."""
-
-    source: str
-    line: int | None
-    path: str
-    note: str
-
-    def render(self) -> str:
-        where = self.source + (f":{self.line}" if self.line is not None else "")
-        return f"{where}: {self.path}: {self.note}"
-
-
-@dataclass
-class Imported:
-    """A controller object as deploysim's own sections, with what was left out or approximated."""
-
-    rollout: dict
-    gates: dict[str, dict]
-    ignored: list[Note] = field(default_factory=list)
-    approximated: list[Note] = field(default_factory=list)
-    origins: dict[tuple, tuple[str, int | None, int | None]] = field(default_factory=dict)
-    """Where each generated key came from: (file, line, column), to locate a problem found later."""
 
 
 def import_rollout(rollout: KubeObject, templates: list[KubeObject], measures: Mapping[str, Any],
@@ -91,16 +74,16 @@ def import_rollout(rollout: KubeObject, templates: list[KubeObject], measures: M
     canary = strategy_spec["canary"] or {}
     for key in spec:
         if key != "strategy":
-            _ignore(out, rollout, ("spec", key), NO_EFFECT)
+            ignore(out, rollout, ("spec", key), NO_EFFECT)
     for key in strategy_spec:
         if key != "canary":
-            _ignore(out, rollout, ("spec", "strategy", key), NO_EFFECT)
+            ignore(out, rollout, ("spec", "strategy", key), NO_EFFECT)
     for key in canary:
         if key not in ("steps", "analysis"):
-            _ignore(out, rollout, ("spec", "strategy", "canary", key),
+            ignore(out, rollout, ("spec", "strategy", "canary", key),
                     NO_EFFECT if key != "trafficRouting" else "no effect: setWeight is the share of production "
                     "hosts on the new build, which traffic routing would set without scaling pods")
-    names = _Names()
+    names = GateNames()
     steps = canary.get("steps") or []
     for i, step in enumerate(steps):
         problems += _step(out, rollout, templates, measures, names, step, ("spec", "strategy", "canary", "steps", i))
@@ -147,11 +130,11 @@ def _step(out: Imported, rollout: KubeObject, templates, measures, names, step: 
         return [rollout.problem(path + (kind,), f"cannot be simulated: it {REFUSED_STEPS[kind]}", got=kind,
                                 allowed="setWeight, pause, analysis")]
     if kind in ("setCanaryScale", "setMirrorRoute"):
-        _ignore(out, rollout, path + (kind,), "no effect on exposure: it scales pods or mirrors requests whose "
+        ignore(out, rollout, path + (kind,), "no effect on exposure: it scales pods or mirrors requests whose "
                                               "responses users never see")
         return []
     native_path = ("rollout", "steps", len(out.rollout["steps"]))
-    out.origins[native_path] = _where(rollout, path + (kind,))
+    out.origins[native_path] = where_of(rollout, path + (kind,))
     if kind == "setWeight":
         out.rollout["steps"].append({"set_weight": value})
         return []
@@ -159,7 +142,7 @@ def _step(out: Imported, rollout: KubeObject, templates, measures, names, step: 
         duration = value.get("duration") if isinstance(value, dict) else None
         if duration is None:
             out.rollout["steps"].append({"approval": {}})
-            out.approximated.append(_note(rollout, path + (kind,), "an indefinite pause ends when a person promotes: "
+            out.approximated.append(note_at(rollout, path + (kind,), "an indefinite pause ends when a person promotes: "
                                           "the scenario's approval wait"))
         else:
             out.rollout["steps"].append({"pause": duration})
@@ -177,7 +160,7 @@ def _analysis(out: Imported, rollout: KubeObject, templates: list[KubeObject], m
         return [], [rollout.problem(path, "an analysis needs templates", allowed="templates: [{templateName: ...}]")]
     for key in analysis:
         if key not in ("templates", "args", "dryRun", "startingStep"):
-            _ignore(out, rollout, path + (key,), NO_EFFECT)
+            ignore(out, rollout, path + (key,), NO_EFFECT)
     args = {a.get("name"): a for a in analysis.get("args") or [] if isinstance(a, dict)}
     dry = [d.get("metricName", "") for d in analysis.get("dryRun") or [] if isinstance(d, dict)]
     gates: list[str] = []
@@ -202,7 +185,7 @@ def _template_gates(out: Imported, template: KubeObject, args: dict, dry: list[s
     defaults = {a.get("name"): a for a in template.get("spec", "args", default=[]) or [] if isinstance(a, dict)}
     for key in template.get("spec", default={}):
         if key not in ("metrics", "args", "dryRun"):
-            _ignore(out, template, ("spec", key), NO_EFFECT)
+            ignore(out, template, ("spec", key), NO_EFFECT)
     dry += [d.get("metricName", "") for d in template.get("spec", "dryRun", default=[]) or [] if isinstance(d, dict)]
     gates = []
     for k, metric in enumerate(template.get("spec", "metrics", default=[]) or []):
@@ -215,7 +198,7 @@ def _template_gates(out: Imported, template: KubeObject, args: dict, dry: list[s
             gate["dry_run"] = True
         name = names.of(f"{template.name}.{metric.get('name', k)}", gate)
         out.gates[name] = gate
-        out.origins[("gates", name)] = _where(template, path)
+        out.origins[("gates", name)] = where_of(template, path)
         gates.append(name)
     return gates, problems
 
@@ -235,7 +218,10 @@ def _gate(out: Imported, template: KubeObject, metric: Any, path: tuple, args: d
         return None, [template.problem(path + ("name",), "map this metric to a simulated measure in the scenario's "
                                        "`metrics:` section", got=repr(name),
                                        allowed="metrics: {" + f"{name}: <measure>" + "}")]
-    gate: dict[str, Any] = {"semantics": "argo", "measure": measures[name]}
+    measure, scale = mapping_of(measures[name])
+    gate: dict[str, Any] = {"semantics": "argo", "measure": measure}
+    if scale != 1.0:
+        gate["scale"] = scale
     problems: list[Problem] = []
     for key, value in metric.items():
         here = path + (key,)
@@ -243,7 +229,8 @@ def _gate(out: Imported, template: KubeObject, metric: Any, path: tuple, args: d
             continue
         if key == "provider":
             for kind in kinds:
-                _ignore(out, template, here + (kind,), f"the query is not run: {name!r} is simulated as {measures[name]} (metrics:)")
+                ignore(out, template, here + (kind,), f"the query is not run: {name!r} is simulated as {measure}"
+                       + (f" x {scale:g}" if scale != 1.0 else "") + " (metrics:)")
             continue
         try:
             resolved = _substitute(value, args)
@@ -260,13 +247,13 @@ def _gate(out: Imported, template: KubeObject, metric: Any, path: tuple, args: d
         elif key == "failureCondition":
             gate["failure_condition"] = resolved
         else:
-            _ignore(out, template, here, NO_EFFECT)
+            ignore(out, template, here, NO_EFFECT)
     if "interval" not in gate and isinstance(gate.get("count"), int) and gate["count"] > 1:
         problems.append(template.problem(path + ("count",), "a count above 1 needs an interval (Argo refuses it too)",
                                          got=str(gate["count"]), allowed="interval: 1m, or count: 1"))
     elif "interval" not in gate:
         gate["count"] = 1
-        out.approximated.append(_note(template, path, "without an interval Argo measures once: one check after the "
+        out.approximated.append(note_at(template, path, "without an interval Argo measures once: one check after the "
                                                       "gate's default interval (1m) of traffic"))
     return gate, problems
 
@@ -296,32 +283,3 @@ def _matches(pattern: str, name: str) -> bool:
     """Argo's dryRun metricName: a name, or a wildcard pattern (`*` for every metric)."""
     regex = "".join(".*" if c == "*" else re.escape(c) for c in pattern)
     return re.fullmatch(regex, name) is not None
-
-
-class _Names:
-    """Gate names: `template.metric`, lowered to the scenario's name pattern, unique per distinct gate."""
-
-    def __init__(self) -> None:
-        self.taken: dict[str, dict] = {}
-
-    def of(self, wanted: str, gate: dict) -> str:
-        base = NAME.sub("-", wanted.lower()).strip("-._") or "metric"
-        name, n = base, 1
-        while name in self.taken and self.taken[name] != gate:
-            n += 1
-            name = f"{base}-{n}"
-        self.taken[name] = gate
-        return name
-
-
-def _where(obj: KubeObject, path: tuple) -> tuple[str, int | None, int | None]:
-    problem = obj.problem(path, "")
-    return obj.source, problem.line, problem.column
-
-
-def _note(obj: KubeObject, path: tuple, note: str) -> Note:
-    return Note(obj.source, obj.problem(path, "").line, render(path), note)
-
-
-def _ignore(out: Imported, obj: KubeObject, path: tuple, why: str) -> None:
-    out.ignored.append(_note(obj, path, why))

@@ -10,10 +10,13 @@ controller is in `sim.controllers.argo`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from sim.errors import Problem, UserError
+
+NAME = re.compile(r"[^a-z0-9_.-]+")  # what a gate name may not hold
 
 # Each kind deploysim reads, with the apiVersion its controller serves it under.
 KINDS: dict[str, str] = {
@@ -58,8 +61,9 @@ class KubeObject:
 
 
 def objects_of(documents: Iterable[Any], source: str) -> list[KubeObject]:
-    """The objects of one manifest file's documents (empty documents skipped), each checked: a mapping
-    with a known `kind`, the `apiVersion` that kind is served under, and a `metadata.name`."""
+    """The controller objects of one manifest file's documents, each checked: a mapping, the `apiVersion`
+    its kind is served under, and a `metadata.name`. Empty documents and other kinds (a Service, a
+    Deployment) are skipped: a file holds an application's other objects too."""
     found, problems = [], []
     for document in documents:
         if document is None:
@@ -72,9 +76,8 @@ def objects_of(documents: Iterable[Any], source: str) -> list[KubeObject]:
         name = name.get("name") if isinstance(name, dict) else None
         checked = KubeObject(str(kind), str(version), str(name), document, source)
         if kind not in KINDS:
-            problems.append(checked.problem(("kind",), "not a kind deploysim reads", got=repr(kind),
-                                            allowed=", ".join(KINDS)))
-        elif version != KINDS[kind]:
+            continue  # a Service, a Deployment, ...: files hold an application's other objects too
+        if version != KINDS[kind]:
             problems.append(checked.problem(("apiVersion",), f"{kind} is served as {KINDS[kind]}", got=repr(version),
                                             allowed=KINDS[kind]))
         elif not isinstance(name, str) or not name:
@@ -123,3 +126,63 @@ def render(path: tuple) -> str:
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
+
+
+NO_EFFECT = "no effect on the simulation"
+
+
+@dataclass(frozen=True)
+class Note:
+    """A field of an imported object and what deploysim made of it."""
+
+    source: str
+    line: int | None
+    path: str
+    note: str
+
+    def render(self) -> str:
+        where = self.source + (f":{self.line}" if self.line is not None else "")
+        return f"{where}: {self.path}: {self.note}"
+
+
+@dataclass
+class Imported:
+    """A controller object as deploysim's own sections, with what was left out or approximated."""
+
+    rollout: dict
+    gates: dict[str, dict]
+    ignored: list[Note] = field(default_factory=list)
+    approximated: list[Note] = field(default_factory=list)
+    origins: dict[tuple, tuple[str, int | None, int | None]] = field(default_factory=dict)
+    """Where each generated key came from: (file, line, column), to locate a problem found later."""
+
+
+def where_of(obj: KubeObject, path: tuple) -> tuple[str, int | None, int | None]:
+    """(file, line, column) of the field at `path` of `obj`."""
+    problem = obj.problem(path, "")
+    return obj.source, problem.line, problem.column
+
+
+def note_at(obj: KubeObject, path: tuple, note: str) -> Note:
+    return Note(obj.source, obj.problem(path, "").line, render(path), note)
+
+
+def ignore(out: Imported, obj: KubeObject, path: tuple, why: str) -> None:
+    """Record that the field at `path` has no effect on the simulation, and why."""
+    out.ignored.append(note_at(obj, path, why))
+
+
+class GateNames:
+    """Gate names: `template.metric`, lowered to the scenario's name pattern, unique per distinct gate."""
+
+    def __init__(self) -> None:
+        self.taken: dict[str, dict] = {}
+
+    def of(self, wanted: str, gate: dict) -> str:
+        base = NAME.sub("-", wanted.lower()).strip("-._") or "metric"
+        name, n = base, 1
+        while name in self.taken and self.taken[name] != gate:
+            n += 1
+            name = f"{base}-{n}"
+        self.taken[name] = gate
+        return name

@@ -4,6 +4,7 @@ deploysim's own `rollout:` and `gates:` before the scenario is validated.
     rollout:
       argo: k8s/rollout.yaml              # a Rollout (canary); paths relative to the scenario file
       templates: [k8s/analysis.yaml]      # files holding its AnalysisTemplates / ClusterAnalysisTemplates
+    # or: flagger: k8s/canary.yaml        # a Flagger Canary, templates: files with its MetricTemplates
       strategy: consul-pull               # how hosts move between builds (as in any rollout:)
       name: web                           # which Rollout, when the file holds several
     metrics:                              # each imported metric, by name: the measure it is simulated as
@@ -19,58 +20,82 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from sim.controllers.argo import Imported, Note, import_rollout
-from sim.controllers.objects import KubeObject, find, objects_of, of_kind
+from sim.controllers.argo import import_rollout
+from sim.controllers.flagger import import_canary
+from sim.controllers.objects import Imported, KubeObject, Note, find, objects_of, of_kind
 from sim.errors import Problem, ScenarioError
 from sim.load.includes import IncludedFrom
 from sim.load.locate import position
 from sim.load.yaml_input import parse_yaml, read_text
 
-CONTROLLER_KEYS = ("argo",)  # a `rollout:` with one of these is an imported object
-IMPORT_KEYS = ("argo", "templates", "name")
+CONTROLLERS = {"argo": ("Rollout", import_rollout), "flagger": ("Canary", import_canary)}
+IMPORT_KEYS = ("argo", "flagger", "templates", "name")
 
 
 def expand_controllers(data: Any, source: str, base_dir: Path, origins: dict) -> tuple[Note, ...]:
     """Replace an imported `rollout:` in `data` (in place) by deploysim's own sections; returns the notes
     on what was ignored or approximated (empty when nothing is imported)."""
     rollout = data.get("rollout") if isinstance(data, dict) else None
-    if not isinstance(rollout, dict) or not any(key in rollout for key in CONTROLLER_KEYS):
+    controllers = [key for key in CONTROLLERS if isinstance(rollout, dict) and key in rollout]
+    if not controllers:
         return ()
     where = _locator(data, source, origins)
-    manifest = _path(rollout.get("argo"), ("rollout", "argo"), base_dir, where)
+    if len(controllers) > 1:
+        raise ScenarioError([Problem(*where(("rollout", controllers[1])), f"rollout.{controllers[1]}",
+                                     "a rollout imports one controller object", got=", ".join(controllers),
+                                     allowed="argo or flagger")])
+    controller = controllers[0]
+    kind, translate = CONTROLLERS[controller]
+    manifest = _path(rollout.get(controller), ("rollout", controller), base_dir, where)
     files = rollout.get("templates") or []
     if not isinstance(files, list):
         raise ScenarioError([Problem(*where(("rollout", "templates")), "rollout.templates", "a list of manifest files",
                                      got=type(files).__name__, allowed="[k8s/analysis.yaml, ...]")])
     objects = read_manifests(manifest)
     templates = [t for i, f in enumerate(files) for t in read_manifests(_path(f, ("rollout", "templates", i), base_dir, where))]
-    templates += [o for o in objects if o.kind != "Rollout"]
-    chosen = _the_rollout(objects, rollout.get("name"), manifest, where)
+    templates += [o for o in objects if o.kind != kind]
+    chosen = _the_object(objects, kind, controller, rollout.get("name"), manifest, where)
     measures = data.get("metrics") if isinstance(data.get("metrics"), dict) else {}
-    imported = import_rollout(chosen, templates, measures, str(rollout.get("strategy", "")))
+    imported = translate(chosen, templates, measures, str(rollout.get("strategy", "")))
     _merge(data, rollout, imported, origins, where)
     return (*imported.ignored, *imported.approximated)
 
 
+def shapes_import(path: tuple) -> bool:
+    """Whether an override at `path` changes what is imported (the object, its templates, the metric
+    mapping): such overrides apply before the import, every other one to its result, so that
+    `--set rollout.steps[0].canary.threshold=5` changes the imported policy as a sweep would."""
+    return (path[:1] == ("metrics",) or path == ("rollout",)
+            or (path[:1] == ("rollout",) and len(path) > 1 and path[1] in IMPORT_KEYS))
+
+
 def read_manifests(path: Path) -> list[KubeObject]:
-    """The objects of one manifest file (within the YAML budgets of `sim.limits`)."""
+    """The controller objects of one manifest file (within the YAML budgets of `sim.limits`)."""
     text = read_text(path)
     return objects_of(parse_yaml(text, str(path), documents=True), str(path))
 
 
-def _the_rollout(objects: list[KubeObject], name: Any, manifest: Path, where: Callable) -> KubeObject:
-    rollouts = list(of_kind(objects, ("Rollout",)))
+def kinds_in(path: Path) -> list[str]:
+    """The kinds of every document of a manifest file (for saying what a file holds instead)."""
+    documents = parse_yaml(read_text(path), str(path), documents=True)
+    return [str(d.get("kind")) for d in documents if isinstance(d, dict)]
+
+
+def _the_object(objects: list[KubeObject], kind: str, key: str, name: Any, manifest: Path, where: Callable) -> KubeObject:
+    """The Rollout (or Canary) the scenario imports: the one in the file, or the one `rollout.name` names."""
+    found = list(of_kind(objects, (kind,)))
     if name is not None:
-        found = find(rollouts, "Rollout", str(name))
-        if found is None:
-            raise ScenarioError([Problem(*where(("rollout", "name")), "rollout.name", f"no Rollout of this name in {manifest}",
-                                         got=repr(name), allowed=", ".join(r.name for r in rollouts) or "none")])
-        return found
-    if len(rollouts) != 1:
-        raise ScenarioError([Problem(*where(("rollout", "argo")), "rollout.argo",
-                                     "the file must hold exactly one Rollout, or say which with rollout.name",
-                                     got=f"{len(rollouts)} Rollouts", allowed=", ".join(r.name for r in rollouts) or "one")])
-    return rollouts[0]
+        chosen = find(found, kind, str(name))
+        if chosen is None:
+            raise ScenarioError([Problem(*where(("rollout", "name")), "rollout.name", f"no {kind} of this name in {manifest}",
+                                         got=repr(name), allowed=", ".join(o.name for o in found) or "none")])
+        return chosen
+    if len(found) != 1:
+        held = f"{len(found)} {kind}s" if found else "no " + kind + ": it holds " + (", ".join(kinds_in(manifest)) or "nothing")
+        raise ScenarioError([Problem(*where(("rollout", key)), f"rollout.{key}",
+                                     f"the file must hold exactly one {kind}, or say which with rollout.name",
+                                     got=held, allowed=", ".join(o.name for o in found) or f"a file with a {kind}")])
+    return found[0]
 
 
 def _merge(data: Any, rollout: dict, imported: Imported, origins: dict, where: Callable) -> None:
@@ -83,7 +108,7 @@ def _merge(data: Any, rollout: dict, imported: Imported, origins: dict, where: C
     clashes = sorted(set(gates) & set(imported.gates))
     if clashes:
         raise ScenarioError([Problem(*where(("gates", clashes[0])), f"gates.{clashes[0]}",
-                                     "the imported Rollout makes a gate of this name too", got=clashes[0],
+                                     "the imported object makes a gate of this name too", got=clashes[0],
                                      allowed="another name")])
     data["rollout"] = native
     data["gates"] = {**gates, **imported.gates}

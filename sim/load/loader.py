@@ -21,7 +21,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from sim import limits
 from sim.errors import Problem, ScenarioError
-from sim.load.controllers import expand_controllers
+from sim.load.controllers import expand_controllers, shapes_import
 from sim.load.includes import resolve_includes
 from sim.load.locate import position, problems_from, where
 from sim.load.overrides import apply_overrides, parse_override
@@ -72,8 +72,10 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> LoadedScen
     data = read_yaml(Path(path))
     origins: dict = resolve_includes(data, Path(path), read_yaml)
     parsed = [parse_override(text) for text in overrides]
-    origins.update(apply_overrides(data, parsed))
+    first = [o for o in parsed if shapes_import(o.path)]
+    origins.update(apply_overrides(data, first))
     imported = expand_controllers(data, source, Path(path).parent, origins)
+    origins.update(apply_overrides(data, [o for o in parsed if not shapes_import(o.path)]))
     scenario = validate(data, source, origins, base_dir=Path(path).parent)
     return LoadedScenario(scenario=scenario, source=source, overrides=tuple(overrides), data=data, origins=origins,
                           imported=imported)

@@ -91,6 +91,9 @@ class ArgoSpec(Limits):
     """What the metric's query returns, simulated (`sim.policies.measures`): with it, the gate judges each
     measurement by `success_condition` / `failure_condition` (Argo's expression language) on `result`,
     instead of max / max_ratio / max_increase. Set for every metric imported from an AnalysisTemplate."""
+    scale: float = Field(1.0, gt=0, le=1e6)
+    """`result[0]` is the measure times this: the query's unit (100: a percentage; 1000: latency in
+    milliseconds). From the scenario's `metrics:` mapping."""
     success_condition: str | None = Field(None, max_length=2000)
     """Argo `successCondition`, e.g. `result[0] >= 0.95` (see `sim.policies.expr` for the language)."""
     failure_condition: str | None = Field(None, max_length=2000)
@@ -258,6 +261,7 @@ def judge_value(spec: ArgoSpec, requests: int, value: float) -> Measurement:
     if 0 < requests < spec.min_requests:
         return Measurement("low_traffic", spec.metric, float(requests),
                            f"requests {requests} {LOW_TRAFFIC_RULE} {spec.min_requests}")
+    value = value * spec.scale
     result = [value] if requests > 0 else []
     shown = f"{spec.measure} {value:.6g}" if result else f"{spec.measure}: no data (result [])"
     success, failure = spec.conditions

@@ -14,13 +14,39 @@ no requests in the window, as an empty Prometheus vector).
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
 
 from sim.policies.rules import ratio
 from sim.policies.window import Window, error_rate, mean_latency
+from sim.section import Section
 
 Measure = Literal["error_rate", "success_rate", "error_rate_ratio", "latency", "latency_ratio"]
 MEASURES: tuple[str, ...] = Measure.__args__  # type: ignore[attr-defined]
+
+
+class MappedMetric(Section):
+    """An imported metric simulated as `measure`, in the unit its query returns: `measure x scale`.
+    Written as the measure alone (`success-rate: success_rate`) when the query returns the measure's
+    own unit (a share; seconds)."""
+
+    measure: Measure
+    scale: float = Field(1.0, gt=0, le=1e6)
+    """100: the query returns a percentage (`99` for 99%); 1000: latency in milliseconds."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _measure_alone(cls, data: Any) -> Any:
+        return {"measure": data} if isinstance(data, str) else data
+
+
+def mapping_of(entry: Any) -> tuple[Any, float]:
+    """(measure, scale) of a `metrics:` entry as written (a measure name, or {measure, scale})."""
+    if isinstance(entry, dict):
+        scale = entry.get("scale", 1.0)
+        return entry.get("measure"), scale
+    return entry, 1.0
 
 
 def metric_of(measure: str) -> str:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Iterator
 
 from sim import __version__
+from sim.backtest.live import manifest_record
 from sim.errors import Problem, UserError
 
 RESULTS_FORMAT = 1
@@ -309,14 +310,15 @@ def write_manifest(folder: Path, command: str, loaded, entropy: int, extra: dict
                    overrides: tuple | None = None) -> None:
     """The folder's manifest.json, written last: the command, the scenario it ran (`loaded`, a
     `LoadedScenario`; None when there is none) with its overrides (those of `loaded` unless given),
-    seed and entropy, and every file in the folder."""
+    seed and entropy, and every file in the folder; for a backtest on a live Prometheus, the URL, window,
+    queries and a digest of the data read (`history`)."""
     files = sorted(p.name for p in folder.iterdir()) + ["manifest.json"]
     write_json(folder / "manifest.json", manifest(
         command=command, scenario_source=loaded.source if loaded else "", scenario_digest=loaded.digest if loaded else "",
         effective=loaded.effective if loaded else {}, overrides=loaded.overrides if overrides is None else overrides,
         seed=loaded.scenario.seed if loaded else None, entropy=entropy, files=files,
         extra={**({"imported": [note.render() for note in loaded.imported]} if loaded and loaded.imported else {}),
-               **(extra or {})}))
+               **(manifest_record(loaded.scenario.traffic.history) if loaded else {}), **(extra or {})}))
 
 
 def write_json(path: Path, data: dict) -> None:

@@ -20,7 +20,8 @@ first unscripted decision a round's intervals and checks are the ones the per-ch
 decision, once scripted, happens at the same check of the same run, in the same SimPy event order,
 because the gates keep the very same clock of events. Most releases (a good build that is promoted)
 take one round; a bad build that is rolled back takes two. `tests/rollout/test_batch.py` holds the two
-engines to identical releases.
+engines to identical releases. A rollout with a canary step (Flagger's analysis, where every passing
+check moves the release) is left to the per-check model.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from sim.rollout.pipeline import ClockTie, GateRun, Scripted, acted, clock_check
 from sim.rollout.release import ReleaseResult, blocked_reason, metrics_until, result_of, run_model, simulate_per_check
 from sim.rollout.series import MetricSeries, compute_series
 from sim.rollout.setup import ReleaseSetup, release_setup
+from sim.spec.rollout import CanaryStep
 from sim.spec.scenario import Scenario
 
 # A round re-runs a release from its start, so a release with d decisions costs d + 1 rounds, and the
@@ -67,6 +69,9 @@ def run_batched(releases: list[tuple[Scenario, int]], entropy: int,
     results: dict[int, ReleaseResult] = {}  # by release, as each finishes
     groups: dict[tuple, list[int]] = {}
     for i, (scenario, replication) in enumerate(releases):
+        if moves_per_check(scenario):
+            results[i] = simulate_per_check(scenario, replication, entropy, setups[i])
+            continue
         groups.setdefault(_first_round_key(scenario, replication), []).append(i)
     for group in groups.values():
         for i in group[1:]:
@@ -101,6 +106,12 @@ def run_batched(releases: list[tuple[Scenario, int]], entropy: int,
         for i in group:
             results[i] = simulate_per_check(*releases[i], entropy, setups[i])
     return _in_order(results, len(releases))
+
+
+def moves_per_check(scenario: Scenario) -> bool:
+    """Whether a passing check (not only a final verdict) moves the release: a canary step's
+    (`sim.rollout.canary`). Such releases are the per-check model's."""
+    return scenario.rollout is not None and any(isinstance(step, CanaryStep) for step in scenario.rollout.steps)
 
 
 def setups_for(scenarios: list[Scenario], setup: ReleaseSetup | None = None) -> list[ReleaseSetup]:

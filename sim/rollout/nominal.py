@@ -3,7 +3,8 @@
 A nominal walk through `rollout.steps` for a good build that nothing stops: deploys take no time,
 approvals take their median wait, and an analysis lasts until every gate passes on its own or its
 `duration` ends. The host counts are those of `sim.rollout.pipeline` (a set_weight step moves
-ceil(weight% x production hosts), the canary tier first; hosts already on the new build stay on it),
+ceil(weight% x production hosts), the canary tier first; hosts already on the new build stay on it; a
+canary step is seen at its first weight),
 so a warning can say how much traffic a gate sees at each step without simulating a release.
 
     walk(scenario, scenario.gates)[3].cohort.production   # production hosts on the new build at step 3
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 from sim.distributions import median_of
 from sim.policies.flagger import checks_to_promote
-from sim.spec.rollout import AnalysisStep, ApprovalStep, PauseStep, SetWeightStep, StageStep
+from sim.spec.rollout import AnalysisStep, ApprovalStep, CanaryStep, PauseStep, SetWeightStep, StageStep
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,10 @@ def after_step(scenario, cohort: Cohort, step) -> Cohort:
     if isinstance(step, SetWeightStep):
         moved = math.ceil(step.set_weight / 100.0 * production_hosts(scenario))
         return Cohort(f"{step.set_weight:g}%", cohort.staging, cohort.dogfood, max(cohort.production, moved))
+    if isinstance(step, CanaryStep):  # seen at its first weight, where its gates have the least traffic
+        weight = step.canary.weights[0]
+        moved = math.ceil(weight / 100.0 * production_hosts(scenario))
+        return Cohort(f"{weight:g}%", cohort.staging, cohort.dogfood, max(cohort.production, moved))
     if isinstance(step, StageStep):
         count = getattr(scenario.fleet.tiers, step.stage)
         return Cohort(step.stage, **{**_counts(cohort), step.stage: count})
@@ -91,6 +96,9 @@ def step_length(scenario, step, gates: dict) -> float:
         return median_of(step.approval.wait)
     if isinstance(step, StageStep):
         return step.smoke_test.duration if step.smoke_test is not None else 0.0
+    if isinstance(step, CanaryStep):  # one passing check per weight, an approval before each increase
+        approvals = median_of(step.canary.approval.wait) if step.canary.approval is not None else 0.0
+        return len(step.canary.weights) * step.canary.interval + (len(step.canary.weights) - 1) * approvals
     if isinstance(step, AnalysisStep):
         ends = [passes_after(gates[name]) if name in gates else None for name in step.analysis.gates]
         known = [e for e in ends if e is not None]
@@ -102,7 +110,7 @@ def step_length(scenario, step, gates: dict) -> float:
 
 def serves(step) -> bool:
     """Whether this step gives the new build real traffic (where background gates start)."""
-    return isinstance(step, SetWeightStep) or (isinstance(step, StageStep) and step.stage == "dogfood")
+    return isinstance(step, (SetWeightStep, CanaryStep)) or (isinstance(step, StageStep) and step.stage == "dogfood")
 
 
 def walk(scenario, gates: dict) -> list[StepView]:

@@ -9,7 +9,6 @@ deployed twice.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,14 +16,10 @@ import simpy
 
 from sim import policies
 from sim.policies import Verdict
+from sim.rollout.canary import canary
 from sim.rollout.context import GateWatch, ReleaseContext
-from sim.spec.rollout import AnalysisStep, ApprovalStep, PauseStep, SetWeightStep, StageStep
-
-
-@dataclass(frozen=True)
-class Alarm:
-    gate: str
-    verdict: Verdict
+from sim.rollout.moves import Alarm, GateRun, deploy_to, set_weight
+from sim.spec.rollout import AnalysisStep, ApprovalStep, CanaryStep, PauseStep, SetWeightStep, StageStep
 
 
 def label_of(step) -> str:
@@ -36,6 +31,8 @@ def label_of(step) -> str:
         return "bake"
     if isinstance(step, AnalysisStep):
         return "analysis"
+    if isinstance(step, CanaryStep):
+        return "canary"
     return "approval"
 
 
@@ -53,21 +50,11 @@ def run_step(ctx: ReleaseContext, step, index: int):
         yield ctx.env.timeout(step.pause)
     elif isinstance(step, AnalysisStep):
         yield from analysis(ctx, step.analysis.gates, step.analysis.duration)
+    elif isinstance(step, CanaryStep):
+        yield from canary(ctx, step.canary)
     elif isinstance(step, ApprovalStep):
         yield ctx.env.timeout(ctx.draw(step.approval.wait, f"approval.{ctx.candidate.number}.{index}"))
     ctx.stage_event("reached")
-
-
-def deploy_to(ctx: ReleaseContext, hosts: np.ndarray, purpose: str):
-    """Move `hosts` (not yet assigned) to the candidate build; wait until the wave has finished."""
-    hosts = hosts[~ctx.assigned[hosts]]
-    if len(hosts):
-        ctx.assigned[hosts] = True
-        wave = ctx.wave(hosts, ctx.candidate.number, purpose)
-        ctx.exposure.go_live(ctx.candidate.number, hosts, wave.done, ctx.onset_delays(len(hosts), purpose))
-        ctx.waves_finish = max(ctx.waves_finish, wave.finished)
-    if ctx.waves_finish > ctx.env.now:
-        yield ctx.env.timeout(ctx.waves_finish - ctx.env.now)
 
 
 def stage(ctx: ReleaseContext, step: StageStep):
@@ -82,14 +69,6 @@ def stage(ctx: ReleaseContext, step: StageStep):
 
 class SmokeTestFailed(Exception):
     """Staging's smoke tests caught the build; production never saw it."""
-
-
-def set_weight(ctx: ReleaseContext, weight: float):
-    production = ctx.production
-    target = production[: math.ceil(weight / 100.0 * len(production))]
-    yield from deploy_to(ctx, target, f"b{ctx.candidate.number}.w{weight:g}")
-    if weight >= 100 and ctx.candidate.full is None:
-        ctx.candidate.full = ctx.env.now
 
 
 def analysis(ctx: ReleaseContext, names: list[str], duration: float | None):
@@ -114,18 +93,6 @@ def stop_gates(ctx: ReleaseContext, background: bool = True) -> None:
             gate.process.interrupt("stop")
         if not gate.process.is_alive or background or not gate.background:
             ctx.gates.remove(gate)
-
-
-@dataclass
-class GateRun:
-    """One analysis run of one gate: when it started and when it checked (both models record these)."""
-
-    index: int  # start order within the release
-    gate: str
-    start: float
-    checks: list[float] | None  # None: a background run that only waited (see `clock_checks`)
-    interval: float = 60.0
-    stopped: float | None = None  # when a waiting run was stopped (None: it never was)
 
 
 def clock_checks(run: GateRun, horizon: float) -> list[float]:

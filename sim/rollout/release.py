@@ -29,7 +29,7 @@ from sim.rollout.records import Decision, MetricSample, ReleaseOutcome, StageCha
 from sim.rollout.series import MetricSeries
 from sim.rollout.setup import ReleaseSetup, release_setup
 from sim.rollout.traffic import NoiseBlocks, Replay
-from sim.spec.rollout import AnalysisStep, ApprovalStep, SetWeightStep, StageStep
+from sim.spec.rollout import AnalysisStep, ApprovalStep, CanaryStep, SetWeightStep, StageStep
 from sim.spec.scenario import Scenario
 from sim.streams import Streams
 
@@ -132,7 +132,7 @@ def _start_background(ctx: ReleaseContext, step, index: int) -> None:
             for name in ctx.rollout.background_gates:
                 start_gate(ctx, name, None, background=True)
         return
-    serves = isinstance(step, SetWeightStep) or (isinstance(step, StageStep) and step.stage == "dogfood")
+    serves = isinstance(step, (SetWeightStep, CanaryStep)) or (isinstance(step, StageStep) and step.stage == "dogfood")
     if serves or ctx.production_share() > 0:
         for name in ctx.rollout.background_gates:
             start_gate(ctx, name, None, background=True)
@@ -211,6 +211,8 @@ def blocked_reason(ctx: ReleaseContext, decisions: list[Decision]) -> str:
         return f"awaiting approval at {ctx.label}"
     if isinstance(step, AnalysisStep):
         return f"analysis at {ctx.label} never decided"
+    if isinstance(step, CanaryStep):
+        return f"canary analysis at {ctx.label} never reached its last weight"
     return f"unfinished: still at {ctx.label} (step {ctx.step + 1}) at the horizon"
 
 

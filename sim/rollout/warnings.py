@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from sim.distributions import median_of
 from sim.rollout.levels import requests_per_check
 from sim.rollout.nominal import StepView, walk
-from sim.spec.rollout import AnalysisStep
+from sim.spec.rollout import AnalysisStep, CanaryStep
 from sim.units import format_duration
 
 
@@ -64,6 +64,8 @@ def used_gates(scenario) -> list[str]:
     for step in scenario.rollout.steps:
         if isinstance(step, AnalysisStep):
             names += step.analysis.gates
+        elif isinstance(step, CanaryStep):
+            names += step.canary.gates
     return list(dict.fromkeys(names))
 
 
@@ -79,7 +81,7 @@ def gate_sets(scenario) -> list[tuple[tuple, dict]]:
 
 def gate_warnings(scenario, views: list[StepView], path: tuple, name: str, spec) -> list[ScenarioWarning]:
     """The warnings about one gate of one gate set."""
-    analyses = [v for v in views if isinstance(v.step, AnalysisStep) and name in v.step.analysis.gates]
+    analyses = [v for v in views if name in _step_gates(v.step)]
     background = _phases(views) if name in scenario.rollout.background_gates else []
     if spec.semantics == "kayenta":
         return kayenta_points(scenario, path, name, spec)
@@ -91,6 +93,13 @@ def gate_warnings(scenario, views: list[StepView], path: tuple, name: str, spec)
     if background:
         found += low_traffic_background(scenario, background, path, name, spec)
     return found
+
+
+def _step_gates(step) -> list[str]:
+    """The gates an analysis or canary step checks (none for other steps)."""
+    if isinstance(step, AnalysisStep):
+        return step.analysis.gates
+    return step.canary.gates if isinstance(step, CanaryStep) else []
 
 
 def _phases(views: list[StepView]) -> list[StepView]:

@@ -3,6 +3,7 @@
     rollout.strategy                                  a key of `strategies:`
     evaluation.sweep.grid `rollout.strategy` values   a key of `strategies:`
     rollout.steps[i].analysis.gates[j]                a key of `gates:` (without `evaluation:`), or a gate
+    rollout.steps[i].canary.gates[j]                    that every `evaluation.policies.P` defines (with it)
     rollout.background_gates[k]                         that every `evaluation.policies.P` defines (with it)
     rollout.steps[i].stage                            a tier with hosts (`fleet.tiers.staging`, `.dogfood`)
     evaluation.sweep.base                             a key of `evaluation.policies`
@@ -64,10 +65,11 @@ def gate_uses(rollout: dict) -> Iterator[tuple[tuple, str]]:
     """(key path, gate name) of every gate the rollout names, in file order."""
     steps = rollout.get("steps")
     for i, step in enumerate(steps if isinstance(steps, list) else ()):
-        gates = _mapping(_mapping(step).get("analysis")).get("gates")
-        for j, name in enumerate(gates if isinstance(gates, list) else ()):
-            if isinstance(name, str):
-                yield ("rollout", "steps", i, "analysis", "gates", j), name
+        for kind in ("analysis", "canary"):
+            gates = _mapping(_mapping(step).get(kind)).get("gates")
+            for j, name in enumerate(gates if isinstance(gates, list) else ()):
+                if isinstance(name, str):
+                    yield ("rollout", "steps", i, kind, "gates", j), name
     background = rollout.get("background_gates")
     for k, name in enumerate(background if isinstance(background, list) else ()):
         if isinstance(name, str):

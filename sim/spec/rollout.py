@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from sim.backtest import read_history
+from sim.backtest.live import LiveHistory, LiveSource, instant, live_url, url_problem
+from sim.backtest.timeline import iso
 from sim.distributions import Constant, Distribution, LogNormal, scenario_folder
 from sim.quantities import NonNegativeDuration, Percent, PositiveDuration, Share
 from sim.section import Section
@@ -66,6 +68,45 @@ class AnalysisSpec(Section):
     """Stop and pass after this long if nothing failed (default: until every gate passes or fails)."""
 
 
+class CanaryStep(Section):
+    """Flagger's canary analysis: move production to each weight in turn, each after an interval whose
+    checks all pass; roll back when failed checks reach `threshold` (`sim.rollout.canary`)."""
+
+    canary: "CanarySpec"
+
+
+class CanarySpec(Section):
+    gates: list[str] = Field(..., min_length=1)
+    """Gates (`semantics: flagger`, from `gates:`) checked together every `interval` (Flagger's metrics).
+    Each check of each gate is its measurement: within its limits passes; a breach, no requests or fewer
+    than `min_requests` is a failed check. The step counts failed checks; a gate's own `threshold`,
+    `step_weight` and `max_weight` apply only where it runs as an analysis step or background gate."""
+    weights: list[Percent] = Field(..., min_length=1, max_length=100)
+    """Percent of production hosts on the new build at each stage of the analysis, increasing (Flagger
+    `stepWeights`, or stepWeight, 2 x stepWeight, ... up to maxWeight). The step starts at the first; the
+    analysis ends (the canary is promoted) after a passing check at the last."""
+    interval: PositiveDuration = 60.0
+    """Time between checks (Flagger `analysis.interval`; Flagger raises anything under 10s to 10s)."""
+    threshold: int = Field(1, ge=1, le=10_000)
+    """Roll back when failed checks, counted over the whole analysis and all its gates (one per interval
+    at most), reach this (Flagger `threshold`; 1 when unset, as in Flagger's code)."""
+    approval: "ApprovalSpec | None" = None
+    """Wait for a person before each weight increase (Flagger's confirm-traffic-increase webhook)."""
+
+    @model_validator(mode="after")
+    def _increasing(self) -> "CanarySpec":
+        problems: list[tuple[tuple, Any, str]] = [
+            (("weights", i + 1), w, f"weights must increase (the one before is {p:g})")
+            for i, (p, w) in enumerate(zip(self.weights, self.weights[1:])) if w <= p]
+        problems += [(("weights", i), w, "a weight must be above 0 and at most 100")
+                     for i, w in enumerate(self.weights) if not 0 < w <= 100]
+        if self.interval < 10:
+            problems.append((("interval",), self.interval, "must be >= 10s (Flagger raises shorter intervals to 10s)"))
+        if problems:
+            raise located("CanarySpec", problems)
+        return self
+
+
 class ApprovalStep(Section):
     """Wait for a person to approve the next step (manual judgement)."""
 
@@ -79,20 +120,20 @@ class ApprovalSpec(Section):
 
 def _step_kind(value: Any) -> str | None:
     if isinstance(value, BaseModel):
-        return next(k for k in ("stage", "set_weight", "pause", "analysis", "approval") if k in type(value).model_fields)
+        return next(k for k in STEP_KINDS if k in type(value).model_fields)
     if isinstance(value, dict):
-        kinds = [k for k in ("stage", "set_weight", "pause", "analysis", "approval") if k in value]
+        kinds = [k for k in STEP_KINDS if k in value]
         return kinds[0] if len(kinds) == 1 else None
     return None
 
 
-STEP_KINDS = ("stage", "set_weight", "pause", "analysis", "approval")
+STEP_KINDS = ("stage", "set_weight", "pause", "analysis", "canary", "approval")
 
 Step = Annotated[
     Union[
         Annotated[StageStep, Tag("stage")], Annotated[SetWeightStep, Tag("set_weight")],
         Annotated[PauseStep, Tag("pause")], Annotated[AnalysisStep, Tag("analysis")],
-        Annotated[ApprovalStep, Tag("approval")],
+        Annotated[CanaryStep, Tag("canary")], Annotated[ApprovalStep, Tag("approval")],
     ],
     Discriminator(_step_kind, custom_error_type="step_kind",
                   custom_error_message="a step needs exactly one of: " + ", ".join(STEP_KINDS)),
@@ -126,6 +167,10 @@ class Rollout(Section):
         if weights and weights[-1][1] != 100:
             i, w = weights[-1]
             problems.append((("steps", i, "set_weight"), w, "the last set_weight must be 100"))
+        canaries = [i for i, s in enumerate(self.steps) if isinstance(s, CanaryStep)]
+        if canaries and not any(i > canaries[-1] and w == 100 for i, w in weights):
+            problems.append((("steps", canaries[-1], "canary"), "canary",
+                             "a canary analysis promotes into a later `set_weight: 100` step: add one after it"))
         if self.background_from_step is not None and self.background_from_step >= len(self.steps):
             problems.append((("background_from_step",), self.background_from_step,
                              f"not a step: the rollout has steps 0 to {len(self.steps) - 1}"))
@@ -141,6 +186,42 @@ class Diurnal(Section):
     """Peak-to-mean swing: load = mean x (1 + amplitude x cos(...)). Guess."""
     peak_hour: float = Field(15.0, ge=0, lt=24)
     """Hour of day (wall clock) of peak load. Guess: mid-afternoon."""
+
+
+def _instant_schema(schema: dict[str, Any]) -> None:
+    schema.pop("type", None)
+    schema["anyOf"] = [{"type": "string", "format": "date-time"}, {"type": "number", "minimum": 0}]
+
+
+class HistoryQueries(Section):
+    """PromQL of a live history, one query per role, each returning one series of per-interval values."""
+
+    requests: str = Field(..., min_length=1, max_length=10_000)
+    """Requests per interval, e.g. `sum(increase(http_requests_total[1m]))`."""
+    errors: str = Field(..., min_length=1, max_length=10_000)
+    """Failed requests per interval, e.g. `sum(increase(http_requests_total{code=~"5.."}[1m])) or vector(0)`."""
+    latency: str | None = Field(None, min_length=1, max_length=10_000)
+    """Mean latency in seconds per interval, e.g. `sum(rate(http_request_duration_seconds_sum[1m])) /
+    sum(rate(http_request_duration_seconds_count[1m]))`. Optional."""
+
+
+class HistoryRange(Section):
+    """The window of a live Prometheus history to replay (`history: prometheus+http://HOST:PORT`)."""
+
+    start: float = Field(..., json_schema_extra=_instant_schema)
+    """Time of the first point: ISO-8601 with a zone (`2024-03-04T00:00:00Z`) or unix seconds. Each point
+    counts the step before it (`increase(x[1m])`), so the history starts one step earlier."""
+    end: float = Field(..., json_schema_extra=_instant_schema)
+    """Time of the last point (as `start`); at least one step after `start`."""
+    step: PositiveDuration | None = None
+    """Query resolution: must be traffic.metric_interval (the default)."""
+    queries: HistoryQueries
+    """The PromQL to run over the window, one query per role."""
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _unix_seconds(cls, value: Any) -> float:
+        return instant(value)
 
 
 class Traffic(Section):
@@ -162,31 +243,67 @@ class Traffic(Section):
     """Coefficient of variation of each interval's mean latency. Guess."""
     metric_interval: PositiveDuration = 60.0
     """Length of one metric interval (a scrape/aggregation step). 1m as in Argo's examples."""
+    # before `history`, whose validator reads it (pydantic validates fields in the order they are declared)
+    history_range: HistoryRange | None = None
+    """Backtest on a live Prometheus (`history: prometheus+http://HOST:PORT`): the window to replay and the
+    queries, sent to /api/v1/query_range once per process. Only with a live history."""
     history: str | None = None
     """Backtest: a metric history (CSV: timestamp, requests, errors[, latency]; or a Prometheus
-    range-query JSON export) that replaces the synthetic baseline. Each release replays a time-of-day
-    aligned block bootstrap of it; the bad build's spike is injected into it. Path relative to the
-    scenario file; `--metrics FILE` sets it."""
+    range-query JSON export; or a live Prometheus server, `prometheus+http://HOST:PORT` or
+    `prometheus+https://...`, with `history_range`) that replaces the synthetic baseline. Each release
+    replays a time-of-day aligned block bootstrap of it; the bad build's spike is injected into it. Path
+    relative to the scenario file; `--metrics FILE` (or `--metrics URL`) sets it."""
     history_block: int | None = Field(None, ge=1, le=100_000)
     """Bootstrap block length in intervals (default: chosen from the data, Politis-White)."""
 
     @field_validator("history")
     @classmethod
     def _from_scenario_folder(cls, history: str | None, info: ValidationInfo) -> str | None:
-        """The history's path, relative to the scenario file's folder unless absolute."""
+        """The history's path, relative to the scenario file's folder unless absolute; a live server's URL
+        with its window and queries (a `LiveHistory`, which `read_history` asks the server for)."""
         if history is None:
             return None
-        return str(Path(history) if Path(history).is_absolute() else (scenario_folder(info) / history).resolve())
+        url = live_url(history)
+        if url is None:
+            return str(Path(history) if Path(history).is_absolute() else (scenario_folder(info) / history).resolve())
+        problem = url_problem(url)
+        if problem:
+            raise ValueError(problem)
+        window, step = info.data.get("history_range"), info.data.get("metric_interval")
+        if window is None or step is None:  # no window (said by _readable_history), or a bad one (said already)
+            return url
+        queries = tuple((role, q) for role, q in window.queries.model_dump().items() if q is not None)
+        return LiveHistory(LiveSource(url, window.start, window.end, window.step or step, queries))
 
     @model_validator(mode="after")
     def _readable_history(self) -> "Traffic":
+        self._live_history_range()
         if self.history is None:
             return self
-        history = read_history(self.history)  # raises MetricsError, located in the history file
+        history = read_history(self.history)  # raises MetricsError, located in the history file (or at the server)
         if abs(history.interval - self.metric_interval) > 1e-9:
             raise ValueError(f"history: its interval is {history.interval:g}s but traffic.metric_interval is "
                              f"{self.metric_interval:g}s; set traffic.metric_interval to {history.interval:g}s")
         return self
+
+    def _live_history_range(self) -> None:
+        """`history_range` with a live history and only then; its step the metric interval; two points or more."""
+        live, window = self.history is not None and live_url(self.history) is not None, self.history_range
+        problems: list[tuple[tuple, Any, str]] = []
+        if live and window is None:
+            problems.append((("history",), self.history, "a live Prometheus history needs traffic.history_range "
+                             "(start, end, queries: {requests, errors[, latency]})"))
+        elif window is not None and not live:
+            problems.append((("history_range",), "history_range", "only for a live Prometheus history (history: "
+                             "prometheus+http://HOST:PORT); drop it (--set traffic.history_range=null) for a file"))
+        elif window is not None and window.step is not None and abs(window.step - self.metric_interval) > 1e-9:
+            problems.append((("history_range", "step"), window.step, f"must equal traffic.metric_interval "
+                             f"({self.metric_interval:g}s): each point of the history is one metric interval"))
+        elif window is not None and window.end - window.start < (window.step or self.metric_interval) - 1e-9:
+            problems.append((("history_range", "end"), iso(window.end), "the window needs two points or more: end at "
+                             "least one step after start"))
+        if problems:
+            raise located("Traffic", problems)
 
 
 class BadBuild(Section):
@@ -268,4 +385,6 @@ class Schedule(Section):
 
 
 AnalysisStep.model_rebuild()
+CanaryStep.model_rebuild()
+CanarySpec.model_rebuild()
 ApprovalStep.model_rebuild()

@@ -18,13 +18,13 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from sim.distributions import Constant, Distribution, LogNormal
 from sim.policies import Policy
-from sim.policies.measures import Measure
+from sim.policies.measures import MappedMetric
 from sim.quantities import NonNegativeDuration, PositiveRate, PositiveSize, Share
 from sim.section import Section
 from sim.spec.evaluation import Evaluation
 from sim.spec.references import bad_references, line_error, located
 from sim.spec.renamed import renamed_keys, without_renamed
-from sim.spec.rollout import Build, Commander, Incidents, Rollout, Schedule, Traffic
+from sim.spec.rollout import Build, CanaryStep, Commander, Incidents, Rollout, Schedule, Traffic
 
 SCENARIO_VERSION = 1
 MAX_HOSTS = 10_000_000
@@ -226,10 +226,12 @@ class Scenario(Section):
     schedule: Schedule = Schedule()
     evaluation: Evaluation | None = None
     """Policies to compare on many releases (`deploysim evaluate`)."""
-    metrics: dict[str, Measure] = Field(default_factory=dict)
+    metrics: dict[str, MappedMetric] = Field(default_factory=dict)
     """The measure each metric of an imported controller object is simulated as, by metric name (its
-    query is not run): `success-rate: success_rate`. Measures: error_rate, success_rate,
-    error_rate_ratio (new / old), latency, latency_ratio (see `sim.policies.measures`)."""
+    query is not run): `success-rate: success_rate`, or with the query's unit `{measure: success_rate,
+    scale: 100}` for a percentage. Measures: error_rate, success_rate, error_rate_ratio (new / old),
+    latency (seconds), latency_ratio (see `sim.policies.measures`). Flagger's built-in metrics map
+    themselves."""
 
     @field_validator("strategies")
     @classmethod
@@ -248,6 +250,23 @@ class Scenario(Section):
             raise located("Scenario", [(("fleet", "tiers"), tiers.model_dump(), (
                 f"staging + dogfood ({tiers.staging + tiers.dogfood}) must leave production hosts in the "
                 f"smallest fleet ({min(self.fleet_sizes())})"))])
+        return self
+
+    @model_validator(mode="after")
+    def _canary_gates_count_checks(self) -> "Scenario":
+        """A canary step's gates are Flagger gates: the step counts their failed checks (`sim.rollout.canary`)."""
+        if self.rollout is None:
+            return self
+        policies = ({f"evaluation.policies.{name}": gates for name, gates in self.evaluation.policies.items()}
+                    if self.evaluation is not None else {"gates": self.gates})
+        problems = [(("rollout", "steps", i, "canary", "gates", j), name,
+                     f"a canary step's gates need semantics: flagger ({name} is {spec.semantics} in {where})")
+                    for i, step in enumerate(self.rollout.steps) if isinstance(step, CanaryStep)
+                    for j, name in enumerate(step.canary.gates)
+                    for where, gates in policies.items() if (spec := gates.get(name)) is not None
+                    and spec.semantics != "flagger"]
+        if problems:
+            raise located("Scenario", problems[:1])
         return self
 
     @model_validator(mode="wrap")

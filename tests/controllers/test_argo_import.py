@@ -97,7 +97,8 @@ def test_an_unmapped_metric_names_the_metric_to_map(folder):
     ("      - setCanaryScale: {weight: 60}\n", "      - experiment: {templates: []}\n", "rollout.yaml:41:21: spec.strategy.canary.steps[5].experiment: cannot be simulated"),
     ("    canary:\n", "    blueGreen: {}\n    canary_:\n", "rollout.yaml:18:5: spec.strategy: only canary strategies"),
     ("          - templateName: success-rate\n", "          - templateName: success-rat\n", "spec.strategy.canary.steps[2].analysis.templates[0].templateName: no AnalysisTemplate of this name"),
-    ("kind: Rollout\n", "kind: Deployment\n", "rollout.yaml:3:7: kind: not a kind deploysim reads"),
+    ("kind: Rollout\n", "kind: Deployment\n", "rollout.argo: the file must hold exactly one Rollout, or say which with "
+     "rollout.name (got no Rollout: it holds Deployment"),
     ("apiVersion: argoproj.io/v1alpha1\nkind: Rollout", "apiVersion: argoproj.io/v1\nkind: Rollout", "apiVersion: Rollout is served as argoproj.io/v1alpha1"),
 ])
 def test_what_cannot_be_simulated_is_refused_where_it_is_written(folder, old, new, expected):
