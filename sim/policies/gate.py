@@ -68,6 +68,10 @@ class Limits(Gate):
     min_requests: int = Field(0, ge=0)
     """Fewer new-cohort requests than this in the window: the measurement is inconclusive, not a failure
     (each semantics says what "no data" becomes)."""
+    quantile: Literal["p50", "p95", "p99"] | None = None
+    """With `metric: latency`: the rules read this quantile of each cohort's request latencies over the
+    window (Flagger's `request-duration` is the p99) instead of the mean; modelled, see
+    `traffic.latency_shape`."""
 
     @field_validator("max", "max_increase", mode="before")
     @classmethod
@@ -79,6 +83,15 @@ class Limits(Gate):
     @model_validator(mode="after")
     def _some_rule(self) -> "Limits":
         return check_rules(self)
+
+    @model_validator(mode="after")
+    def _quantile_of_latency(self) -> "Limits":
+        if self.quantile is not None and self.metric != "latency":
+            raise ValueError(f"quantile needs metric: latency (got metric {self.metric})")
+        if self.quantile is not None and getattr(self, "measure", None) is not None:
+            raise ValueError(f"a gate with `measure` reads its measure: drop quantile, or use measure "
+                             f"latency_{self.quantile}")
+        return self
 
 
 def check_rules(limits: Limits) -> Limits:

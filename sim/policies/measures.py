@@ -9,6 +9,9 @@ no requests in the window, as an empty Prometheus vector).
     error_rate_ratio    new build's error rate / old build's (0/0 = 1, x/0 = +inf)
     latency             new build's mean latency, seconds (request-weighted over the window)
     latency_ratio       new build's mean latency / old build's
+    latency_p50         new build's median latency, seconds (modelled: `Window.latency_quantile`)
+    latency_p95         new build's 95th percentile latency, seconds (Argo: histogram_quantile(0.95, ...))
+    latency_p99         new build's 99th percentile latency, seconds (Flagger's request-duration, in s)
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from sim.policies.rules import ratio
 from sim.policies.window import Window, error_rate, mean_latency
 from sim.section import Section
 
-Measure = Literal["error_rate", "success_rate", "error_rate_ratio", "latency", "latency_ratio"]
+Measure = Literal["error_rate", "success_rate", "error_rate_ratio", "latency", "latency_ratio", "latency_p50",
+                  "latency_p95", "latency_p99"]
 MEASURES: tuple[str, ...] = Measure.__args__  # type: ignore[attr-defined]
 
 
@@ -56,6 +60,8 @@ def metric_of(measure: str) -> str:
 
 def measure_value(measure: str, window: Window) -> float:
     """The measure over the window; NaN when the cohorts it reads had no requests."""
+    if measure.startswith("latency_p"):
+        return window.latency_quantile("new", measure.removeprefix("latency_"))
     if measure in ("latency", "latency_ratio"):
         new = mean_latency(window.new_requests, window.new_latency)
         old = mean_latency(window.old_requests, window.old_latency)

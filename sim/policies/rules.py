@@ -30,13 +30,23 @@ class Measurement:
     rule: str
 
 
-def cohort_values(metric: str, window: Window) -> tuple[float, float]:
-    """The (new, old) value of `metric` over the window; NaN for a cohort without requests."""
+def cohort_values(metric: str, window: Window, quantile: str | None = None, old: bool = True) -> tuple[float, float]:
+    """The (new, old) value of `metric` over the window; NaN for a cohort without requests. A latency is
+    the request-weighted mean, or with `quantile` (`p50`, `p95`, `p99`) that quantile of the requests'
+    latencies (`Window.latency_quantile`); `old=False` leaves the old cohort's quantile out (NaN)."""
     if metric == "error_rate":
         return (error_rate(window.new_requests, window.new_errors),
                 error_rate(window.old_requests, window.old_errors))
-    return (mean_latency(window.new_requests, window.new_latency),
-            mean_latency(window.old_requests, window.old_latency))
+    if quantile is None:
+        return (mean_latency(window.new_requests, window.new_latency),
+                mean_latency(window.old_requests, window.old_latency))
+    return (window.latency_quantile("new", quantile),
+            window.latency_quantile("old", quantile) if old else float("nan"))
+
+
+def label(spec: Limits) -> str:
+    """What the gate's rules read, in its rule texts: `error_rate`, `latency` (the mean), `latency p99`."""
+    return spec.metric if spec.quantile is None else f"{spec.metric} {spec.quantile}"
 
 
 def ratio(new: float, old: float) -> float:
@@ -48,13 +58,14 @@ def ratio(new: float, old: float) -> float:
 
 def _breaches(spec: Limits, new: float, old: float) -> list[tuple[str, float]]:
     found = []
+    name = label(spec)
     if spec.max is not None and new > spec.max:
-        found.append((f"{spec.metric} {new:.6g} > max {spec.max:.6g}", new))
+        found.append((f"{name} {new:.6g} > max {spec.max:.6g}", new))
     if spec.max_ratio is not None and not math.isnan(old) and ratio(new, old) > spec.max_ratio:
-        found.append((f"{spec.metric} new/old {ratio(new, old):.6g} > max_ratio {spec.max_ratio:.6g}",
+        found.append((f"{name} new/old {ratio(new, old):.6g} > max_ratio {spec.max_ratio:.6g}",
                       ratio(new, old)))
     if spec.max_increase is not None and not math.isnan(old) and new - old > spec.max_increase:
-        found.append((f"{spec.metric} new-old {new - old:.6g} > max_increase {spec.max_increase:.6g}",
+        found.append((f"{name} new-old {new - old:.6g} > max_increase {spec.max_increase:.6g}",
                       new - old))
     return found
 
@@ -63,9 +74,11 @@ def measure(spec: Limits, window: Window) -> Measurement:
     """Measure the window: no data, low traffic, the first broken rule, or success.
 
     Rules comparing with the old cohort are skipped when the old cohort had no requests.
-    Comparisons are strict (`value > max` breaches), as in Flagger's `thresholdRange` code.
+    Comparisons are strict (`value > max` breaches), as in Flagger's `thresholdRange` code. With
+    `quantile`, the latency read is that quantile of each cohort's requests over the window.
     """
-    new, old = cohort_values(spec.metric, window)
+    compared = spec.max_ratio is not None or spec.max_increase is not None  # (else the old cohort is not read)
+    new, old = cohort_values(spec.metric, window, spec.quantile, old=compared)
     return measure_totals(spec, int(np.sum(window.new_requests)), new, old)
 
 
@@ -89,13 +102,14 @@ def measure_totals(spec: Limits, requests: int, new: float, old: float) -> Measu
     if broken:
         rule, value = broken[0]
         return Measurement("breach", spec.metric, value, rule)
-    return Measurement("success", spec.metric, new, f"{spec.metric} {new:.6g} within limits")
+    return Measurement("success", spec.metric, new, f"{label(spec)} {new:.6g} within limits")
 
 
 def classify(spec: Limits, requests: np.ndarray, new: np.ndarray, old: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(success, breach) per measurement, as `measure_totals` would call them (vectorised, for screening
     many checks at once; the same comparisons in the same floating point). Neither: low traffic or no
-    data."""
+    data. `new` and `old` are the values the spec reads: with `quantile`, each check's latency quantiles
+    (`cohort_values`)."""
     measurable = (requests > 0) & (requests >= spec.min_requests) & ~np.isnan(new)
     broken = np.zeros(len(requests), dtype=bool)
     has_old = ~np.isnan(old)

@@ -287,8 +287,9 @@ def first_final(ctx: ReleaseContext, run: GateRun, checks: RunChecks, spec,
         if now > before:
             return None, False
         window = window_between(checks.metrics.part(0, end), prev, now)
+        affected = () if window.new_affected is None else (window.new_affected,)  # (latency quantiles read it)
         for column in (window.new_requests, window.new_errors, window.old_requests, window.old_errors,
-                       window.new_latency, window.old_latency):
+                       window.new_latency, window.old_latency, *affected):
             key.update(np.ascontiguousarray(column).tobytes())
         key.update(repr(float(now)).encode())
         digest = key.digest()

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
+from sim.policies.window import LATENCY_SHAPE
 from sim.rollout.records import MetricSample
 from sim.rollout.traffic import IntervalNoise, draw_many, draw_replayed
 
@@ -35,7 +37,14 @@ class MetricSeries:
     new_share: np.ndarray
     bad_share: np.ndarray
     incident: np.ndarray
+    new_affected: np.ndarray
+    """Share of each interval's new-cohort requests with the bad build's added latency (the latency
+    quantiles' model, `sim.policies.window.latency_quantile`); not a column of the metric records."""
     interval: float
+    added_latency: float = 0.0
+    """The bad build's added latency per affected request (s)."""
+    latency_shape: float = LATENCY_SHAPE
+    """`traffic.latency_shape`."""
 
     def __len__(self) -> int:
         return len(self.time)
@@ -48,25 +57,30 @@ class MetricSeries:
 
     def part(self, start: int, stop: int | None = None) -> "MetricSeries":
         """Rows start..stop-1 (numbered from this series' first row)."""
-        return MetricSeries(**{name: getattr(self, name)[start:stop] for name in _COLUMNS}, interval=self.interval)
+        return self._with({name: getattr(self, name)[start:stop] for name in _COLUMNS})
 
     def extended(self, more: "MetricSeries") -> "MetricSeries":
-        return MetricSeries(**{name: np.concatenate([getattr(self, name), getattr(more, name)]) for name in _COLUMNS},
-                            interval=self.interval)
+        return self._with({name: np.concatenate([getattr(self, name), getattr(more, name)]) for name in _COLUMNS})
+
+    def _with(self, columns: dict[str, Any]) -> "MetricSeries":
+        """These columns, with this series' interval, added latency and shape."""
+        return MetricSeries(**columns, interval=self.interval, added_latency=self.added_latency,
+                            latency_shape=self.latency_shape)
 
     def samples(self) -> list[MetricSample]:
         """The intervals as records (for tables and plots)."""
-        columns = [getattr(self, name).tolist() for name in _COLUMNS]
+        columns = [getattr(self, name).tolist() for name in _RECORDED]
         return [MetricSample(t, self.interval, *rest) for t, *rest in zip(*columns)]
 
 
-_COLUMNS = tuple(f.name for f in fields(MetricSeries) if f.name != "interval")
+_COLUMNS = tuple(f.name for f in fields(MetricSeries) if f.name not in ("interval", "added_latency", "latency_shape"))
+_RECORDED = tuple(name for name in _COLUMNS if name != "new_affected")  # MetricSample's, in its order
 
 
-def empty_series(interval: float) -> MetricSeries:
+def empty_series(interval: float, added_latency: float = 0.0, latency_shape: float = LATENCY_SHAPE) -> MetricSeries:
     ints, floats = np.zeros(0, np.int64), np.zeros(0)
     return MetricSeries(floats, ints, ints, ints, ints, floats, floats, floats, floats, floats, floats,
-                        np.zeros(0, bool), interval)
+                        np.zeros(0, bool), floats, interval, float(added_latency), latency_shape)
 
 
 @dataclass(frozen=True)
@@ -151,4 +165,5 @@ def _series(ctx, x: _Inputs, requests, errors, latency, true_rates) -> MetricSer
         old_requests=requests[:, 1].astype(np.int64), old_errors=errors[:, 1].astype(np.int64),
         new_latency=latency[:, 0].astype(float), old_latency=latency[:, 1].astype(float),
         new_true_rate=true_rates[:, 0].astype(float), old_true_rate=true_rates[:, 1].astype(float),
-        new_share=share, bad_share=x.bad_share, incident=x.incident, interval=step)
+        new_share=share, bad_share=x.bad_share, incident=x.incident, new_affected=x.affected, interval=step,
+        added_latency=float(ctx.scenario.build.bad.added_latency), latency_shape=ctx.scenario.traffic.latency_shape)

@@ -62,7 +62,8 @@ def test_hotfix_and_push_releases_are_identical():
 
 
 @pytest.mark.parametrize("semantics", ["kayenta", "sequential", "flagger-next-check", "argo-count", "latency",
-                                       "argo-conditions", "argo-latency-conditions", "dry-run"])
+                                       "latency-p99", "argo-conditions", "argo-latency-conditions",
+                                       "argo-latency-p99-conditions", "dry-run"])
 def test_policies_that_read_whole_windows_or_pass_early_are_identical(semantics):
     gates = {
         "kayenta": {"semantics": "kayenta", "metric": "error_rate", "pass": 90, "marginal": 50, "count": 5,
@@ -73,11 +74,15 @@ def test_policies_that_read_whole_windows_or_pass_early_are_identical(semantics)
         "argo-count": {"semantics": "argo", "metric": "error_rate", "max": "0.6%", "count": 3,
                        "failure_limit": 1},
         "latency": {"semantics": "threshold", "metric": "latency", "max_increase": "20ms", "consecutive": 2},
+        "latency-p99": {"semantics": "threshold", "metric": "latency", "quantile": "p99", "max_increase": "60ms",
+                        "consecutive": 2},
         "argo-conditions": {"semantics": "argo", "measure": "success_rate", "success_condition": "result[0] >= 0.995",
                             "failure_condition": "result[0] < 0.99", "count": 4, "failure_limit": 1,
                             "inconclusive_limit": 2},
         "argo-latency-conditions": {"semantics": "argo", "measure": "latency_ratio", "count": 3,
                                     "failure_condition": "len(result) > 0 && result[0] > 1.1", "initial_delay": "90s"},
+        "argo-latency-p99-conditions": {"semantics": "argo", "measure": "latency_p99", "count": 3,
+                                        "failure_condition": "len(result) > 0 && result[0] > 0.45"},
         "dry-run": {"semantics": "argo", "metric": "error_rate", "max": "0.4%", "count": 3, "dry_run": True},
     }
     steps = [{"stage": "dogfood"}, {"set_weight": 5}, {"analysis": {"gates": ["watch"], "duration": "10m"}},
