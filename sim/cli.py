@@ -185,6 +185,9 @@ def evaluate(
     junit: Junit = None,
     summary: Summary = None,
     annotations: Annotations = False,
+    policy: List[str] = typer.Option([], "--policy", metavar="<name=manifest[,templates...]>",
+                                     help="Add (or replace) a policy from an Argo Rollout or Flagger Canary manifest "
+                                          "and its template files (repeatable)."),
 ) -> None:
     """Compare rollback policies on the same simulated releases; exit 1 if one fails its acceptance criteria,
     3 if none fails but some is uncertain (its interval reaches past the bound), 2 on bad input.
@@ -201,7 +204,9 @@ def evaluate(
         check_options(bad_flags({"--releases": (releases, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
                                 {"--format": (format_, FORMATS), "--executor": (executor, EXECUTORS)})
                       + _report_problems(junit, summary, out, overwrite), out, overwrite)
-        loaded, entropy = prepare(scenario, set_, None, seed, metrics)
+        from sim.commands.common import policy_overrides
+
+        loaded, entropy = prepare(scenario, [*policy_overrides(policy), *set_], None, seed, metrics)
         from sim.commands import evaluate as evaluate_module  # the engine, once the input is known good
         from sim.deploy.experiment import close_executor, make_executor
 
@@ -281,10 +286,10 @@ def check(
     for line in import_lines(loaded):
         print(line)
     if loaded.imported and loaded.scenario.rollout is not None:
-        from sim.commands.predict import predict
+        from sim.commands.predict import prediction_lines
 
         seed = loaded.scenario.seed if loaded.scenario.seed is not None else 0
-        for line in predict(loaded.scenario, seed).lines():
+        for line in prediction_lines(loaded.scenario, seed):
             print(line)
     print_warnings(loaded)
 
@@ -297,6 +302,39 @@ def schema(
     from sim.spec.reference_doc import json_schema, markdown_reference
 
     sys.stdout.write(markdown_reference() if markdown else json.dumps(json_schema(), indent=2) + "\n")
+
+
+@app.command()
+def export(
+    scenario: str = typer.Argument(..., metavar="SCENARIO", help="Scenario file with a `rollout:` section."),
+    to: str = typer.Option(..., "--to", metavar="<argo|flagger>",
+                           help="An Argo Rollout with AnalysisTemplates, or a Flagger Canary with MetricTemplates."),
+    policy: Optional[str] = typer.Option(
+        None, "--policy", metavar="<name>",
+        help="A policy of evaluation.policies (default: the scenario's gates); `sweep` with --sweep: the point "
+             "deploysim sweep recommended."),
+    out: Optional[str] = typer.Option(
+        None, "--out", "-o", metavar="<file>",
+        help="Write the YAML here (atomically): a new file, or with --overwrite one deploysim wrote (default: stdout)."),
+    name: Optional[str] = typer.Option(None, "--name", metavar="<name>",
+                                       help="The Rollout's or Canary's metadata.name (default: the scenario's name)."),
+    set_: Sets = [],
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the --out file if deploysim wrote it."),
+    sweep: Optional[str] = typer.Option(None, "--sweep", metavar="<folder>",
+                                        help="The results folder of deploysim sweep --out, for --policy sweep."),
+) -> None:
+    """Write a policy as Kubernetes YAML for its controller; importing the file gives the same policy back.
+    What the controller cannot express is refused (exit 2) with the reason at its key; queries are
+    placeholders to fill in, and the file's header says how to simulate it again."""
+    from sim.commands.export import export as export_policy
+
+    text, notes = export_policy(scenario, to, policy, out, name, list(set_), overwrite, sweep)
+    for line in notes:
+        print(line, file=sys.stderr)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        print(f"wrote {out}", file=sys.stderr)
 
 
 def _report_problems(junit: str | None, summary: str | None, out: str | None, overwrite: bool) -> list[Problem]:

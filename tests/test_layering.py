@@ -3,7 +3,7 @@ every import points down the layers (an import inside a function counts as much 
 
 Layers, lowest first; a module may import its own layer and those below:
   base        sim's top-level modules: errors, units, quantities, section, limits, distributions,
-              streams, progress, interrupts
+              streams, progress, interrupts, positions
   leaves      sim.stats (intervals, exact quantiles), sim.policies (gate models and judges),
               sim.backtest (metric histories)
   spec        sim.spec: every scenario model
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 LAYERS = [
     ("base", ["sim", "sim.errors", "sim.units", "sim.quantities", "sim.section", "sim.limits",
-              "sim.distributions", "sim.streams", "sim.progress", "sim.interrupts"]),
+              "sim.distributions", "sim.streams", "sim.progress", "sim.interrupts", "sim.positions"]),
     ("leaves", ["sim.stats", "sim.policies", "sim.backtest"]),
     ("spec", ["sim.spec"]),
     ("controllers", ["sim.controllers"]),

@@ -1,7 +1,8 @@
 """Before adopting a rollout: how long a good build takes to reach 100%, and how long a bad one takes to
 be aborted, under the scenario's traffic, from a small batch of simulated releases of each.
 
-`check` prints this for a rollout imported from a controller object (`sim.load.controllers`): the
+`check` prints this for a rollout imported from a controller object (`sim.load.controllers`), for each
+policy of an evaluation when policies are imported: the
 answer to "how long will this rollout take" that controller users ask for, with its population and
 interval. Good and bad releases are the scenario's own with `build.bad_probability` forced to 0 and 1,
 simulated on the same seed as any run.
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.evaluation.engine import policy_rollouts
 from sim.rollout.simulate import release_setup, simulate_releases
 from sim.spec.scenario import Scenario
 from sim.stats.intervals import quantile_ci
@@ -66,6 +68,19 @@ def predict(scenario: Scenario, entropy: int, releases: int = RELEASES) -> Predi
                      quantile_ci(abort, 0.5, CONFIDENCE), quantile_ci(abort, 0.95, CONFIDENCE)),
         shipped_share=len(lead) / releases,
     )
+
+
+def prediction_lines(scenario: Scenario, entropy: int) -> list[str]:
+    """What `check` prints: the prediction for the rollout with its gates, or for each policy of an
+    evaluation (its gates, and its own steps if it has them)."""
+    if scenario.evaluation is None:
+        return predict(scenario, entropy).lines()
+    rollouts = policy_rollouts(scenario)
+    lines = []
+    for name, gates in scenario.evaluation.policies.items():
+        policy = scenario.model_copy(update={"gates": gates, "rollout": rollouts[name]})
+        lines += [line.replace("predicted:", f"predicted ({name}):", 1) for line in predict(policy, entropy).lines()]
+    return lines
 
 
 def _with_interval(value: tuple[float, float, float]) -> str:

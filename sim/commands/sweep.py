@@ -87,9 +87,11 @@ def _group_scenario(base: LoadedScenario, group: list) -> LoadedScenario:
     bad grid value is located like any override); they share every other section, hence first rounds."""
     loaded = [vary(base, point.overrides) for point in group]
     first = loaded[0].scenario
-    policies = {point.name: one.scenario.evaluation.policies[first.evaluation.sweep.base]
-                for point, one in zip(group, loaded)}
-    evaluation = first.evaluation.model_copy(update={"policies": policies})
+    base_name = first.evaluation.sweep.base
+    policies = {point.name: one.scenario.evaluation.policies[base_name] for point, one in zip(group, loaded)}
+    rollouts = {point.name: one.scenario.evaluation.rollouts[base_name] for point, one in zip(group, loaded)
+                if base_name in one.scenario.evaluation.rollouts}  # the base policy's own steps, if it has them
+    evaluation = first.evaluation.model_copy(update={"policies": policies, "rollouts": rollouts})
     return LoadedScenario(first.model_copy(update={"evaluation": evaluation}), base.source, loaded[0].overrides)
 
 

@@ -186,7 +186,7 @@ def _template_gates(out: Imported, template: KubeObject, args: dict, dry: list[s
     for key in template.get("spec", default={}):
         if key not in ("metrics", "args", "dryRun"):
             ignore(out, template, ("spec", key), NO_EFFECT)
-    dry += [d.get("metricName", "") for d in template.get("spec", "dryRun", default=[]) or [] if isinstance(d, dict)]
+    dry = dry + [d.get("metricName", "") for d in template.get("spec", "dryRun", default=[]) or [] if isinstance(d, dict)]
     gates = []
     for k, metric in enumerate(template.get("spec", "metrics", default=[]) or []):
         path = ("spec", "metrics", k)

@@ -12,7 +12,8 @@ What each part becomes (Flagger v1.44 field names; docs: docs.flagger.app, "Depl
     metrics[i] with thresholdRange     a flagger gate: the metric's measure within {min, max} (a built-in
                                          metric's deprecated `threshold`: its min or max)
       request-success-rate               success rate in percent (built in): error_rate max 1 - min/100
-      request-duration                   P99 latency in milliseconds (built in): latency max, max/1000 s
+      request-duration                   P99 latency in milliseconds (built in): latency quantile p99 max,
+                                           max/1000 s (the p99 of deploysim's latency model, traffic.latency_shape)
       templateRef / query                the scenario's `metrics:` mapping, by metric name
     webhooks confirm-rollout           an approval step before the analysis
              confirm-traffic-increase  canary.approval: a person approves each weight increase
@@ -49,7 +50,7 @@ from sim.units import parse_duration
 
 BUILT_IN = {  # Flagger's built-in metrics: (measure, the unit its thresholdRange is in)
     "request-success-rate": ("success_rate", 100.0),
-    "request-duration": ("latency", 1000.0),
+    "request-duration": ("latency_p99", 1000.0),
 }
 APPROVALS = {"confirm-rollout": "before", "confirm-traffic-increase": "each", "confirm-promotion": "after"}
 ASSUMED_TO_PASS = ("pre-rollout", "rollout")
@@ -200,13 +201,13 @@ def _gate(out: Imported, canary: KubeObject, templates: list[KubeObject], measur
         known = sorted(t.name for t in templates if t.kind == "MetricTemplate")
         return None, [canary.problem(path + ("templateRef", "name"), "no MetricTemplate of this name among the templates given",
                                      got=repr(ref.get("name")), allowed=", ".join(known) or "none: give the file with the MetricTemplate")]
-    if name in measures:
-        measure, scale = mapping_of(measures[name])
-    elif name in BUILT_IN and ref is None and "query" not in metric:
+    if name in BUILT_IN:  # Flagger runs a metric of a built-in's name as the built-in, whatever else it says
         measure, scale = BUILT_IN[name]
-        if name == "request-duration":
-            out.approximated.append(note_at(canary, path + ("name",), "request-duration is the P99 latency: simulated as "
-                                            "the mean latency (deploysim's latency model has no quantiles)"))
+        if ref is not None or "query" in metric:
+            out.approximated.append(note_at(canary, path + ("name",), f"Flagger runs {name} as its built-in check: "
+                                            "the templateRef or query is not used"))
+    elif name in measures:
+        measure, scale = mapping_of(measures[name])
     else:
         return None, [canary.problem(path + ("name",), "map this metric to a simulated measure in the scenario's "
                                      "`metrics:` section", got=repr(name),
@@ -245,7 +246,7 @@ def _limit(canary: KubeObject, path: tuple, measure: str, scale: float, bounds: 
             return {}, canary.problem(path + ("min",), f"a floor on {measure} has no equivalent limit in deploysim",
                                       got=f"min: {low:g}", allowed="min on a success_rate metric; max on the others")
     if high is not None:
-        if measure in ("error_rate", "latency"):
+        if measure in ("error_rate", "latency") or measure.startswith("latency_p"):
             rules.append((measure, "max", high / scale))
         elif measure in ("error_rate_ratio", "latency_ratio"):
             rules.append((measure.removesuffix("_ratio"), "max_ratio", high / scale))
@@ -259,6 +260,8 @@ def _limit(canary: KubeObject, path: tuple, measure: str, scale: float, bounds: 
     if not value > 0 or (metric == "error_rate" and key == "max" and value > 1):
         return {}, canary.problem(path, f"outside what {measure} (x {scale:g}) can be", got=repr(dict(bounds)),
                                   allowed="a limit that some windows pass and some fail")
+    if metric.startswith("latency_p"):  # a quantile measure: the latency gate reading that quantile
+        return {"metric": "latency", "quantile": metric.removeprefix("latency_"), key: value}, None
     return {"metric": metric, key: value}, None
 
 

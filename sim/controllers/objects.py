@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from sim.errors import Problem, UserError
+from sim.positions import position
 
 NAME = re.compile(r"[^a-z0-9_.-]+")  # what a gate name may not hold
 
@@ -96,28 +97,6 @@ def find(objects: Iterable[KubeObject], kind: str, name: str) -> KubeObject | No
 
 def of_kind(objects: Iterable[KubeObject], kinds: tuple[str, ...]) -> Iterator[KubeObject]:
     return (o for o in objects if o.kind in kinds)
-
-
-def position(node: Any, path: tuple) -> tuple[int | None, int | None]:
-    """1-based (line, column) of the value at `path` in a round-trip document (of its nearest ancestor
-    that has one); (None, None) for plain data."""
-    line = column = None
-    lc = getattr(node, "lc", None)
-    if lc is not None and lc.line is not None:
-        line, column = lc.line + 1, lc.col + 1
-    for part in path:
-        lc = getattr(node, "lc", None)
-        try:
-            if isinstance(node, dict) and part in node and lc is not None:
-                line, column = (x + 1 for x in lc.value(part))
-            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node) and lc is not None:
-                line, column = (x + 1 for x in lc.item(part))
-            else:
-                break
-        except (KeyError, TypeError, IndexError):
-            break
-        node = node[part]
-    return line, column
 
 
 def render(path: tuple) -> str:

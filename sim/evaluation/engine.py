@@ -43,11 +43,21 @@ def draw_mix(scenario: Scenario, entropy: int, replication: int) -> ReleaseDraw:
     return ReleaseDraw(bad=bad, spike=spike if bad else 0.0)
 
 
-def variant(scenario: Scenario, policy: str, draw: ReleaseDraw, build=None) -> Scenario:
-    """The scenario as this release under this policy sees it (`build`: `build_of(scenario, draw)`, when
-    the caller has it already)."""
+def variant(scenario: Scenario, policy: str, draw: ReleaseDraw, build=None, rollouts: dict | None = None) -> Scenario:
+    """The scenario as this release under this policy sees it: the policy's gates, its own steps if it
+    has any, and the release's build (`build`: `build_of(scenario, draw)`; `rollouts`:
+    `policy_rollouts(scenario)`, when the caller has them already)."""
     build = build_of(scenario, draw) if build is None else build
-    return scenario.model_copy(update={"gates": scenario.evaluation.policies[policy], "build": build})
+    rollout = (policy_rollouts(scenario) if rollouts is None else rollouts)[policy]
+    return scenario.model_copy(update={"gates": scenario.evaluation.policies[policy], "build": build, "rollout": rollout})
+
+
+def policy_rollouts(scenario: Scenario) -> dict:
+    """Each policy's pipeline: the scenario's `rollout:` (the same object), or with the policy's own steps
+    (`evaluation.rollouts`)."""
+    own, rollout = scenario.evaluation.rollouts, scenario.rollout
+    return {policy: rollout if rollout is None else rollout.with_steps(own.get(policy))
+            for policy in scenario.evaluation.policies}
 
 
 def build_of(scenario: Scenario, draw: ReleaseDraw):
@@ -64,7 +74,8 @@ def run_eval_job(setup: ReleaseSetup, job: EvalJob) -> list[dict]:
     keys = [(r, policy) for r in range(job.first, job.first + job.count) for policy in scenario.evaluation.policies]
     draws = {r: draw_mix(scenario, job.entropy, r) for r in range(job.first, job.first + job.count)}
     builds = {r: build_of(scenario, draw) for r, draw in draws.items()}
-    results = simulate_releases([(variant(scenario, policy, draws[r], builds[r]), r) for r, policy in keys],
+    rollouts = policy_rollouts(scenario)
+    results = simulate_releases([(variant(scenario, policy, draws[r], builds[r], rollouts), r) for r, policy in keys],
                                 job.entropy, setup)
     return [row(scenario, policy, r, draws[r], result) for (r, policy), result in zip(keys, results)]
 

@@ -23,9 +23,10 @@ from sim import limits
 from sim.errors import Problem, ScenarioError
 from sim.load.controllers import expand_controllers, shapes_import
 from sim.load.includes import resolve_includes
-from sim.load.locate import position, problems_from, where
+from sim.load.locate import problems_from, where
 from sim.load.overrides import apply_overrides, parse_override
 from sim.load.yaml_input import DEPTH_ALLOWED, parse_yaml, read_text
+from sim.positions import position
 from sim.spec.references import render_path
 from sim.spec.scenario import SCENARIO_VERSION, Scenario
 

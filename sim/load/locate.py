@@ -20,6 +20,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from sim.errors import Problem
 from sim.load.includes import IncludedFrom
+from sim.positions import position
 from sim.spec.references import render_path
 from sim.spec.rollout import STEP_KINDS
 from sim.spec.scenario import Scenario
@@ -31,11 +32,6 @@ def problems_from(errors: list[dict], data: CommentedMap, source: str, origins: 
     return sorted(problems, key=lambda p: (p.line or 0, p.column or 0, p.path))
 
 
-def position(data: Any, path: tuple) -> tuple[int | None, int | None]:
-    """Line and column (1-based) of the value at `path`, or of its nearest ancestor."""
-    return _position(data, path)
-
-
 def where(data: Any, source: str, origins: dict[tuple, object], path: tuple) -> tuple[str, int | None, int | None]:
     """(file, line, column) of the value at `path` (or its nearest ancestor), in the scenario file, in
     the included file that supplied it, or in the `--set key` override (no line) that set it.
@@ -45,13 +41,13 @@ def where(data: Any, source: str, origins: dict[tuple, object], path: tuple) -> 
         line, column = origin.line, origin.column
         subtree = _node(data, at)
         if len(path) > len(at) and isinstance(subtree, (CommentedMap, CommentedSeq)) and subtree.lc.line is not None:
-            line, column = _position(subtree, path[len(at):])
+            line, column = position(subtree, path[len(at):])
         return origin.file, line, column
     if origin is not None:
         return str(origin), None, None
     if data is None:
         return source, None, None
-    return (source, *_position(data, path))
+    return (source, *position(data, path))
 
 
 def _data_path(loc: tuple, data: Any) -> tuple:
@@ -106,27 +102,8 @@ def _leaves(annotation: Any) -> list:
     return [leaf for arg in args for leaf in _leaves(arg)]
 
 
-def _position(data: Any, path: tuple) -> tuple[int | None, int | None]:
-    """Line and column (1-based) of the value at `path`, or of its nearest ancestor."""
-    node, line, column = data, None, None
-    if isinstance(data, CommentedMap):
-        line, column = data.lc.line + 1, data.lc.col + 1
-    for part in path:
-        try:
-            if isinstance(node, CommentedMap) and part in node:
-                line, column = (x + 1 for x in node.lc.value(part))
-            elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
-                line, column = (x + 1 for x in node.lc.item(part))
-            else:
-                break
-        except (KeyError, TypeError):
-            break  # a node made by an override has no position
-        node = node[part]
-    return line, column
-
-
 def _key_position(data: Any, path: tuple) -> tuple[int | None, int | None]:
-    parent_line, parent_col = _position(data, path[:-1])
+    parent_line, parent_col = position(data, path[:-1])
     parent = _node(data, path[:-1])
     if isinstance(parent, CommentedMap) and path and path[-1] in parent:
         try:
@@ -165,7 +142,7 @@ def _problem(item: dict, data: CommentedMap, source: str, origins: dict[tuple, s
     if kind == "step_kind" and isinstance(item.get("input"), dict):
         keys = [str(k) for k in item["input"]]
         hints = [f"{k!r}: did you mean {m[0]!r}?" for k in keys if (m := difflib.get_close_matches(k, STEP_KINDS, n=1))]
-        line, column = _position(data, path)
+        line, column = position(data, path)
         return Problem(origin or source, None if origin else line, None if origin else column, path_text,
                        item["msg"] + ("; " + " ".join(hints) if hints else ""), got=", ".join(keys) or "{}")
     if kind == "reference":
@@ -181,7 +158,7 @@ def _problem(item: dict, data: CommentedMap, source: str, origins: dict[tuple, s
             message += f"; did you mean {close[0]!r}?"
         return Problem(origin or source, None if origin else line, None if origin else column,
                        path_text, message, allowed=", ".join(allowed) or None)
-    line, column = _position(data, path)
+    line, column = position(data, path)
     value = item.get("input")
     got = None if kind == "missing" or isinstance(value, (dict, list)) else repr(value)
     message, allowed = _explain(item, ctx)
@@ -212,7 +189,7 @@ def _written(data: Any, path: tuple) -> bool:
 
 
 def _spot(data: Any, path: tuple, at_key: bool) -> tuple[int | None, int | None]:
-    return _key_position(data, path) if at_key else _position(data, path)
+    return _key_position(data, path) if at_key else position(data, path)
 
 
 def _got(value: Any) -> str | None:

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Iterator
 
 from sim import __version__
-from sim.backtest.live import manifest_record
 from sim.errors import Problem, UserError
 
 RESULTS_FORMAT = 1
@@ -312,6 +311,8 @@ def write_manifest(folder: Path, command: str, loaded, entropy: int, extra: dict
     `LoadedScenario`; None when there is none) with its overrides (those of `loaded` unless given),
     seed and entropy, and every file in the folder; for a backtest on a live Prometheus, the URL, window,
     queries and a digest of the data read (`history`)."""
+    from sim.backtest.live import manifest_record  # (numpy and the backtest load only when a command writes)
+
     files = sorted(p.name for p in folder.iterdir()) + ["manifest.json"]
     write_json(folder / "manifest.json", manifest(
         command=command, scenario_source=loaded.source if loaded else "", scenario_digest=loaded.digest if loaded else "",

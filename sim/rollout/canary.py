@@ -7,7 +7,8 @@ a canary (progressive traffic shifting):
   and makes the first increase); the first check comes one interval after those hosts have moved;
 - every `interval` each gate is measured on the metric intervals since the previous check
   (`sim.policies.rules.measure`); a measurement within its limits passes; a breach, no requests, or
-  fewer than `min_requests` (Flagger: "no values found") fails the check. Flagger stops at the first
+  fewer than `min_requests` (Flagger: "no values found") fails the check (a `dry_run` gate is measured
+  and never fails it: a deploysim extension, Flagger has none). Flagger stops at the first
   failing metric and adds ONE failed check for the interval, so one interval counts once whichever
   gates failed;
 - failed checks are counted over the whole analysis (Flagger's `status.failedChecks`: never reset
@@ -54,7 +55,7 @@ def canary(ctx: ReleaseContext, spec: CanarySpec):
         checks.append(ctx.env.now)
         weight = spec.weights[level]
         measured = _measure(gates, window)
-        failing = next(((name, m) for name, m in measured if m.result != "success"), None)
+        failing = next(((name, m) for name, m in measured if m.result != "success" and not gates[name].dry_run), None)
         if failing is not None:
             name, m = failing
             failed_checks += 1

@@ -27,7 +27,7 @@ from sim.rollout.exposure import FleetExposure
 from sim.rollout.facts import ReleaseFacts, RoundMemo
 from sim.rollout.records import Decision, StageChange
 from sim.rollout.series import MetricSeries, compute_series, empty_series
-from sim.rollout.setup import ReleaseSetup
+from sim.rollout.setup import ReleaseSetup, rollout_of
 from sim.rollout.traffic import NoiseBlocks, Replay
 from sim.spec.rollout import Rollout
 from sim.spec.scenario import PullStrategy, Scenario
@@ -98,7 +98,9 @@ class ReleaseContext:
     ended: float | None = None  # when the pipeline ended (None: still running at the horizon)
 
     def __post_init__(self) -> None:
-        self.cursor = MetricCursor(empty_series(self.scenario.traffic.metric_interval))
+        traffic = self.scenario.traffic
+        self.cursor = MetricCursor(empty_series(traffic.metric_interval, self.scenario.build.bad.added_latency,
+                                                traffic.latency_shape))
         self.new_build(self.release.first_bad)
 
     @property
@@ -107,7 +109,8 @@ class ReleaseContext:
 
     @property
     def rollout(self) -> Rollout:
-        return self.release.setup.rollout
+        """The release's own pipeline (an evaluation policy may bring its own steps)."""
+        return rollout_of(self.release.scenario)
 
     @property
     def streams(self) -> Streams:
@@ -255,7 +258,9 @@ def window_between(metrics: MetricSeries, since: float, now: float) -> Window:
     chosen = slice(min(int(window_starts(metrics, since)), len(metrics)), len(metrics))
     return Window(time=now, new_requests=metrics.new_requests[chosen], new_errors=metrics.new_errors[chosen],
                   old_requests=metrics.old_requests[chosen], old_errors=metrics.old_errors[chosen],
-                  new_latency=metrics.new_latency[chosen], old_latency=metrics.old_latency[chosen])
+                  new_latency=metrics.new_latency[chosen], old_latency=metrics.old_latency[chosen],
+                  new_affected=metrics.new_affected[chosen], added_latency=metrics.added_latency,
+                  latency_shape=metrics.latency_shape)
 
 
 def draw_incidents(scenario: Scenario, rng: np.random.Generator, horizon: float) -> tuple[tuple[float, float], ...]:

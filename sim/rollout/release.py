@@ -27,7 +27,7 @@ from sim.rollout.facts import RoundMemo
 from sim.rollout.pipeline import Alarm, SmokeTestFailed, run_step, start_gate, stop_gates
 from sim.rollout.records import Decision, MetricSample, ReleaseOutcome, StageChange
 from sim.rollout.series import MetricSeries
-from sim.rollout.setup import ReleaseSetup, release_setup
+from sim.rollout.setup import ReleaseSetup, release_setup, rollout_of
 from sim.rollout.traffic import NoiseBlocks, Replay
 from sim.spec.rollout import AnalysisStep, ApprovalStep, CanaryStep, SetWeightStep, StageStep
 from sim.spec.scenario import Scenario
@@ -64,13 +64,13 @@ class ReleaseResult:
 def make_context(scenario: Scenario, replication: int, entropy: int, setup: ReleaseSetup,
                  memo: RoundMemo | None = None) -> ReleaseContext:
     """A release of `scenario` (which `setup` fits), ready to run."""
-    assert setup.fits(scenario), "the release's setup was built from a scenario with other fleet, traffic, strategies or rollout"
+    assert setup.fits(scenario), "the release's setup was built from a scenario with other fleet, traffic, strategies or horizon"
     streams = Streams(entropy, replication)
     release = Release(
         scenario=scenario, setup=setup, streams=streams,
         start_wall=clock.release_start(scenario.schedule, scenario.commander.business_hours, streams("schedule")),
         noise=_noise(scenario, streams, setup.intervals, memo),
-        incidents=draw_incidents(scenario, streams("incidents"), setup.rollout.horizon),
+        incidents=draw_incidents(scenario, streams("incidents"), rollout_of(scenario).horizon),
         replay=None if setup.history is None else replay_history(setup, streams),
         first_bad=bool(streams("build.bad").random() < scenario.build.bad_probability),  # (a named stream: drawn in any order)
     )

@@ -23,14 +23,14 @@ from sim.distributions import Constant
 from sim.spec.rollout import Rollout
 from sim.spec.scenario import PullStrategy, Scenario
 
-# The sections a setup is built from: a scenario that shares them (by value) shares its setup.
-SECTIONS = ("fleet", "traffic", "strategies", "rollout")
+# The sections a setup is built from: a scenario that shares them (by value), and its rollout's horizon,
+# shares its setup (the rollout's steps are the release's own: an evaluation policy may bring its own).
+SECTIONS = ("fleet", "traffic", "strategies")
 
 
 @dataclass(frozen=True, eq=False)
 class ReleaseSetup:
     scenario: Scenario  # the scenario it was built from
-    rollout: Rollout
     layout: FleetLayout
     weight: np.ndarray  # each host's request weight (staging 0, dogfood relative to production); read-only
     production_mask: np.ndarray  # production hosts (the canary tier and the rest); read-only
@@ -46,8 +46,9 @@ class ReleaseSetup:
         return self.weight > 0
 
     def fits(self, scenario: Scenario) -> bool:
-        """Whether `scenario` shares every section this setup was built from."""
-        return all(_same(getattr(scenario, name), getattr(self.scenario, name)) for name in SECTIONS)
+        """Whether `scenario` shares every section this setup was built from, and its horizon."""
+        return (all(_same(getattr(scenario, name), getattr(self.scenario, name)) for name in SECTIONS)
+                and interval_count(scenario) == self.intervals)
 
 
 def _same(a, b) -> bool:
@@ -56,7 +57,7 @@ def _same(a, b) -> bool:
 
 def release_setup(scenario: Scenario) -> ReleaseSetup:
     """The setup of `scenario`'s releases (it must have a `rollout:` section)."""
-    rollout = rollout_of(scenario)
+    rollout_of(scenario)  # (a scenario without one has no releases)
     traffic = scenario.traffic
     layout = layout_fleet(scenario.fleet, scenario.fleet.hosts)
     weight = np.ones(layout.size)
@@ -71,7 +72,7 @@ def release_setup(scenario: Scenario) -> ReleaseSetup:
                  for name, spec in scenario.strategies.items() if isinstance(spec, PullStrategy)}
     history = read_history(traffic.history) if traffic.history is not None else None
     block = 0 if history is None else traffic.history_block or default_block(history)
-    return ReleaseSetup(scenario=scenario, rollout=rollout, layout=layout, weight=weight,
+    return ReleaseSetup(scenario=scenario, layout=layout, weight=weight,
                         production_mask=production_mask, production=production,
                         published=MappingProxyType(published),
                         intervals=interval_count(scenario),

@@ -52,10 +52,17 @@ def scenario_warnings(scenario) -> list[ScenarioWarning]:
         return []
     found = idle_analyses(scenario)
     for prefix, gates in gate_sets(scenario):
-        views = walk(scenario, gates)
-        for name in used_gates(scenario):
-            found += gate_warnings(scenario, views, prefix + (name,), name, gates[name])
+        policy = _pipeline_of(scenario, prefix)
+        views = walk(policy, gates)
+        for name in used_gates(policy):
+            found += gate_warnings(policy, views, prefix + (name,), name, gates[name])
     return found + onset_warnings(scenario)
+
+
+def _pipeline_of(scenario, prefix: tuple):
+    """The scenario as the gate set at `prefix` runs it: with its policy's own steps, if it has them."""
+    own = scenario.evaluation.rollouts.get(prefix[-1]) if prefix[:2] == ("evaluation", "policies") else None
+    return scenario if own is None else scenario.model_copy(update={"rollout": scenario.rollout.with_steps(own)})
 
 
 def used_gates(scenario) -> list[str]:

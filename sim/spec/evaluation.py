@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from sim.policies import Policy
 from sim.quantities import PositiveDuration, Share
 from sim.section import Section
+from sim.spec.rollout import PolicySteps
 
 
 class SpikeSizes(Section):
@@ -73,7 +74,12 @@ class Evaluation(Section):
     spike: SpikeSizes = SpikeSizes()
     policies: dict[str, dict[str, Policy]] = Field(..., min_length=1)
     """Policies by name; each maps every gate name the rollout uses to its spec (a policy that lacks one
-    is an error, located at the policy)."""
+    is an error, located at the policy). A policy may be a controller object instead:
+    `current: {argo: k8s/rollout.yaml, templates: [k8s/analysis.yaml]}` (or `flagger:`), imported into
+    its gates here and its own steps in `rollouts`."""
+    rollouts: dict[str, PolicySteps] = Field(default_factory=dict)
+    """A policy's own steps and background gates, by policy name, run instead of `rollout:`'s (with its
+    strategy, watch and horizon): a policy imported from a controller object brings its own."""
     acceptance: Acceptance = Acceptance()
     precision: Share | None = None
     """Adaptive: stop once every rate's 95% interval is at most this wide (checked every `batch`)."""

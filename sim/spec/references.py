@@ -5,6 +5,8 @@
     rollout.steps[i].analysis.gates[j]                a key of `gates:` (without `evaluation:`), or a gate
     rollout.steps[i].canary.gates[j]                    that every `evaluation.policies.P` defines (with it)
     rollout.background_gates[k]                         that every `evaluation.policies.P` defines (with it)
+    evaluation.rollouts.P.steps[i]...gates[j]         a gate that policy P defines (its own steps)
+    evaluation.rollouts.P                             a key of `evaluation.policies`
     rollout.steps[i].stage                            a tier with hosts (`fleet.tiers.staging`, `.dogfood`)
     evaluation.sweep.base                             a key of `evaluation.policies`
     evaluation.sweep.grid `gates.NAME.FIELD` keys     a gate NAME of the sweep's base policy
@@ -51,8 +53,19 @@ def bad_references(data: dict, default_strategies: tuple[str, ...]) -> list[BadR
     uses = list(gate_uses(rollout))
     policies = _policies(evaluation)
     if "evaluation" in data and evaluation:
+        own = _mapping(evaluation.get("rollouts"))
         if policies is not None:
-            bad += _policy_gates(uses, policies, _keys(data.get("gates"), ()) or ())
+            shared = {policy: names for policy, names in policies.items() if policy not in own}
+            if shared or not policies:  # (every policy with its own steps: evaluate runs no `rollout.steps`)
+                bad += _policy_gates(uses, shared, _keys(data.get("gates"), ()) or ())
+            for policy, steps in own.items():
+                if policy not in policies:
+                    bad.append(_unknown(("evaluation", "rollouts", policy), str(policy), "policy", policies,
+                                        "in evaluation.policies"))
+                    continue
+                own_uses = [(("evaluation", "rollouts", policy, *path[1:]), name)
+                            for path, name in gate_uses(_mapping(steps))]
+                bad += _policy_gates(own_uses, {policy: policies[policy]}, ())
     else:
         gates = _keys(data.get("gates"), ())
         if gates is not None:

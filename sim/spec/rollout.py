@@ -15,6 +15,7 @@ from sim.backtest import read_history
 from sim.backtest.live import LiveHistory, LiveSource, instant, live_url, url_problem
 from sim.backtest.timeline import iso
 from sim.distributions import Constant, Distribution, LogNormal, scenario_folder
+from sim.policies.window import LATENCY_SHAPE
 from sim.quantities import NonNegativeDuration, Percent, PositiveDuration, Share
 from sim.section import Section
 from sim.spec.references import located
@@ -140,6 +141,24 @@ Step = Annotated[
 ]
 
 
+def _step_problems(steps: list, background_from_step: int | None) -> list[tuple[tuple, Any, str]]:
+    """What is wrong with the order of a pipeline's steps (key paths relative to its section)."""
+    weights = [(i, s.set_weight) for i, s in enumerate(steps) if isinstance(s, SetWeightStep)]
+    problems: list[tuple[tuple, Any, str]] = [(("steps", i, "set_weight"), w, f"set_weight must not decrease (the step before sets {p:g})")
+                for (_, p), (i, w) in zip(weights, weights[1:]) if w < p]
+    if weights and weights[-1][1] != 100:
+        i, w = weights[-1]
+        problems.append((("steps", i, "set_weight"), w, "the last set_weight must be 100"))
+    canaries = [i for i, s in enumerate(steps) if isinstance(s, CanaryStep)]
+    if canaries and not any(i > canaries[-1] and w == 100 for i, w in weights):
+        problems.append((("steps", canaries[-1], "canary"), "canary",
+                         "a canary analysis promotes into a later `set_weight: 100` step: add one after it"))
+    if background_from_step is not None and background_from_step >= len(steps):
+        problems.append((("background_from_step",), background_from_step,
+                         f"not a step: the rollout has steps 0 to {len(steps) - 1}"))
+    return problems
+
+
 class Rollout(Section):
     """The pipeline one release goes through, in order."""
 
@@ -161,21 +180,33 @@ class Rollout(Section):
 
     @model_validator(mode="after")
     def _ends_at_100(self) -> "Rollout":
-        weights = [(i, s.set_weight) for i, s in enumerate(self.steps) if isinstance(s, SetWeightStep)]
-        problems: list[tuple[tuple, Any, str]] = [(("steps", i, "set_weight"), w, f"set_weight must not decrease (the step before sets {p:g})")
-                    for (_, p), (i, w) in zip(weights, weights[1:]) if w < p]
-        if weights and weights[-1][1] != 100:
-            i, w = weights[-1]
-            problems.append((("steps", i, "set_weight"), w, "the last set_weight must be 100"))
-        canaries = [i for i, s in enumerate(self.steps) if isinstance(s, CanaryStep)]
-        if canaries and not any(i > canaries[-1] and w == 100 for i, w in weights):
-            problems.append((("steps", canaries[-1], "canary"), "canary",
-                             "a canary analysis promotes into a later `set_weight: 100` step: add one after it"))
-        if self.background_from_step is not None and self.background_from_step >= len(self.steps):
-            problems.append((("background_from_step",), self.background_from_step,
-                             f"not a step: the rollout has steps 0 to {len(self.steps) - 1}"))
+        problems = _step_problems(self.steps, self.background_from_step)
         if problems:
             raise located("Rollout", problems)
+        return self
+
+    def with_steps(self, own: "PolicySteps | None") -> "Rollout":
+        """This rollout with a policy's own steps and background gates (itself when `own` is None)."""
+        if own is None:
+            return self
+        return self.model_copy(update={name: getattr(own, name) for name in PolicySteps.model_fields})
+
+
+class PolicySteps(Section):
+    """An evaluation policy's own steps and background gates (`evaluation.rollouts`): the policy runs them
+    instead of `rollout:`'s, with the rollout's strategy, watch and horizon."""
+
+    steps: list[Step] = Field(..., min_length=1)
+    background_gates: list[str] = Field(default_factory=list)
+    """As `rollout.background_gates`."""
+    background_from_step: int | None = Field(None, ge=0)
+    """As `rollout.background_from_step`."""
+
+    @model_validator(mode="after")
+    def _ends_at_100(self) -> "PolicySteps":
+        problems = _step_problems(self.steps, self.background_from_step)
+        if problems:
+            raise located("PolicySteps", problems)
         return self
 
 
@@ -241,6 +272,13 @@ class Traffic(Section):
     """Baseline mean latency. Guess."""
     latency_noise: float = Field(0.05, ge=0, le=10)
     """Coefficient of variation of each interval's mean latency. Guess."""
+    latency_shape: float = Field(LATENCY_SHAPE, ge=0.01, le=3)
+    """Spread of single requests' latencies within an interval, for latency quantiles (p50, p95, p99):
+    each request takes its interval's mean latency times a lognormal factor of mean 1 and this shape
+    (sigma), plus the bad build's added_latency if affected, so p99/p50 = exp(2.326 x shape): 0.6 gives
+    4.0, 1 gives 10, 3 (the most) about 1000.
+    Only quantile gates and measures read it; a history's mean latency is spread the same way. Guess
+    (docs/sources.md, L1)."""
     metric_interval: PositiveDuration = 60.0
     """Length of one metric interval (a scrape/aggregation step). 1m as in Argo's examples."""
     # before `history`, whose validator reads it (pydantic validates fields in the order they are declared)
@@ -314,7 +352,8 @@ class BadBuild(Section):
     added_error_rate: Share = 0.0
     """Adds this share of failing requests among affected requests."""
     added_latency: NonNegativeDuration = 0.0
-    """Adds to the mean latency of affected requests."""
+    """Adds to the latency of each affected request (a shift: the mean and every quantile of the affected
+    requests move by this much)."""
     affected_share: Share = 1.0
     """Share of the new build's requests that hit the broken code path."""
     onset: Distribution = Field(default_factory=lambda: Constant(dist="constant", value=0.0))

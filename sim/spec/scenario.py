@@ -230,7 +230,8 @@ class Scenario(Section):
     """The measure each metric of an imported controller object is simulated as, by metric name (its
     query is not run): `success-rate: success_rate`, or with the query's unit `{measure: success_rate,
     scale: 100}` for a percentage. Measures: error_rate, success_rate, error_rate_ratio (new / old),
-    latency (seconds), latency_ratio (see `sim.policies.measures`). Flagger's built-in metrics map
+    latency (mean, seconds), latency_ratio, latency_p50, latency_p95, latency_p99 (see
+    `sim.policies.measures`). Flagger's built-in metrics map
     themselves."""
 
     @field_validator("strategies")
@@ -257,14 +258,16 @@ class Scenario(Section):
         """A canary step's gates are Flagger gates: the step counts their failed checks (`sim.rollout.canary`)."""
         if self.rollout is None:
             return self
-        policies = ({f"evaluation.policies.{name}": gates for name, gates in self.evaluation.policies.items()}
-                    if self.evaluation is not None else {"gates": self.gates})
-        problems = [(("rollout", "steps", i, "canary", "gates", j), name,
+        pipelines = [(("rollout",), self.rollout, "gates", self.gates)] if self.evaluation is None else [
+            (("evaluation", "rollouts", name) if name in self.evaluation.rollouts else ("rollout",),
+             self.evaluation.rollouts.get(name, self.rollout), f"evaluation.policies.{name}", gates)
+            for name, gates in self.evaluation.policies.items()]
+        problems = [((*at, "steps", i, "canary", "gates", j), name,
                      f"a canary step's gates need semantics: flagger ({name} is {spec.semantics} in {where})")
-                    for i, step in enumerate(self.rollout.steps) if isinstance(step, CanaryStep)
+                    for at, pipeline, where, gates in pipelines
+                    for i, step in enumerate(pipeline.steps) if isinstance(step, CanaryStep)
                     for j, name in enumerate(step.canary.gates)
-                    for where, gates in policies.items() if (spec := gates.get(name)) is not None
-                    and spec.semantics != "flagger"]
+                    if (spec := gates.get(name)) is not None and spec.semantics != "flagger"]
         if problems:
             raise located("Scenario", problems[:1])
         return self

@@ -52,7 +52,7 @@ def test_bad_rollout_input_is_located(tmp_path, root):
     result = runner.invoke(app, ["check", str(path)])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
-    assert any(":42:7: rollout.steps[6]: a step needs exactly one of: stage, set_weight, pause, analysis, approval; "
+    assert any(":42:7: rollout.steps[6]: a step needs exactly one of: stage, set_weight, pause, analysis, canary, approval; "
                "'set_weigth': did you mean 'set_weight'?" in line for line in lines), lines
     assert any("gates.errors.failure_limt: unknown key; did you mean 'failure_limit'?" in line for line in lines), lines
     assert any(line.endswith(":41:26: rollout.steps[5].analysis.gates[0]: gate 'canary-erors' is not defined in gates; "
