@@ -43,7 +43,7 @@ from sim.controllers.objects import (
     where_of,
 )
 from sim.errors import Problem
-from sim.policies.measures import mapping_of
+from sim.policies.measures import MEASURES, mapping_of
 
 ARG = re.compile(r"\{\{\s*args\.([A-Za-z0-9_.-]+)\s*\}\}")
 NUMERIC_PROVIDERS = ("prometheus", "datadog", "newRelic", "cloudWatch", "wavefront", "graphite", "influxdb",
@@ -217,7 +217,7 @@ def _gate(out: Imported, template: KubeObject, metric: Any, path: tuple, args: d
     if name not in measures:
         return None, [template.problem(path + ("name",), "map this metric to a simulated measure in the scenario's "
                                        "`metrics:` section", got=repr(name),
-                                       allowed="metrics: {" + f"{name}: <measure>" + "}")]
+                                       allowed="metrics: {" + f"{name}: <measure>" + "}, <measure> one of " + ", ".join(MEASURES))]
     measure, scale = mapping_of(measures[name])
     gate: dict[str, Any] = {"semantics": "argo", "measure": measure}
     if scale != 1.0:

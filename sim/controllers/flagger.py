@@ -45,7 +45,7 @@ from sim.controllers.objects import (
     where_of,
 )
 from sim.errors import Problem
-from sim.policies.measures import mapping_of
+from sim.policies.measures import MEASURES, mapping_of
 from sim.units import parse_duration
 
 BUILT_IN = {  # Flagger's built-in metrics: (measure, the unit its thresholdRange is in)
@@ -211,7 +211,8 @@ def _gate(out: Imported, canary: KubeObject, templates: list[KubeObject], measur
     else:
         return None, [canary.problem(path + ("name",), "map this metric to a simulated measure in the scenario's "
                                      "`metrics:` section", got=repr(name),
-                                     allowed="metrics: {" + f"{name}: {{measure: <measure>, scale: <unit>}}" + "}")]
+                                     allowed="metrics: {" + f"{name}: {{measure: <measure>, scale: <unit>}}" + "}, <measure> one of "
+                                     + ", ".join(MEASURES))]
     bounds = metric.get("thresholdRange")
     if bounds is None and name in BUILT_IN and _number(metric.get("threshold")):
         # the deprecated form, still read by Flagger's built-in checks: a floor on the success rate, a
