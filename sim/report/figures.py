@@ -22,7 +22,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLo
 
 from sim.report import formats
 
-STYLE = {"svg.fonttype": "none", "svg.hashsalt": "deploysim-report", "text.parse_math": False,
+STYLE: dict = {"svg.fonttype": "none", "svg.hashsalt": "deploysim-report", "text.parse_math": False,
          "font.size": 10, "axes.titlesize": 10, "font.family": "sans-serif"}
 STATUS_STYLE = {"pass": ("#1a7f37", "o"), "fail": ("#cf222e", "X"), "uncertain": ("#9a6700", "D")}
 NICE_SECONDS = [0.01, 0.1, 1, 10, 60, 600, 3600, 6 * 3600, 86400, 7 * 86400, 30 * 86400, 365 * 86400]

@@ -52,7 +52,7 @@ def render(folder: ResultsFolder, context: dict) -> str:
 def _run(folder: ResultsFolder) -> dict:
     """What the header and the provenance section say about the run, from its manifest."""
     m = folder.manifest
-    scenario = m.get("scenario") if isinstance(m.get("scenario"), dict) else {}
+    scenario: dict = m["scenario"] if isinstance(m.get("scenario"), dict) else {}
     argv = m.get("argv") if isinstance(m.get("argv"), list) else []
     name = folder.scenario.get("name") or scenario.get("source") or folder.path.name
     return {

@@ -33,7 +33,12 @@ def settings(manifest: dict, sections: tuple[str, ...]) -> tuple[list[Setting], 
     loaded, note = _same_scenario(manifest)
     if loaded is None:
         return [Setting(_dotted(path), _plain(value), "") for path, value in leaves], note
-    return [_setting(loaded, path, value) for path, value in leaves], None
+    shown: dict[tuple, Setting] = {}
+    for path, value in leaves:
+        at = _shorthand(loaded.data, path)  # `publish: 5s` stands for publish.dist and publish.value
+        if at not in shown:
+            shown[at] = _setting(loaded, at, value)
+    return list(shown.values()), None
 
 
 def _same_scenario(manifest: dict):
@@ -61,6 +66,17 @@ def _setting(loaded, path: tuple, value) -> Setting:
     if written is None:
         return Setting(_dotted(path), _plain(value), "default")
     return Setting(_dotted(path), _plain(written), _comment(file, line))
+
+
+def _shorthand(data, path: tuple) -> tuple:
+    """`path`, or its ancestor where the file writes one value for the whole subtree."""
+    for length in range(1, len(path)):
+        if not isinstance(data, dict) or path[length - 1] not in data:
+            return path
+        data = data[path[length - 1]]
+        if data is not None and not isinstance(data, (dict, list)):
+            return path[:length]
+    return path
 
 
 def _node(data, path: tuple):
