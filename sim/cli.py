@@ -71,6 +71,9 @@ Releases = Annotated[Optional[int], typer.Option(
 Replications = Annotated[Optional[int], typer.Option(
     "--replications", "-r", metavar="<int>", help="Independent repetitions, >= 1 (default: the scenario's).")]
 
+Report = Annotated[bool, typer.Option(
+    "--report", help="Also write report.html into the --out folder, as deploysim report does.")]
+
 # The CI gate of evaluate and sweep (`sim.results.ci_gate`).
 Junit = Annotated[Optional[str], typer.Option(
     "--junit", metavar="<file>",
@@ -123,10 +126,12 @@ def run(
     format_: Format = "table",
     overwrite: Overwrite = False,
     metrics: Metrics = None,
+    report: Report = False,
 ) -> None:
     """Simulate a scenario: every strategy at every fleet size, or, when it has a `rollout:` section,
     releases through it (as `deploysim release` does)."""
-    _simulate(scenario, out, set_, replications, seed, workers, format_, overwrite, metrics, releases_only=False)
+    _simulate(scenario, out, set_, replications, seed, workers, format_, overwrite, metrics, releases_only=False,
+              report=report)
 
 
 @app.command()
@@ -145,13 +150,17 @@ def release(
     _simulate(scenario, out, set_, replications, seed, workers, format_, overwrite, metrics, releases_only=True)
 
 
-def _simulate(scenario, out, set_, replications, seed, workers, format_, overwrite, metrics, releases_only) -> None:
+def _simulate(scenario, out, set_, replications, seed, workers, format_, overwrite, metrics, releases_only,
+              report=False) -> None:
     with interruptible(out):
         from sim.commands.common import prepare
 
         check_options(bad_flags({"--replications": (replications, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
-                                {"--format": (format_, FORMATS)}), out, overwrite)
+                                {"--format": (format_, FORMATS)}) + _report_flag(report, out), out, overwrite)
         loaded, entropy = prepare(scenario, set_, replications, seed, metrics)
+        if report and loaded.scenario.rollout is not None:
+            raise UserError([Problem("--report", None, None, "", "a report of releases through a pipeline is not "
+                                     "yet supported (deploysim report shows fleet growth and evaluate folders)")])
         if releases_only and loaded.scenario.rollout is None:
             raise UserError([Problem(loaded.source, None, None, "rollout", "release needs a rollout: section "
                                      "(deploysim run simulates a fleet-growth scenario)", allowed="a rollout: section")])
@@ -164,6 +173,8 @@ def _simulate(scenario, out, set_, replications, seed, workers, format_, overwri
         result = run_module.run_loaded(loaded, entropy, out=out, workers=workers, overwrite=overwrite)
     with interruptible(out, written=out is not None):
         emit(release_module if isinstance(result, release_module.ReleaseRun) else run_module, result, format_)
+        if report:
+            _write_report(out)
 
 
 @app.command()
@@ -188,6 +199,7 @@ def evaluate(
     policy: List[str] = typer.Option([], "--policy", metavar="<name=manifest[,templates...]>",
                                      help="Add (or replace) a policy from an Argo Rollout or Flagger Canary manifest "
                                           "and its template files (repeatable)."),
+    report: Report = False,
 ) -> None:
     """Compare rollback policies on the same simulated releases; exit 1 if one fails its acceptance criteria,
     3 if none fails but some is uncertain (its interval reaches past the bound), 2 on bad input.
@@ -203,7 +215,7 @@ def evaluate(
 
         check_options(bad_flags({"--releases": (releases, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
                                 {"--format": (format_, FORMATS), "--executor": (executor, EXECUTORS)})
-                      + _report_problems(junit, summary, out, overwrite), out, overwrite)
+                      + _report_problems(junit, summary, out, overwrite) + _report_flag(report, out), out, overwrite)
         from sim.commands.common import policy_overrides
 
         loaded, entropy = prepare(scenario, [*policy_overrides(policy), *set_], None, seed, metrics)
@@ -224,6 +236,8 @@ def evaluate(
                                           releases=int(result.rows.replication.nunique()))
         emit(evaluate_module, result, format_)
         evaluate_module.report_to_ci(gate, junit, summary, overwrite, annotations)
+        if report:
+            _write_report(out)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
 
@@ -270,6 +284,18 @@ def sweep(
         report_to_ci(sweep_module.ci_gate(result, seconds), junit, summary, overwrite, annotations)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def report(
+    results: str = typer.Argument(..., metavar="RESULTS_DIR", help="A results folder deploysim wrote (--out)."),
+) -> None:
+    """Write report.html into a results folder: one self-contained page (figures inline, no network needed)
+    with the answer first, the figures, the tables and the scenario's parameters. Fleet growth (run) and
+    evaluate folders today; others exit 2. Replaces only a report.html deploysim wrote."""
+    from sim.commands.report import report as write_report
+
+    print(f"wrote {write_report(results)}", file=sys.stderr)
 
 
 @app.command()
@@ -344,6 +370,20 @@ def _report_problems(junit: str | None, summary: str | None, out: str | None, ov
     from sim.results.ci_gate import report_problems
 
     return report_problems(junit, summary, out, overwrite, os.environ.get("GITHUB_STEP_SUMMARY"))
+
+
+def _report_flag(report: bool, out: str | None) -> list[Problem]:
+    """--report writes into the results folder, so it needs --out."""
+    if report and out is None:
+        return [Problem("--report", None, None, "", "needs --out: the report is written into the results folder")]
+    return []
+
+
+def _write_report(out: str) -> None:
+    """`deploysim report` on the folder just written (its path on stderr: stdout may be JSON)."""
+    from sim.commands.report import report as write_report
+
+    print(f"wrote {write_report(out)}", file=sys.stderr)
 
 
 def emit(module, result, format_: str) -> None:

@@ -41,6 +41,10 @@ FORMAT_NAME = "deploysim-results"
 PLACE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG,
                           errno.EIO, errno.ENAMETOOLONG})
 REPLACEABLE = "deploysim replaces only a folder it wrote, holding nothing else"
+# `deploysim report` adds report.html to a results folder after the fact (the manifest, a record of the
+# run, is left as it was): a folder holding one that opens with this marker is still deploysim's alone.
+REPORT = "report.html"
+REPORT_MARKER = "<!-- written by deploysim report"
 
 
 def refuse(target: str | Path, why: str) -> UserError:
@@ -132,11 +136,30 @@ def _not_ours(folder: Path) -> str | None:
     except OSError as error:
         return f"cannot be listed ({error.strerror})"
     strays = sorted(e.name + ("/" if e.is_dir(follow_symlinks=False) else "") for e in entries
-                    if e.name not in files or not e.is_file(follow_symlinks=False))
+                    if (e.name not in files or not e.is_file(follow_symlinks=False)) and not _our_report(e))
     if strays:
         more = f" and {len(strays) - 3} more" if len(strays) > 3 else ""
         return f"holds {', '.join(strays[:3])}{more}, which deploysim did not write"
     return None
+
+
+def _our_report(entry: os.DirEntry) -> bool:
+    return entry.name == REPORT and owns_report(Path(entry.path))
+
+
+def owns_report(path: Path) -> bool:
+    """Whether `path` is a regular file (not a link) that opens with `REPORT_MARKER` (in its first 256 bytes)."""
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        try:
+            if not stat.S_ISREG(os.fstat(handle).st_mode):
+                return False
+            head = os.read(handle, 256)
+        finally:
+            os.close(handle)
+    except OSError:
+        return False
+    return REPORT_MARKER.encode() in head
 
 
 def preflight(target: str | Path, overwrite: bool = False) -> Path:
@@ -275,7 +298,7 @@ def _remove_results(folder: Path) -> None:
     try:
         listed = set(json.loads(manifest_text(folder / "manifest.json"))["files"])
         for entry in os.scandir(folder):
-            if entry.name in listed and entry.is_file(follow_symlinks=False):
+            if (entry.name in listed and entry.is_file(follow_symlinks=False)) or _our_report(entry):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(entry.path)
         os.rmdir(folder)

@@ -1,0 +1,17 @@
+"""`deploysim report RESULTS_DIR`: write report.html into a results folder deploysim wrote (`sim.report`).
+
+Shown today: fleet growth (`run`) and evaluations (`evaluate`); other kinds of folder (releases, sweep,
+bench) are refused with exit 2 and a message saying so, as is a folder deploysim did not write or a
+report.html it did not write. `--report` on `run` and `evaluate` calls `report` after writing the results.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sim.report.build import write_report
+
+
+def report(folder: str | Path) -> Path:
+    """Write the folder's report.html and return its path."""
+    return write_report(folder)

@@ -1,0 +1,135 @@
+"""The report's figures, drawn from the numbers in the results files and returned as SVG text to inline.
+
+They are new drawings, not the PNGs the commands write (those stay byte for byte as they are): times on
+their axes in s, min, h and days, fleet sizes as 10, 1k, 100k, crossover labels upright at the top of
+the plot with a white backing so they do not sit on the lines, legends outside the data. Text stays text
+in the SVG (`svg.fonttype: none`: small, selectable, found by a page search) and is never read as
+mathtext, so a strategy or policy named `$x$` prints as written; matplotlib escapes it for XML. The
+output is deterministic (fixed ids, no date).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import matplotlib
+
+if matplotlib.get_backend().lower() not in {"module://matplotlib_inline.backend_inline", "nbagg"}:
+    matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+
+from sim.report import formats
+
+STYLE: dict = {"svg.fonttype": "none", "svg.hashsalt": "deploysim-report", "text.parse_math": False,
+         "font.size": 10, "axes.titlesize": 10, "font.family": "sans-serif"}
+STATUS_STYLE = {"pass": ("#1a7f37", "o"), "fail": ("#cf222e", "X"), "uncertain": ("#9a6700", "D")}
+NICE_SECONDS = [0.01, 0.1, 1, 10, 60, 600, 3600, 6 * 3600, 86400, 7 * 86400, 30 * 86400, 365 * 86400]
+
+
+def deploy_time(rows: list[dict], crossovers: list[dict]) -> str:
+    """Deploy time (until the last host runs the new build; median over replications, p5-p95 band) against
+    fleet size, one line per strategy, a labelled dotted line at each crossover. `rows` as in summary.json."""
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(8.5, 5), layout="constrained")
+        highest = 0.0
+        for name in dict.fromkeys(row["strategy"] for row in rows):
+            own = [row for row in rows if row["strategy"] == name]
+            sizes = [row["fleet_size"] for row in own]
+            line, = ax.plot(sizes, [formats.number(r["max"]) for r in own], marker="o", markersize=4, label=name)
+            if any(row.get("replications", 1) > 1 for row in own):
+                ax.fill_between(sizes, [formats.number(r["max_p5"]) for r in own],
+                                [formats.number(r["max_p95"]) for r in own], color=line.get_color(), alpha=0.18,
+                                linewidth=0)
+            highest = max([highest, *(formats.number(r["max_p95"]) for r in own if r.get("max_p95") is not None)])
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        _duration_axis(ax, *ax.get_ylim())
+        _hosts_axis(ax, *ax.get_xlim())
+        ax.set_xlabel("fleet size (hosts; log scale)")
+        ax.set_ylabel("time until the last host runs the new build (log scale)")
+        ax.grid(True, which="major", alpha=0.3)
+        _label_crossovers(ax, crossovers)
+        fig.legend(loc="outside lower center", ncols=min(4, max(1, len(ax.lines))), frameon=False,
+                   title="median over replications; band: p5–p95")
+        return _svg(fig)
+
+
+def _label_crossovers(ax, crossovers: list[dict]) -> None:
+    """A dotted line at each crossover, its label upright near the top, on the side with more room,
+    one label per row so that two crossovers never share a line of text."""
+    low, high = ax.get_xlim()
+    placed = [c for c in crossovers if c.get("hosts") is not None and low < c["hosts"] < high]
+    for row, crossing in enumerate(sorted(placed, key=lambda c: c["hosts"])):
+        x = crossing["hosts"]
+        ax.axvline(x, color="#555555", linestyle=":", linewidth=1.2)
+        right = math.log(x / low) < math.log(high / x)  # more room to the right of the line
+        ax.annotate(f"{crossing['pull']} faster than {crossing['push']}\nfrom ≈{formats.hosts(x)} hosts",
+                    (x, 0.97 - 0.11 * row), xycoords=("data", "axes fraction"), xytext=(6 if right else -6, 0),
+                    textcoords="offset points", ha="left" if right else "right", va="top", fontsize=9,
+                    color="#333333", bbox={"boxstyle": "round,pad=0.25", "facecolor": "white", "edgecolor": "#bbbbbb",
+                                           "alpha": 0.9})
+
+
+def _duration_axis(ax, low: float, high: float) -> None:
+    ticks = [t for t in NICE_SECONDS if low <= t <= high]  # about one per factor of ten: 1 s, 10 s, 1 min, 10 min, 1 h
+    ax.yaxis.set_major_locator(FixedLocator(ticks))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: formats.axis_duration(value)))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def _hosts_axis(ax, low: float, high: float) -> None:
+    ticks = [10.0 ** k for k in range(0, 10) if low <= 10.0 ** k <= high]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: formats.axis_hosts(value)))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def criteria(acceptance: list[dict]) -> str:
+    """One panel per acceptance criterion: each policy's estimate (%) with its interval, coloured and shaped
+    by its verdict, and the bound as a dashed line. `acceptance` as in acceptance.csv (numbers as text)."""
+    names = list(dict.fromkeys(row["criterion"] for row in acceptance))
+    policies = list(dict.fromkeys(row["policy"] for row in acceptance))
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(len(names), 1, figsize=(8.5, 0.9 + len(names) * (0.5 + 0.32 * len(policies))),
+                                 layout="constrained", squeeze=False)
+        for ax, name in zip(axes[:, 0], names):
+            own = {row["policy"]: row for row in acceptance if row["criterion"] == name}
+            for y, policy in enumerate(policies):
+                if policy in own:
+                    _criterion_point(ax, len(policies) - 1 - y, own[policy])
+            limit = 100 * formats.number(next(iter(own.values()))["limit"])
+            ax.axvline(limit, color="#333333", linestyle="--", linewidth=1)
+            op = next(iter(own.values()))["op"]
+            ax.set_title(f"{name}  (bound: {op} {formats.share(limit / 100)})", loc="left")
+            ax.set_yticks(range(len(policies)), list(reversed(policies)))
+            ax.set_ylim(-0.6, len(policies) - 0.4)
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}%"))
+            ax.grid(True, axis="x", alpha=0.3)
+        axes[-1, 0].set_xlabel("estimate with its interval (% of the criterion's population)")
+        handles = [plt.Line2D([], [], color=color, marker=marker, linestyle="", label=status)
+                   for status, (color, marker) in STATUS_STYLE.items()]
+        fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
+        return _svg(fig)
+
+
+def _criterion_point(ax, y: float, row: dict) -> None:
+    color, marker = STATUS_STYLE.get(row["status"], ("#555555", "o"))
+    value, low, high = (100 * formats.number(row[key]) for key in ("estimate", "low", "high"))
+    if not (math.isnan(low) or math.isnan(high)):
+        ax.plot([low, high], [y, y], color=color, linewidth=2, solid_capstyle="butt")
+    if not math.isnan(value):
+        ax.plot([value], [y], marker=marker, color=color, markersize=7, linestyle="")
+
+
+def _svg(fig) -> str:
+    """The figure as an <svg> element (no XML declaration or doctype: it goes inside HTML)."""
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    text = buffer.getvalue()
+    text = text[text.index("<svg"):]
+    start, end = text.find("<metadata>"), text.find("</metadata>")  # RDF about the file: noise in a page
+    return text[:start] + text[end + len("</metadata>"):] if 0 <= start < end else text

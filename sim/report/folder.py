@@ -1,0 +1,115 @@
+"""A results folder deploysim wrote, as the report reads it: its manifest, its kind, and its files.
+
+`open_folder` refuses (exit 2) a path that is not a folder, a folder without a manifest.json of
+deploysim's own format (`sim.results.output.read_manifest`), and kinds of results the report cannot
+show yet. Files are read only if the manifest lists them, only from regular files in the folder itself
+(not links, pipes or devices) and within `FILE_BYTES`, so a damaged or hostile folder fails with its
+path instead of hanging or filling the memory.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import errno
+import io
+import json
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from sim.errors import UserError
+from sim.results.output import read_manifest
+
+FILE_BYTES = 64 * 2**20  # the largest file the report reads (hosts.csv, which can be larger, is never read)
+
+# The manifest's `command` -> the kind of page; the others are named in the refusal.
+SUPPORTED = {"run": "fleet growth", "evaluate": "evaluation"}
+NOT_YET = {"run (releases)": "releases through a pipeline", "sweep": "a sweep", "bench": "a bench run",
+           "validate-model": "a model validation"}
+
+
+@dataclass(frozen=True)
+class ResultsFolder:
+    """A results folder and its manifest (`manifest.json`, as deploysim wrote it)."""
+
+    path: Path
+    manifest: dict
+
+    @property
+    def command(self) -> str:
+        return str(self.manifest.get("command", ""))
+
+    @property
+    def scenario(self) -> dict:
+        """The effective scenario the run used, every default filled in."""
+        effective = self.manifest.get("effective_scenario")
+        return effective if isinstance(effective, dict) else {}
+
+    def has(self, name: str) -> bool:
+        return name in self.manifest.get("files", []) and os.path.isfile(self.path / name)
+
+    def read_bytes(self, name: str) -> bytes:
+        """The bytes of a file the manifest lists; a UserError naming it otherwise."""
+        path = self.path / name
+        if name not in self.manifest.get("files", []):
+            raise UserError(f"{path}: missing from the folder's manifest.json; is this folder whole?")
+        try:
+            return _read_regular(path, FILE_BYTES)
+        except OSError as error:
+            raise UserError(f"{path}: cannot be read ({error.strerror or error})") from None
+
+    def png_uri(self, name: str) -> str | None:
+        """A PNG the run drew, as a data URI to embed; None when the folder has none by that name."""
+        if not self.has(name):
+            return None
+        return "data:image/png;base64," + base64.b64encode(self.read_bytes(name)).decode("ascii")
+
+    def read_json(self, name: str) -> dict:
+        try:
+            data = json.loads(self.read_bytes(name).decode("utf-8"))
+        except ValueError as error:
+            raise UserError(f"{self.path / name}: not the JSON deploysim writes ({error})") from None
+        if not isinstance(data, dict):
+            raise UserError(f"{self.path / name}: not the JSON deploysim writes (a {type(data).__name__})")
+        return data
+
+    def read_csv(self, name: str) -> list[dict[str, str]]:
+        """The rows of a CSV file, each a dict of its columns (text as written)."""
+        try:
+            return list(csv.DictReader(io.StringIO(self.read_bytes(name).decode("utf-8"))))
+        except (ValueError, csv.Error) as error:
+            raise UserError(f"{self.path / name}: not the CSV deploysim writes ({error})") from None
+
+
+def open_folder(path: str | Path) -> ResultsFolder:
+    """The results folder at `path`, if deploysim wrote it and the report can show its kind."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise UserError(f"{path}: not a folder; give a results folder written by deploysim (--out)")
+    results = ResultsFolder(folder, read_manifest(folder))
+    if results.command not in SUPPORTED:
+        what = NOT_YET.get(results.command, f"command {results.command!r}")
+        kinds = ", ".join(f"{name} ({kind})" for name, kind in SUPPORTED.items())
+        raise UserError(f"{path}: a report of {what} (deploysim {results.command}) is not yet supported; "
+                        f"report shows: {kinds}")
+    return results
+
+
+def _read_regular(path: Path, limit: int) -> bytes:
+    """At most `limit` bytes of the regular file at `path` (not followed if it is a link)."""
+    handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        info = os.fstat(handle)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        if info.st_size > limit:
+            raise OSError(errno.EFBIG, f"larger than the report reads ({limit // 2**20} MiB)", str(path))
+        with os.fdopen(os.dup(handle), "rb") as file:
+            raw = file.read(limit + 1)
+    finally:
+        os.close(handle)
+    if len(raw) > limit:
+        raise OSError(errno.EFBIG, f"larger than the report reads ({limit // 2**20} MiB)", str(path))
+    return raw

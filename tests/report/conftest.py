@@ -1,0 +1,95 @@
+"""Real results folders for the report's tests: tiny scenarios run by the real commands, once per module.
+
+A policy's name is hostile (HTML that would run a script if a page let it through: policy names are
+free text, scenario and strategy names are not), so every test of an evaluation page also shows that
+names from a scenario are escaped wherever they land; `test_escaping` edits results files for the rest.
+"""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from sim.cli import app
+
+POLICY = '<script>alert("p")</script>'
+
+FLEET = """\
+version: 1
+name: tiny-fleet
+seed: 11
+replications: 2
+fleet:
+  sizes: [4, 12, 40, 120]    # source: four sizes, small enough for a test
+  zones: 2
+artifact: {size: 20MB, files: 100}   # source: a small artifact
+network: {deploy_egress: 1Gbps, origin_egress: 10Gbps, per_flow: 1Gbps, host_download: 1Gbps}
+strategies:
+  rsync-2:
+    kind: push
+    parallel: 2
+    connect: {dist: lognormal, median: 1s, p95: 2s}
+    activation: 1s
+  pull:
+    kind: pull
+    publish: 5s                # source: a guess for the test
+    key_write: 10ms
+    wakeup: 50ms
+    verify_rate: 500MB/s
+    activation: 1s
+"""
+
+EVALUATION = f"""\
+version: 1
+name: tiny-evaluation
+seed: 5
+fleet: {{hosts: 50, tiers: {{canary: 0}}}}
+artifact: {{size: 10MB, files: 10}}
+strategies:
+  pull: {{kind: pull, publish: 0, key_write: 10ms, wakeup: 50ms, verify_rate: 1000MB/s, activation: 1s}}
+rollout:
+  strategy: pull
+  steps:
+    - set_weight: 100
+    - pause: 5m
+    - analysis: {{gates: [g]}}
+traffic: {{dispersion: 0, diurnal: {{amplitude: 0}}, requests_per_host: 0.5, error_rate: 1.2%}}
+build: {{build_time: 0, bad: {{onset: 0}}}}
+schedule: {{start: "Tue 10:00"}}
+evaluation:
+  releases: 40
+  bad_share: 50%
+  policies:
+    tight:
+      g: {{semantics: threshold, metric: error_rate, max: 1.5%, count: 1}}
+    '{POLICY}':
+      g: {{semantics: threshold, metric: error_rate, max: 5%, count: 1}}
+  acceptance:
+    max_false_rollback_rate: 1%    # source: a bar for the test
+    caught_before_exposure: 50%
+"""
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, [str(a) for a in args],
+                              env={"GITHUB_ACTIONS": None, "GITHUB_STEP_SUMMARY": None, "COLUMNS": "200"})
+
+
+@pytest.fixture(scope="session")
+def fleet_folder(tmp_path_factory):
+    """`deploysim run --report` on a tiny fleet-growth scenario: its results folder, with report.html."""
+    base = tmp_path_factory.mktemp("fleet")
+    (base / "fleet.yaml").write_text(FLEET)
+    result = invoke("run", base / "fleet.yaml", "--out", base / "out", "--workers", "1", "--report")
+    assert result.exit_code == 0, result.output
+    return base / "out"
+
+
+@pytest.fixture(scope="session")
+def evaluation_folder(tmp_path_factory):
+    """`deploysim evaluate --report` on a tiny two-policy scenario: its results folder, with report.html."""
+    base = tmp_path_factory.mktemp("evaluation")
+    (base / "evaluation.yaml").write_text(EVALUATION)
+    result = invoke("evaluate", base / "evaluation.yaml", "--out", base / "out", "--workers", "1", "--report")
+    assert result.exit_code in (1, 3), result.output  # a policy fails or is uncertain: the report is written anyway
+    return base / "out"

@@ -1,0 +1,48 @@
+"""Reading a report back as a browser would parse it (html5lib), and the numbers it shows as a reader
+would read them: an independent parser of the page's units, not the report's own formatting code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import html5lib
+
+SVG = "{http://www.w3.org/2000/svg}"
+UNITS = {"ms": 0.001, "s": 1, "min": 60, "h": 3600, "d": 86400}
+
+
+def parse(path: Path):
+    return html5lib.parse(path.read_bytes(), namespaceHTMLElements=False)
+
+
+def text(element) -> str:
+    return " ".join("".join(element.itertext()).split())
+
+
+def seconds(shown: str) -> tuple[float, float]:
+    """'1 h 22 min' -> (4920, 30): the seconds a reader reads, and half the last unit shown (the rounding)."""
+    parts = re.findall(r"(-?\d+(?:\.\d+)?) (ms|min|s|h|d)\b", shown)
+    assert parts, f"no duration in {shown!r}"
+    total = sum(float(number) * UNITS[unit] for number, unit in parts)
+    number, unit = parts[-1]
+    decimals = len(number.partition(".")[2])
+    return total, 0.5 * UNITS[unit] * 10.0 ** -decimals
+
+
+def share(shown: str) -> float:
+    match = re.search(r"(-?\d+(?:\.\d+)?)%", shown)
+    assert match, f"no share in {shown!r}"
+    return float(match.group(1)) / 100
+
+
+def plain(shown: str) -> tuple[float, float]:
+    """'1,059' -> (1059, 0.5); '5.2' -> (5.2, 0.05)."""
+    match = re.search(r"-?[\d,]+(?:\.\d+)?", shown)
+    assert match, f"no number in {shown!r}"
+    number = match.group(0).replace(",", "")
+    return float(number), 0.5 * 10.0 ** -len(number.partition(".")[2])
+
+
+def svg_texts(document) -> list[str]:
+    return [text(t) for t in document.iter(f"{SVG}text")]
