@@ -151,7 +151,7 @@ def low_traffic_analyses(scenario, analyses: list[StepView], path: tuple, name: 
             return [ScenarioWarning(path + ("min_requests",),
                                     f"{spec.semantics} gate {name}, analysis at {where} ({view.cohort.describe()}), "
                                     f"sees {seen}, below min_requests {spec.min_requests}: {how} is low traffic "
-                                    f"({low_traffic_means(spec)}); {_remedy(scenario, spec, getattr(level, attr))}")]
+                                    f"({low_traffic_means(spec, view.step)}); {_remedy(scenario, spec, getattr(level, attr))}")]
     return []
 
 
@@ -186,11 +186,14 @@ def low_traffic_background(scenario, phases: list[StepView], path: tuple, name: 
     return [ScenarioWarning(path + ("min_requests",), text)]
 
 
-def low_traffic_means(spec) -> str:
-    """What a low-traffic check does under this semantics (see sim/policies)."""
+def low_traffic_means(spec, step=None) -> str:
+    """What a low-traffic check does under this semantics (see sim/policies), in `step` (a canary step
+    counts failed checks against its own threshold)."""
     if spec.semantics == "argo":
         return (f"argo: an Inconclusive measurement; more than inconclusive_limit {spec.inconclusive_limit} "
                 f"make the run Inconclusive, which pauses the rollout")
+    if isinstance(step, CanaryStep):
+        return f"flagger: a failed check; the canary step's threshold {step.canary.threshold} of them trigger {spec.action_on_fail}"
     if spec.semantics == "flagger":
         return f"flagger: a failed check; {spec.threshold} of them trigger {spec.action_on_fail}"
     return "threshold: inconclusive, so the gate can never fail"

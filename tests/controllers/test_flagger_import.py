@@ -180,3 +180,12 @@ def test_a_canary_step_must_be_followed_by_full_promotion():
 def test_canary_weights_must_increase_within_0_and_100(weights, message):
     found = problems(DATA / "flagger_native.yaml", [f"rollout.steps[0].canary.weights={weights}"])
     assert any("rollout.steps[0].canary.weights" in m and message in m for m in found), found
+
+
+def test_a_low_traffic_warning_counts_against_the_canary_steps_threshold():
+    from sim.rollout.warnings import scenario_warnings
+
+    scenario = load_scenario(DATA / "flagger_native.yaml", ["gates.request-success-rate.min_requests=10000000"]).scenario
+    [warning] = [w for w in scenario_warnings(scenario) if w.path[-2:] == ("request-success-rate", "min_requests")]
+    assert "analysis at step 0 (20%:" in warning.message  # the first weight: the least traffic
+    assert "the canary step's threshold 3 of them trigger rollback" in warning.message

@@ -82,7 +82,7 @@ def main() -> int:
         killed = {k for k, code in results.items() if code in KILLED}
         unrun = {k for k, code in results.items() if code is None}
         current = {k: fingerprint(f"{module_name(meta)}.{k.rpartition('.')[2]}") for k in results if k in listed}
-        equivalent = {k for k in current if k not in killed and current[k] == listed[k][0]}
+        equivalent = {k for k in current if k not in killed and k not in unrun and current[k] == listed[k][0]}
         stale += [k for k in current if k in killed or current[k] != listed[k][0]]
         left = set(results) - killed - unrun - equivalent
         unlisted += sorted(left)
