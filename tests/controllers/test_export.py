@@ -23,7 +23,6 @@ from sim.policies import check, start
 from sim.policies.window import Window
 from sim.results.output import write_manifest
 from sim.rollout.simulate import simulate_release
-from sim.spec.evaluation import Evaluation
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parents[2]
@@ -366,7 +365,6 @@ def test_cli_out_is_atomic_and_replaces_only_its_own_file(tmp_path):
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["k8s", "mine.yaml", "web.yaml"]  # no partial file
 
 
-@pytest.mark.skipif("rollouts" not in Evaluation.model_fields, reason="policies given as objects are not in this tree")
 def test_the_documented_command_imports_the_export_beside_the_original(tmp_path):
     """The header's command: the export as policy `exported` of the scenario it came from."""
     scenario = tmp_path / "s.yaml"
