@@ -107,7 +107,25 @@ def main() -> int:
     return 1 if failed or unlisted else 0
 
 
+def forget_survivors() -> int:
+    """Mark every surviving mutant as not run, so the next `mutmut run` tries it against today's tests
+    (mutmut re-runs a mutant only when its function changes, not when the tests do)."""
+    count = 0
+    for meta in sorted((ROOT / "mutants").glob("sim/**/*.py.meta")):
+        data = json.loads(meta.read_text())
+        survivors = [k for k, code in data["exit_code_by_key"].items() if code == 0]
+        for key in survivors:
+            data["exit_code_by_key"][key] = None
+        if survivors:
+            meta.write_text(json.dumps(data))
+            count += len(survivors)
+    return count
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--forget-survivors"]:
+        print(f"{forget_survivors()} survivors marked as not run", file=sys.stderr)
+        sys.exit(0)
     if sys.argv[1:2] == ["--fingerprint"]:
         for name in sys.argv[2:]:
             print(name, fingerprint(name) or "(no such mutant in ./mutants)")
