@@ -31,7 +31,8 @@ from sim.controllers.objects import render as key_path
 from sim.errors import Problem, UserError
 from sim.load.loader import LoadedScenario, load_scenario, vary
 from sim.load.locate import where
-from sim.results.ci_gate import MARKER, check_report_path, write_report
+from sim.results.ci_gate import check_report_path, write_report
+from sim.results.output import MARKER
 
 TITLES = {"argo": "An Argo Rollout (canary) with its AnalysisTemplates",
           "flagger": "A Flagger Canary with its MetricTemplates"}

@@ -10,12 +10,11 @@ carrying the marker as deploysim's, so `--overwrite` can still replace the folde
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 from pathlib import Path
 
 from sim.errors import UserError
-from sim.results.output import owns_report
+from sim.results.output import owns_report, replace_atomically
 
 NAME = "report.html"
 
@@ -42,16 +41,8 @@ def check(folder: Path) -> Path:
 def write(folder: Path, text: str) -> Path:
     """Write `text` as the folder's report.html (checked again just before the rename)."""
     path = check(folder)
-    temporary = folder / f".{NAME}.{secrets.token_hex(4)}.partial"
     try:
-        with open(temporary, "x", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        check(folder)
-        os.replace(temporary, path)
+        replace_atomically(path, text, lambda: check(folder))
     except OSError as error:
         raise UserError(f"{path}: cannot write the report ({error.strerror or error}); nothing was written") from None
-    finally:
-        temporary.unlink(missing_ok=True)
     return path

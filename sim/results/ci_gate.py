@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import secrets
 import stat
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -30,8 +29,8 @@ from ruamel.yaml.comments import CommentedMap
 
 from sim.errors import Problem, UserError
 from sim.load.includes import IncludedFrom
+from sim.results.output import MARKER, opens_with, replace_atomically
 
-MARKER = "<!-- written by deploysim"  # opens a comment, in XML and Markdown (which may not hold "--")
 PER_KIND = 10  # GitHub shows at most 10 error and 10 warning annotations of a step
 SUMMARY_BYTES = 2**20 - 1  # a job summary must stay under 1 MiB
 STATUS = {"pass": "PASS", "fail": "FAIL", "uncertain": "UNCERTAIN"}
@@ -329,7 +328,7 @@ def check_report_path(flag: str, path: str, overwrite: bool, append: bool = Fals
             raise refuse(flag, path, "cannot be written (permission denied)")
     elif mode is not None and not overwrite:
         raise refuse(flag, path, "already exists; choose another file or pass --overwrite")
-    elif mode is not None and not _ours(path):
+    elif mode is not None and not opens_with(path, MARKER):
         raise refuse(flag, path, "was not written by deploysim; --overwrite replaces only a file deploysim wrote")
     parent = Path(os.path.abspath(path)).parent
     while not parent.exists() and parent != parent.parent:
@@ -345,25 +344,12 @@ def _regular(path: str) -> bool:
         return False
 
 
-def _ours(path: str) -> bool:
-    """Whether the regular file at `path` opens with deploysim's marker (in its first lines)."""
-    try:
-        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        try:
-            head = os.read(handle, 256)
-        finally:
-            os.close(handle)
-    except OSError:
-        return False
-    return MARKER.encode() in head
-
-
 def write_report(flag: str, path: str, text: str, overwrite: bool, append: bool = False) -> None:
     """Write `text` to `path` (checked again first): appended, or to a temporary file beside it renamed
     into place; missing parent folders are created. A failure leaves nothing behind and is a UserError."""
     check_report_path(flag, path, overwrite, append)
     target = Path(os.path.abspath(path))
-    created, temporary = [], None
+    created: list[Path] = []
     try:
         for folder in reversed([p for p in target.parents if not p.exists()]):
             folder.mkdir()
@@ -372,14 +358,8 @@ def write_report(flag: str, path: str, text: str, overwrite: bool, append: bool 
             with open(target, "a", encoding="utf-8") as file:
                 file.write(text)
             return
-        temporary = target.parent / f".{target.name[:200]}.{secrets.token_hex(4)}.partial"
-        with open(temporary, "x", encoding="utf-8") as file:
-            file.write(text)
-        check_report_path(flag, path, overwrite)
-        os.replace(temporary, target)
+        replace_atomically(target, text, lambda: check_report_path(flag, path, overwrite))
     except BaseException as error:
-        if temporary is not None:
-            temporary.unlink(missing_ok=True)
         for folder in reversed(created):
             try:
                 folder.rmdir()

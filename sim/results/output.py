@@ -28,7 +28,7 @@ import stat
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from sim import __version__
 from sim.errors import Problem, UserError
@@ -44,7 +44,8 @@ REPLACEABLE = "deploysim replaces only a folder it wrote, holding nothing else"
 # `deploysim report` adds report.html to a results folder after the fact (the manifest, a record of the
 # run, is left as it was): a folder holding one that opens with this marker is still deploysim's alone.
 REPORT = "report.html"
-REPORT_MARKER = "<!-- written by deploysim report"
+MARKER = "<!-- written by deploysim"  # opens the files deploysim writes beside results (XML, Markdown, HTML, YAML)
+REPORT_MARKER = f"{MARKER} report"
 
 
 def refuse(target: str | Path, why: str) -> UserError:
@@ -149,6 +150,12 @@ def _our_report(entry: os.DirEntry) -> bool:
 
 def owns_report(path: Path) -> bool:
     """Whether `path` is a regular file (not a link) that opens with `REPORT_MARKER` (in its first 256 bytes)."""
+    return opens_with(path, REPORT_MARKER)
+
+
+def opens_with(path: str | Path, marker: str) -> bool:
+    """Whether `path` is a regular file (not a link) whose first 256 bytes hold `marker`: a file deploysim
+    wrote, which it may replace."""
     try:
         handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         try:
@@ -159,7 +166,23 @@ def owns_report(path: Path) -> bool:
             os.close(handle)
     except OSError:
         return False
-    return REPORT_MARKER.encode() in head
+    return marker.encode() in head
+
+
+def replace_atomically(target: Path, text: str, recheck: Callable[[], object]) -> None:
+    """Write `text` to a temporary file beside `target`, call `recheck` (it raises if `target` may no longer
+    be written), then rename it into place: a reader sees the old file or the whole new one. Nothing is
+    left behind on any failure (OSError, the recheck's error, Ctrl-C)."""
+    temporary = target.parent / f".{target.name[:200]}.{secrets.token_hex(4)}.partial"
+    try:
+        with open(temporary, "x", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        recheck()
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def preflight(target: str | Path, overwrite: bool = False) -> Path:
