@@ -399,3 +399,12 @@ def test_policy_sweep_exports_the_recommended_point(tmp_path):
     result = invoke("export", DATA / "export_argo.yaml", "--to", "argo", "--policy", "sweep", "--sweep", folder,
                     "--set", "evaluation.policies.absolute.errors.count=6")
     assert result.exit_code == 2 and "the sweep ran another scenario" in result.stderr
+
+
+@pytest.mark.parametrize("policy, target", [("current", "argo"), ("proposed", "flagger")])
+def test_the_shipped_controller_policies_export_to_their_own_controller_and_back(tmp_path, policy, target):
+    """The shipped scenario whose policies are controller objects: each exports (no refusal) and imports back
+    as the same policy."""
+    loaded = load_scenario(ROOT / "scenarios" / "controller_policies.yaml")
+    exported = export_policy(loaded.scenario, target, policy, source=loaded.source)
+    assert_same_policy(policy_of(loaded.scenario, policy), reimport(loaded, exported, tmp_path, policy), exported)
