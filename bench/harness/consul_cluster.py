@@ -18,13 +18,15 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-
-import consul
+from typing import TYPE_CHECKING
 
 from bench.harness import netns
 from bench.harness.kv import RELEASE_KEY, STATUS_PREFIX
 from bench.harness.netns import Member, Net, Role
 from bench.harness.procs import Supervisor
+
+if TYPE_CHECKING:
+    import consul
 
 GOSSIP_LAN = {"probe_interval": "5s", "gossip_interval": "1s", "gossip_nodes": 3}
 
@@ -57,6 +59,8 @@ class Cluster:
 
     def api(self, token: str | None = None, member: Member | None = None) -> consul.Consul:
         target = member or self.servers[0]
+        import consul  # (py-consul and requests load only when a bench talks to its agents, not with every command)
+
         c = consul.Consul(host=target.addr, port=8500, token=token or self.tokens.master)
         c.http.session.trust_env = False  # never send bench traffic through an environment proxy
         return c
