@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import base64
 import csv
-import errno
 import io
 import json
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from sim.errors import UserError
-from sim.results.output import read_manifest
+from sim.results.output import read_manifest, read_regular
 
 FILE_BYTES = 64 * 2**20  # the largest file the report reads (hosts.csv, which can be larger, is never read)
 
@@ -99,17 +97,4 @@ def open_folder(path: str | Path) -> ResultsFolder:
 
 def _read_regular(path: Path, limit: int) -> bytes:
     """At most `limit` bytes of the regular file at `path` (not followed if it is a link)."""
-    handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    try:
-        info = os.fstat(handle)
-        if not stat.S_ISREG(info.st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", str(path))
-        if info.st_size > limit:
-            raise OSError(errno.EFBIG, f"larger than the report reads ({limit // 2**20} MiB)", str(path))
-        with os.fdopen(os.dup(handle), "rb") as file:
-            raw = file.read(limit + 1)
-    finally:
-        os.close(handle)
-    if len(raw) > limit:
-        raise OSError(errno.EFBIG, f"larger than the report reads ({limit // 2**20} MiB)", str(path))
-    return raw
+    return read_regular(path, limit, f"larger than the report reads ({limit // 2**20} MiB)")

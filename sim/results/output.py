@@ -102,20 +102,26 @@ def manifest_text(path: Path) -> str:
     """A manifest's text, read only from a regular file (not a link, a pipe or a device: reading one
     could block or never end) of at most MANIFEST_BYTES; OSError, or ValueError for text that is not
     UTF-8, otherwise."""
+    return read_regular(path, MANIFEST_BYTES, "too large for a manifest").decode("utf-8")
+
+
+def read_regular(path: Path, limit: int, too_large: str) -> bytes:
+    """At most `limit` bytes of the regular file at `path`, never following a link nor reading a pipe or a
+    device; OSError (EINVAL, or EFBIG with `too_large`) otherwise."""
     handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     try:
         info = os.fstat(handle)
         if not stat.S_ISREG(info.st_mode):
             raise OSError(errno.EINVAL, "not a regular file", str(path))
-        if info.st_size > MANIFEST_BYTES:
-            raise OSError(errno.EFBIG, "too large for a manifest", str(path))
+        if info.st_size > limit:
+            raise OSError(errno.EFBIG, too_large, str(path))
         with os.fdopen(os.dup(handle), "rb") as file:
-            raw = file.read(MANIFEST_BYTES + 1)
+            raw = file.read(limit + 1)
     finally:
         os.close(handle)
-    if len(raw) > MANIFEST_BYTES:
-        raise OSError(errno.EFBIG, "too large for a manifest", str(path))
-    return raw.decode("utf-8")
+    if len(raw) > limit:
+        raise OSError(errno.EFBIG, too_large, str(path))
+    return raw
 
 
 def _not_ours(folder: Path) -> str | None:
