@@ -1,4 +1,9 @@
-"""One results folder in, one report.html out: read the folder, gather its page, render, write."""
+"""One results folder in, one report.html out: read the folder, gather its page, render, write.
+
+`PAGES` is the one list of what the report shows: per kind of results folder (the manifest's `command`),
+the module that gathers the page's content, its template and its title. A new kind of page is a module, a
+template and a line here.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,22 @@ from pathlib import Path
 
 from sim.report import evaluation, fleet, page, writer
 from sim.report.folder import open_folder
+from sim.report.page import Page
 
-PAGES = {"run": fleet.context, "evaluate": evaluation.context}
+PAGES = {
+    "run": Page("Fleet growth: push vs pull", "fleet.html.j2", fleet.context),
+    "evaluate": Page("Evaluation of rollback policies", "evaluation.html.j2", evaluation.context),
+}
 
 
 def html(folder_path: str | Path) -> str:
     """The report of a results folder deploysim wrote (a UserError, exit 2, for any other folder or kind)."""
-    folder = open_folder(folder_path)
-    return page.render(folder, PAGES[folder.command](folder))
+    folder = open_folder(folder_path, PAGES)
+    return page.render(folder, PAGES[folder.command])
 
 
 def write_report(folder_path: str | Path) -> Path:
     """Write the folder's report.html; return its path. The folder is checked before any work."""
-    folder = open_folder(folder_path)
+    folder = open_folder(folder_path, PAGES)
     writer.check(folder.path)
-    return writer.write(folder.path, page.render(folder, PAGES[folder.command](folder)))
+    return writer.write(folder.path, page.render(folder, PAGES[folder.command]))

@@ -18,6 +18,7 @@ import matplotlib
 if matplotlib.get_backend().lower() not in {"module://matplotlib_inline.backend_inline", "nbagg"}:
     matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from markupsafe import Markup
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
 
 from sim.report import formats
@@ -28,7 +29,7 @@ STATUS_STYLE = {"pass": ("#1a7f37", "o"), "fail": ("#cf222e", "X"), "uncertain":
 NICE_SECONDS = [0.01, 0.1, 1, 10, 60, 600, 3600, 6 * 3600, 86400, 7 * 86400, 30 * 86400, 365 * 86400]
 
 
-def deploy_time(rows: list[dict], crossovers: list[dict]) -> str:
+def deploy_time(rows: list[dict], crossovers: list[dict]) -> Markup:
     """Deploy time (until the last host runs the new build; median over replications, p5-p95 band) against
     fleet size, one line per strategy, a labelled dotted line at each crossover. `rows` as in summary.json."""
     with plt.rc_context(STYLE):
@@ -45,15 +46,15 @@ def deploy_time(rows: list[dict], crossovers: list[dict]) -> str:
             highest = max([highest, *(formats.number(r["max_p95"]) for r in own if r.get("max_p95") is not None)])
         ax.set_xscale("log")
         ax.set_yscale("log")
-        _duration_axis(ax, *ax.get_ylim())
-        _hosts_axis(ax, *ax.get_xlim())
+        duration_axis(ax, *ax.get_ylim())
+        hosts_axis(ax, *ax.get_xlim())
         ax.set_xlabel("fleet size (hosts; log scale)")
         ax.set_ylabel("time until the last host runs the new build (log scale)")
         ax.grid(True, which="major", alpha=0.3)
         _label_crossovers(ax, crossovers)
         fig.legend(loc="outside lower center", ncols=min(4, max(1, len(ax.lines))), frameon=False,
                    title="median over replications; band: p5–p95")
-        return _svg(fig)
+        return svg(fig)
 
 
 def _label_crossovers(ax, crossovers: list[dict]) -> None:
@@ -72,7 +73,7 @@ def _label_crossovers(ax, crossovers: list[dict]) -> None:
                                            "alpha": 0.9})
 
 
-def _duration_axis(ax, low: float, high: float) -> None:
+def duration_axis(ax, low: float, high: float) -> None:
     ticks = [t for t in NICE_SECONDS if low <= t <= high]  # about one per factor of ten: 1 s, 10 s, 1 min, 10 min, 1 h
     ax.yaxis.set_major_locator(FixedLocator(ticks))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: formats.axis_duration(value)))
@@ -80,14 +81,14 @@ def _duration_axis(ax, low: float, high: float) -> None:
     ax.yaxis.set_minor_formatter(NullFormatter())
 
 
-def _hosts_axis(ax, low: float, high: float) -> None:
+def hosts_axis(ax, low: float, high: float) -> None:
     ticks = [10.0 ** k for k in range(0, 10) if low <= 10.0 ** k <= high]
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: formats.axis_hosts(value)))
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
-def criteria(acceptance: list[dict]) -> str:
+def criteria(acceptance: list[dict]) -> Markup:
     """One panel per acceptance criterion: each policy's estimate (%) with its interval, coloured and shaped
     by its verdict, and the bound as a dashed line. `acceptance` as in acceptance.csv (numbers as text)."""
     names = list(dict.fromkeys(row["criterion"] for row in acceptance))
@@ -112,7 +113,7 @@ def criteria(acceptance: list[dict]) -> str:
         handles = [plt.Line2D([], [], color=color, marker=marker, linestyle="", label=status)
                    for status, (color, marker) in STATUS_STYLE.items()]
         fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
-        return _svg(fig)
+        return svg(fig)
 
 
 def _criterion_point(ax, y: float, row: dict) -> None:
@@ -124,12 +125,13 @@ def _criterion_point(ax, y: float, row: dict) -> None:
         ax.plot([value], [y], marker=marker, color=color, markersize=7, linestyle="")
 
 
-def _svg(fig) -> str:
-    """The figure as an <svg> element (no XML declaration or doctype: it goes inside HTML)."""
+def svg(fig) -> Markup:
+    """The figure as an <svg> element to inline (no XML declaration or doctype: it goes inside HTML),
+    marked safe for the templates: matplotlib escapes every text in it."""
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     plt.close(fig)
     text = buffer.getvalue()
     text = text[text.index("<svg"):]
     start, end = text.find("<metadata>"), text.find("</metadata>")  # RDF about the file: noise in a page
-    return text[:start] + text[end + len("</metadata>"):] if 0 <= start < end else text
+    return Markup(text[:start] + text[end + len("</metadata>"):] if 0 <= start < end else text)

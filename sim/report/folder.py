@@ -1,8 +1,8 @@
 """A results folder deploysim wrote, as the report reads it: its manifest, its kind, and its files.
 
 `open_folder` refuses (exit 2) a path that is not a folder, a folder without a manifest.json of
-deploysim's own format (`sim.results.output.read_manifest`), and kinds of results the report cannot
-show yet. Files are read only if the manifest lists them, only from regular files in the folder itself
+deploysim's own format (`sim.results.output.read_manifest`), and kinds of results the caller cannot
+show (`sim.report.build.PAGES` says which it can). Files are read only if the manifest lists them, only from regular files in the folder itself
 (not links, pipes or devices) and within `FILE_BYTES`, so a damaged or hostile folder fails with its
 path instead of hanging or filling the memory.
 """
@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,10 +23,9 @@ from sim.results.output import read_manifest, read_regular
 
 FILE_BYTES = 64 * 2**20  # the largest file the report reads (hosts.csv, which can be larger, is never read)
 
-# The manifest's `command` -> the kind of page; the others are named in the refusal.
-SUPPORTED = {"run": "fleet growth", "evaluate": "evaluation"}
-NOT_YET = {"run (releases)": "releases through a pipeline", "sweep": "a sweep", "bench": "a bench run",
-           "validate-model": "a model validation"}
+# The manifest's `command` -> what that kind of results folder holds, as a refusal names it.
+KINDS = {"run": "fleet growth", "run (releases)": "releases through a pipeline", "evaluate": "evaluation",
+         "sweep": "a sweep", "bench": "a bench run", "validate-model": "a model validation"}
 
 
 @dataclass(frozen=True)
@@ -81,15 +81,15 @@ class ResultsFolder:
             raise UserError(f"{self.path / name}: not the CSV deploysim writes ({error})") from None
 
 
-def open_folder(path: str | Path) -> ResultsFolder:
-    """The results folder at `path`, if deploysim wrote it and the report can show its kind."""
+def open_folder(path: str | Path, shown: Collection[str]) -> ResultsFolder:
+    """The results folder at `path`, if deploysim wrote it and its command is one of `shown`."""
     folder = Path(path)
     if not folder.is_dir():
         raise UserError(f"{path}: not a folder; give a results folder written by deploysim (--out)")
     results = ResultsFolder(folder, read_manifest(folder))
-    if results.command not in SUPPORTED:
-        what = NOT_YET.get(results.command, f"command {results.command!r}")
-        kinds = ", ".join(f"{name} ({kind})" for name, kind in SUPPORTED.items())
+    if results.command not in shown:
+        what = KINDS.get(results.command, f"command {results.command!r}")
+        kinds = ", ".join(f"{name} ({KINDS[name]})" for name in shown)
         raise UserError(f"{path}: a report of {what} (deploysim {results.command}) is not yet supported; "
                         f"report shows: {kinds}")
     return results

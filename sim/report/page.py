@@ -1,7 +1,7 @@
 """The report's HTML: Jinja2 templates (`templates/`) with autoescaping on, so every text that comes
 from a scenario or a results file (names of scenarios, strategies, policies, notes) is escaped wherever it
 lands. Only two things are inserted as they are: the stylesheet (`templates/report.css`, part of deploysim)
-and the SVG figures (drawn by `sim.report.figures`; matplotlib escapes the text in them).
+and the SVG figures (`sim.report.figures.svg` marks them safe; matplotlib escapes the text in them).
 
 The page opens with `HEAD` (`sim.results.output.REPORT_MARKER` in its first 256 bytes), which is how
 `sim.report.writer` and `--overwrite` know a report.html is deploysim's to replace.
@@ -10,6 +10,8 @@ The page opens with `HEAD` (`sim.results.output.REPORT_MARKER` in its first 256 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib.resources import files
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -19,8 +21,16 @@ from sim.report.folder import ResultsFolder
 from sim.results.output import REPORT_MARKER
 
 HEAD = f"{REPORT_MARKER}: deploysim replaces only a report.html that opens with this line -->"
-TEMPLATES = {"run": "fleet.html.j2", "evaluate": "evaluation.html.j2"}
-KINDS = {"run": "Fleet growth: push vs pull", "evaluate": "Evaluation of rollback policies"}
+
+
+@dataclass(frozen=True)
+class Page:
+    """A kind of page: its title, its template (in `templates/`, extending base.html.j2) and the function
+    that gathers what the template shows from a results folder."""
+
+    title: str
+    template: str
+    context: Callable[[ResultsFolder], dict]
 
 
 def environment() -> Environment:
@@ -37,16 +47,12 @@ def raw(value: object) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def render(folder: ResultsFolder, context: dict) -> str:
-    """The page of `folder`'s kind with `context` (from `sim.report.fleet` or `sim.report.evaluation`)."""
-    page = dict(context)
-    for key in ("figure",):
-        if page.get(key):
-            page[key] = Markup(page[key])  # drawn by sim.report.figures: text escaped by matplotlib
+def render(folder: ResultsFolder, kind: Page) -> str:
+    """The page of `folder` as `kind` shows it."""
+    page = kind.context(folder)  # figures in it are Markup (sim.report.figures.svg); all else is escaped
     css = files("sim.report").joinpath("templates/report.css").read_text(encoding="utf-8")
-    template = environment().get_template(TEMPLATES[folder.command])
-    return template.render(marker=Markup(HEAD), css=Markup(css), kind=KINDS[folder.command],
-                           run=_run(folder), **page)
+    template = environment().get_template(kind.template)
+    return template.render(marker=Markup(HEAD), css=Markup(css), kind=kind.title, run=_run(folder), **page)
 
 
 def _run(folder: ResultsFolder) -> dict:
