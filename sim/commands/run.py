@@ -123,6 +123,15 @@ def _write(result: RunResult, out: Path, overwrite: bool, workers: int) -> RunRe
     return RunResult(**{**result.__dict__, "out": out})
 
 
+def _not_updated_ranges(replications: pd.DataFrame) -> dict[tuple[str, int], str]:
+    """Hosts not updated per strategy and fleet size as whole numbers: "3", or "2-5" when replications differ."""
+    ranges = {}
+    for (strategy, size), rows in replications.groupby(["strategy", "fleet_size"], sort=False):
+        low, high = int(rows.not_updated.min()), int(rows.not_updated.max())
+        ranges[(strategy, int(size))] = f"{low:,}" if low == high else f"{low:,}-{high:,}"
+    return ranges
+
+
 def to_json(result: RunResult) -> dict:
     scenario = result.loaded.scenario
     growth = scenario.fleet.growth if scenario.fleet.sizes is None else None
@@ -141,14 +150,20 @@ def to_json(result: RunResult) -> dict:
 
 
 def render(result: RunResult, console: Console) -> None:
-    table = Table(title=Text(f"{result.loaded.scenario.name}: deploy time by strategy and fleet size"))
-    for column in ("strategy", "hosts", "p50", "p95", "max", "max p5-p95", "not updated", "s/added host"):
+    replications = int(result.summary.replications.max()) if len(result.summary) else 0
+    table = Table(title=Text(f"{result.loaded.scenario.name}: deploy time by strategy and fleet size"),
+                  caption=Text(f"medians over {replications} replication(s) of: p50 / p95, the time by which 50% / 95% "
+                               "of all hosts run the new build; max, when the last updated host does. Band: p5-p95 "
+                               "of max over replications. Not updated: hosts, fewest-most over replications"))
+    for column in ("strategy", "hosts", "p50", "p95", "max", "max p5-p95", "not updated", "per added host"):
         table.add_column(column, justify="left" if column == "strategy" else "right", no_wrap=True)
+    missing = _not_updated_ranges(result.replications)
     for row in result.summary.itertuples():
         band = f"{format_duration(row.max_p5)}-{format_duration(row.max_p95)}" if row.replications > 1 else "-"
         table.add_row(*map(Text, (row.strategy, f"{row.fleet_size:,}", format_duration(row.p50),
-                                  format_duration(row.p95), format_duration(row.max), band, f"{row.not_updated:g}",
-                                  "-" if pd.isna(row.s_per_host) else f"{row.s_per_host:.3f}")))
+                                  format_duration(row.p95), format_duration(row.max), band,
+                                  missing.get((row.strategy, row.fleet_size), f"{row.not_updated:g}"),
+                                  "-" if pd.isna(row.s_per_host) else f"{row.s_per_host:.3f} s")))
     console.print(table, highlight=False)
     scenario = result.loaded.scenario
     growth = scenario.fleet.growth if scenario.fleet.sizes is None else None  # weeks mean something only then
