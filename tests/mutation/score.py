@@ -65,8 +65,24 @@ def module_results(meta: Path) -> dict[str, int | None]:
     return json.loads(meta.read_text())["exit_code_by_key"]
 
 
+def target_files(config: dict) -> list[str]:
+    """The source files the mutation run covers ([tool.mutmut] only_mutate), relative to the root."""
+    return sorted({str(p.relative_to(ROOT)) for pattern in config["only_mutate"] for p in ROOT.glob(pattern)
+                   if p.suffix == ".py"})
+
+
+def unmutated(config: dict) -> list[str]:
+    """Target files that ./mutants holds without mutants (no .meta): copied there before they became
+    targets, which mutmut takes as done, so they would never be mutated."""
+    return [f for f in target_files(config)
+            if (ROOT / "mutants" / f).exists() and not (ROOT / "mutants" / (f + ".meta")).exists()]
+
+
 def main() -> int:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    missing = [f for f in target_files(config) if not (ROOT / "mutants" / (f + ".meta")).exists()]
+    if missing:
+        print(f"targets without mutation results (run scripts/mutate): {', '.join(missing)}", file=sys.stderr)
     listed = equivalents(ROOT / "tests" / "mutation" / "equivalent.txt")
     metas = sorted((ROOT / "mutants").glob("sim/**/*.py.meta"))
     targets = [m for m in metas if any(fnmatch.fnmatch(str(m.relative_to(ROOT / "mutants"))[:-5], p)
@@ -104,7 +120,7 @@ def main() -> int:
               "(`.venv/bin/mutmut show NAME` shows each):")
         for name in unlisted:
             print(f"  {name}")
-    return 1 if failed or unlisted else 0
+    return 1 if failed or unlisted or missing else 0
 
 
 def forget_survivors() -> int:
@@ -125,6 +141,12 @@ def forget_survivors() -> int:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--forget-survivors"]:
         print(f"{forget_survivors()} survivors marked as not run", file=sys.stderr)
+        sys.exit(0)
+    if sys.argv[1:2] == ["--unmutated"]:
+        settings = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+        for stale_copy in unmutated(settings):
+            (ROOT / "mutants" / stale_copy).unlink()  # mutmut copies it again, with its mutants
+            print(f"{stale_copy}: a target without mutants in ./mutants; it will be mutated", file=sys.stderr)
         sys.exit(0)
     if sys.argv[1:2] == ["--fingerprint"]:
         for name in sys.argv[2:]:
