@@ -14,6 +14,7 @@ from sim.compare import evaluation, fleet
 from sim.compare.difference import Difference, pair
 from sim.compare.folders import kind, open_pair
 from sim.compare.settings import Change, changed
+from sim.errors import UserError
 from sim.report.folder import ResultsFolder
 
 # The manifest's command -> (the folder's measures, the interval they carry, said once per comparison).
@@ -57,12 +58,21 @@ def compare(a: str | Path, b: str | Path) -> Comparison:
     """Folders A and B compared (a UserError, exit 2, for a pair that cannot be)."""
     first, second = open_pair(a, b)
     read, interval = MEASURES[first.command]
-    rows = pair(read(first), read(second))
+    rows = pair(_measures(read, first), _measures(read, second))
     verdicts = evaluation.verdicts(first, second) if first.command == "evaluate" else []
     return Comparison(first.command, kind(first.command), side(first), side(second),
                       f"{first.manifest.get('format')} {first.manifest.get('format_version')}",
                       tuple(changed(first.scenario, second.scenario)), interval(first), tuple(rows), tuple(verdicts),
                       tuple(notes(first, second)))
+
+
+def _measures(read, folder: ResultsFolder) -> list:
+    """The folder's measures; a damaged results file is a UserError naming the folder, not a traceback."""
+    try:
+        return read(folder)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise UserError(f"{folder.path}: its results files are not as deploysim writes them "
+                        f"({type(error).__name__}: {error}); is this folder whole?") from None
 
 
 def side(folder: ResultsFolder) -> Side:

@@ -74,3 +74,11 @@ def test_kinds_not_yet_comparable_say_which_are(tmp_path, copy, command):
 def test_a_bad_format_flag_exits_2(fleet_runs):
     result = invoke("compare", fleet_runs["seed 1"], fleet_runs["seed 2"], "--format", "yaml")
     assert result.exit_code == 2 and "--format" in result.output
+
+
+def test_a_damaged_summary_exits_2_naming_its_folder(fleet_runs, copy):
+    summary = json.loads((copy / "summary.json").read_text())
+    summary["summary"][0].pop("strategy")
+    (copy / "summary.json").write_text(json.dumps(summary))
+    result = invoke("compare", fleet_runs["seed 1"], copy)
+    assert result.exit_code == 2 and f"{copy}: its results files are not as deploysim writes them" in result.output
