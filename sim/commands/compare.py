@@ -55,13 +55,15 @@ def change(unit: str, d: float) -> str:
     return sign + value(unit, abs(d))
 
 
-def cell(m: Measure | None) -> str:
+def cell(m: Measure | None, with_n: bool = False) -> str:
+    """'4.6 s [4.0 s – 5.8 s]', with the population '(n=16)' when asked (it differs between A and B)."""
     if m is None:
         return "(none)"
+    n = f" (n={m.n})" if with_n and m.n is not None else ""
     if math.isnan(m.low) and math.isnan(m.high):
-        return value(m.unit, m.value)
+        return value(m.unit, m.value) + n
     low, high = (value(m.unit, x) if not math.isnan(x) else "unbounded" for x in (m.low, m.high))
-    return f"{value(m.unit, m.value)} [{low} – {high}]"
+    return f"{value(m.unit, m.value)} [{low} – {high}]{n}"
 
 
 def render(result: Comparison, console: Console) -> None:
@@ -92,13 +94,15 @@ def render(result: Comparison, console: Console) -> None:
 
 def _table(result: Comparison) -> Table:
     subject, at = SUBJECT.get(result.command, ("subject", "at"))
-    table = Table(title=Text(f"{result.kind}: A = {result.a.path}, B = {result.b.path}; value [interval]"))
+    table = Table(title=Text(f"{result.kind}: A = {result.a.path}, B = {result.b.path}; value [interval] "
+                             "(n: the population, where it differs)"))
     for name, justify in ((subject, "left"), (at, "right"), ("measure", "left"), ("A", "right"), ("B", "right"),
                           ("B - A", "right"), ("intervals", "left")):
-        table.add_column(Text(name), justify=justify, no_wrap=name not in (at,))
+        table.add_column(Text(name), justify=justify, no_wrap=name != at, min_width=14 if name == at else None)
     for row in result.rows:
         verdict = Text(row.verdict, style="bold" if row.separated else "")
-        table.add_row(*map(Text, (row.subject, row.at, row.name, cell(row.a), cell(row.b),
+        with_n = row.a is not None and row.b is not None and row.a.n != row.b.n
+        table.add_row(*map(Text, (row.subject, row.at, row.name, cell(row.a, with_n), cell(row.b, with_n),
                                   change(row.unit, row.difference))), verdict)
     return table
 
