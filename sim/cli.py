@@ -299,6 +299,21 @@ def report(
 
 
 @app.command()
+def compare(
+    a: str = typer.Argument(..., metavar="A", help="A results folder deploysim wrote (--out)."),
+    b: str = typer.Argument(..., metavar="B", help="Another of the same kind, e.g. the same scenario with a --set."),
+    format_: Format = "table",
+) -> None:
+    """Print what differs between two results folders of the same kind (run or evaluate): the settings
+    changed between their scenarios, then per measure both values, B - A and whether the intervals separate.
+    Exit 0 whatever differs; 2 for folders of different kinds or formats, or not written by deploysim."""
+    check_options(bad_flags({}, {"--format": (format_, FORMATS)}), None, False)
+    from sim.commands import compare as compare_module
+
+    emit(compare_module, compare_module.compare(a, b), format_)
+
+
+@app.command()
 def check(
     scenario: str = typer.Argument(..., metavar="SCENARIO", help="Scenario file (YAML)."),
     set_: Sets = [],

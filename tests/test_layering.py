@@ -9,7 +9,7 @@ Layers, lowest first; a module may import its own layer and those below:
   spec        sim.spec: every scenario model
   load        sim.load: reading, includes, overrides, locations
   results     sim.results: records, tables, the results writer, plots
-  report      sim.report: the HTML report of a results folder (reads files only)
+  report      sim.report: the HTML report of a results folder (reads files only); sim.compare: two folders compared
   deploy      sim.deploy: plans, the wave engine, strategies
   rollout     sim.rollout: releases through the pipeline
   evaluation  sim.evaluation: policies judged on many releases
@@ -33,7 +33,7 @@ LAYERS = [
     ("controllers", ["sim.controllers"]),
     ("load", ["sim.load"]),
     ("results", ["sim.results"]),
-    ("report", ["sim.report"]),
+    ("report", ["sim.report", "sim.compare"]),
     ("deploy", ["sim.deploy"]),
     ("rollout", ["sim.rollout"]),
     ("evaluation", ["sim.evaluation"]),

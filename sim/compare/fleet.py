@@ -1,0 +1,83 @@
+"""The measures of a fleet-growth folder (`deploysim run`): per strategy and fleet size the p50, p95 and
+max deploy time and the hosts not updated (the values of `summary.json`), where pull overtakes each push
+strategy, and the seconds each added server costs at scale.
+
+Intervals come from `replications.csv`: for the times (medians over replications) the 95% distribution-free
+interval of the median from order statistics (`sim.stats.intervals.quantile_ci`, as evaluations bound their
+quantiles), which needs 6 replications or more; for hosts not updated (a mean) Student's t interval of
+the mean. Not the summary's p5-p95 band of the max: that band describes the spread of single
+replications, and two such bands from the same scenario miss each other by chance (a third of the time
+with 2 replications each), so their separation would not mean a difference. The crossovers and the costs
+per added server carry no interval.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+from sim.compare.difference import Measure
+from sim.report.folder import ResultsFolder
+from sim.report.formats import number
+
+CONFIDENCE = 0.95
+TIMES = (("p50", "p50"), ("p95", "p95"), ("max", "makespan"))  # summary column, replications.csv column
+INTERVAL = (f"{CONFIDENCE:.0%} interval of the median over replications (order statistics of replications.csv; "
+            f"none with fewer than 6 replications); hosts not updated: {CONFIDENCE:.0%} t interval of the mean")
+
+
+def measures(folder: ResultsFolder) -> list[Measure]:
+    """Every measure of the folder, in the order of its summary."""
+    summary = folder.read_json("summary.json")
+    runs = _replications(folder)
+    out = []
+    for row in summary.get("summary") or []:
+        strategy, size = str(row["strategy"]), int(row["fleet_size"])
+        at, own = f"{size:,} hosts", runs.get((strategy, size), {})
+        for name, column in TIMES:
+            low, high = median_interval(own.get(column, []))
+            out.append(Measure(strategy, at, name, "s", number(row.get(name)), low, high, row.get("replications")))
+        low, high = mean_interval(own.get("not_updated", []))
+        out.append(Measure(strategy, at, "not_updated", "hosts", number(row.get("not_updated")), low, high,
+                           row.get("replications")))
+    for crossing in summary.get("crossovers") or []:
+        out.append(Measure(f"{crossing['pull']} vs {crossing['push']}", "", "crossover", "hosts",
+                           number(crossing.get("hosts"))))
+    for strategy, seconds in (summary.get("seconds_per_added_host_at_scale") or {}).items():
+        out.append(Measure(str(strategy), "at scale", "s_per_added_host", "s/host", number(seconds)))
+    return out
+
+
+def _replications(folder: ResultsFolder) -> dict[tuple[str, int], dict[str, list[float]]]:
+    """Per strategy and fleet size, each column's values over replications ({} without the file)."""
+    if not folder.has("replications.csv"):
+        return {}
+    found: dict[tuple[str, int], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for row in folder.read_csv("replications.csv"):
+        values = found[(row["strategy"], int(float(row["fleet_size"])))]
+        for column in ("p50", "p95", "makespan", "not_updated"):
+            values[column].append(number(row.get(column)))
+    return found
+
+
+def median_interval(values: list[float]) -> tuple[float, float]:
+    """The interval of the median; a time that is NaN (never reached) counts as the longest."""
+    if not values:
+        return (math.nan, math.nan)
+    from sim.stats.intervals import quantile_ci  # (scipy loads only when a folder is compared)
+
+    _, low, high = quantile_ci([math.inf if math.isnan(v) else v for v in values], 0.5, CONFIDENCE)
+    return (low, high)
+
+
+def mean_interval(values: list[float]) -> tuple[float, float]:
+    """Student's t interval of the mean; none with fewer than 2 values."""
+    values = [v for v in values if not math.isnan(v)]
+    if len(values) < 2:
+        return (math.nan, math.nan)
+    from scipy import stats
+
+    mean = sum(values) / len(values)
+    spread = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1) / len(values))
+    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, len(values) - 1)) * spread
+    return (mean - half, mean + half)
