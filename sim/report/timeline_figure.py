@@ -24,7 +24,8 @@ DECISION = {"fail": "#000000", "inconclusive": "#9a6700", "pass": "#1a7f37"}
 
 def timeline(stages: list[dict], metrics: list[dict], decisions: list[dict], gates: dict) -> Markup:
     """The figure as inline SVG; rows as read from the CSV files of one replication."""
-    return figures.svg(draw(stages, metrics, decisions, gates))
+    with plt.rc_context(figures.STYLE):  # saved as drawn: text kept as text
+        return figures.svg(draw(stages, metrics, decisions, gates))
 
 
 def draw(stages: list[dict], metrics: list[dict], decisions: list[dict], gates: dict):
