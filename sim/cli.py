@@ -158,9 +158,6 @@ def _simulate(scenario, out, set_, replications, seed, workers, format_, overwri
         check_options(bad_flags({"--replications": (replications, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
                                 {"--format": (format_, FORMATS)}) + _report_flag(report, out), out, overwrite)
         loaded, entropy = prepare(scenario, set_, replications, seed, metrics)
-        if report and loaded.scenario.rollout is not None:
-            raise UserError([Problem("--report", None, None, "", "a report of releases through a pipeline is not "
-                                     "yet supported (deploysim report shows fleet growth and evaluate folders)")])
         if releases_only and loaded.scenario.rollout is None:
             raise UserError([Problem(loaded.source, None, None, "rollout", "release needs a rollout: section "
                                      "(deploysim run simulates a fleet-growth scenario)", allowed="a rollout: section")])
@@ -291,8 +288,8 @@ def report(
     results: str = typer.Argument(..., metavar="RESULTS_DIR", help="A results folder deploysim wrote (--out)."),
 ) -> None:
     """Write report.html into a results folder: one self-contained page (figures inline, no network needed)
-    with the answer first, the figures, the tables and the scenario's parameters. Fleet growth (run) and
-    evaluate folders today; others exit 2. Replaces only a report.html deploysim wrote."""
+    with the answer first, the figures, the tables and the scenario's parameters. Fleet growth and releases
+    (run) and evaluate folders today; others exit 2. Replaces only a report.html deploysim wrote."""
     from sim.commands.report import report as write_report
 
     print(f"wrote {write_report(results)}", file=sys.stderr)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.report import evaluation, fleet, page, writer
+from sim.report import evaluation, fleet, page, releases, writer
 from sim.report.folder import open_folder
 from sim.report.page import Page
 
 PAGES = {
     "run": Page("Fleet growth: push vs pull", "fleet.html.j2", fleet.context),
+    "run (releases)": Page("Releases through a pipeline", "releases.html.j2", releases.context),
     "evaluate": Page("Evaluation of rollback policies", "evaluation.html.j2", evaluation.context),
 }
 

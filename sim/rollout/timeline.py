@@ -1,5 +1,9 @@
-"""The rollout timeline plot: share of the fleet on the new build, error rate per cohort, thresholds,
-and markers for detection, decision, rollback and hotfix."""
+"""The rollout timeline plot (`timeline.png`): share of the fleet on the new build, error rate per cohort,
+thresholds, each stage's start labelled with its name, and a distinct marker for each kind of event
+(rollback started, rolled back, hotfix build, smoke test failed, resumed) and for the detection.
+
+Stage labels and event styles come from `sim.results.release_marks`, which the HTML report's timeline
+uses too; the legend sits below the plots, so it covers neither the data nor a threshold's label."""
 
 from __future__ import annotations
 
@@ -8,16 +12,14 @@ from pathlib import Path
 import numpy as np
 
 from sim.results.plots import plt, save_figure
+from sim.results.release_marks import boundaries, event_handles, label_stages, mark_events
 from sim.rollout.release import ReleaseResult
 from sim.spec.scenario import Scenario
 
-MARKERS = {"rollback": ("tab:red", "rollback"), "rolled-back": ("tab:red", "rolled back"),
-           "hotfix-build": ("tab:purple", "hotfix build"), "smoke-test-failed": ("tab:orange", "smoke test failed"),
-           "resumed": ("tab:green", "resumed")}
-
 
 def timeline(result: ReleaseResult, scenario: Scenario, path: Path | None = None):
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7), sharex=True, constrained_layout=True)
+    fig, (strip, top, bottom) = plt.subplots(3, 1, figsize=(10, 8), sharex=True, layout="constrained",
+                                             gridspec_kw={"height_ratios": [0.45, 3, 3]})
     minutes = lambda t: np.asarray(t) / 60.0
     stages = result.stages
     top.step(minutes([s.time for s in stages]), [s.share for s in stages], where="post", color="tab:blue",
@@ -25,15 +27,22 @@ def timeline(result: ReleaseResult, scenario: Scenario, path: Path | None = None
     samples = result.samples
     top.plot(minutes([s.time for s in samples]), [s.bad_share for s in samples], color="tab:red", alpha=0.6,
              label="fleet share on a bad build")
-    top.set(ylabel="share of hosts", ylim=(-0.02, 1.05), title=f"{scenario.name}: one release "
-            f"({result.outcome.outcome}; branch cut {result.outcome.start})")
+    top.set(ylabel="share of hosts", ylim=(-0.02, 1.05))
+    fig.suptitle(f"{scenario.name}: one release ({result.outcome.outcome}; branch cut {result.outcome.start})")
     _errors(bottom, samples, scenario, minutes)
+    events = [(s.time, s.event) for s in stages]
     for ax in (top, bottom):
-        _mark(ax, result, minutes)
+        mark_events(ax, events, minutes)
+        _detection(ax, result, minutes)
         ax.grid(True, alpha=0.3)
-    top.legend(loc="upper left", fontsize=8)
-    bottom.legend(loc="upper left", fontsize=8)
     bottom.set(xlabel="minutes since branch cut")
+    times = [s.time for s in stages] + [s.time for s in samples]
+    if times:
+        bottom.set_xlim(minutes(min(0.0, *times)) - 1, minutes(max(times)) + 1)
+    label_stages(strip, (top, bottom), boundaries((s.time, s.build, s.label, s.event) for s in stages), minutes)
+    handles = {h.get_label(): h for ax in (top, bottom) for h in ax.get_legend_handles_labels()[0]}
+    handles.update((h.get_label(), h) for h in event_handles(e for _, e in events))
+    fig.legend(handles=list(handles.values()), loc="outside lower center", ncols=4, fontsize=8, frameon=False)
     save_figure(fig, path)
     return fig
 
@@ -49,24 +58,16 @@ def _errors(ax, samples, scenario: Scenario, minutes) -> None:
         ceiling = getattr(gate, "max", None)  # only some kinds of gate have one
         if gate.metric == "error_rate" and ceiling is not None:
             ax.axhline(100 * ceiling, linestyle="--", linewidth=1, color="black", alpha=0.6)
-            ax.annotate(f"{name}: max {100 * ceiling:g}%", (0, 100 * ceiling), fontsize=7,
-                        xytext=(2, 2), textcoords="offset points")
+            ax.annotate(f"{name}: max {100 * ceiling:g}%", (1, 100 * ceiling), xycoords=("axes fraction", "data"),
+                        fontsize=7, xytext=(-2, 2), textcoords="offset points", ha="right", va="bottom")
     incidents = [s.time for s in samples if s.incident]
     if incidents:
         ax.scatter(minutes(incidents), np.zeros(len(incidents)), marker="|", color="tab:brown", label="incident")
     ax.set(ylabel="error rate (%)", ylim=(0, None))
 
 
-def _mark(ax, result: ReleaseResult, minutes) -> None:
-    seen = set()
-    for stage in result.stages:
-        if stage.event in MARKERS:
-            color, text = MARKERS[stage.event]
-            ax.axvline(minutes(stage.time), color=color, linestyle=":", linewidth=1.2,
-                       label=None if text in seen else text)
-            seen.add(text)
+def _detection(ax, result: ReleaseResult, minutes) -> None:
     outcome = result.outcome
     if outcome.detected and not np.isnan(outcome.detection_time):
         ax.axvline(minutes(outcome.detection_time), color="black", linewidth=1.5,
-                   label=None if "detected" in seen else f"detected ({outcome.detected_by})")
-        seen.add("detected")
+                   label=f"detected ({outcome.detected_by})")
