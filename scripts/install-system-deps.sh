@@ -5,6 +5,8 @@
 # - prometheus (2.42, with promtool) from the machine's own suite, for the live-Prometheus backtest
 #   tests (they start their own server on 127.0.0.1 over a backfilled TSDB; the packaged service is
 #   never used).
+# - chromium from the machine's own suite, for the report's browser tests (tests/report/test_browser.py
+#   runs it headless, with a throw-away profile, over the DevTools protocol on a pipe).
 # - Consul 1.8.7 from Debian 11 (bullseye), package `consul`. The bullseye source reuses the mirror
 #   URI that this machine's apt sources already name for the main Debian archive (read at run time;
 #   no host name is written in the repo). An apt preferences pin lets ONLY `consul` come from
@@ -12,7 +14,7 @@
 # - Services shipped by the packages are not started (policy-rc.d denies, then we stop any).
 #
 # Afterwards `consul version` prints 1.8.7; the bench finds it via CONSUL_BIN or PATH; `prometheus` and
-# `promtool` are on PATH.
+# `promtool` are on PATH, and so is `chromium`.
 # Quick no-op when everything is already there (the test script calls it on every run); --force redoes it.
 set -euo pipefail
 
@@ -132,16 +134,20 @@ prometheus_ok() {
     command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1
 }
 
+chromium_ok() {
+    command -v chromium >/dev/null 2>&1
+}
+
 all_present() {
     consul_ok && [ -f "$SRC_FILE" ] && [ -f "$PIN_FILE" ] && command -v rsync >/dev/null \
         && [ -x /usr/sbin/sshd ] && command -v ssh >/dev/null && command -v ip >/dev/null && command -v ps >/dev/null \
-        && prometheus_ok
+        && prometheus_ok && chromium_ok
 }
 
 main() {
     need_root
     if all_present && [ "${1:-}" != "--force" ]; then
-        log "already installed (use --force to reinstall): consul ${CONSUL_VERSION}, prometheus"
+        log "already installed (use --force to reinstall): consul ${CONSUL_VERSION}, prometheus, chromium"
         return 0
     fi
     export DEBIAN_FRONTEND=noninteractive
@@ -151,14 +157,15 @@ main() {
     write_bullseye_source "$uri"
     deny_service_starts
     apt-get update -q
-    apt-get install -y -q --no-install-recommends rsync openssh-server openssh-client iproute2 procps prometheus
+    apt-get install -y -q --no-install-recommends rsync openssh-server openssh-client iproute2 procps prometheus chromium
     if ! consul_ok; then
         apt-get install -y -q --no-install-recommends "consul=${CONSUL_VERSION}*" || unpack_consul
     fi
     stop_services
     consul_ok || { log "consul ${CONSUL_VERSION} not found after install"; exit 1; }
     prometheus_ok || { log "prometheus/promtool not found after install"; exit 1; }
-    log "installed: consul ${CONSUL_VERSION}, $(prometheus --version 2>&1 | sed -n 1p)"
+    chromium_ok || { log "chromium not found after install"; exit 1; }
+    log "installed: consul ${CONSUL_VERSION}, $(prometheus --version 2>&1 | sed -n 1p), $(chromium --version 2>/dev/null)"
 }
 
 main "$@"

@@ -3,7 +3,7 @@ understands and forwards.
 
   folder      reading a results folder deploysim wrote: its manifest, its kind, its files within bounds
   formats     numbers as people read them: durations in s/min/h, shares in %, whole hosts
-  figures     the report's own figures, as inline SVG (the PNGs the commands write stay as they are)
+  figures     the report's own figures, as inline SVG (axes shared with the PNGs: sim.results.axes)
   parameters  the scenario's parameters with the source each one cites (the comment on its line)
   fleet       the page of a fleet-growth run (`deploysim run`)
   evaluation  the page of an evaluation (`deploysim evaluate`)

@@ -1,8 +1,9 @@
 """The report's figures, drawn from the numbers in the results files and returned as SVG text to inline.
 
-They are new drawings, not the PNGs the commands write (those stay byte for byte as they are): times on
-their axes in s, min, h and days, fleet sizes as 10, 1k, 100k, crossover labels upright at the top of
-the plot with a white backing so they do not sit on the lines, legends outside the data. Text stays text
+They are new drawings, not the PNGs the commands write, but share their axes with them
+(`sim.results.axes`): times in s, min, h and days, fleet sizes as 10, 1k, 100k, crossover labels upright
+at the top of the plot with a white backing so they do not sit on the lines; legends outside the data.
+`deploy_time_figure` and `criteria_figure` return the matplotlib Figure (tests measure its text). Text stays text
 in the SVG (`svg.fonttype: none`: small, selectable, found by a page search) and is never read as
 mathtext, so a strategy or policy named `$x$` prints as written; matplotlib escapes it for XML. The
 output is deterministic (fixed ids, no date).
@@ -19,19 +20,25 @@ if matplotlib.get_backend().lower() not in {"module://matplotlib_inline.backend_
     matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from markupsafe import Markup
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+from matplotlib.ticker import FuncFormatter
 
 from sim.report import formats
+from sim.results.axes import duration_axis, hosts_axis, label_crossovers
 
 STYLE: dict = {"svg.fonttype": "none", "svg.hashsalt": "deploysim-report", "text.parse_math": False,
          "font.size": 10, "axes.titlesize": 10, "font.family": "sans-serif"}
 STATUS_STYLE = {"pass": ("#1a7f37", "o"), "fail": ("#cf222e", "X"), "uncertain": ("#9a6700", "D")}
-NICE_SECONDS = [0.01, 0.1, 1, 10, 60, 600, 3600, 6 * 3600, 86400, 7 * 86400, 30 * 86400, 365 * 86400]
 
 
 def deploy_time(rows: list[dict], crossovers: list[dict]) -> Markup:
     """Deploy time (until the last host runs the new build; median over replications, p5-p95 band) against
     fleet size, one line per strategy, a labelled dotted line at each crossover. `rows` as in summary.json."""
+    with plt.rc_context(STYLE):
+        return svg(deploy_time_figure(rows, crossovers))
+
+
+def deploy_time_figure(rows: list[dict], crossovers: list[dict]):
+    """The matplotlib Figure of `deploy_time` (tests measure its text before it becomes SVG)."""
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(8.5, 5), layout="constrained")
         highest = 0.0
@@ -51,46 +58,21 @@ def deploy_time(rows: list[dict], crossovers: list[dict]) -> Markup:
         ax.set_xlabel("fleet size (hosts; log scale)")
         ax.set_ylabel("time until the last host runs the new build (log scale)")
         ax.grid(True, which="major", alpha=0.3)
-        _label_crossovers(ax, crossovers)
+        label_crossovers(ax, crossovers)
         fig.legend(loc="outside lower center", ncols=min(4, max(1, len(ax.lines))), frameon=False,
                    title="median over replications; band: p5–p95")
-        return svg(fig)
-
-
-def _label_crossovers(ax, crossovers: list[dict]) -> None:
-    """A dotted line at each crossover, its label upright near the top, on the side with more room,
-    one label per row so that two crossovers never share a line of text."""
-    low, high = ax.get_xlim()
-    placed = [c for c in crossovers if c.get("hosts") is not None and low < c["hosts"] < high]
-    for row, crossing in enumerate(sorted(placed, key=lambda c: c["hosts"])):
-        x = crossing["hosts"]
-        ax.axvline(x, color="#555555", linestyle=":", linewidth=1.2)
-        right = math.log(x / low) < math.log(high / x)  # more room to the right of the line
-        ax.annotate(f"{crossing['pull']} faster than {crossing['push']}\nfrom ≈{formats.hosts(x)} hosts",
-                    (x, 0.97 - 0.11 * row), xycoords=("data", "axes fraction"), xytext=(6 if right else -6, 0),
-                    textcoords="offset points", ha="left" if right else "right", va="top", fontsize=9,
-                    color="#333333", bbox={"boxstyle": "round,pad=0.25", "facecolor": "white", "edgecolor": "#bbbbbb",
-                                           "alpha": 0.9})
-
-
-def duration_axis(ax, low: float, high: float) -> None:
-    ticks = [t for t in NICE_SECONDS if low <= t <= high]  # about one per factor of ten: 1 s, 10 s, 1 min, 10 min, 1 h
-    ax.yaxis.set_major_locator(FixedLocator(ticks))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: formats.axis_duration(value)))
-    ax.yaxis.set_minor_locator(NullLocator())
-    ax.yaxis.set_minor_formatter(NullFormatter())
-
-
-def hosts_axis(ax, low: float, high: float) -> None:
-    ticks = [10.0 ** k for k in range(0, 10) if low <= 10.0 ** k <= high]
-    ax.xaxis.set_major_locator(FixedLocator(ticks))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: formats.axis_hosts(value)))
-    ax.xaxis.set_minor_formatter(NullFormatter())
+        return fig
 
 
 def criteria(acceptance: list[dict]) -> Markup:
     """One panel per acceptance criterion: each policy's estimate (%) with its interval, coloured and shaped
     by its verdict, and the bound as a dashed line. `acceptance` as in acceptance.csv (numbers as text)."""
+    with plt.rc_context(STYLE):
+        return svg(criteria_figure(acceptance))
+
+
+def criteria_figure(acceptance: list[dict]):
+    """The matplotlib Figure of `criteria` (tests measure its text before it becomes SVG)."""
     names = list(dict.fromkeys(row["criterion"] for row in acceptance))
     policies = list(dict.fromkeys(row["policy"] for row in acceptance))
     with plt.rc_context(STYLE):
@@ -108,12 +90,13 @@ def criteria(acceptance: list[dict]) -> Markup:
             ax.set_yticks(range(len(policies)), list(reversed(policies)))
             ax.set_ylim(-0.6, len(policies) - 0.4)
             ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}%"))
+            ax.set_xlabel("estimate with its interval (% of the criterion's population)")
+            ax.set_ylabel("policy")
             ax.grid(True, axis="x", alpha=0.3)
-        axes[-1, 0].set_xlabel("estimate with its interval (% of the criterion's population)")
         handles = [plt.Line2D([], [], color=color, marker=marker, linestyle="", label=status)
                    for status, (color, marker) in STATUS_STYLE.items()]
         fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
-        return svg(fig)
+        return fig
 
 
 def _criterion_point(ax, y: float, row: dict) -> None:

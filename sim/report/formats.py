@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+from sim.results.axes import axis_duration, axis_hosts  # noqa: F401  (tick labels: one wording, PNG and SVG)
+
 MISSING = "-"
 
 
@@ -38,14 +40,6 @@ def duration(value: object) -> str:
         hours, minutes = divmod(round(seconds / 60), 60)
         return f"{hours} h {minutes:02d} min" if minutes else f"{hours} h"
     return f"{seconds / 86400:.1f} d"
-
-
-def axis_duration(seconds: float) -> str:
-    """A tick label: the shortest whole form, '30 s', '5 min', '2 h', '3 d'."""
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
-        if seconds >= size:
-            return f"{seconds / size:g} {unit}"
-    return f"{seconds * 1000:g} ms"
 
 
 def per_host(value: object) -> str:
@@ -78,14 +72,6 @@ def hosts(value: object) -> str:
     """A fleet size: 100010 -> '100,010'."""
     x = number(value)
     return MISSING if math.isnan(x) else f"{x:,.0f}"
-
-
-def axis_hosts(value: float) -> str:
-    """A fleet-size tick: 10, 100, 1k, 10k, 100k, 1M."""
-    for unit, size in (("M", 1e6), ("k", 1e3)):
-        if value >= size:
-            return f"{value / size:g}{unit}"
-    return f"{value:g}"
 
 
 def of_unit(unit: str, value: object) -> str:
