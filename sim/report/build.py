@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.report import evaluation, fleet, page, writer
+from sim.report import evaluation, fleet, page, sweep, writer
 from sim.report.folder import open_folder
 from sim.report.page import Page
 
 PAGES = {
     "run": Page("Fleet growth: push vs pull", "fleet.html.j2", fleet.context),
     "evaluate": Page("Evaluation of rollback policies", "evaluation.html.j2", evaluation.context),
+    "sweep": Page("Sweep of a rollback policy's settings", "sweep.html.j2", sweep.context),
 }
 
 
