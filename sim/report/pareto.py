@@ -44,8 +44,9 @@ def draw(table: pd.DataFrame, confidence: float):
             ax.plot(xs, ys, linestyle="", marker=marker, color=color, markersize=markersize, zorder=zorder + 0.5,
                     gid=name, label=_legend(name, len(part)))
         chosen = t[t.recommended.astype(bool)]
-        ax.plot(100 * chosen.false_rollback_rate, scale * chosen[y], linestyle="", marker="*", markersize=16,
-                color="gold", markeredgecolor="k", zorder=STAR_ZORDER, gid="recommended", label="recommended")
+        if not chosen.empty:
+                ax.plot(100 * chosen.false_rollback_rate, scale * chosen[y], linestyle="", marker="*", markersize=16,
+                    color="gold", markeredgecolor="k", zorder=STAR_ZORDER, gid="recommended", label="recommended")
         ax.set(xlabel="false rollbacks (% of good builds)", ylabel=ylabel)
         ax.grid(True, alpha=0.3)
     handles, names = axes[0].get_legend_handles_labels()
