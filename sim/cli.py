@@ -252,6 +252,7 @@ def sweep(
     junit: Junit = None,
     summary: Summary = None,
     annotations: Annotations = False,
+    report: Report = False,
 ) -> None:
     """Evaluate a grid of thresholds, bake times and stages on the same releases; name the Pareto front.
 
@@ -265,8 +266,8 @@ def sweep(
         from sim.commands.common import prepare
 
         check_options(bad_flags({"--releases": (releases, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
-                                {"--format": (format_, FORMATS)}) + _report_problems(junit, summary, out, overwrite),
-                      out, overwrite)
+                                {"--format": (format_, FORMATS)}) + _report_problems(junit, summary, out, overwrite)
+                      + _report_flag(report, out), out, overwrite)
         loaded, entropy = prepare(scenario, set_, None, seed)
         from sim.commands import sweep as sweep_module  # the engine, once the input is known good
         from sim.commands.evaluate import report_to_ci
@@ -279,6 +280,8 @@ def sweep(
     with interruptible(out, written=out is not None):
         emit(sweep_module, result, format_)
         report_to_ci(sweep_module.ci_gate(result, seconds), junit, summary, overwrite, annotations)
+        if report:
+            _write_report(out)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
 
@@ -289,7 +292,7 @@ def report(
 ) -> None:
     """Write report.html into a results folder: one self-contained page (figures inline, no network needed)
     with the answer first, the figures, the tables and the scenario's parameters. Fleet growth and releases
-    (run) and evaluate folders today; others exit 2. Replaces only a report.html deploysim wrote."""
+    (run), evaluate and sweep folders today; others exit 2. Replaces only a report.html deploysim wrote."""
     from sim.commands.report import report as write_report
 
     print(f"wrote {write_report(results)}", file=sys.stderr)

@@ -25,6 +25,7 @@ from sim.evaluation import acceptance
 from sim.evaluation.engine import CHUNK
 from sim.evaluation.sweep import MAXIMISED, OBJECTIVES, best, grid_points, pareto_front, shortfall
 from sim.load.loader import LoadedScenario, vary
+from sim.report import figures, pareto
 from sim.results.output import results_folder, write_json, write_manifest
 from sim.results.plots import plt, save_figure
 from sim.rollout.summary import horizon_text
@@ -42,6 +43,8 @@ class SweepRun:
     verdicts: list  # acceptance verdicts of every point (policy = the point's name)
     objective: str
     out: Path | None = None
+    estimates: pd.DataFrame | None = None  # every point's measures with n and population (policy = the point)
+    releases: pd.DataFrame | None = None  # one row per point and release, as evaluate's releases.csv
 
     @property
     def recommended(self) -> pd.Series | None:
@@ -73,13 +76,16 @@ def sweep(base: LoadedScenario, entropy: int, workers: int | None, releases: int
     guards.check(base, guards.evaluation_costs(base.scenario, releases, len(points), workers_used, rounds=len(groups),
                                                held=max(map(len, groups.values())), remote=executor is not None),
                  guards.budget())
-    estimates, verdicts = [], []
+    estimates, rows, verdicts = [], [], []
     for group in groups.values():
         run = evaluate(_group_scenario(base, group), entropy, workers, err, releases, executor)
         estimates.append(run.estimates)
+        rows.append(run.rows)
         verdicts += run.verdicts
-    table = point_table(points, pd.concat(estimates, ignore_index=True), verdicts, spec.sweep.objective)
-    return SweepRun(base, entropy, table, verdicts, spec.sweep.objective)
+    measures = pd.concat(estimates, ignore_index=True)
+    table = point_table(points, measures, verdicts, spec.sweep.objective)
+    return SweepRun(base, entropy, table, verdicts, spec.sweep.objective, estimates=measures,
+                    releases=pd.concat(rows, ignore_index=True))
 
 
 def _group_scenario(base: LoadedScenario, group: list) -> LoadedScenario:
@@ -168,67 +174,23 @@ def write(run: SweepRun, out: Path, overwrite: bool, overrides: list[str]) -> Sw
     with results_folder(out, overwrite=overwrite) as folder:
         run.table.to_csv(folder / "sweep.csv", index=False)
         pd.DataFrame([asdict(v) for v in run.verdicts]).to_csv(folder / "acceptance.csv", index=False)
+        if run.estimates is not None:
+            run.estimates.to_csv(folder / "estimates.csv", index=False)
+        if run.releases is not None:
+            run.releases.to_csv(folder / "releases.csv", index=False)
         plot(run, folder / "pareto.png")
         write_json(folder / "summary.json", to_json(run))
         write_manifest(folder, "sweep", loaded, run.entropy, overrides=tuple(overrides))
     return SweepRun(**{**run.__dict__, "out": out})
 
 
-PANELS = (("false_rollback_rate", "bad_requests_mean", "bad requests per bad build (mean)", 1.0),
-          ("false_rollback_rate", "lead_time_good_p50", "lead time of good builds that shipped, p50 (min)", 1 / 60))
-STYLE = {"fail": dict(marker="x", color="0.7", zorder=1), "uncertain": dict(marker="o", color="tab:orange", zorder=2),
-         "pass": dict(marker="o", color="tab:blue", zorder=3)}
-
-
 def plot(run: SweepRun, path: Path | None = None):
-    """False rollbacks against user impact and lead time, every point numbered as in the table; passing
-    points on top with their intervals, the Pareto front of the passing points ringed, the recommendation
-    starred, failing points grey crosses."""
-    t = run.table
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5), constrained_layout=True)
-    for ax, (x, y, ylabel, scale) in zip(axes, PANELS):
-        for status, style in STYLE.items():
-            part = t[t.status == status]
-            if part.empty:
-                continue
-            bars = status != "fail"
-            ax.errorbar(100 * part[x], scale * part[y], fmt=style["marker"], color=style["color"],
-                        zorder=style["zorder"], capsize=2, label=f"{status} ({len(part)})",
-                        xerr=_bars(part, x, 100) if bars else None, yerr=_bars(part, y, scale) if bars else None)
-        front = t[t.pareto]
-        ax.scatter(100 * front[x], scale * front[y], s=160, facecolors="none", edgecolors="tab:green", zorder=4,
-                   label="Pareto front of passing points")
-        chosen = t[t.recommended]
-        ax.scatter(100 * chosen[x], scale * chosen[y], s=260, marker="*", color="gold", edgecolors="k", zorder=5,
-                   label="recommended")
-        for k, ((px, py), numbers) in enumerate(_labels(t[t.pareto | t.recommended], x, y, scale)):
-            ax.annotate(numbers, (px, py), fontsize=8, xytext=(6, 6 + 9 * (k % 3)), textcoords="offset points",
-                        zorder=6, arrowprops=dict(arrowstyle="-", color="0.5", lw=0.5))
-        ax.set(xlabel="false rollbacks (% of good builds)", ylabel=ylabel)
-        ax.grid(True, alpha=0.3)
-    axes[0].legend(fontsize=8, loc="best")
-    chosen = run.recommended
-    answer = f"adopt #{chosen['#']}: {chosen.point}" if chosen is not None else "no point passes every criterion"
-    fig.suptitle(f"Sweep of {len(t)} points on the same releases; {answer}\n(labels: points of the Pareto front, "
-                 f"numbered as in sweep.csv; bars: {run.loaded.scenario.evaluation.confidence:.0%} intervals)",
-                 fontsize=9)
-    save_figure(fig, path)
+    """The Pareto figure (`sim.report.pareto`: front points drawn on top, labels that do not collide, lead
+    time in s, min or h), saved as a PNG."""
+    with plt.rc_context(figures.STYLE):
+        fig = pareto.draw(run.table, run.loaded.scenario.evaluation.confidence)
+        save_figure(fig, path)
     return fig
-
-
-def _labels(rows: pd.DataFrame, x: str, y: str, scale: float) -> list[tuple[tuple[float, float], str]]:
-    """One label per position: the numbers of the points drawn there, joined ("9, 15")."""
-    at: dict[tuple[float, float], list[str]] = {}
-    for _, row in rows.iterrows():
-        at.setdefault((100 * float(row[x]), scale * float(row[y])), []).append(str(row["#"]))
-    return [(where, ", ".join(numbers)) for where, numbers in sorted(at.items())]
-
-
-def _bars(part: pd.DataFrame, measure: str, scale: float):
-    below = (part[measure] - part[f"{measure}_low"]).clip(lower=0).fillna(0) * scale
-    above = (part[f"{measure}_high"] - part[measure]).clip(lower=0).fillna(0) * scale
-    above = above.where(above.abs() != math.inf, 0)
-    return [below.to_numpy(), above.to_numpy()]
 
 
 def to_json(run: SweepRun) -> dict:
@@ -236,7 +198,8 @@ def to_json(run: SweepRun) -> dict:
     return {"scenario": run.loaded.scenario.name, "entropy": str(run.entropy), "objective": run.objective,
             "horizon": horizon_text(run.loaded.scenario), "points": json.loads(run.table.to_json(orient="records")),
             "pareto": run.table[run.table.pareto].point.tolist(),
-            "recommended": None if chosen is None else chosen.point, "recommendation": recommendation(run),
+            "recommended": None if chosen is None else chosen.point,
+            "closest": closest(run).point if chosen is None else None, "recommendation": recommendation(run),
             "status": run.status, "out": str(run.out) if run.out else None}
 
 

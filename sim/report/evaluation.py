@@ -42,19 +42,19 @@ def context(folder: ResultsFolder) -> dict:
         "releases": summary.get("releases"),
         "horizon": summary.get("horizon", ""),
         "policies": policies,
-        "verdicts": _verdicts(acceptance, policies),
+        "verdicts": verdicts(acceptance, policies),
         "measures": _measures(estimates, policies),
         "stages": folder.read_csv("detection_stages.csv") if folder.has("detection_stages.csv") else [],
         "figure": figures.criteria(acceptance) if acceptance else None,
         "policies_png": folder.png_uri("policies.png"),
-        "examples": _examples(releases, policies, trails),
+        "examples": examples(releases, policies, trails),
         "has_trails": trails is not None,
         "settings": params,
         "settings_note": params_note,
     }
 
 
-def _verdicts(acceptance: list[dict], policies: list[str]) -> dict:
+def verdicts(acceptance: list[dict], policies: list[str]) -> dict:
     """Criteria (columns) x policies (rows): each cell the verdict, the estimate, interval and population."""
     criteria = list(dict.fromkeys(row["criterion"] for row in acceptance))
     cells = {(row["policy"], row["criterion"]): row for row in acceptance}
@@ -105,7 +105,7 @@ KINDS = (
 )
 
 
-def _examples(releases: list[dict], policies: list[str], trails: list[dict] | None) -> list[dict]:
+def examples(releases: list[dict], policies: list[str], trails: list[dict] | None) -> list[dict]:
     """Per policy and kind of outcome, up to EXAMPLES releases (the first ones, or the slowest)."""
     shown = []
     for policy in policies:
