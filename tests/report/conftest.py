@@ -69,6 +69,68 @@ evaluation:
     caught_before_exposure: 50%
 """
 
+GATE = "<b>x</b>"
+RELEASE = f"""\
+version: 1
+name: tiny-release
+seed: 7
+replications: 1
+fleet: {{hosts: 50, tiers: {{dogfood: 5, canary: 0}}}}
+artifact: {{size: 10MB, files: 10}}
+strategies:
+  pull: {{kind: pull, publish: 0, key_write: 10ms, wakeup: 50ms, verify_rate: 1000MB/s, activation: 1s}}
+rollout:
+  strategy: pull
+  steps:
+    - stage: dogfood
+    - pause: 5m
+    - set_weight: 20
+    - pause: 5m
+    - analysis: {{gates: ['{GATE}']}}
+    - set_weight: 100
+    - pause: 5m
+traffic: {{dispersion: 0, diurnal: {{amplitude: 0}}, requests_per_host: 0.5, error_rate: 1%}}
+build: {{build_time: 0, bad_probability: 100%, bad: {{onset: 0, added_error_rate: 5%}}}}
+schedule: {{start: "Tue 10:00"}}
+gates:
+  '{GATE}': {{semantics: threshold, metric: error_rate, max: 3%, count: 3}}   # source: a bar for the test
+"""
+
+# A tiny sweep whose points pass, are uncertain and fail (measured: 1 passes, 2 uncertain, 7 fail).
+SWEEP = """\
+version: 1
+name: tiny-sweep
+seed: 5
+fleet: {hosts: 50, tiers: {canary: 0}}
+artifact: {size: 10MB, files: 10}
+strategies:
+  pull: {kind: pull, publish: 0, key_write: 10ms, wakeup: 50ms, verify_rate: 1000MB/s, activation: 1s}
+rollout:
+  strategy: pull
+  steps:
+    - set_weight: 100
+    - pause: 5m
+    - analysis: {gates: [g]}
+traffic: {dispersion: 0, diurnal: {amplitude: 0}, requests_per_host: 0.5, error_rate: 1.2%}
+build: {build_time: 0, bad: {onset: 0}}
+schedule: {start: "Tue 10:00"}
+evaluation:
+  releases: 80
+  bad_share: 50%
+  policies:
+    base:
+      g: {semantics: threshold, metric: error_rate, max: 1.5%, count: 1}
+  acceptance:
+    max_false_rollback_rate: 30%   # source: a bar for the test
+    max_miss_rate: 50%
+    max_blocked_rate: 20%
+  sweep:
+    base: base
+    grid:
+      gates.g.max: [1.3%, 1.5%, 2%, 3%, 5%]
+      gates.g.count: [1, 2]
+"""
+
 
 def invoke(*args):
     return CliRunner().invoke(app, [str(a) for a in args],
@@ -92,4 +154,25 @@ def evaluation_folder(tmp_path_factory):
     (base / "evaluation.yaml").write_text(EVALUATION)
     result = invoke("evaluate", base / "evaluation.yaml", "--out", base / "out", "--workers", "1", "--report")
     assert result.exit_code in (1, 3), result.output  # a policy fails or is uncertain: the report is written anyway
+    return base / "out"
+
+
+@pytest.fixture(scope="session")
+def releases_folder(tmp_path_factory):
+    """`deploysim run --report` on a tiny release (a bad build that the gate named GATE catches at 20% and
+    rolls back): its results folder, with report.html; the scenario is release.yaml beside it."""
+    base = tmp_path_factory.mktemp("release")
+    (base / "release.yaml").write_text(RELEASE)
+    result = invoke("run", base / "release.yaml", "--out", base / "out", "--workers", "1", "--report")
+    assert result.exit_code == 0, result.output
+    return base / "out"
+
+
+@pytest.fixture(scope="session")
+def sweep_folder(tmp_path_factory):
+    """`deploysim sweep --report` on the tiny sweep: its results folder, with report.html."""
+    base = tmp_path_factory.mktemp("sweep")
+    (base / "sweep.yaml").write_text(SWEEP)
+    result = invoke("sweep", base / "sweep.yaml", "--out", base / "out", "--workers", "1", "--report")
+    assert result.exit_code == 0, result.output  # a point passes
     return base / "out"

@@ -69,9 +69,29 @@ def verdicts(folder: Path) -> list[Expect]:
     return found
 
 
+def first_decision(folder: Path) -> list[Expect]:
+    """What caught the first release's bad build, where, and what was decided (summary.json)."""
+    release = json.loads((folder / "summary.json").read_text())["releases"][0]
+    assert release["detected"], "the releases fixture's bad build should be caught"
+    return [Expect(Probe("section#answer"), f"caught at {release['detection_stage']} by gate {release['detected_by']}")]
+
+
+def recommendation(folder: Path) -> list[Expect]:
+    """The sweep's recommendation, in summary.json's words, and the verdict of each point (acceptance.csv)."""
+    found = [Expect(Probe("section#verdict"), " ".join(json.loads((folder / "summary.json").read_text())
+                                                        ["recommendation"].split()))]
+    with open(folder / "acceptance.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            found.append(Expect(Probe("td", {"data-policy": row["policy"], "data-criterion": row["criterion"]}),
+                                row["status"].upper()))
+    return found
+
+
 KINDS = {
     "fleet": Kind("fleet_folder", figures=2, expected=crossovers),
+    "releases": Kind("releases_folder", figures=1, expected=first_decision),
     "evaluation": Kind("evaluation_folder", figures=2, expected=verdicts),
+    "sweep": Kind("sweep_folder", figures=1, expected=recommendation),
 }
 
 

@@ -18,52 +18,20 @@ from sim.commands.run import run
 from sim.report import timeline_figure
 from sim.results.release_marks import EVENTS
 from sim.rollout.timeline import timeline
-from tests.report.conftest import invoke
+from tests.report.conftest import GATE, invoke
 from tests.report.reading import parse, plain, seconds, share, svg_texts, text
 
-GATE = "<b>x</b>"
-RELEASE = f"""\
-version: 1
-name: tiny-release
-seed: 7
-replications: 1
-fleet: {{hosts: 50, tiers: {{dogfood: 5, canary: 0}}}}
-artifact: {{size: 10MB, files: 10}}
-strategies:
-  pull: {{kind: pull, publish: 0, key_write: 10ms, wakeup: 50ms, verify_rate: 1000MB/s, activation: 1s}}
-rollout:
-  strategy: pull
-  steps:
-    - stage: dogfood
-    - pause: 5m
-    - set_weight: 20
-    - pause: 5m
-    - analysis: {{gates: ['{GATE}']}}
-    - set_weight: 100
-    - pause: 5m
-traffic: {{dispersion: 0, diurnal: {{amplitude: 0}}, requests_per_host: 0.5, error_rate: 1%}}
-build: {{build_time: 0, bad_probability: 100%, bad: {{onset: 0, added_error_rate: 5%}}}}
-schedule: {{start: "Tue 10:00"}}
-gates:
-  '{GATE}': {{semantics: threshold, metric: error_rate, max: 3%, count: 3}}   # source: a bar for the test
-"""
 LINKING = ("src", "href", "action", "formaction", "poster", "background", "data")
 
 
 @pytest.fixture(scope="module")
-def scenario(tmp_path_factory):
-    path = tmp_path_factory.mktemp("release") / "release.yaml"
-    path.write_text(RELEASE)
-    return path
+def scenario(releases_folder):
+    return releases_folder.parent / "release.yaml"
 
 
 @pytest.fixture(scope="module")
-def folder(scenario):
-    """`deploysim run --report` on the tiny release: its results folder, with report.html."""
-    out = scenario.parent / "out"
-    result = invoke("run", scenario, "--out", out, "--workers", "1", "--report")
-    assert result.exit_code == 0, result.output
-    return out
+def folder(releases_folder):
+    return releases_folder
 
 
 def _csv(path):

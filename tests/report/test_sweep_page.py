@@ -16,55 +16,11 @@ import pytest
 from matplotlib.text import Annotation
 
 from sim.commands.sweep import plot
-from tests.report.conftest import invoke
+from tests.report.conftest import SWEEP, invoke
 from tests.report.reading import parse, seconds, share, svg_texts, text
 
-# A tiny sweep whose points pass, are uncertain and fail (measured: 1 passes, 2 uncertain, 7 fail).
-SWEEP = """\
-version: 1
-name: tiny-sweep
-seed: 5
-fleet: {hosts: 50, tiers: {canary: 0}}
-artifact: {size: 10MB, files: 10}
-strategies:
-  pull: {kind: pull, publish: 0, key_write: 10ms, wakeup: 50ms, verify_rate: 1000MB/s, activation: 1s}
-rollout:
-  strategy: pull
-  steps:
-    - set_weight: 100
-    - pause: 5m
-    - analysis: {gates: [g]}
-traffic: {dispersion: 0, diurnal: {amplitude: 0}, requests_per_host: 0.5, error_rate: 1.2%}
-build: {build_time: 0, bad: {onset: 0}}
-schedule: {start: "Tue 10:00"}
-evaluation:
-  releases: 80
-  bad_share: 50%
-  policies:
-    base:
-      g: {semantics: threshold, metric: error_rate, max: 1.5%, count: 1}
-  acceptance:
-    max_false_rollback_rate: 30%   # source: a bar for the test
-    max_miss_rate: 50%
-    max_blocked_rate: 20%
-  sweep:
-    base: base
-    grid:
-      gates.g.max: [1.3%, 1.5%, 2%, 3%, 5%]
-      gates.g.count: [1, 2]
-"""
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 LINKING = ("src", "href", "action", "formaction", "poster", "background", "data")
-
-
-@pytest.fixture(scope="module")
-def sweep_folder(tmp_path_factory):
-    """`deploysim sweep --report` on the tiny sweep: its results folder, with report.html."""
-    base = tmp_path_factory.mktemp("sweep")
-    (base / "sweep.yaml").write_text(SWEEP)
-    result = invoke("sweep", base / "sweep.yaml", "--out", base / "out", "--workers", "1", "--report")
-    assert result.exit_code == 0, result.output  # a point passes
-    return base / "out"
 
 
 def rows(folder, name):
