@@ -17,6 +17,7 @@ import ast
 import fnmatch
 import hashlib
 import json
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -123,13 +124,17 @@ def main() -> int:
     return 1 if failed or unlisted or missing else 0
 
 
+NOT_CAUGHT = {0, 33}  # survived; no test reached it
+
+
 def forget_survivors() -> int:
-    """Mark every surviving mutant as not run, so the next `mutmut run` tries it against today's tests
-    (mutmut re-runs a mutant only when its function changes, not when the tests do)."""
+    """Mark every mutant no test caught (survived, or reached by no test) as not run, so the next
+    `mutmut run` tries it against today's tests (mutmut re-runs a mutant only when its function changes,
+    not when the tests do)."""
     count = 0
     for meta in sorted((ROOT / "mutants").glob("sim/**/*.py.meta")):
         data = json.loads(meta.read_text())
-        survivors = [k for k, code in data["exit_code_by_key"].items() if code == 0]
+        survivors = [k for k, code in data["exit_code_by_key"].items() if code in NOT_CAUGHT]
         for key in survivors:
             data["exit_code_by_key"][key] = None
         if survivors:
@@ -138,7 +143,26 @@ def forget_survivors() -> int:
     return count
 
 
+def refresh_stats() -> bool:
+    """Drop mutmut's map of which tests reach which function when it was made at another commit: mutmut
+    updates it only for new tests, so a function that existing tests began to call (or one that moved)
+    keeps no tests, and its mutants are reported as reached by none or survive tests that never ran.
+    The next run maps every test again (one run of the suite). True when it was dropped."""
+    stats = ROOT / "mutants" / "mutmut-stats.json"
+    if not stats.exists():
+        return False
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    if json.loads(stats.read_text()).get("git_commit") == head:
+        return False
+    stats.unlink()
+    return True
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--refresh-stats"]:
+        if refresh_stats():
+            print("the code changed since mutmut mapped tests to functions: mapping again", file=sys.stderr)
+        sys.exit(0)
     if sys.argv[1:2] == ["--forget-survivors"]:
         print(f"{forget_survivors()} survivors marked as not run", file=sys.stderr)
         sys.exit(0)
