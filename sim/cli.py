@@ -303,14 +303,27 @@ def compare(
     a: str = typer.Argument(..., metavar="A", help="A results folder deploysim wrote (--out)."),
     b: str = typer.Argument(..., metavar="B", help="Another of the same kind, e.g. the same scenario with a --set."),
     format_: Format = "table",
+    html: Optional[str] = typer.Option(
+        None, "--html", metavar="<file>",
+        help="Also write the comparison as one self-contained HTML page: a new file, or with --overwrite one "
+             "deploysim wrote."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the --html file if deploysim wrote it."),
 ) -> None:
     """Print what differs between two results folders of the same kind (run or evaluate): the settings
     changed between their scenarios, then per measure both values, B - A and whether the intervals separate.
     Exit 0 whatever differs; 2 for folders of different kinds or formats, or not written by deploysim."""
     check_options(bad_flags({}, {"--format": (format_, FORMATS)}), None, False)
     from sim.commands import compare as compare_module
+    from sim.results.ci_gate import check_report_path, write_report
 
-    emit(compare_module, compare_module.compare(a, b), format_)
+    if html is not None:
+        check_report_path("--html", html, overwrite)
+    result = compare_module.compare(a, b)
+    if html is not None:
+        from sim.report.compare_page import html as page
+
+        write_report("--html", html, page(result), overwrite)
+    emit(compare_module, result, format_)
 
 
 @app.command()

@@ -8,7 +8,6 @@ whatever differs; 2 (with both folders named) for a pair that cannot be compared
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict
 from pathlib import Path
@@ -19,51 +18,12 @@ from rich.text import Text
 
 from sim.compare.comparison import Comparison
 from sim.compare.comparison import compare as compare_folders
-from sim.compare.difference import Difference, Measure
-from sim.report import formats
-
-SEPARATED = ("separated: the two intervals do not overlap (for one measure, about p < 0.01 with 95% intervals; "
-             "across many measures an occasional separation comes by chance); overlap is inconclusive, not equal; "
-             "no interval: never called separated")
-SUBJECT = {"run": ("strategy", "fleet"), "evaluate": ("policy", "of")}
+from sim.compare.difference import Difference
+from sim.compare.text import SEPARATED, SUBJECT, cell, change, setting
 
 
 def compare(a: str | Path, b: str | Path) -> Comparison:
     return compare_folders(a, b)
-
-
-def value(unit: str, x: float) -> str:
-    """A value in its unit: times in s/min/h, shares in %, hosts and requests as counts."""
-    if unit == "s/host":
-        return formats.per_host(x)
-    if unit == "hosts":
-        return formats.count(x)
-    if unit == "s" and math.isinf(x):
-        return "never"
-    return formats.of_unit(unit, x)
-
-
-def change(unit: str, d: float) -> str:
-    """B - A with its sign: '+1 min 35 s', '-2.5 pp' (percentage points for shares)."""
-    if math.isnan(d):
-        return formats.MISSING
-    if d == 0:
-        return "0"
-    sign = "+" if d > 0 else "-"
-    if unit == "share":
-        return f"{sign}{abs(100 * d):.1f} pp"
-    return sign + value(unit, abs(d))
-
-
-def cell(m: Measure | None, with_n: bool = False) -> str:
-    """'4.6 s [4.0 s – 5.8 s]', with the population '(n=16)' when asked (it differs between A and B)."""
-    if m is None:
-        return "(none)"
-    n = f" (n={m.n})" if with_n and m.n is not None else ""
-    if math.isnan(m.low) and math.isnan(m.high):
-        return value(m.unit, m.value) + n
-    low, high = (value(m.unit, x) if not math.isnan(x) else "unbounded" for x in (m.low, m.high))
-    return f"{value(m.unit, m.value)} [{low} – {high}]{n}"
 
 
 def render(result: Comparison, console: Console) -> None:
@@ -76,7 +36,7 @@ def render(result: Comparison, console: Console) -> None:
     if result.changes:
         say(f"changed settings, A -> B ({len(result.changes)}; effective values, in s, bytes and bytes/s):")
         for item in result.changes:
-            say(f"  {item.key}: {_setting(item.a)} -> {_setting(item.b)}")
+            say(f"  {item.key}: {setting(item.a)} -> {setting(item.b)}")
     else:
         say("changed settings: none (the two effective scenarios are the same)")
     for note in result.notes:
@@ -105,10 +65,6 @@ def _table(result: Comparison) -> Table:
         table.add_row(*map(Text, (row.subject, row.at, row.name, cell(row.a, with_n), cell(row.b, with_n),
                                   change(row.unit, row.difference))), verdict)
     return table
-
-
-def _setting(x: object) -> str:
-    return "(none)" if x is None else json.dumps(x) if isinstance(x, (list, dict, str)) else str(x)
 
 
 def to_json(result: Comparison) -> dict:
