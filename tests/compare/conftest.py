@@ -10,10 +10,8 @@ key write, wake-up and activation), so a row of equal values shows too.
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
 
-from sim.cli import app
-from tests.report.conftest import EVALUATION
+from tests.report.conftest import EVALUATION, invoke
 
 FLEET = """\
 version: 1
@@ -40,11 +38,6 @@ strategies:
 """
 
 SLOW_EGRESS = "network.deploy_egress=20Mbps"  # 50x less: rsync's transfers take 8 s a host instead of 0.16 s
-
-
-def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args],
-                              env={"GITHUB_ACTIONS": None, "GITHUB_STEP_SUMMARY": None, "COLUMNS": "200"})
 
 
 @pytest.fixture(scope="session")

@@ -137,42 +137,36 @@ def invoke(*args):
                               env={"GITHUB_ACTIONS": None, "GITHUB_STEP_SUMMARY": None, "COLUMNS": "200"})
 
 
+def results(factory, name: str, scenario: str, command: str, exit_codes=(0,)):
+    """`deploysim COMMAND --report` on `scenario` (written to NAME.yaml): its results folder, with report.html."""
+    base = factory.mktemp(name)
+    (base / f"{name}.yaml").write_text(scenario)
+    result = invoke(command, base / f"{name}.yaml", "--out", base / "out", "--workers", "1", "--report")
+    assert result.exit_code in exit_codes, result.output
+    return base / "out"
+
+
 @pytest.fixture(scope="session")
 def fleet_folder(tmp_path_factory):
-    """`deploysim run --report` on a tiny fleet-growth scenario: its results folder, with report.html."""
-    base = tmp_path_factory.mktemp("fleet")
-    (base / "fleet.yaml").write_text(FLEET)
-    result = invoke("run", base / "fleet.yaml", "--out", base / "out", "--workers", "1", "--report")
-    assert result.exit_code == 0, result.output
-    return base / "out"
+    """`deploysim run --report` on a tiny fleet-growth scenario."""
+    return results(tmp_path_factory, "fleet", FLEET, "run")
 
 
 @pytest.fixture(scope="session")
 def evaluation_folder(tmp_path_factory):
-    """`deploysim evaluate --report` on a tiny two-policy scenario: its results folder, with report.html."""
-    base = tmp_path_factory.mktemp("evaluation")
-    (base / "evaluation.yaml").write_text(EVALUATION)
-    result = invoke("evaluate", base / "evaluation.yaml", "--out", base / "out", "--workers", "1", "--report")
-    assert result.exit_code in (1, 3), result.output  # a policy fails or is uncertain: the report is written anyway
-    return base / "out"
+    """`deploysim evaluate --report` on a tiny two-policy scenario (a policy fails or is uncertain: the
+    report is written anyway)."""
+    return results(tmp_path_factory, "evaluation", EVALUATION, "evaluate", exit_codes=(1, 3))
 
 
 @pytest.fixture(scope="session")
 def releases_folder(tmp_path_factory):
     """`deploysim run --report` on a tiny release (a bad build that the gate named GATE catches at 20% and
-    rolls back): its results folder, with report.html; the scenario is release.yaml beside it."""
-    base = tmp_path_factory.mktemp("release")
-    (base / "release.yaml").write_text(RELEASE)
-    result = invoke("run", base / "release.yaml", "--out", base / "out", "--workers", "1", "--report")
-    assert result.exit_code == 0, result.output
-    return base / "out"
+    rolls back); the scenario is release.yaml beside the folder."""
+    return results(tmp_path_factory, "release", RELEASE, "run")
 
 
 @pytest.fixture(scope="session")
 def sweep_folder(tmp_path_factory):
-    """`deploysim sweep --report` on the tiny sweep: its results folder, with report.html."""
-    base = tmp_path_factory.mktemp("sweep")
-    (base / "sweep.yaml").write_text(SWEEP)
-    result = invoke("sweep", base / "sweep.yaml", "--out", base / "out", "--workers", "1", "--report")
-    assert result.exit_code == 0, result.output  # a point passes
-    return base / "out"
+    """`deploysim sweep --report` on the tiny sweep (a point passes)."""
+    return results(tmp_path_factory, "sweep", SWEEP, "sweep")

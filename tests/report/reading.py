@@ -46,3 +46,31 @@ def plain(shown: str) -> tuple[float, float]:
 
 def svg_texts(document) -> list[str]:
     return [text(t) for t in document.iter(f"{SVG}text")]
+
+
+LINKING = ("src", "href", "action", "formaction", "poster", "background", "data")
+LIMIT = 2 * 2**20  # the issue's bound on a page's size
+
+
+def self_contained(page: Path):
+    """Check that the page at `page` is deploysim's, under LIMIT, and needs nothing outside itself: no
+    script, link, frame or embedded object, no attribute that loads anything but data: URIs or in-page
+    anchors, no event handler, no stylesheet import or url(), and at least one inline SVG figure.
+    Returns the parsed document."""
+    assert page.stat().st_size < LIMIT
+    raw = page.read_text(encoding="utf-8")
+    assert raw.startswith("<!DOCTYPE html>\n<!-- written by deploysim report")
+    assert "https://" not in raw and "http://" not in raw.replace('"http://www.w3.org/', "")
+    document = parse(page)
+    for element in document.iter():
+        tag = str(element.tag).rpartition("}")[2]
+        assert tag not in ("script", "link", "iframe", "object", "embed", "base"), tag
+        for name, value in element.attrib.items():
+            local = name.rpartition("}")[2]
+            if local in LINKING:
+                assert value.startswith(("data:", "#")), (tag, name, value[:80])
+            assert not local.startswith("on"), (tag, name)
+    styles = " ".join(text(s) for s in document.iter("style"))
+    assert "@import" not in styles and "url(" not in styles
+    assert document.find(".//figure//*[@viewBox]") is not None  # an inline SVG figure
+    return document
