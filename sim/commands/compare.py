@@ -21,6 +21,7 @@ from sim.compare.comparison import Comparison
 from sim.compare.comparison import compare as compare_folders
 from sim.compare.difference import Difference, Measure
 from sim.report import formats
+from sim.results.envelope import envelope
 
 SEPARATED = ("separated: the two intervals do not overlap (for one measure, about p < 0.01 with 95% intervals; "
              "across many measures an occasional separation comes by chance); overlap is inconclusive, not equal; "
@@ -112,16 +113,17 @@ def _setting(x: object) -> str:
 
 
 def to_json(result: Comparison) -> dict:
-    """The same content as the table: finite numbers as in the files, null for none (NaN) or unbounded."""
-    return {
-        "command": "compare", "kind": result.command, "kind_text": result.kind, "format": result.format,
+    """The shape every command prints (`sim.results.envelope`; no scenario or seed of its own), its `results`
+    the same content as the table: finite numbers as in the files, null for none (NaN) or unbounded."""
+    return envelope("compare", {
+        "kind": result.command, "kind_text": result.kind, "folders_format": result.format,
         "a": asdict(result.a), "b": asdict(result.b),
         "changed_settings": [asdict(item) for item in result.changes],
         "notes": list(result.notes), "interval": result.interval, "separated_means": SEPARATED,
         "differences": [_row(row) for row in result.rows],
         "separated": result.separated,
         "acceptance": [asdict(verdict) for verdict in result.verdicts],
-    }
+    })
 
 
 def _row(row: Difference) -> dict:
