@@ -50,15 +50,16 @@ FORMATS = ("table", "json", "csv")
 TRANSPORTS = ("ssh", "daemon", "both")
 
 
-def show(result, fmt: str) -> None:
+def show(result, fmt: str, out: Path | None = None) -> None:
     rows = [results.summary_row(r) for r in result.records]
     if fmt == "json":
-        print(json.dumps([results._clean(r) for r in rows], indent=2))
+        print(json.dumps(results.to_json(result, out), indent=2))
         return
-    if fmt == "csv":
-        print(",".join(rows[0]))
-        for r in rows:
-            print(",".join(str(v) for v in r.values()))
+    if fmt == "csv":  # as summary.csv names its columns
+        named = [results.file_row(r) for r in rows]
+        print(",".join(named[0]))
+        for r in named:
+            print(",".join("" if v is None else str(v) for v in r.values()))
         return
     t = Table(title=f"bench {result.run_id}: {result.config.hosts} hosts"
                     + ("" if result.isolated else " (loopback, unshaped)"))
@@ -123,7 +124,7 @@ def run_cmd(scenario: Path = typer.Argument(None, metavar="SCENARIO",
             err.print(f"wrote {out}/ (manifest.json, hosts.csv, summary.csv, replications.csv, "
                       "fleet_updated_over_time.png)", markup=False)
     with interruptible(out, written=out is not None):
-        show(result, fmt)
+        show(result, fmt, out)
 
 
 @bench_app.command("clean")

@@ -44,6 +44,24 @@ def summary_row(r: DeployRecord) -> dict:
     return row
 
 
+def file_row(row: dict) -> dict:
+    """A `summary_row` as summary.csv names it (`sim.results.columns.BENCH_SUMMARY`; NaN: None)."""
+    from sim.api import columns
+
+    return columns.rename_row(_clean(row), columns.BENCH_SUMMARY)
+
+
+def to_json(result, out: Path | None = None) -> dict:
+    """The bench's JSON (`--format json`): the shape every command prints (`sim.results.envelope`), with one
+    row per deploy named as in summary.csv."""
+    from sim.api import envelope
+
+    rows = [file_row(summary_row(r)) for r in result.records]
+    return envelope("bench", {"run_id": result.run_id, "fleet_hosts": result.config.hosts, "deploys": rows},
+                    scenario=result.config.scenario or None, seed=result.config.seed, entropy=result.config.seed,
+                    out=out)
+
+
 def tool_versions() -> dict:
     binary = consul_bin()
     consul = subprocess.run([binary, "version"], capture_output=True, text=True).stdout.split("\n")[0] if binary else ""
@@ -57,6 +75,7 @@ def write(out: Path, result, overwrite: bool = False) -> Path:
     row per host deploy), `summary.csv` / `replications.csv` (sim.results.tables) and the plot of the fleet
     updated over time."""
     from sim.api import (
+        columns,
         host_table,
         manifest,
         plots,  # matplotlib and pandas: imported late, `register` loads the bench on every start
@@ -67,11 +86,12 @@ def write(out: Path, result, overwrite: bool = False) -> Path:
 
     with results_folder(out, overwrite=overwrite) as folder:
         hosts = host_table(list(result.records))
-        hosts.to_csv(folder / "hosts.csv", index=False)
-        replication_table([r.summary() for r in result.records]).to_csv(folder / "replications.csv", index=False)
-        rows = [_clean(summary_row(r)) for r in result.records]
+        columns.write_csv(hosts, folder / "hosts.csv", columns.HOSTS)
+        columns.write_csv(replication_table([r.summary() for r in result.records]), folder / "replications.csv",
+                          columns.REPLICATIONS)
+        rows = [file_row(summary_row(r)) for r in result.records]
         with open(folder / "summary.csv", "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer = csv.DictWriter(fh, fieldnames=columns.BENCH_SUMMARY.names())
             writer.writeheader()
             writer.writerows(rows)
         if len(hosts):

@@ -22,7 +22,7 @@ _EXPORTS: dict[str, str] = {
     "host_table": "sim.results.tables", "replication_table": "sim.results.tables",
     "fleet_summary": "sim.results.tables", "crossovers": "sim.results.tables",
     "manifest": "sim.results.output", "results_folder": "sim.results.output", "write_json": "sim.results.output",
-    "plots": "sim.results",
+    "plots": "sim.results", "columns": "sim.results", "envelope": "sim.results.envelope", "records": "sim.results.envelope",
     # releases and policies
     "simulate_release": "sim.rollout.simulate", "simulate_releases": "sim.rollout.simulate",
     "timeline": "sim.rollout.timeline", "summary": "sim.rollout",

@@ -40,8 +40,10 @@ def test_json_output(root):
     result = invoke("run", str(root / "scenarios/push_vs_pull.yaml"), "--format", "json", *SMALL)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert {row["strategy"] for row in data["summary"]} == {"rsync-serial", "rsync-parallel-32", "consul-pull"}
-    assert len(data["summary"]) == 9 and data["seed"] == 7
+    assert list(data) == ["format", "format_version", "command", "scenario", "seed", "entropy", "out", "results"]
+    rows = data["results"]["summary"]
+    assert {row["strategy"] for row in rows} == {"rsync-serial", "rsync-parallel-32", "consul-pull"}
+    assert len(rows) == 9 and data["seed"] == 7 and data["command"] == "run" and "max_s" in rows[0]
 
 
 def test_check_validates_with_overrides(root):

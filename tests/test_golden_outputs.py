@@ -7,6 +7,10 @@ A change that moves code must leave every digest as it is. A change that alters 
 records them again in the same commit and says why:
 
     DEPLOYSIM_RECORD_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden_outputs.py
+
+Results format 2 renamed columns, wrote timestamps in ISO 8601 and added crossover.csv's growth_week, and
+nothing else: every CSV turned back into format 1 through the rename map (`tests/results/format_1.py`)
+still matches the digests format 1 wrote (`golden/digests-format-1.json`, never recorded again).
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ import pytest
 from typer.testing import CliRunner
 
 from sim.cli import app
+from tests.results.format_1 import as_format_1
 
 ROOT = Path(__file__).resolve().parent.parent
 DIGESTS = Path(__file__).resolve().parent / "golden" / "digests.json"
+FORMAT_1 = Path(__file__).resolve().parent / "golden" / "digests-format-1.json"
 RECORD = os.environ.get("DEPLOYSIM_RECORD_GOLDEN") == "1"
 SMALL_GROWTH = "fleet.growth={start: 10, per_week: 400, weeks: 10, points: 4}"
 RECORDED_BENCH = ROOT / "bench" / "recorded" / "2026-11-26"
@@ -62,6 +68,13 @@ def outputs(folder: Path) -> dict[str, str]:
             if p.suffix in (".csv", ".json") and p.name != "manifest.json"}
 
 
+def format_1_digests(folder: Path) -> dict[str, str]:
+    """The sha256 of each CSV file as results format 1 would have written it."""
+    command = json.loads((folder / "manifest.json").read_text())["command"]
+    return {p.name: hashlib.sha256(as_format_1(p.read_text(), command, p.name).encode()).hexdigest()
+            for p in sorted(folder.glob("*.csv"))}
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_outputs_are_unchanged(case, tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
@@ -70,6 +83,8 @@ def test_outputs_are_unchanged(case, tmp_path, monkeypatch):
     assert result.exit_code in (0, 1, 3), result.output  # evaluate's verdict may fail or be uncertain
     got = outputs(folder)
     assert got, f"{case} wrote no CSV or JSON files"
+    assert format_1_digests(folder) == json.loads(FORMAT_1.read_text())[case], \
+        f"{case}: a CSV file turned back into results format 1 differs from what format 1 wrote"
     recorded = json.loads(DIGESTS.read_text()) if DIGESTS.exists() else {}
     if RECORD:
         recorded[case] = got
@@ -83,3 +98,4 @@ def test_outputs_are_unchanged(case, tmp_path, monkeypatch):
         shutil.rmtree(keep, ignore_errors=True)
         shutil.copytree(folder, keep)
     assert not changed, f"{case}: {', '.join(changed)} differ from the recorded outputs (kept in {keep})"
+

@@ -8,9 +8,11 @@ damaged or foreign folder is refused with every problem located, never with a tr
 - the manifest: `bench_format` 1 (`format_version` in runs recorded before it), `config.hosts`, `config.files` (whole numbers >= 1),
   `config.size` (a finite number > 0), `config.strategies` (each a name, `kind` push or pull,
   `parallel` >= 1 for a push, `transport` ssh or daemon), `deploys[].release_signalled` finite;
-- hosts.csv: the columns strategy, host, attempts, signal, transfer_start, transfer_end, done; whole
-  numbers of attempts; times finite numbers or empty (a host that never got there), and every host
-  that finished (`done`) with its signal and transfer times;
+- hosts.csv: the columns strategy, host, attempts, signal_s, transfer_start_s, transfer_end_s, done_s
+  (or results format 1's names, signal ... done: one reader for both, through the rename map of
+  `sim.results.columns`); whole numbers of attempts; times finite numbers or empty (a host that never
+  got there), and every host that finished (`done_s`) with its signal and transfer times. The rows come
+  back with the in-memory names of `DeployRecord` (done, fleet_size, ...);
 - for calibration (`fit_problems`): each strategy with at least one host that finished on its first
   attempt;
 - calibration.json (`calibration_info`, beside a parameter file): an object whose `runs` is a list and
@@ -35,8 +37,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MAX_SHOWN = 20
-HOST_COLUMNS = ("strategy", "host", "attempts", "signal", "transfer_start", "transfer_end", "done")
-TIMES = ("signal", "transfer_start", "transfer_end", "done")
+HOST_COLUMNS = ("strategy", "host", "attempts", "signal_s", "transfer_start_s", "transfer_end_s", "done_s")
+TIMES = ("signal_s", "transfer_start_s", "transfer_end_s", "done_s")
 
 
 def read_json(path: Path) -> Any:
@@ -143,7 +145,9 @@ def read_hosts(folder: Path) -> pd.DataFrame:
         raise UserError([Problem(source, reader.line_num, None, "", f"malformed CSV: {error}")]) from None
     if not rows:
         raise UserError([Problem(source, 1, 1, "", "file is empty", allowed=", ".join(HOST_COLUMNS))])
-    header = [cell.strip() for cell in rows[0][1]]
+    from sim.api import columns as names
+
+    header = [names.HOSTS.renames().get(cell.strip(), cell.strip()) for cell in rows[0][1]]  # format 1 -> today
     missing = [name for name in HOST_COLUMNS if name not in header]
     if missing:
         message = f"missing column{'s' * (len(missing) > 1)} {', '.join(missing)}"
@@ -155,7 +159,7 @@ def read_hosts(folder: Path) -> pd.DataFrame:
         if any(c.strip() for c in cells):
             _check_host_row(source, number, lines[number - 1], cells, header, columns, problems)
     _raise(problems)
-    return pd.read_csv(io.StringIO(text), keep_default_na=True)
+    return names.to_memory(pd.read_csv(io.StringIO(text), keep_default_na=True), names.HOSTS)
 
 
 def fit_problems(folder: Path, manifest: dict, hosts: pd.DataFrame) -> list[Problem]:
@@ -217,11 +221,11 @@ def _check_host_row(source: str, line: int, text: str, cells: list[str], header:
     if not attempts.isdigit() or len(attempts) > 9:
         _cell_problem(source, line, text, cells, columns, "attempts", "not a whole number of attempts",
                       "a whole number >= 0", problems)
-    if times["done"] is not None and not math.isnan(times["done"]):
-        for name in ("signal", "transfer_start", "transfer_end"):
+    if times["done_s"] is not None and not math.isnan(times["done_s"]):
+        for name in ("signal_s", "transfer_start_s", "transfer_end_s"):
             if times[name] is not None and math.isnan(times[name]):
                 _cell_problem(source, line, text, cells, columns, name,
-                              "missing for a host that finished (done is set)", "seconds since the deploy started",
+                              "missing for a host that finished (done_s is set)", "seconds since the deploy started",
                               problems)
 
 

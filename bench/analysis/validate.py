@@ -16,7 +16,6 @@ linearly with the fleet on the 2-core bench machine), scaling each phase's distr
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -243,17 +242,19 @@ def plot(v: Validation, path: Path | None = None):
 
 def write(v: Validation, out: Path | str, overwrite: bool = False) -> Path:
     """A results folder (atomic): validation.csv, validation.json, predicted_vs_measured.png, manifest."""
-    from sim.api import manifest, results_folder, write_json  # imported late, as above
+    from sim.api import columns, envelope, manifest, records, results_folder, write_json  # imported late, as above
 
     out = Path(out)
     with results_folder(out, overwrite=overwrite) as folder:
-        v.table.to_csv(folder / "validation.csv", index=False)
+        columns.write_csv(v.table, folder / "validation.csv", columns.VALIDATION)
         plot(v, folder / "predicted_vs_measured.png")
-        summary = {"worst_max_err_pct": v.worst(), "worst_max_err_pct_held_out": v.worst("held-out"),
-                   "worst_p50_err_pct": v.worst(metric="p50"), "rows": json.loads(v.table.to_json(orient="records"))}
+        first = v.loaded[0]
+        summary = envelope("validate-model", {
+            "worst_max_error_pct": v.worst(), "worst_max_error_pct_held_out": v.worst("held-out"),
+            "worst_p50_error_pct": v.worst(metric="p50"), "rows": records(v.table, columns.VALIDATION),
+        }, scenario=first.scenario.name, seed=first.scenario.seed, entropy=first.scenario.seed or 1, out=out)
         write_json(folder / "validation.json", summary)
         files = sorted(p.name for p in folder.iterdir()) + ["manifest.json"]
-        first = v.loaded[0]
         write_json(folder / "manifest.json", manifest(
             command="validate-model", scenario_source=str(v.scenario), scenario_digest=first.digest,
             effective=first.effective, overrides=(), seed=first.scenario.seed, entropy=first.scenario.seed or 1,

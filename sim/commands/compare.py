@@ -20,6 +20,7 @@ from sim.compare.comparison import Comparison
 from sim.compare.comparison import compare as compare_folders
 from sim.compare.difference import Difference
 from sim.compare.text import SEPARATED, SUBJECT, cell, change, setting
+from sim.results.envelope import envelope
 
 
 def compare(a: str | Path, b: str | Path) -> Comparison:
@@ -68,16 +69,17 @@ def _table(result: Comparison) -> Table:
 
 
 def to_json(result: Comparison) -> dict:
-    """The same content as the table: finite numbers as in the files, null for none (NaN) or unbounded."""
-    return {
-        "command": "compare", "kind": result.command, "kind_text": result.kind, "format": result.format,
+    """The shape every command prints (`sim.results.envelope`; no scenario or seed of its own), its `results`
+    the same content as the table: finite numbers as in the files, null for none (NaN) or unbounded."""
+    return envelope("compare", {
+        "kind": result.command, "kind_text": result.kind, "folders_format": result.format,
         "a": asdict(result.a), "b": asdict(result.b),
         "changed_settings": [asdict(item) for item in result.changes],
         "notes": list(result.notes), "interval": result.interval, "separated_means": SEPARATED,
         "differences": [_row(row) for row in result.rows],
         "separated": result.separated,
         "acceptance": [asdict(verdict) for verdict in result.verdicts],
-    }
+    })
 
 
 def _row(row: Difference) -> dict:

@@ -6,7 +6,6 @@ Exit codes: 0 every criterion passes; 1 some policy fails one; 3 none fails but 
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -26,7 +25,8 @@ from sim.evaluation.engine import CHUNK, plan_eval_jobs, run_eval_job
 from sim.evaluation.estimates import policy_estimates, stage_table
 from sim.load.loader import LoadedScenario
 from sim.progress import progress_bar
-from sim.results import ci_gate
+from sim.results import ci_gate, columns
+from sim.results.envelope import envelope, records
 from sim.results.output import results_folder, write_json, write_manifest
 from sim.results.plots import plt, save_figure
 from sim.rollout.simulate import release_setup
@@ -97,10 +97,10 @@ def _precise(rows: pd.DataFrame, spec) -> bool:
 def write(run: EvaluationRun, out: Path, overwrite: bool) -> EvaluationRun:
     loaded = run.loaded
     with results_folder(out, overwrite=overwrite) as folder:
-        run.rows.to_csv(folder / "releases.csv", index=False)
-        run.estimates.to_csv(folder / "estimates.csv", index=False)
-        run.stages.to_csv(folder / "detection_stages.csv")
-        pd.DataFrame([asdict(v) for v in run.verdicts]).to_csv(folder / "acceptance.csv", index=False)
+        columns.write_csv(run.rows, folder / "releases.csv", columns.POLICY_RELEASES)
+        columns.write_csv(run.estimates, folder / "estimates.csv", columns.ESTIMATES)
+        columns.write_csv(run.stages, folder / "detection_stages.csv", columns.DETECTION_STAGES, index=True)
+        columns.write_csv(pd.DataFrame([asdict(v) for v in run.verdicts]), folder / "acceptance.csv", columns.ACCEPTANCE)
         plot(run, folder / "policies.png")
         write_json(folder / "summary.json", to_json(run))
         write_manifest(folder, "evaluate", loaded, run.entropy, extra={"releases": int(run.rows.replication.nunique())})
@@ -163,13 +163,12 @@ def _bar(row, scale: float) -> list[list[float]]:
 
 
 def to_json(run: EvaluationRun) -> dict:
-    return {
-        "scenario": run.loaded.scenario.name, "seed": run.loaded.scenario.seed, "entropy": str(run.entropy),
-        "releases": int(run.rows.replication.nunique()),
-        "estimates": json.loads(run.estimates.to_json(orient="records")),
-        "horizon": horizon_text(run.loaded.scenario), "acceptance": [asdict(v) for v in run.verdicts],
-        "status": run.status, "passed": run.status == "pass", "out": str(run.out) if run.out else None,
-    }
+    scenario = run.loaded.scenario
+    return envelope("evaluate", {
+        "releases": int(run.rows.replication.nunique()), "estimates": records(run.estimates, columns.ESTIMATES),
+        "horizon": horizon_text(scenario), "acceptance": [asdict(v) for v in run.verdicts],
+        "status": run.status, "passed": run.status == "pass",
+    }, scenario=scenario.name, seed=scenario.seed, entropy=run.entropy, out=run.out)
 
 
 SHOWN = ("false_rollback_rate", "blocked_rate", "miss_rate", "detection_rate", "caught_in_staging",

@@ -96,6 +96,7 @@ def recommended(loaded: LoadedScenario, folder: str) -> tuple[LoadedScenario, st
     """The scenario with the settings of the point that `deploysim sweep --out folder` recommended, the
     sweep's base policy (which those settings change), and the point's name."""
     from sim.evaluation.sweep import grid_points
+    from sim.results.envelope import results_of
     from sim.results.output import read_manifest
 
     manifest = read_manifest(folder)
@@ -112,7 +113,7 @@ def recommended(loaded: LoadedScenario, folder: str) -> tuple[LoadedScenario, st
                         f"{loaded.source}'s): give the scenario and the --set overrides it ran with "
                         f"({' '.join(manifest.get('scenario', {}).get('overrides', [])) or 'none'})")
     try:
-        chosen = json.loads((Path(folder) / "summary.json").read_text(encoding="utf-8")).get("recommended")
+        chosen = results_of(json.loads((Path(folder) / "summary.json").read_text(encoding="utf-8"))).get("recommended")
     except (OSError, ValueError, AttributeError) as error:
         raise UserError(f"--sweep {folder}: cannot read its summary.json ({error})") from None
     if chosen is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,8 @@ from rich.text import Text
 from sim.deploy.experiment import default_workers, map_ordered
 from sim.load.loader import LoadedScenario
 from sim.progress import progress_bar
+from sim.results import columns
+from sim.results.envelope import envelope, records
 from sim.results.output import results_folder, write_json, write_manifest
 from sim.rollout import summary
 from sim.rollout.release import ReleaseResult
@@ -64,11 +65,11 @@ def run_releases(loaded: LoadedScenario, entropy: int, workers: int | None, err:
 def write(run: ReleaseRun, out: Path, overwrite: bool) -> ReleaseRun:
     loaded = run.loaded
     with results_folder(out, overwrite=overwrite) as folder:
-        run.outcomes.to_csv(folder / "releases.csv", index=False)
-        run.distribution.to_csv(folder / "outcome_distribution.csv", index=False)
+        columns.write_csv(run.outcomes, folder / "releases.csv", columns.RELEASES)
+        columns.write_csv(run.distribution, folder / "outcome_distribution.csv", columns.DISTRIBUTION)
         keep = run.results if loaded.scenario.output.host_rows == "all" else run.results[:1]
-        for field, name in (("stages", "stages.csv"), ("samples", "metrics.csv"), ("decisions", "decisions.csv")):
-            summary.records_table(keep, field).to_csv(folder / name, index=False)
+        for field, spec in (("stages", columns.STAGES), ("samples", columns.METRICS), ("decisions", columns.DECISIONS)):
+            columns.write_csv(summary.records_table(keep, field), folder / spec.file, spec)
         timeline(run.results[0], loaded.scenario, folder / "timeline.png")
         write_json(folder / "summary.json", to_json(run))
         write_manifest(folder, "run (releases)", loaded, run.entropy)
@@ -76,14 +77,11 @@ def write(run: ReleaseRun, out: Path, overwrite: bool) -> ReleaseRun:
 
 
 def to_json(run: ReleaseRun) -> dict:
-    return {
-        "scenario": run.loaded.scenario.name,
-        "seed": run.loaded.scenario.seed,
-        "entropy": str(run.entropy),
-        "releases": json.loads(run.outcomes.to_json(orient="records")),
-        "distribution": json.loads(run.distribution.to_json(orient="records")),
-        "out": str(run.out) if run.out else None,
-    }
+    scenario = run.loaded.scenario
+    return envelope("run (releases)", {
+        "releases": records(run.outcomes, columns.RELEASES),
+        "distribution": records(run.distribution, columns.DISTRIBUTION),
+    }, scenario=scenario.name, seed=scenario.seed, entropy=run.entropy, out=run.out)
 
 
 def render(run: ReleaseRun, console: Console) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +17,8 @@ from sim.errors import Problem, UserError
 from sim.load.loader import LoadedScenario
 from sim.load.locate import where
 from sim.progress import progress_bar
-from sim.results import plots
+from sim.results import columns, plots
+from sim.results.envelope import envelope, records
 from sim.results.output import results_folder, write_json, write_manifest
 from sim.results.tables import crossovers, fleet_summary, host_table, marginal_at_scale, replication_table
 from sim.spec.references import gate_uses, render_path
@@ -108,11 +108,10 @@ def _collect(scenario, jobs, workers, err: Console | None) -> list:
 def _write(result: RunResult, out: Path, overwrite: bool, workers: int) -> RunResult:
     loaded = result.loaded
     with results_folder(out, overwrite=overwrite) as folder:
-        result.summary.to_csv(folder / "summary.csv", index=False)
-        result.replications.to_csv(folder / "replications.csv", index=False)
-        result.hosts.to_csv(folder / "hosts.csv", index=False)
-        pd.DataFrame([c.__dict__ for c in result.crossovers], columns=["pull", "push", "hosts", "note"]).to_csv(
-            folder / "crossover.csv", index=False)
+        columns.write_csv(result.summary, folder / "summary.csv", columns.SUMMARY)
+        columns.write_csv(result.replications, folder / "replications.csv", columns.REPLICATIONS)
+        columns.write_csv(result.hosts, folder / "hosts.csv", columns.HOSTS)
+        columns.write_csv(crossover_table(result), folder / "crossover.csv", columns.CROSSOVER)
         plots.deploy_time_vs_fleet(result.summary, result.crossovers, folder / "deploy_time_vs_fleet.png")
         if len(result.hosts):
             largest = int(result.hosts.fleet_size.max())
@@ -132,21 +131,27 @@ def _not_updated_ranges(replications: pd.DataFrame) -> dict[tuple[str, int], str
     return ranges
 
 
-def to_json(result: RunResult) -> dict:
+def crossover_rows(result: RunResult) -> list[dict]:
+    """One row per crossover, with the week of the scenario's growth where pull overtakes (None: no growth,
+    or no crossing)."""
     scenario = result.loaded.scenario
     growth = scenario.fleet.growth if scenario.fleet.sizes is None else None
-    return {
-        "scenario": result.loaded.scenario.name,
-        "seed": result.loaded.scenario.seed,
-        "entropy": str(result.entropy),
-        "summary": json.loads(result.summary.to_json(orient="records")),
-        "crossovers": [
-            {**c.__dict__, "week": None if (growth is None or c.hosts is None) else growth.week_of(c.hosts)}
-            for c in result.crossovers
-        ],
-        "seconds_per_added_host_at_scale": result.marginal,
-        "out": str(result.out) if result.out else None,
-    }
+    return [{"pull": c.pull, "push": c.push, "hosts": c.hosts,
+             "week": None if (growth is None or c.hosts is None) else growth.week_of(c.hosts), "note": c.note}
+            for c in result.crossovers]
+
+
+def crossover_table(result: RunResult) -> pd.DataFrame:
+    return pd.DataFrame(crossover_rows(result), columns=["pull", "push", "hosts", "week", "note"])
+
+
+def to_json(result: RunResult) -> dict:
+    scenario = result.loaded.scenario
+    return envelope("run", {
+        "summary": records(result.summary, columns.SUMMARY),
+        "crossovers": [columns.rename_row(row, columns.CROSSOVER) for row in crossover_rows(result)],  # full precision
+        "per_added_host_s_at_scale": result.marginal,
+    }, scenario=scenario.name, seed=scenario.seed, entropy=result.entropy, out=result.out)
 
 
 def render(result: RunResult, console: Console) -> None:

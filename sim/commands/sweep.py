@@ -7,7 +7,6 @@ some is uncertain (more releases would settle it); 1 every point fails a criteri
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,6 +25,8 @@ from sim.evaluation.engine import CHUNK
 from sim.evaluation.sweep import MAXIMISED, OBJECTIVES, best, grid_points, pareto_front, shortfall
 from sim.load.loader import LoadedScenario, vary
 from sim.report import figures, pareto
+from sim.results import columns
+from sim.results.envelope import envelope, records
 from sim.results.output import results_folder, write_json, write_manifest
 from sim.results.plots import plt, save_figure
 from sim.rollout.summary import horizon_text
@@ -172,12 +173,12 @@ def ci_gate(run: SweepRun, seconds: float):
 def write(run: SweepRun, out: Path, overwrite: bool, overrides: list[str]) -> SweepRun:
     loaded = run.loaded
     with results_folder(out, overwrite=overwrite) as folder:
-        run.table.to_csv(folder / "sweep.csv", index=False)
-        pd.DataFrame([asdict(v) for v in run.verdicts]).to_csv(folder / "acceptance.csv", index=False)
+        columns.write_csv(run.table, folder / "sweep.csv", columns.SWEEP)
+        columns.write_csv(pd.DataFrame([asdict(v) for v in run.verdicts]), folder / "acceptance.csv", columns.ACCEPTANCE)
         if run.estimates is not None:
-            run.estimates.to_csv(folder / "estimates.csv", index=False)
+            columns.write_csv(run.estimates, folder / "estimates.csv", columns.ESTIMATES)
         if run.releases is not None:
-            run.releases.to_csv(folder / "releases.csv", index=False)
+            columns.write_csv(run.releases, folder / "releases.csv", columns.POLICY_RELEASES)
         plot(run, folder / "pareto.png")
         write_json(folder / "summary.json", to_json(run))
         write_manifest(folder, "sweep", loaded, run.entropy, overrides=tuple(overrides))
@@ -195,12 +196,13 @@ def plot(run: SweepRun, path: Path | None = None):
 
 def to_json(run: SweepRun) -> dict:
     chosen = run.recommended
-    return {"scenario": run.loaded.scenario.name, "entropy": str(run.entropy), "objective": run.objective,
-            "horizon": horizon_text(run.loaded.scenario), "points": json.loads(run.table.to_json(orient="records")),
-            "pareto": run.table[run.table.pareto].point.tolist(),
-            "recommended": None if chosen is None else chosen.point,
-            "closest": closest(run).point if chosen is None else None, "recommendation": recommendation(run),
-            "status": run.status, "out": str(run.out) if run.out else None}
+    scenario = run.loaded.scenario
+    return envelope("sweep", {
+        "objective": run.objective, "horizon": horizon_text(scenario), "points": records(run.table, columns.SWEEP),
+        "pareto": run.table[run.table.pareto].point.tolist(), "recommended": None if chosen is None else chosen.point,
+        "closest": closest(run).point if chosen is None else None, "recommendation": recommendation(run),
+        "status": run.status,
+    }, scenario=scenario.name, seed=scenario.seed, entropy=run.entropy, out=run.out)
 
 
 SHORT = {"false_rollback_rate": "false rb", "blocked_rate": "blocked", "miss_rate": "misses",

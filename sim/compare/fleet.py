@@ -28,7 +28,7 @@ INTERVAL = (f"{CONFIDENCE:.0%} interval of the median over replications (order s
 
 def measures(folder: ResultsFolder) -> list[Measure]:
     """Every measure of the folder, in the order of its summary."""
-    summary = folder.read_json("summary.json")
+    summary = folder.summary()
     runs = _replications(folder)
     out = []
     for row in summary.get("summary") or []:
@@ -43,7 +43,7 @@ def measures(folder: ResultsFolder) -> list[Measure]:
     for crossing in summary.get("crossovers") or []:
         out.append(Measure(f"{crossing['pull']} vs {crossing['push']}", "", "crossover", "hosts",
                            number(crossing.get("hosts"))))
-    for strategy, seconds in (summary.get("seconds_per_added_host_at_scale") or {}).items():
+    for strategy, seconds in (summary.get("per_added_host_s_at_scale") or {}).items():
         out.append(Measure(str(strategy), "at scale", "s_per_added_host", "s/host", number(seconds)))
     return out
 

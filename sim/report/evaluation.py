@@ -28,7 +28,7 @@ STATUS_HELP = {
 
 def context(folder: ResultsFolder) -> dict:
     """What the evaluation template shows."""
-    summary = folder.read_json("summary.json")
+    summary = folder.summary()
     acceptance = folder.read_csv("acceptance.csv")
     estimates = folder.read_csv("estimates.csv")
     policies = list(dict.fromkeys([row["policy"] for row in estimates] + [row["policy"] for row in acceptance]))

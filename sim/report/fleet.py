@@ -19,7 +19,7 @@ SECTIONS = ("fleet", "artifact", "network", "faults", "strategies")
 
 def context(folder: ResultsFolder) -> dict:
     """What the fleet-growth template shows."""
-    summary = folder.read_json("summary.json")
+    summary = folder.summary()
     rows = list(summary.get("summary") or [])
     sizes = sorted({row["fleet_size"] for row in rows})
     crossovers = list(summary.get("crossovers") or [])
@@ -27,7 +27,7 @@ def context(folder: ResultsFolder) -> dict:
     return {
         "question": _question(sizes),
         "crossovers": [_crossover(c) for c in crossovers],
-        "costs": _costs(summary.get("seconds_per_added_host_at_scale") or {}),
+        "costs": _costs(summary.get("per_added_host_s_at_scale") or {}),
         "largest": _largest(rows, sizes),
         "figure": figures.deploy_time(rows, crossovers) if rows else None,
         "updated_png": folder.png_uri("fleet_updated_over_time.png"),

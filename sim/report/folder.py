@@ -5,6 +5,10 @@ deploysim's own format (`sim.results.output.read_manifest`), and kinds of result
 show (`sim.report.build.PAGES` says which it can). Files are read only if the manifest lists them, only from regular files in the folder itself
 (not links, pipes or devices) and within `FILE_BYTES`, so a damaged or hostile folder fails with its
 path instead of hanging or filling the memory.
+
+The files name their columns with units (`done_s`, `fleet_hosts`: `sim.results.columns`); `read_csv` and
+`summary` give the rows back with the in-memory names the commands use (`done`, `fleet_size`), so the
+pages read the same names as the code that wrote the files.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim.errors import UserError
+from sim.results import columns
+from sim.results.envelope import results_of
 from sim.results.output import read_manifest, read_regular
 
 FILE_BYTES = 64 * 2**20  # the largest file the report reads (hosts.csv, which can be larger, is never read)
@@ -74,11 +80,21 @@ class ResultsFolder:
         return data
 
     def read_csv(self, name: str) -> list[dict[str, str]]:
-        """The rows of a CSV file, each a dict of its columns (text as written)."""
+        """The rows of a CSV file, each a dict of its columns (text as written) by their in-memory names."""
         try:
-            return list(csv.DictReader(io.StringIO(self.read_bytes(name).decode("utf-8"))))
+            rows = list(csv.DictReader(io.StringIO(self.read_bytes(name).decode("utf-8"))))
         except (ValueError, csv.Error) as error:
             raise UserError(f"{self.path / name}: not the CSV deploysim writes ({error})") from None
+        spec = columns.table(self.command, name)
+        return [columns.from_file(row, spec) for row in rows]
+
+    def summary(self) -> dict:
+        """The `results` of summary.json, its tables' rows by their in-memory names."""
+        results = dict(results_of(self.read_json("summary.json")))
+        for key, spec in columns.JSON_TABLES.get(self.command, {}).items():
+            if isinstance(results.get(key), list):
+                results[key] = [columns.from_file(row, spec) if isinstance(row, dict) else row for row in results[key]]
+        return results
 
 
 def open_folder(path: str | Path, shown: Collection[str]) -> ResultsFolder:

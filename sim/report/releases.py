@@ -17,6 +17,7 @@ from sim.report import formats
 from sim.report.folder import ResultsFolder
 from sim.report.parameters import settings
 from sim.report.timeline_figure import timeline
+from sim.rollout import clock
 
 SECTIONS = ("rollout", "gates", "traffic", "build", "commander")
 DECISION_COLUMNS = ("time", "stage", "gate", "metric", "value", "outcome", "action", "rule", "measurement")
@@ -26,7 +27,7 @@ ACTED = {"rollback": "rollback started", "rolled-back": "rolled back", "hotfix-b
 
 def context(folder: ResultsFolder) -> dict:
     """What the releases template shows."""
-    summary = folder.read_json("summary.json")
+    summary = folder.summary()
     releases = [r for r in summary.get("releases") or [] if isinstance(r, dict)]
     first = releases[0] if releases else None
     own = _of(str(first.get("replication", "")) if first else "")
@@ -60,7 +61,7 @@ def _part(key: str, value: object, text: str) -> dict:
 
 
 def _release(r: dict) -> dict:
-    return {"replication": r.get("replication"), "start": r.get("start", ""), "bad": bool(r.get("bad_build")),
+    return {"replication": r.get("replication"), "start": clock.human(r.get("start", "")), "bad": bool(r.get("bad_build")),
             "outcome": r.get("outcome", "")}
 
 

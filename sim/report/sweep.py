@@ -26,7 +26,7 @@ MAXIMISED = ("detection_rate", "caught_before_exposure", "mitigated_within", "ca
 
 def context(folder: ResultsFolder) -> dict:
     """What the sweep template shows."""
-    summary = folder.read_json("summary.json")
+    summary = folder.summary()
     rows = folder.read_csv("sweep.csv")
     acceptance = folder.read_csv("acceptance.csv")
     estimates = folder.read_csv("estimates.csv") if folder.has("estimates.csv") else []

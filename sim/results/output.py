@@ -33,7 +33,10 @@ from typing import Callable, Iterator
 from sim import __version__
 from sim.errors import Problem, UserError
 
-RESULTS_FORMAT = 1
+RESULTS_FORMAT = 2
+# What changed since each older format, for the refusal to read it.
+FORMAT_CHANGES = {1: "format 2 names columns with their units (done -> done_s, fleet_size -> fleet_hosts: "
+                     "docs/results-files.md), writes timestamps in ISO 8601 and wraps every JSON in one shape"}
 FORMAT_NAME = "deploysim-results"
 
 # Failures of the place being written to, not of the program: while writing the files they are bad
@@ -388,6 +391,8 @@ def read_manifest(folder: str | Path) -> dict:
         found = data.get("format") if isinstance(data, dict) else type(data).__name__
         raise UserError(f"{path}: not a deploysim results folder (format {found!r})")
     if data.get("format_version") != RESULTS_FORMAT:
-        raise UserError(f"{path}: results format {data.get('format_version')!r} is not supported "
-                        f"(this is deploysim {__version__}, format {RESULTS_FORMAT})")
+        found = data.get("format_version")
+        why = f"; {FORMAT_CHANGES[found]}" if found in FORMAT_CHANGES else ""
+        raise UserError(f"{path}: written in results format {found!r}, and this deploysim ({__version__}) reads "
+                        f"results format {RESULTS_FORMAT} only{why}; run the command again with this deploysim")
     return data

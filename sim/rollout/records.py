@@ -62,7 +62,7 @@ class ReleaseOutcome:
     """
 
     replication: int
-    start: str  # wall clock of the branch cut, e.g. "Tue 10:00"
+    start: str  # the branch cut, ISO 8601 in the simulated week (`clock.iso`): "2001-01-02T10:00:00+00:00"
     bad_build: bool
     outcome: str  # promoted | hotfixed | rolled_back | blocked
     rollback_stage: str  # rolled_back: the stage of the final build when it was aborted; else ""

@@ -228,7 +228,7 @@ def outcome(ctx: ReleaseContext, replication: int, metrics: MetricSeries, decisi
     full = ctx.candidate.full
     lead_time = full if result in ("promoted", "hotfixed") and full is not None else np.nan  # (NaN: not shipped)
     return ReleaseOutcome(
-        replication=replication, start=clock.describe(ctx.release.start_wall), bad_build=first.bad, outcome=result,
+        replication=replication, start=clock.iso(ctx.release.start_wall), bad_build=first.bad, outcome=result,
         rollback_stage=rollback_stage, blocked_reason=reason, horizon=horizon,
         ended=np.nan if ctx.ended is None else ctx.ended,
         detected=facts.detection_time is not None, detected_by=facts.detected_by,

@@ -8,6 +8,7 @@ from dataclasses import asdict
 import numpy as np
 import pandas as pd
 
+from sim.rollout import clock
 from sim.rollout.populations import DETECTED, populations
 from sim.rollout.release import ReleaseResult
 from sim.stats.intervals import wilson
@@ -62,7 +63,7 @@ def report(result: ReleaseResult) -> list[str]:
     """A few lines that tell one release's story."""
     o = result.outcome
     detail = {"rolled_back": f" at {o.rollback_stage}", "blocked": f": {o.blocked_reason}"}.get(o.outcome, "")
-    lines = [f"branch cut {o.start}; the build was {'BAD' if o.bad_build else 'good'}",
+    lines = [f"branch cut {clock.human(o.start)}; the build was {'BAD' if o.bad_build else 'good'}",
              f"outcome: {o.outcome}{detail} (read at the horizon, {format_duration(o.horizon)} after the branch cut)"]
     if o.detected:
         delay = "" if np.isnan(o.detection_delay) else f", {format_duration(o.detection_delay)} after it first served traffic"

@@ -13,6 +13,7 @@ import numpy as np
 
 from sim.results.plots import plt, save_figure
 from sim.results.release_marks import boundaries, event_handles, label_stages, mark_events
+from sim.rollout import clock
 from sim.rollout.release import ReleaseResult
 from sim.spec.scenario import Scenario
 
@@ -28,7 +29,7 @@ def timeline(result: ReleaseResult, scenario: Scenario, path: Path | None = None
     top.plot(minutes([s.time for s in samples]), [s.bad_share for s in samples], color="tab:red", alpha=0.6,
              label="fleet share on a bad build")
     top.set(ylabel="share of hosts", ylim=(-0.02, 1.05))
-    fig.suptitle(f"{scenario.name}: one release ({result.outcome.outcome}; branch cut {result.outcome.start})")
+    fig.suptitle(f"{scenario.name}: one release ({result.outcome.outcome}; branch cut {clock.human(result.outcome.start)})")
     _errors(bottom, samples, scenario, minutes)
     events = [(s.time, s.event) for s in stages]
     for ax in (top, bottom):

@@ -31,7 +31,8 @@ def test_bench_results_folder_is_atomic_and_complete(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == manifest["files"]
     assert manifest["scenario"] == {"source": "s.yaml", "sha256": "ab" * 32, "overrides": ["fleet.hosts=6"]}
     hosts = pd.read_csv(out / "hosts.csv")
-    assert len(hosts) == 12 and hosts.reason.notna().sum() == hosts.done.isna().sum() > 0  # the down hosts say why
+    assert len(hosts) == 12 and hosts.reason.notna().sum() == hosts.done_s.isna().sum() > 0  # the down hosts say why
+    assert list(pd.read_csv(out / "summary.csv").columns)[:4] == ["strategy", "kind", "fleet_hosts", "hosts_updated"]
     assert set(pd.read_csv(out / "replications.csv").strategy) == {"rsync-parallel-4", "consul-pull"}
     assert (out / "fleet_updated_over_time.png").stat().st_size > 0
     assert load_run(out).hosts.shape == hosts.shape  # calibration reads what the bench wrote

@@ -20,7 +20,7 @@ def test_the_page_says_what_the_json_says(fleet_runs, tmp_path):
     page = tmp_path / "compare.html"
     result = invoke("compare", fleet_runs["seed 1"], fleet_runs["slow egress"], "--format", "json", "--html", page)
     assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
+    data = json.loads(result.stdout)["results"]
     raw = page.read_text(encoding="utf-8")
     assert raw.startswith("<!DOCTYPE html>\n<!-- written by deploysim report")
     assert "<script" not in raw and "https://" not in raw and "http://" not in raw.replace('"http://www.w3.org/', "")

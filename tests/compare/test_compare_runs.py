@@ -13,7 +13,9 @@ from tests.compare.conftest import invoke
 def compare_json(a, b) -> dict:
     result = invoke("compare", a, b, "--format", "json")
     assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+    data = json.loads(result.stdout)
+    assert data["command"] == "compare" and data["scenario"] is None  # the shape every command prints
+    return data["results"]
 
 
 def test_two_seeds_of_the_same_scenario_separate_on_no_measure(fleet_runs):
@@ -54,13 +56,14 @@ def test_the_table_names_the_change_the_interval_and_readable_units(fleet_runs):
 def test_fleet_json_numbers_are_the_summary_numbers(fleet_runs):
     a, b = fleet_runs["seed 1"], fleet_runs["slow egress"]
     data = compare_json(a, b)
-    summaries = [json.loads((folder / "summary.json").read_text()) for folder in (a, b)]
+    summaries = [json.loads((folder / "summary.json").read_text())["results"] for folder in (a, b)]
     rows = {(r["subject"], r["at"], r["measure"]): r for r in data["differences"]}
     for side, summary in zip(("a", "b"), summaries):
         for row in summary["summary"]:
-            for measure in ("p50", "p95", "max", "not_updated"):
-                assert rows[(row["strategy"], f"{row['fleet_size']:,} hosts", measure)][side] == row[measure]
-        for name, seconds in summary["seconds_per_added_host_at_scale"].items():
+            for measure, column in (("p50", "p50_s"), ("p95", "p95_s"), ("max", "max_s"),
+                                    ("not_updated", "hosts_not_updated")):
+                assert rows[(row["strategy"], f"{row['fleet_hosts']:,} hosts", measure)][side] == row[column]
+        for name, seconds in summary["per_added_host_s_at_scale"].items():
             assert rows[(name, "at scale", "s_per_added_host")][side] == seconds
     assert data["a"]["path"] == str(a) and data["b"]["overrides"] == ["network.deploy_egress=20Mbps", "seed=1"]
 

@@ -52,15 +52,16 @@ def test_a_folder_deploysim_did_not_write_is_refused(fleet_runs, tmp_path, make)
 
 
 def test_different_results_formats_are_refused(fleet_runs, copy):
-    edit_manifest(copy, format_version=2)
-    refused(fleet_runs["seed 1"], copy, "different results formats", "deploysim-results 1", "deploysim-results 2")
+    edit_manifest(copy, format_version=1)
+    refused(fleet_runs["seed 1"], copy, "different results formats", "deploysim-results 2", "deploysim-results 1")
 
 
 def test_a_format_this_deploysim_does_not_read_is_refused_naming_both(tmp_path, copy):
-    edit_manifest(copy, format_version=2)
+    edit_manifest(copy, format_version=1)
     other = tmp_path / "other"
     shutil.copytree(copy, other)
-    refused(copy, other, "results format 2 is not supported")
+    refused(copy, other, "written in results format 1", "reads results format 2 only",
+            "run the command again")
 
 
 @pytest.mark.parametrize("command", ["sweep", "run (releases)", "bench"])
@@ -78,7 +79,7 @@ def test_a_bad_format_flag_exits_2(fleet_runs):
 
 def test_a_damaged_summary_exits_2_naming_its_folder(fleet_runs, copy):
     summary = json.loads((copy / "summary.json").read_text())
-    summary["summary"][0].pop("strategy")
+    summary["results"]["summary"][0].pop("strategy")
     (copy / "summary.json").write_text(json.dumps(summary))
     result = invoke("compare", fleet_runs["seed 1"], copy)
     assert result.exit_code == 2 and f"{copy}: its results files are not as deploysim writes them" in result.output

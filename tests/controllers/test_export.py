@@ -386,7 +386,7 @@ def test_policy_sweep_exports_the_recommended_point(tmp_path):
     loaded = load_scenario(DATA / "export_argo.yaml")
     folder = tmp_path / "sweep"
     folder.mkdir()
-    (folder / "summary.json").write_text(json.dumps({"recommended": "max=0.5%, failure_limit=0"}))
+    (folder / "summary.json").write_text(json.dumps({"results": {"recommended": "max=0.5%, failure_limit=0"}}))
     write_manifest(folder, "sweep", loaded, 0)
     result = invoke("export", DATA / "export_argo.yaml", "--to", "argo", "--policy", "sweep", "--sweep", folder)
     assert result.exit_code == 0, result.output

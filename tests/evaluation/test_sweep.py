@@ -43,7 +43,7 @@ def test_sweep_from_the_command_line(root):
                                       "--set", "evaluation.acceptance={max_false_rollback_rate: 100%, "
                                                "max_blocked_rate: 100%}"])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
+    data = json.loads(result.stdout)["results"]
     assert [p["point"] for p in data["points"]] == ["max_ratio=1.2", "max_ratio=3"]
     assert data["pareto"] and set(data["pareto"]) <= {"max_ratio=1.2", "max_ratio=3"}
     assert data["recommended"] in data["pareto"] and data["recommendation"].startswith("adopt #")

@@ -50,9 +50,9 @@ class Kind:
 def crossovers(folder: Path) -> list[Expect]:
     """Where pull overtakes each push strategy (or why it never does), as summary.json says."""
     found = []
-    for c in json.loads((folder / "summary.json").read_text())["crossovers"]:
-        sentence = (f"{c['pull']} vs {c['push']}: {c['note']}" if c["hosts"] is None
-                    else f"{c['pull']} overtakes {c['push']} from about {c['hosts']:,.0f} hosts")
+    for c in json.loads((folder / "summary.json").read_text())["results"]["crossovers"]:
+        sentence = (f"{c['pull']} vs {c['push']}: {c['note']}" if c["fleet_hosts"] is None
+                    else f"{c['pull']} overtakes {c['push']} from about {c['fleet_hosts']:,.0f} hosts")
         found.append(Expect(Probe("p.crossover", {"data-pull": c["pull"], "data-push": c["push"]}), sentence))
     assert found, "the fleet fixture has no crossover to look for"
     return found
@@ -60,7 +60,7 @@ def crossovers(folder: Path) -> list[Expect]:
 
 def verdicts(folder: Path) -> list[Expect]:
     """The verdict of the whole evaluation, and of each policy on each criterion (acceptance.csv)."""
-    status = json.loads((folder / "summary.json").read_text())["status"]
+    status = json.loads((folder / "summary.json").read_text())["results"]["status"]
     found = [Expect(Probe("p.verdict"), f"Verdict: {status.upper()}")]
     with open(folder / "acceptance.csv", newline="") as f:
         for row in csv.DictReader(f):
@@ -71,7 +71,7 @@ def verdicts(folder: Path) -> list[Expect]:
 
 def first_decision(folder: Path) -> list[Expect]:
     """What caught the first release's bad build, where, and what was decided (summary.json)."""
-    release = json.loads((folder / "summary.json").read_text())["releases"][0]
+    release = json.loads((folder / "summary.json").read_text())["results"]["releases"][0]
     assert release["detected"], "the releases fixture's bad build should be caught"
     return [Expect(Probe("section#answer"), f"caught at {release['detection_stage']} by gate {release['detected_by']}")]
 
@@ -79,7 +79,7 @@ def first_decision(folder: Path) -> list[Expect]:
 def recommendation(folder: Path) -> list[Expect]:
     """The sweep's recommendation, in summary.json's words, and the verdict of each point (acceptance.csv)."""
     found = [Expect(Probe("section#verdict"), " ".join(json.loads((folder / "summary.json").read_text())
-                                                        ["recommendation"].split()))]
+                                                        ["results"]["recommendation"].split()))]
     with open(folder / "acceptance.csv", newline="") as f:
         for row in csv.DictReader(f):
             found.append(Expect(Probe("td", {"data-policy": row["policy"], "data-criterion": row["criterion"]}),

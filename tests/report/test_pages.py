@@ -23,7 +23,7 @@ def test_the_page_is_one_file_that_needs_no_network(request, kind):
 
 
 def test_the_fleet_table_shows_summary_json(fleet_folder):
-    rows = json.loads((fleet_folder / "summary.json").read_text())["summary"]
+    rows = json.loads((fleet_folder / "summary.json").read_text())["results"]["summary"]
     document = parse(fleet_folder / "report.html")
     shown = {}
     for group in document.iter("tbody"):
@@ -33,25 +33,26 @@ def test_the_fleet_table_shows_summary_json(fleet_folder):
                 shown[(group.get("data-strategy"), float(cells["fleet_size"].get("data-value")))] = cells
     assert len(shown) == len(rows) == 8
     for row in rows:
-        cells = shown[(row["strategy"], float(row["fleet_size"]))]
-        assert int(text(cells["fleet_size"]).replace(",", "")) == row["fleet_size"]
+        cells = shown[(row["strategy"], float(row["fleet_hosts"]))]
+        assert int(text(cells["fleet_size"]).replace(",", "")) == row["fleet_hosts"]
         for key in ("p50", "p95", "max"):
-            assert float(cells[key].get("data-value")) == row[key]
+            assert float(cells[key].get("data-value")) == row[f"{key}_s"]
             value, rounding = seconds(text(cells[key]))
-            assert abs(value - row[key]) <= rounding + 1e-9, (key, text(cells[key]), row[key])
+            assert abs(value - row[f"{key}_s"]) <= rounding + 1e-9, (key, text(cells[key]), row[f"{key}_s"])
         low, high = text(cells["band"]).split(" – ")
-        assert abs(seconds(low)[0] - row["max_p5"]) <= seconds(low)[1] + 1e-9
-        assert abs(seconds(high)[0] - row["max_p95"]) <= seconds(high)[1] + 1e-9
-        assert plain(text(cells["not_updated"]))[0] == pytest.approx(row["not_updated"], abs=0.05)
-        if row["s_per_host"] is None:
+        assert abs(seconds(low)[0] - row["max_p5_s"]) <= seconds(low)[1] + 1e-9
+        assert abs(seconds(high)[0] - row["max_p95_s"]) <= seconds(high)[1] + 1e-9
+        assert plain(text(cells["not_updated"]))[0] == pytest.approx(row["hosts_not_updated"], abs=0.05)
+        if row["per_added_host_s"] is None:
             assert text(cells["s_per_host"]) == "-"
         else:
-            assert float(text(cells["s_per_host"]).removesuffix(" s")) == pytest.approx(row["s_per_host"], rel=0.05)
+            assert float(text(cells["s_per_host"]).removesuffix(" s")) == pytest.approx(row["per_added_host_s"],
+                                                                                        rel=0.05)
 
 
 def test_the_answer_comes_first_and_matches_crossover_csv_and_the_cost_per_server(fleet_folder):
     crossings = list(csv.DictReader((fleet_folder / "crossover.csv").open()))
-    slopes = json.loads((fleet_folder / "summary.json").read_text())["seconds_per_added_host_at_scale"]
+    slopes = json.loads((fleet_folder / "summary.json").read_text())["results"]["per_added_host_s_at_scale"]
     document = parse(fleet_folder / "report.html")
     answer = document.find(".//section[@id='answer']")
     body = [e for e in document.find("body").iter() if e.get("id")]
@@ -60,8 +61,8 @@ def test_the_answer_comes_first_and_matches_crossover_csv_and_the_cost_per_serve
     assert len(shown) == len(crossings) == 1
     for crossing in crossings:
         paragraph = shown[(crossing["pull"], crossing["push"])]
-        assert float(paragraph.get("data-hosts")) == float(crossing["hosts"])
-        assert f"overtakes {crossing['push']} from about {float(crossing['hosts']):,.0f} hosts" in text(paragraph)
+        assert float(paragraph.get("data-hosts")) == float(crossing["fleet_hosts"])
+        assert f"overtakes {crossing['push']} from about {float(crossing['fleet_hosts']):,.0f} hosts" in text(paragraph)
         assert crossing["note"] in text(paragraph)
     costs = {span.get("data-strategy"): span for span in answer.iter("span") if "cost" in span.get("class", "")}
     assert set(costs) == set(slopes)
@@ -70,7 +71,7 @@ def test_the_answer_comes_first_and_matches_crossover_csv_and_the_cost_per_serve
         assert float(text(costs[name]).partition(" s ")[0]) == pytest.approx(slope, rel=0.05)
     labels = svg_texts(document)
     assert any(label.startswith("fleet size (hosts") for label in labels)
-    assert any(f"from ≈{float(crossings[0]['hosts']):,.0f} hosts" in label for label in labels)
+    assert any(f"from ≈{float(crossings[0]['fleet_hosts']):,.0f} hosts" in label for label in labels)
     assert {"10 s", "1 min"} <= set(labels)  # the time axis in readable units
 
 
@@ -90,7 +91,7 @@ def test_the_verdicts_match_acceptance_csv(evaluation_folder):
         low, high = text(cell.find(".//span[@class='interval']")).strip("[]").split(" – ")
         assert share(low) == pytest.approx(float(row["low"]), abs=0.0005)
         assert share(high) == pytest.approx(float(row["high"]), abs=0.0005)
-    status = json.loads((evaluation_folder / "summary.json").read_text())["status"]
+    status = json.loads((evaluation_folder / "summary.json").read_text())["results"]["status"]
     assert status.upper() in text(document.find(".//p[@class='verdict']"))
 
 
@@ -148,13 +149,14 @@ def test_hostile_names_in_results_files_are_escaped(fleet_folder, tmp_path):
     manifest["argv"].append(hostile)
     manifest["scenario"]["source"] = hostile  # (not found: the parameters are listed without their sources)
     (folder / "manifest.json").write_text(json.dumps(manifest))
-    summary = json.loads((folder / "summary.json").read_text())
+    data = json.loads((folder / "summary.json").read_text())
+    summary = data["results"]
     for row in summary["summary"] + summary["crossovers"]:
         for key in ("strategy", "push", "note"):
             if row.get(key) == "rsync-2" or key == "note":
                 row[key] = hostile
-    summary["seconds_per_added_host_at_scale"][hostile] = summary["seconds_per_added_host_at_scale"].pop("rsync-2")
-    (folder / "summary.json").write_text(json.dumps(summary))
+    summary["per_added_host_s_at_scale"][hostile] = summary["per_added_host_s_at_scale"].pop("rsync-2")
+    (folder / "summary.json").write_text(json.dumps(data))
     assert invoke("report", folder).exit_code == 0
     raw = (folder / "report.html").read_text(encoding="utf-8")
     assert "<script" not in raw.lower() and "<img src=x" not in raw

@@ -16,6 +16,7 @@ import pytest
 
 from sim.commands.run import run
 from sim.report import timeline_figure
+from sim.results import columns
 from sim.results.release_marks import EVENTS
 from sim.rollout.timeline import timeline
 from tests.report.conftest import GATE, invoke
@@ -33,8 +34,9 @@ def folder(releases_folder):
 
 
 def _csv(path):
+    """The rows of a file of the folder, by the in-memory names the report uses (`sim.results.columns`)."""
     with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
+        return [columns.from_file(row, columns.table("run (releases)", path.name)) for row in csv.DictReader(handle)]
 
 
 def _keyed(element) -> dict:
@@ -46,7 +48,8 @@ def test_the_page_is_one_file_that_needs_no_network(folder):
 
 
 def test_the_answer_comes_first_and_says_what_summary_json_and_decisions_csv_say(folder):
-    release = json.loads((folder / "summary.json").read_text())["releases"][0]
+    release = columns.from_file(json.loads((folder / "summary.json").read_text())["results"]["releases"][0],
+                                columns.RELEASES)
     decision = _csv(folder / "decisions.csv")[0]
     document = parse(folder / "report.html")
     answer = document.find(".//section[@id='answer']")
@@ -89,7 +92,7 @@ def test_each_decision_row_shows_decisions_csv_and_who_acted(folder):
 
 
 def test_the_distribution_shows_summary_json_with_its_population(folder):
-    distribution = json.loads((folder / "summary.json").read_text())["distribution"]
+    distribution = json.loads((folder / "summary.json").read_text())["results"]["distribution"]
     shown = {tr.get("data-measure"): _keyed(tr) for tr in parse(folder / "report.html").iter("tr")
              if tr.get("data-measure")}
     assert set(shown) == {row["measure"] for row in distribution}

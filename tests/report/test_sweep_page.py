@@ -79,7 +79,7 @@ def test_every_measure_matches_sweep_csv_with_its_population_from_estimates_csv(
 
 
 def test_the_recommendation_comes_first_in_summary_json_words(sweep_folder):
-    summary = json.loads((sweep_folder / "summary.json").read_text())
+    summary = json.loads((sweep_folder / "summary.json").read_text())["results"]
     document = parse(sweep_folder / "report.html")
     answer = document.find(".//section[@id='verdict']")
     assert [e for e in document.find("body").iter() if e.get("id")][0] is answer
@@ -100,7 +100,7 @@ def test_a_hostile_point_name_is_text_everywhere(sweep_folder, tmp_path):
     folder = tmp_path / "edited"
     shutil.copytree(sweep_folder, folder)
     (folder / "report.html").unlink()
-    name = json.loads((folder / "summary.json").read_text())["recommended"]
+    name = json.loads((folder / "summary.json").read_text())["results"]["recommended"]
     for file in ("sweep.csv", "acceptance.csv", "estimates.csv", "releases.csv", "summary.json"):
         (folder / file).write_text((folder / file).read_text().replace(name, HOSTILE))
     assert invoke("report", folder).exit_code == 0

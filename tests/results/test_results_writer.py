@@ -25,7 +25,15 @@ import pytest
 import sim
 from sim import __version__
 from sim.errors import Problem, UserError
-from sim.results.output import check_target, manifest, preflight, read_manifest, results_folder, write_json
+from sim.results.output import (
+    FORMAT_CHANGES,
+    check_target,
+    manifest,
+    preflight,
+    read_manifest,
+    results_folder,
+    write_json,
+)
 
 NEVER = "which deploysim never replaces; give a new folder such as results/run1"
 ONLY_OURS = "deploysim replaces only a folder it wrote, holding nothing else"
@@ -39,7 +47,7 @@ def ours(folder: Path, files=("summary.csv",), manifest_text: str | None = None)
     for name in files:
         (folder / name).write_text(f"{name} of the old run\n")
     listed = ["manifest.json", *files]
-    text = manifest_text or json.dumps({"format": "deploysim-results", "format_version": 1, "files": listed})
+    text = manifest_text or json.dumps({"format": "deploysim-results", "format_version": 2, "files": listed})
     (folder / "manifest.json").write_text(text, encoding="utf-8")
     return folder
 
@@ -390,7 +398,7 @@ def test_the_manifest_says_how_to_reproduce_the_run(monkeypatch, seed, reproduce
     v = sys.version_info
     assert data == {
         "format": "deploysim-results",
-        "format_version": 1,
+        "format_version": 2,
         "tool_version": __version__,
         "command": "run",
         "argv": ["deploysim", "run", "s.yaml"],
@@ -428,10 +436,12 @@ def test_a_manifest_written_with_write_json_is_read_back(tmp_path):
     (None, "not a deploysim results folder ([Errno 2] No such file or directory: '{path}')"),
     ("{not json", "not a deploysim results folder (Expecting property name enclosed in double quotes: "
                   "line 1 column 2 (char 1))"),
-    ('{"format": "deploysim-results", "format_version": 2}',
-     f"results format 2 is not supported (this is deploysim {__version__}, format 1)"),
-    ('{"format": "deploysim-results"}', f"results format None is not supported (this is deploysim {__version__}, format 1)"),
-    ('{"format": "other-tool", "format_version": 1}', "not a deploysim results folder (format 'other-tool')"),
+    ('{"format": "deploysim-results", "format_version": 1}',
+     f"written in results format 1, and this deploysim ({__version__}) reads results format 2 only; {FORMAT_CHANGES[1]}; "
+     "run the command again with this deploysim"),
+    ('{"format": "deploysim-results"}', f"written in results format None, and this deploysim ({__version__}) reads "
+                                        "results format 2 only; run the command again with this deploysim"),
+    ('{"format": "other-tool", "format_version": 2}', "not a deploysim results folder (format 'other-tool')"),
     ("[]", "not a deploysim results folder (format 'list')"),
     (b"\xff\xfe{}", "not a deploysim results folder ('utf-8' codec can't decode byte 0xff in position 0: "
                     "invalid start byte)"),
@@ -465,7 +475,7 @@ with results_folder(folder, overwrite=True) as new:
 def test_a_utf8_manifest_is_read_and_replaced_the_same_under_an_ascii_locale(tmp_path, capsys):
     """A manifest holding non-ASCII text as UTF-8 (as `jq` writes it back, say) reads the same whatever
     the locale: here the test's own, then a `LANG=C` process without Python's UTF-8 mode."""
-    text = json.dumps({"format": "deploysim-results", "format_version": 1, "files": ["manifest.json", "summary.csv"],
+    text = json.dumps({"format": "deploysim-results", "format_version": 2, "files": ["manifest.json", "summary.csv"],
                        "scenario": {"source": "scénarios/déploiement.yaml"}}, ensure_ascii=False)
     for run in ("here", "ascii"):
         out = ours(tmp_path / run / "r", manifest_text=text)
@@ -493,7 +503,7 @@ def test_overwrite_refuses_a_manifest_that_names_files_outside_the_folder(tmp_pa
     (tmp_path / "abs.txt").write_text("mine too\n")
     name = str(tmp_path / "abs.txt") if outside == "ABS" else outside
     out = ours(tmp_path / "r", manifest_text=json.dumps({
-        "format": "deploysim-results", "format_version": 1, "files": ["manifest.json", "summary.csv", name]}))
+        "format": "deploysim-results", "format_version": 2, "files": ["manifest.json", "summary.csv", name]}))
     before = snapshot(out)
     with pytest.raises(UserError) as caught:
         with results_folder(out, overwrite=True) as folder:
@@ -533,7 +543,7 @@ def test_a_manifest_that_is_not_a_regular_file_is_refused_without_reading_it(tmp
         manifest_path.symlink_to("/dev/zero")
     else:
         real = tmp_path / "elsewhere.json"
-        real.write_text(json.dumps({"format": "deploysim-results", "format_version": 1, "files": ["manifest.json"]}))
+        real.write_text(json.dumps({"format": "deploysim-results", "format_version": 2, "files": ["manifest.json"]}))
         manifest_path.symlink_to(real)
     previous = signal.signal(signal.SIGALRM, lambda *_: pytest.fail("blocked reading manifest.json"))
     signal.alarm(5)

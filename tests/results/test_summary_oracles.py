@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sim.cli import app
+from sim.results import columns
 from sim.results.records import HOST_COLUMNS, DeployRecord, DeploySummary, fleet_quantile, summarize
 from sim.results.tables import (
     Crossover,
@@ -405,8 +406,8 @@ def test_run_writes_replications_that_match_its_host_rows(tiny_run):
     # Every replication's p50/p95/makespan recomputed from hosts.csv by counting hosts (NaN done: never
     # updated, and counted in the fleet the quantile is of).
     out, _ = tiny_run
-    hosts = pd.read_csv(out / "hosts.csv")
-    reps = pd.read_csv(out / "replications.csv")
+    hosts = columns.to_memory(pd.read_csv(out / "hosts.csv"), columns.HOSTS)  # (the files' names: test_columns)
+    reps = columns.to_memory(pd.read_csv(out / "replications.csv"), columns.REPLICATIONS)
     assert len(reps) == 2 * 4 * 5
     assert (~hosts.updated).sum() > 0, "the scenario should leave some host down"
     for rep in reps.itertuples():
@@ -424,8 +425,10 @@ def test_run_writes_replications_that_match_its_host_rows(tiny_run):
 
 def test_run_summary_json_matches_numbers_recomputed_from_replications_csv(tiny_run):
     out, printed = tiny_run
-    reps = pd.read_csv(out / "replications.csv")
-    data = json.loads((out / "summary.json").read_text())
+    reps = columns.to_memory(pd.read_csv(out / "replications.csv"), columns.REPLICATIONS)
+    data = json.loads((out / "summary.json").read_text())["results"]
+    data["summary"] = [columns.from_file(row, columns.SUMMARY) for row in data["summary"]]
+    data["crossovers"] = [columns.from_file(row, columns.CROSSOVER) for row in data["crossovers"]]
     want = expected_summary(reps.to_dict("records"))
     assert [(r["strategy"], r["fleet_size"]) for r in data["summary"]] == \
         [(r["strategy"], r["fleet_size"]) for r in want]
@@ -438,7 +441,7 @@ def test_run_summary_json_matches_numbers_recomputed_from_replications_csv(tiny_
                 np.testing.assert_allclose(math.nan if got is None else got, value, rtol=1e-9,
                                            err_msg=f"{expected['strategy']} {expected['fleet_size']} {key}")
     # summary.csv says the same
-    csv = pd.read_csv(out / "summary.csv")
+    csv = columns.to_memory(pd.read_csv(out / "summary.csv"), columns.SUMMARY)
     assert list(csv.columns) == SUMMARY_COLUMNS
     np.testing.assert_allclose(csv["max"], [r["max"] for r in want], rtol=1e-9)
 
@@ -446,7 +449,7 @@ def test_run_summary_json_matches_numbers_recomputed_from_replications_csv(tiny_
     by = {name: [r for r in want if r["strategy"] == name] for name in ("serial", "pull")}
     slopes = {name: (rows[-1]["max"] - rows[-2]["max"]) / (rows[-1]["fleet_size"] - rows[-2]["fleet_size"])
               for name, rows in by.items()}
-    assert data["seconds_per_added_host_at_scale"] == pytest.approx(slopes, rel=1e-9)
+    assert data["per_added_host_s_at_scale"] == pytest.approx(slopes, rel=1e-9)
     for name, slope in slopes.items():
         assert f"at scale, each added server adds {slope:.3f} s to a {name} deploy" in printed
 
@@ -462,4 +465,4 @@ def test_run_summary_json_matches_numbers_recomputed_from_replications_csv(tiny_
     assert f"crossover: pull beats serial from about {hosts:,.0f} hosts (between {n0:,} and {n1:,} of the fleet sizes run)" \
         in printed
     crossover_csv = pd.read_csv(out / "crossover.csv")
-    assert crossover_csv.hosts.tolist() == pytest.approx([hosts], rel=1e-9)
+    assert crossover_csv.fleet_hosts.tolist() == pytest.approx([hosts], rel=1e-9)

@@ -31,7 +31,7 @@ def test_replications_report_the_distribution_of_outcomes(root):
     result = runner.invoke(app, ["run", str(root / SLACK), "--replications", "6", "--format", "json", "--workers", "1",
                                  "--set", "build.bad_probability=50%"])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
+    data = json.loads(result.stdout)["results"]
     assert len(data["releases"]) == 6
     measures = {row["measure"] for row in data["distribution"]}
     assert {"outcome: promoted", "outcome: hotfixed", "detected", "false_rollback", "lead_time"} <= measures
