@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 LAYERS = [
     ("base", ["sim", "sim.errors", "sim.units", "sim.quantities", "sim.section", "sim.limits",
-              "sim.distributions", "sim.streams", "sim.progress", "sim.interrupts", "sim.positions"]),
+              "sim.distributions", "sim.streams", "sim.progress", "sim.interrupts", "sim.positions", "sim.week"]),
     ("leaves", ["sim.stats", "sim.policies", "sim.backtest"]),
     ("spec", ["sim.spec"]),
     ("controllers", ["sim.controllers"]),

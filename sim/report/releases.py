@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import math
 
+from sim import week
 from sim.report import formats
 from sim.report.folder import ResultsFolder
 from sim.report.parameters import settings
 from sim.report.timeline_figure import timeline
-from sim.rollout import clock
 
 SECTIONS = ("rollout", "gates", "traffic", "build", "commander")
 DECISION_COLUMNS = ("time", "stage", "gate", "metric", "value", "outcome", "action", "rule", "measurement")
@@ -61,7 +61,7 @@ def _part(key: str, value: object, text: str) -> dict:
 
 
 def _release(r: dict) -> dict:
-    return {"replication": r.get("replication"), "start": clock.human(r.get("start", "")), "bad": bool(r.get("bad_build")),
+    return {"replication": r.get("replication"), "start": week.human(r.get("start", "")), "bad": bool(r.get("bad_build")),
             "outcome": r.get("outcome", "")}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from matplotlib.lines import Line2D
 
@@ -59,7 +60,7 @@ def boundaries(changes: Iterable[tuple[float, int, str, str]]) -> list[Boundary]
     return found
 
 
-def mark_events(ax, events: Iterable[tuple[float, str]], x: Callable[[float], float] = float) -> None:
+def mark_events(ax, events: Iterable[tuple[float, str]], x: Callable[..., Any] = float) -> None:
     """A vertical line with a marker at the top of `ax` for each (time, event) of a kind in EVENTS."""
     for time, event in events:
         style = EVENTS.get(event)
@@ -77,7 +78,7 @@ def event_handles(events: Iterable[str]) -> list[Line2D]:
             for kind, s in EVENTS.items() if kind in present]
 
 
-def label_stages(strip, axes, marks: list[Boundary], x: Callable[[float], float] = float) -> list:
+def label_stages(strip, axes, marks: list[Boundary], x: Callable[..., Any] = float) -> list:
     """A thin line at each boundary across `axes`, and its label in `strip` (an axes above them, axis
     off, sharing their x): each label starts at its boundary, in the first row where it clears the
     labels before it (measured by the renderer); past STRIP_ROWS rows, in the row that ends first."""

@@ -3,25 +3,18 @@
 Simulation time is seconds since the release's branch cut; `wall = start + t` is seconds since Monday
 00:00 of the release's week. Load follows the hour of day; reaction times follow business hours.
 
-The simulated week has no date of its own: files name it as the week of Monday 2001-01-01, in UTC
-(`iso`: `2001-01-02T11:40:00+00:00`), so that every tool reads the timestamp; terminal and report text
-say `Tue 11:40` (`describe`, `human`).
+How the week is written (`Tue 11:40`, ISO 8601 in files) is `sim.week`, re-exported here.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
 from sim.spec.rollout import BusinessHours, Schedule
-
-DAY = 86400.0
-WEEK = 7 * DAY
-DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-SIMULATED_MONDAY = datetime(2001, 1, 1, tzinfo=timezone.utc)  # a Monday: the simulated week, as files date it
+from sim.week import DAY, DAYS, SIMULATED_MONDAY, WEEK, describe, human, iso  # noqa: F401
 
 
 def hour_of_day(wall: float) -> float:
@@ -58,28 +51,6 @@ def release_start(schedule: Schedule, hours: BusinessHours, rng: np.random.Gener
         return DAYS.index(day) * DAY + hh * 3600.0 + mm * 60.0
     slots = scheduled_slots(schedule, hours)
     return float(slots[rng.integers(len(slots))])
-
-
-def describe(wall: float) -> str:
-    day = DAYS[int((wall % WEEK) // DAY)]
-    minutes = int(round((wall % DAY) / 60.0))
-    return f"{day} {minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def iso(wall: float) -> str:
-    """ISO 8601 (with zone) of a moment of the simulated week, to the second."""
-    return (SIMULATED_MONDAY + timedelta(seconds=round(wall % WEEK))).isoformat()
-
-
-def human(timestamp: str) -> str:
-    """`Tue 11:40` for a timestamp `iso` wrote (any other text is returned as it is)."""
-    try:
-        moment = datetime.fromisoformat(timestamp)
-    except (TypeError, ValueError):
-        return str(timestamp)
-    if moment.tzinfo is None:
-        return str(timestamp)
-    return describe((moment - SIMULATED_MONDAY).total_seconds())
 
 
 def diurnal_load(amplitude: float, peak_hour: float, wall: np.ndarray) -> np.ndarray:
