@@ -3,6 +3,8 @@
 SimPy orchestrates the deploy (the signal, then the wave); the wave of hosts, which nothing but their
 own draws distinguishes, is computed at once by the compiled kernel in `sim.deploy.wave`. `sim.deploy.reference`
 runs the same plan with one SimPy process per host, and the tests hold the two to the same times.
+A p2p strategy plans a `SwarmPlan` instead, run by `sim.deploy.swarm` (held to `sim.deploy.swarm_reference`):
+hosts there share no single bottleneck, so the one-bottleneck wave stays as it is.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from sim.deploy.faults import HostFaults, draw_faults
 from sim.deploy.fleet import layout_fleet
 from sim.deploy.plan import WavePlan, WaveTimes
 from sim.deploy.strategies import PLANNERS
+from sim.deploy.swarm import run_swarm
+from sim.deploy.swarm_plan import SwarmPlan, SwarmTimes
 from sim.deploy.wave import run_wave
 from sim.results.records import DeployRecord
 from sim.spec.scenario import Scenario
@@ -32,7 +36,11 @@ class Job:
     entropy: int
 
 
-def build_plan(scenario: Scenario, strategy: str, hosts: int, streams: Streams, spec=None) -> tuple[WavePlan, HostFaults]:
+Plan = WavePlan | SwarmPlan
+Times = WaveTimes | SwarmTimes
+
+
+def build_plan(scenario: Scenario, strategy: str, hosts: int, streams: Streams, spec=None) -> tuple[Plan, HostFaults]:
     """Draw everything a deploy needs before time 0 (fails here, not mid-run, on a bad name).
 
     `spec` replaces the named strategy's spec (a rollout's later waves skip the pull publish step)."""
@@ -41,11 +49,11 @@ def build_plan(scenario: Scenario, strategy: str, hosts: int, streams: Streams, 
     return PLANNERS[spec.kind](scenario, spec, hosts, faults, streams), faults
 
 
-def deploy(env: simpy.Environment, plan: WavePlan, out: list):
+def deploy(env: simpy.Environment, plan: Plan, out: list):
     """SimPy process: wait for the signal, compute the wave, advance the clock to its last event."""
     if plan.signal_delay > 0:
         yield env.timeout(plan.signal_delay)
-    times = fast_wave(plan, start=env.now)
+    times = run_swarm(plan, start=env.now) if isinstance(plan, SwarmPlan) else fast_wave(plan, start=env.now)
     finished = np.fmax.reduce(times.done, initial=env.now)  # NaN (never updated) is ignored
     yield env.timeout(max(0.0, finished - env.now))
     out.append(times)
@@ -56,8 +64,11 @@ def fast_wave(plan: WavePlan, start: float) -> WaveTimes:
     return WaveTimes(attempt_start + plan.signal_offset, transfer_start, transfer_end, done, attempts)
 
 
-def wave_done(plan: WavePlan, start: float) -> np.ndarray:
-    """Only the hosts' done times of `fast_wave(plan, start)` (NaN: never updated)."""
+def wave_done(plan: Plan, start: float) -> np.ndarray:
+    """Only the hosts' done times of `fast_wave(plan, start)` (NaN: never updated); `start` is when
+    the hosts are signalled (for a p2p plan: the key's commit)."""
+    if isinstance(plan, SwarmPlan):
+        return run_swarm(plan, start).done
     return _run(plan, start)[3]
 
 
@@ -79,13 +90,13 @@ def simulate(scenario: Scenario, job: Job) -> DeployRecord:
     streams = Streams(job.entropy, job.replication)
     plan, faults = build_plan(scenario, job.strategy, job.fleet_size, streams)
     env = simpy.Environment()
-    out: list[WaveTimes] = []
+    out: list[Times] = []
     env.process(deploy(env, plan, out))
     env.run()
     return to_record(scenario, job, plan, faults, out[0])
 
 
-def to_record(scenario: Scenario, job: Job, plan: WavePlan, faults: HostFaults, times: WaveTimes) -> DeployRecord:
+def to_record(scenario: Scenario, job: Job, plan: Plan, faults: HostFaults, times: Times) -> DeployRecord:
     layout = layout_fleet(scenario.fleet, job.fleet_size)
     return DeployRecord(
         strategy=job.strategy,
@@ -102,4 +113,5 @@ def to_record(scenario: Scenario, job: Job, plan: WavePlan, faults: HostFaults, 
         transfer_end=times.transfer_end,
         done=times.done,
         reason=faults.reasons(times.done),
+        origin_bytes=times.origin_bytes if isinstance(times, SwarmTimes) else float("nan"),
     )

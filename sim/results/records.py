@@ -55,7 +55,8 @@ class DeployRecord:
     """All hosts of one deploy of one strategy at one fleet size, as columns.
 
     `release_signalled` is when the release became visible to hosts (pull: the release key's Raft
-    commit; push: 0). `source` says who produced it: "sim" or "bench".
+    commit; push: 0). `source` says who produced it: "sim" or "bench". `origin_bytes` is what the
+    origin seeders served (p2p only; NaN where the strategy has no such count).
     """
 
     strategy: str
@@ -74,6 +75,7 @@ class DeployRecord:
     reason: np.ndarray
     source: str = "sim"
     extra: dict = field(default_factory=dict)
+    origin_bytes: float = float("nan")
 
     @property
     def updated(self) -> np.ndarray:
@@ -104,6 +106,8 @@ class DeploySummary:
 
     p50/p95 are the times by which 50%/95% of the fleet ran the new build; `makespan` is when the last
     updated host went live. When fewer than half (or 95%) of hosts were updated, the quantile is NaN.
+    `origin_bytes`: bytes the origin seeders served (p2p; NaN otherwise, and the tables leave the
+    column out when no deploy has it, so push and pull tables stay as they were).
     """
 
     strategy: str
@@ -116,6 +120,7 @@ class DeploySummary:
     updated: int
     not_updated: int
     mean_attempts: float
+    origin_bytes: float = float("nan")
 
 
 def fleet_quantile(done: np.ndarray, q: float) -> float:
@@ -144,4 +149,5 @@ def summarize(record: DeployRecord) -> DeploySummary:
         updated=n_updated,
         not_updated=int(len(record.done) - n_updated),
         mean_attempts=float(np.mean(record.attempts)) if len(record.attempts) else 0.0,
+        origin_bytes=record.origin_bytes,
     )

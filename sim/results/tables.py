@@ -40,12 +40,17 @@ def host_table(records: list[DeployRecord]) -> pd.DataFrame:
 
 
 def replication_table(summaries: list[DeploySummary]) -> pd.DataFrame:
-    return pd.DataFrame([asdict(s) for s in summaries])
+    """One row per deploy; `origin_bytes` only when some deploy counted them (p2p)."""
+    table = pd.DataFrame([asdict(s) for s in summaries])
+    if "origin_bytes" in table and table["origin_bytes"].isna().all():
+        table = table.drop(columns="origin_bytes")
+    return table
 
 
 def fleet_summary(replications: pd.DataFrame) -> pd.DataFrame:
     """Per strategy and fleet size: medians over replications, the p5-p95 band of the makespan, and
-    the seconds each added server costs (slope from the previous fleet size).
+    the seconds each added server costs (slope from the previous fleet size), and the median bytes the
+    origin served when the replications count them (p2p).
 
     A replication whose p50 (p95) is NaN never had half (95%) of its hosts live: it counts as the
     slowest in the median, which is NaN when that holds for half the replications or more. `max` is the
@@ -59,6 +64,7 @@ def fleet_summary(replications: pd.DataFrame) -> pd.DataFrame:
         max_p5=("makespan", lambda x: float(np.nanpercentile(x, 5))),
         max_p95=("makespan", lambda x: float(np.nanpercentile(x, 95))),
         not_updated=("not_updated", "mean"),
+        **({"origin_bytes": ("origin_bytes", "median")} if "origin_bytes" in replications else {}),
     ).reset_index()
     table = table.sort_values(["strategy", "fleet_size"], kind="stable")
     table["s_per_host"] = _marginal(table)
@@ -88,7 +94,9 @@ def _marginal(table: pd.DataFrame) -> pd.Series:
 
 @dataclass(frozen=True)
 class Crossover:
-    """Where `pull` starts to beat `push`: the fleet size at which their deploy times cross."""
+    """Where `pull` starts to beat `push`: the fleet size at which their deploy times cross. The fields
+    name the roles, not only the kinds: a p2p strategy takes the `pull` role against push and against
+    pull strategies (the one that should overtake as the fleet grows)."""
 
     pull: str
     push: str
@@ -101,14 +109,20 @@ class Crossover:
         return f"{self.pull} beats {self.push} from about {self.hosts:,.0f} hosts ({self.note})"
 
 
+OVERTAKES = (("pull", "push"), ("p2p", "push"), ("p2p", "pull"))
+"""Pairs of kinds (newer, older) whose crossing `crossovers` looks for, in this order."""
+
+
 def crossovers(summary: pd.DataFrame) -> list[Crossover]:
-    """For every (pull, push) pair: the fleet size where pull's median deploy time drops below push's,
-    interpolated linearly in log(size) between the two sweep points that bracket it."""
+    """For every (pull, push) pair, then (p2p, push) and (p2p, pull): the fleet size where the first's
+    median deploy time drops below the second's, interpolated linearly in log(size) between the two
+    sweep points that bracket it."""
     result = []
     kinds = summary.drop_duplicates("strategy").set_index("strategy")["kind"]
-    for pull in kinds[kinds == "pull"].index:
-        for push in kinds[kinds == "push"].index:
-            result.append(_crossover(summary, pull, push))
+    for newer, older in OVERTAKES:
+        for pull in kinds[kinds == newer].index:
+            for push in kinds[kinds == older].index:
+                result.append(_crossover(summary, pull, push))
     return result
 
 

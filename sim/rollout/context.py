@@ -30,7 +30,7 @@ from sim.rollout.series import MetricSeries, compute_series, empty_series
 from sim.rollout.setup import ReleaseSetup, rollout_of
 from sim.rollout.traffic import NoiseBlocks, Replay
 from sim.spec.rollout import Rollout
-from sim.spec.scenario import PullStrategy, Scenario
+from sim.spec.scenario import PeerStrategy, PullStrategy, Scenario
 from sim.streams import Streams
 
 BASELINE = 0
@@ -147,7 +147,7 @@ class ReleaseContext:
         name = self.rollout.strategy
         spec = self.scenario.strategies[name]
         target = self.candidate if build == self.candidate.number else None
-        if isinstance(spec, PullStrategy) and (target is None or target.waves > 0):
+        if isinstance(spec, (PullStrategy, PeerStrategy)) and (target is None or target.waves > 0):
             spec = self.release.setup.published[name]
         if target is not None:
             target.waves += 1

@@ -21,7 +21,7 @@ from sim.backtest import History, default_block, read_history
 from sim.deploy.fleet import TIERS, FleetLayout, layout_fleet
 from sim.distributions import Constant
 from sim.spec.rollout import Rollout
-from sim.spec.scenario import PullStrategy, Scenario
+from sim.spec.scenario import PeerStrategy, PullStrategy, Scenario
 
 # The sections a setup is built from: a scenario that shares them (by value), and its rollout's horizon,
 # shares its setup (the rollout's steps are the release's own: an evaluation policy may bring its own).
@@ -35,7 +35,7 @@ class ReleaseSetup:
     weight: np.ndarray  # each host's request weight (staging 0, dogfood relative to production); read-only
     production_mask: np.ndarray  # production hosts (the canary tier and the rest); read-only
     production: np.ndarray  # their indices, in rollout order (the canary tier first); read-only
-    published: Mapping[str, PullStrategy]  # each pull strategy without its publish step
+    published: Mapping[str, PullStrategy | PeerStrategy]  # each pull or p2p strategy without its publish step
     intervals: int  # metric intervals a release has noise for (its horizon, and two to spare)
     history: History | None  # a backtest's metric history
     history_block: int  # its bootstrap block, in intervals (0 without a history)
@@ -69,7 +69,7 @@ def release_setup(scenario: Scenario) -> ReleaseSetup:
         array.flags.writeable = False
     no_publish = Constant(dist="constant", value=0.0)
     published = {name: spec.model_copy(update={"publish": no_publish})
-                 for name, spec in scenario.strategies.items() if isinstance(spec, PullStrategy)}
+                 for name, spec in scenario.strategies.items() if isinstance(spec, (PullStrategy, PeerStrategy))}
     history = read_history(traffic.history) if traffic.history is not None else None
     block = 0 if history is None else traffic.history_block or default_block(history)
     return ReleaseSetup(scenario=scenario, layout=layout, weight=weight,

@@ -167,7 +167,48 @@ class PullStrategy(Section):
     """Unpack is overlapped with download; drain, switch, undrain. Guess."""
 
 
-Strategy = Annotated[Union[PushStrategy, PullStrategy], Field(discriminator="kind")]
+class PeerStrategy(Section):
+    """Signalled like pull (a release key), distributed like Kraken, Murder or BitTorrent: the build in
+    pieces, hosts downloading from the origin seeders and from each other (docs/p2p.md)."""
+
+    kind: Literal["p2p"]
+    publish: Distribution = Field(default_factory=lambda: Constant(dist="constant", value=0.0))
+    """Upload the build to the origin seeders (and extra seeders) before the key write. Default 0."""
+    key_write: Distribution = Field(default_factory=lambda: LogNormal(dist="lognormal", median=0.010, p95=0.025))
+    """Raft commit of the release key (about 10 ms, 7-25 ms measured; docs/sources.md)."""
+    wakeup: Distribution = Field(default_factory=lambda: LogNormal(dist="lognormal", median=0.050, p95=0.200))
+    """Key change to agent awake, as for pull (60 agents: p50 40-70 ms; docs/sources.md)."""
+    verify_rate: PositiveRate = 5e8
+    """SHA-256 verification speed on a host. Guess (500 MB/s), as for pull."""
+    activation: Distribution = Field(default_factory=lambda: LogNormal(dist="lognormal", median=2.0, p95=6.0))
+    """Drain, switch, undrain. Guess, as for pull."""
+    piece_size: Annotated[PositiveSize, Field(le=1e9)] = 4e6
+    """Bytes per piece; a host uploads only pieces it holds whole (Kraken and BitTorrent: 4 MB; docs/sources.md)."""
+    seeders: int = Field(1, ge=1, le=1000)
+    """Origin seeders holding the build at the key write, each with `network.origin_egress` (Kraken's
+    origin cluster; default 1: the origin alone). Their uploads are the origin bytes served."""
+    extra_seeders: int = Field(0, ge=0, le=100_000)
+    """Seed boxes outside the fleet that get the build with the publish step (not origin bytes)."""
+    extra_seeder_egress: PositiveRate | None = None
+    """Upload of each extra seeder. Default: `network.deploy_egress` (the deploy host as a seed box)."""
+    upload: PositiveRate | None = None
+    """Each host's upload limit. Default: equal to `download` (symmetric NICs; Kraken's example
+    agent config caps upload at 2/3 of download, 200 vs 300 MB/s; docs/sources.md)."""
+    download: PositiveRate | None = None
+    """Each host's download limit. Default: `network.host_download` (Kurose-Ross d_min)."""
+    connections: int = Field(10, ge=1, le=1000)
+    """Connections a host (seeders too) keeps open per build, for uploads and for downloads each
+    (Kraken `max_open_conn`: 10; docs/sources.md). One flow is capped at `network.per_flow`."""
+    piece_selection: Literal["rarest_first", "random"] = "rarest_first"
+    """Which missing piece a host asks for: the rarest in the swarm (BitTorrent, Kraken) or any at random."""
+    peers: Literal["tracker_random"] = "tracker_random"
+    """How a host finds peers: a tracker's random peer set (Kraken). A zone-preferring scheduler comes later."""
+    seed_time: NonNegativeDuration = 300.0
+    """How long a host keeps seeding after its download (Kraken `seeder_tti`: 5 min; Murder: 30 s;
+    docs/sources.md)."""
+
+
+Strategy = Annotated[Union[PushStrategy, PullStrategy, PeerStrategy], Field(discriminator="kind")]
 
 
 class Output(Section):

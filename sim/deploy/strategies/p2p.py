@@ -1,0 +1,67 @@
+"""P2P: signalled like pull (a release key), distributed like Kraken, Murder or BitTorrent.
+
+The build is published to the origin seeders (and any extra seed boxes), the key write is one Raft
+commit, each agent wakes after its own latency and joins the swarm: it downloads pieces from the seeders
+and from other hosts, uploads the pieces it holds, verifies and activates once it has them all, and
+keeps seeding for `seed_time`. The origin's egress no longer bounds the fleet: every host adds upload
+(Kurose-Ross: at least max(F/u_s, F/d_min, N*F/(u_s + sum u_i)); docs/p2p.md).
+
+    strategies:
+      kraken: {kind: p2p, piece_size: 4MB, connections: 10, seed_time: 5m}
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.deploy.faults import HostFaults
+from sim.deploy.swarm_plan import SwarmPlan
+from sim.distributions import sample_named
+from sim.spec.scenario import PeerStrategy, Scenario
+from sim.streams import Streams
+
+
+def plan(scenario: Scenario, spec: PeerStrategy, hosts: int, faults: HostFaults, streams: Streams) -> SwarmPlan:
+    """The key, wake-up and activation draws come from pull's streams: a p2p and a pull strategy with
+    the same settings face the same draws (common random numbers), and differ only in distribution."""
+    publish = float(sample_named(spec.publish, streams, "pull.publish", 1)[0])
+    key_write = float(sample_named(spec.key_write, streams, "pull.key_write", 1)[0])
+    wakeup = sample_named(spec.wakeup, streams, "pull.wakeup", hosts)
+    activation = sample_named(spec.activation, streams, "pull.activation", hosts)
+    verify = scenario.artifact.size / spec.verify_rate
+    net = scenario.network
+    download = spec.download or net.host_download
+    backoff = scenario.faults.backoff_delays()
+    attempts, waited = join_delays(faults.fail_attempts, scenario.faults.attempt_timeout, backoff)
+    return SwarmPlan(
+        signal_delay=publish + key_write,
+        join=waited + wakeup,
+        wakeup=wakeup,
+        attempts=attempts,
+        post=(verify + activation) * faults.slowdown,
+        size=scenario.artifact.size,
+        piece_size=min(spec.piece_size, scenario.artifact.size),
+        seeders=spec.seeders,
+        seeder_rate=net.origin_egress,
+        extra_seeders=spec.extra_seeders,
+        extra_rate=spec.extra_seeder_egress or net.deploy_egress,
+        upload=spec.upload or download,
+        download=download,
+        flow_cap=net.per_flow,
+        connections=spec.connections,
+        piece_selection=spec.piece_selection,
+        seed_time=spec.seed_time,
+        seed=int(streams("p2p.swarm").integers(2**63)),
+    )
+
+
+def join_delays(fail_attempts: np.ndarray, fail_cost: float, backoff: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Attempts per host, and the seconds its failed attempts cost before the one that joins (NaN: the
+    host failed every attempt and was given up on), as the wave kernel counts them for pull."""
+    max_attempts = 1 + len(backoff)
+    waits = np.concatenate(([0.0], np.cumsum(fail_cost + np.asarray(backoff, dtype=float))))
+    gave_up = fail_attempts >= max_attempts
+    failed = np.minimum(fail_attempts, max_attempts - 1)
+    waited = np.where(gave_up, np.nan, waits[failed])
+    attempts = np.where(gave_up, max_attempts, fail_attempts + 1).astype(np.int64)
+    return attempts, waited

@@ -1,0 +1,75 @@
+"""A swarm plan: every per-host number a peer-to-peer deploy needs, drawn before time 0.
+
+The p2p planner (`sim.deploy.strategies.p2p`) turns a scenario into a `SwarmPlan`; the fast engine
+(`sim.deploy.swarm`) and the piece-level reference (`sim.deploy.swarm_reference`) both run it, so on the
+same draws their per-host times can be compared (docs/p2p.md states how closely they must agree).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SwarmPlan:
+    """What happens after the release key, for every host of a p2p deploy.
+
+    signal_delay: seconds from the deploy's start until the key is committed (publish + key write).
+    join: per-host seconds after the key until the host asks the swarm for pieces (failed attempts with
+        their back-off, then the wake-up); NaN for a host given up on. wakeup: the wake-up part of it.
+    attempts: attempts per host (the last one joins, unless the host was given up on).
+    post: per-host seconds after the last piece (verify + activation, stragglers slower).
+    size, piece_size: the build, and the most bytes one of its (equal) pieces holds.
+    seeders, seeder_rate: origin seeders and the egress of each; extra_seeders, extra_rate: seed boxes.
+    upload, download, flow_cap, connections: every host's limits, one flow's ceiling, open connections.
+    piece_selection: "rarest_first" or "random"; seed_time: seconds a finished host keeps seeding.
+    seed: the integer both engines seed their own generator with (peer sets, tie-breaks).
+    """
+
+    signal_delay: float
+    join: np.ndarray
+    wakeup: np.ndarray
+    attempts: np.ndarray
+    post: np.ndarray
+    size: float
+    piece_size: float
+    seeders: int
+    seeder_rate: float
+    extra_seeders: int
+    extra_rate: float
+    upload: float
+    download: float
+    flow_cap: float
+    connections: int
+    piece_selection: str
+    seed_time: float
+    seed: int
+
+    @property
+    def hosts(self) -> int:
+        return len(self.join)
+
+    @property
+    def pieces(self) -> int:
+        return max(1, math.ceil(self.size / self.piece_size - 1e-9))
+
+    @property
+    def piece(self) -> float:
+        """Bytes in one piece: the build is cut into `pieces` equal pieces of at most `piece_size`."""
+        return self.size / self.pieces
+
+
+@dataclass(frozen=True)
+class SwarmTimes:
+    """Per-host times of a p2p deploy, seconds from the deploy's start (NaN: never happened), and the
+    bytes the origin seeders served."""
+
+    signal: np.ndarray
+    transfer_start: np.ndarray
+    transfer_end: np.ndarray
+    done: np.ndarray
+    attempts: np.ndarray
+    origin_bytes: float

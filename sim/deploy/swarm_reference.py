@@ -1,0 +1,184 @@
+"""The straightforward p2p model: stock SimPy, one process per host, explicit pieces and connections.
+
+This is the yardstick the fast engine (`sim.deploy.swarm`) is held to on small swarms (up to a few
+hundred hosts). Every host, once its agent wakes, asks a tracker for peers (a random set of
+`PEER_SET` other hosts that ever join, plus every seeder), and keeps up to `connections` downloads
+open, at most one per peer: each asks a peer with a free upload connection for a piece the host lacks
+and has not requested (the rarest in the swarm, or one at random), from the least busy peer holding it.
+A peer uploads on at most `connections` connections. Each flow moves at
+min(per_flow, sender's upload / its open uploads, receiver's download / its open downloads), recomputed
+whenever a flow starts or ends at either end (not max-min fairness: a later slice brings that).
+A host holding every piece verifies and activates, and keeps seeding for `seed_time`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import simpy
+
+from sim.deploy.swarm_plan import SwarmPlan, SwarmTimes
+
+PEER_SET = 50
+"""Peers a tracker hands out (the BitTorrent tracker protocol's default `numwant`; docs/sources.md)."""
+
+
+class Flow:
+    """One piece moving from `src` to `dst`."""
+
+    __slots__ = ("src", "dst", "piece", "remaining", "rate", "since", "version")
+
+    def __init__(self, src: int, dst: int, piece: int, size: float, now: float):
+        self.src, self.dst, self.piece = src, dst, piece
+        self.remaining, self.rate, self.since, self.version = size, 0.0, now, 0
+
+
+class Swarm:
+    """Who holds which piece, who sends what to whom, and at what rate. Nodes 0..N-1 are the fleet,
+    then the origin seeders, then the extra seed boxes."""
+
+    def __init__(self, env: simpy.Environment, plan: SwarmPlan, start: float):
+        self.env, self.plan = env, plan
+        n, seeds = plan.hosts, plan.seeders + plan.extra_seeders
+        self.n, self.k, self.piece = n, plan.connections, plan.piece
+        self.rng = np.random.default_rng(plan.seed)
+        self.have = np.zeros((n + seeds, plan.pieces), dtype=bool)
+        self.have[n:] = True
+        self.asked = np.zeros((n, plan.pieces), dtype=bool)
+        self.count = np.zeros(plan.pieces, dtype=np.int64)  # fleet hosts holding each piece
+        # plain lists: these are read one element at a time, where numpy's scalars are slow
+        self.present = [False] * n + [True] * seeds
+        self.upload = [plan.upload] * n + [plan.seeder_rate] * plan.seeders + [plan.extra_rate] * plan.extra_seeders
+        self.uploads = [0] * (n + seeds)
+        self.downloads = [0] * n
+        self.flows: list[set[Flow]] = [set() for _ in range(n + seeds)]
+        self.linked: set[tuple[int, int]] = set()
+        self.sources, self.listeners = self._peer_sets(n, seeds)
+        self.waiting: list[simpy.Event | None] = [None] * n
+        self.origin_bytes = 0.0
+        self.times = {key: np.full(n, np.nan) for key in ("transfer_start", "transfer_end")}
+        self.start = start
+
+    def _peer_sets(self, n: int, seeds: int) -> tuple[list[np.ndarray], list[list[int]]]:
+        """Each host's sources (a tracker's random peer set, then the seeders) and, for each node, the
+        hosts that may ask it for pieces."""
+        joining = np.flatnonzero(~np.isnan(self.plan.join))
+        seeders = np.arange(n, n + seeds)
+        sources: list[np.ndarray] = []
+        listeners: list[list[int]] = [[] for _ in range(n + seeds)]
+        for host in range(n):
+            others = joining[joining != host]
+            peers = self.rng.choice(others, size=min(PEER_SET, len(others)), replace=False) if len(others) else others
+            mine = np.concatenate((np.sort(peers), seeders)).astype(np.int64)
+            sources.append(mine)
+            for node in mine:
+                listeners[int(node)].append(host)
+        return sources, listeners
+
+    # ---- flows -----------------------------------------------------------------------------------
+    def _rate(self, flow: Flow) -> float:
+        return min(self.plan.flow_cap, self.upload[flow.src] / self.uploads[flow.src],
+                   self.plan.download / self.downloads[flow.dst])
+
+    def _retime(self, flows: set[Flow]) -> None:
+        now = self.env.now
+        for flow in sorted(flows, key=lambda f: (f.src, f.dst)):  # a set's order must not decide event order
+            rate = self._rate(flow)
+            if rate == flow.rate:
+                continue  # its finish stays where it was
+            flow.remaining = max(0.0, flow.remaining - flow.rate * (now - flow.since))
+            flow.since, flow.rate = now, rate
+            flow.version += 1
+            event = self.env.timeout(flow.remaining / flow.rate)
+            event.callbacks.append(self._finisher(flow, flow.version))
+
+    def _finisher(self, flow: Flow, version: int):
+        """The callback ending `flow` when its timer fires, unless a later rate change moved its finish."""
+        def finish(_event) -> None:
+            if flow.version == version:
+                self._finish(flow)
+        return finish
+
+    def _open(self, src: int, dst: int, piece: int) -> None:
+        flow = Flow(src, dst, piece, self.piece, self.env.now)
+        self.uploads[src] += 1
+        self.downloads[dst] += 1
+        self.asked[dst, piece] = True
+        self.linked.add((src, dst))
+        self.flows[src].add(flow)
+        self.flows[dst].add(flow)
+        self._retime(self.flows[src] | self.flows[dst])
+
+    def _finish(self, flow: Flow) -> None:
+        src, dst = flow.src, flow.dst
+        self.uploads[src] -= 1
+        self.downloads[dst] -= 1
+        self.linked.discard((src, dst))
+        self.flows[src].discard(flow)
+        self.flows[dst].discard(flow)
+        self.have[dst, flow.piece] = True
+        self.count[flow.piece] += 1
+        if self.n <= src < self.n + self.plan.seeders:
+            self.origin_bytes += self.piece
+        self._retime(self.flows[src] | self.flows[dst])
+        if self.have[dst].all():
+            self.times["transfer_end"][dst] = self.env.now
+            self.env.process(self._leave(dst))
+        self._wake(dst)
+        for host in self.listeners[src]:
+            self._wake(host)
+        for host in self.listeners[dst]:
+            self._wake(host)
+
+    def _leave(self, host: int):
+        yield self.env.timeout(self.plan.seed_time)
+        self.present[host] = False
+
+    # ---- hosts -----------------------------------------------------------------------------------
+    def _wake(self, host: int) -> None:
+        event = self.waiting[host]
+        if event is not None and not event.triggered and self.downloads[host] < self.k:
+            event.succeed()
+
+    def request(self, host: int) -> None:
+        """Open downloads until the host has `connections` of them or no peer can send it a piece."""
+        while self.downloads[host] < self.k:
+            need = ~self.have[host] & ~self.asked[host]
+            free = [s for s in self.sources[host]
+                    if self.present[s] and self.uploads[s] < self.k and (s, host) not in self.linked]
+            if not free or not need.any():
+                return
+            offers = self.have[free] & need
+            available = np.flatnonzero(offers.any(axis=0))
+            if not len(available):
+                return
+            if self.plan.piece_selection == "rarest_first":
+                available = available[self.count[available] == self.count[available].min()]
+            piece = int(available[self.rng.integers(len(available))])
+            holders = [free[i] for i in np.flatnonzero(offers[:, piece])]
+            self._open(min(holders, key=lambda s: (self.uploads[s], s)), host, piece)
+
+    def host(self, host: int):
+        """One host: wait for its agent to join, then download until it holds every piece."""
+        if np.isnan(self.plan.join[host]):
+            return
+        yield self.env.timeout(self.plan.join[host])
+        self.present[host] = True
+        self.times["transfer_start"][host] = self.env.now
+        for listener in self.listeners[host]:
+            self._wake(listener)
+        while not self.have[host].all():
+            self.request(host)
+            self.waiting[host] = self.env.event()
+            yield self.waiting[host]
+
+
+def reference_swarm(plan: SwarmPlan, start: float = 0.0) -> SwarmTimes:
+    """Run the plan with one SimPy process per host from the key's commit at `start`; absolute times."""
+    env = simpy.Environment(initial_time=start)
+    swarm = Swarm(env, plan, start)
+    for host in range(plan.hosts):
+        env.process(swarm.host(host))
+    env.run()
+    end = swarm.times["transfer_end"]
+    return SwarmTimes(signal=start + plan.join, transfer_start=swarm.times["transfer_start"], transfer_end=end,
+                      done=end + plan.post, attempts=plan.attempts, origin_bytes=swarm.origin_bytes)
