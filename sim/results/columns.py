@@ -28,6 +28,7 @@ class Column:
     unit: str  # "s", "share", "hosts", "ISO 8601", "" (text, flags, ids)
     meaning: str
     internal: str = ""  # the in-memory name (records, data frames) when it differs from `name`
+    only_when: str = ""  # written only in some runs (which, in words); empty: always
 
     @property
     def source(self) -> str:
@@ -50,8 +51,11 @@ class Table:
         return [c.name for c in self.columns]
 
 
-def _c(name: str, unit: str, meaning: str, internal: str = "") -> Column:
-    return Column(name, unit, meaning, internal)
+def _c(name: str, unit: str, meaning: str, internal: str = "", only_when: str = "") -> Column:
+    return Column(name, unit, meaning, internal, only_when)
+
+
+P2P_ONLY = "the run has a p2p strategy"
 
 
 STRATEGY = (_c("strategy", "", "the strategy's name in the scenario"),
@@ -83,6 +87,7 @@ REPLICATIONS = Table("replications.csv", RUN_FILES, "one deploy: per strategy, f
     _c("hosts_updated", "hosts", "hosts running the new build at the end", "updated"),
     _c("hosts_not_updated", "hosts", "hosts never updated", "not_updated"),
     _c("mean_attempts", "count", "deploy attempts per host, mean over the fleet"),
+    _c("origin_bytes", "bytes", "bytes the origin seeders served (p2p; empty for push and pull)", only_when=P2P_ONLY),
 ))
 SUMMARY = Table("summary.csv", ("run",), "per strategy and fleet size, over its replications", (
     *STRATEGY,
@@ -93,6 +98,8 @@ SUMMARY = Table("summary.csv", ("run",), "per strategy and fleet size, over its 
     _c("max_p5_s", "s", "5th percentile over replications of makespan_s", "max_p5"),
     _c("max_p95_s", "s", "95th percentile over replications of makespan_s", "max_p95"),
     _c("hosts_not_updated", "hosts", "mean over replications of hosts_not_updated", "not_updated"),
+    _c("origin_bytes", "bytes", "median over replications of origin_bytes (p2p; empty for push and pull)",
+       only_when=P2P_ONLY),
     _c("per_added_host_s", "s", "what each added server costs: change in max_s over the change in fleet_hosts "
                                 "from the strategy's previous fleet size; empty on its first", "s_per_host"),
 ))
@@ -279,7 +286,7 @@ def to_file(frame: pd.DataFrame, spec: Table) -> pd.DataFrame:
     """`frame` with its columns named as in the file; a ValueError when they are not the documented ones."""
     renamed = frame.rename(columns=spec.renames())
     names = [str(c) for c in renamed.columns]
-    fixed = spec.names()
+    fixed = [c.name for c in spec.columns if not c.only_when or c.name in names]
     if (names[:len(fixed)] if spec.more else names) != fixed:
         raise ValueError(f"{spec.file}: columns {names} are not the documented {fixed} (sim/results/columns.py)")
     return renamed

@@ -55,7 +55,8 @@ def render() -> str:
 
 def _table(spec: Table) -> str:
     lines = [f"### {spec.file}\n", f"One row: {spec.rows}.\n", "| column | unit | meaning |", "|---|---|---|"]
-    lines += [f"| `{c.name}` | {c.unit or '-'} | {c.meaning.replace('|', '/')} |" for c in spec.columns]
+    lines += [f"| `{c.name}` | {c.unit or '-'} | {c.meaning.replace('|', '/')}"
+              f"{f' (written only when {c.only_when})' if c.only_when else ''} |" for c in spec.columns]
     if spec.more:
         lines.append(f"\nThen {spec.more}.")
     return "\n".join(lines) + "\n"
