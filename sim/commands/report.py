@@ -1,7 +1,7 @@
 """`deploysim report RESULTS_DIR`: write report.html into a results folder deploysim wrote (`sim.report`).
 
 Shown today: fleet growth (`run`), releases through a pipeline (`run` on a scenario with `rollout:`),
-evaluations (`evaluate`) and sweeps (`sweep`); other kinds of folder (bench) are refused with exit 2 and a
+evaluations (`evaluate`), sweeps (`sweep`) and model validations (`validate-model`); other kinds of folder (bench) are refused with exit 2 and a
 message saying so, as is a folder deploysim did not write or a report.html it did not write. `--report` on
 `run`, `evaluate` and `sweep` calls `report` after writing the results.
 """

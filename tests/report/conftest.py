@@ -7,6 +7,8 @@ names from a scenario are escaped wherever they land; `test_escaping` edits resu
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -170,3 +172,16 @@ def releases_folder(tmp_path_factory):
 def sweep_folder(tmp_path_factory):
     """`deploysim sweep --report` on the tiny sweep (a point passes)."""
     return results(tmp_path_factory, "sweep", SWEEP, "sweep")
+
+
+@pytest.fixture(scope="session")
+def validation_folder(tmp_path_factory):
+    """`deploysim validate-model` on two recorded bench runs (10 and 50 hosts; no root or Consul needed),
+    then `deploysim report`: its results folder, with report.html."""
+    recorded = Path(__file__).resolve().parents[2] / "bench" / "recorded" / "2026-11-26"
+    out = tmp_path_factory.mktemp("validation") / "out"
+    result = invoke("validate-model", recorded / "n10", recorded / "n50", "--params", recorded / "params.yaml",
+                    "-r", "2", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert invoke("report", out).exit_code == 0
+    return out

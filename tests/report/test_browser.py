@@ -87,11 +87,18 @@ def recommendation(folder: Path) -> list[Expect]:
     return found
 
 
+def worst_errors(folder: Path) -> list[Expect]:
+    """The worst error of the last host's time on all runs (validation.json), as the answer states it."""
+    worst = json.loads((folder / "validation.json").read_text())["results"]["worst_max_error_pct"]
+    return [Expect(Probe("p.worst"), f"off by at most {worst:.1f}%")]
+
+
 KINDS = {
     "fleet": Kind("fleet_folder", figures=2, expected=crossovers),
     "releases": Kind("releases_folder", figures=1, expected=first_decision),
     "evaluation": Kind("evaluation_folder", figures=2, expected=verdicts),
     "sweep": Kind("sweep_folder", figures=1, expected=recommendation),
+    "validation": Kind("validation_folder", figures=1, expected=worst_errors),
 }
 
 

@@ -62,7 +62,7 @@ def test_a_folder_deploysim_did_not_write_is_refused(tmp_path, make):
     assert not (target / "report.html").exists() if target.is_dir() else True
 
 
-@pytest.mark.parametrize("command", ["bench", "validate-model"])
+@pytest.mark.parametrize("command", ["bench"])
 def test_kinds_not_yet_supported_exit_2_saying_so(copy, command):
     manifest = json.loads((copy / "manifest.json").read_text())
     (copy / "manifest.json").write_text(json.dumps({**manifest, "command": command}))
