@@ -30,7 +30,7 @@ from bench.config import config_from_scenario
 from bench.deploy import rollout
 from bench.harness import cleanup, preflight
 from bench.run import run_bench
-from sim.api import UserError, bad_flags, check_options, interruptible
+from sim.api import Problem, UserError, bad_flags, check_options, interruptible, write_report
 
 
 class DefaultRunGroup(TyperGroup):
@@ -96,14 +96,18 @@ def run_cmd(scenario: Path = typer.Argument(None, metavar="SCENARIO",
             rollback: bool = typer.Option(False, "--rollback", help="also roll the pull fleet back and time it"),
             fmt: str = typer.Option("table", "--format", metavar="<table|json|csv>", help="what to print on stdout"),
             overwrite: bool = typer.Option(False, "--overwrite",
-                                           help="replace the --out folder if deploysim wrote it and it holds nothing else")
+                                           help="replace the --out folder if deploysim wrote it and it holds nothing else"),
+            report: bool = typer.Option(False, "--report",
+                                        help="also write report.html into the --out folder, as deploysim report does"),
             ) -> None:
     """Start a real fleet, deploy one build by each strategy, print and write the results."""
     with interruptible(out):
         # say so before an expensive run, not after
         check_options(bad_flags({"--hosts": (hosts, 1), "--parallel": (parallel, 0), "--seed": (seed, 0)},
                                 {"--servers": (servers, (1, 3)), "--transport": (transport, TRANSPORTS),
-                                 "--format": (fmt, FORMATS)}), out, overwrite)
+                                 "--format": (fmt, FORMATS)})
+                      + ([Problem("--report", None, None, "", "needs --out: the report is written into the results "
+                                  "folder")] if report and out is None else []), out, overwrite)
         cfg = config_from_scenario(scenario, hosts=hosts, servers=servers, seed=seed, parallel=parallel,
                                    overrides=tuple(set_), transport=transport)
         step_list = parse_steps_option(steps)
@@ -123,6 +127,8 @@ def run_cmd(scenario: Path = typer.Argument(None, metavar="SCENARIO",
             results.write(out, result, overwrite=overwrite)
             err.print(f"wrote {out}/ (manifest.json, hosts.csv, summary.csv, replications.csv, "
                       "fleet_updated_over_time.png)", markup=False)
+            if report:
+                err.print(f"wrote {write_report(out)}", markup=False)
     with interruptible(out, written=out is not None):
         show(result, fmt, out)
 

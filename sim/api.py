@@ -29,7 +29,7 @@ _EXPORTS: dict[str, str] = {
     # the commands, as functions
     "run": "sim.commands.run", "evaluate": "sim.commands.evaluate", "sweep": "sim.commands.sweep",
     # for command-line plugins (`deploysim bench`)
-    "bad_flags": "sim.commands.flags", "check_options": "sim.commands.flags", "interruptible": "sim.interrupts",
+    "write_report": "sim.report.build", "bad_flags": "sim.commands.flags", "check_options": "sim.commands.flags", "interruptible": "sim.interrupts",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -292,7 +292,8 @@ def report(
 ) -> None:
     """Write report.html into a results folder: one self-contained page (figures inline, no network needed)
     with the answer first, the figures, the tables and the scenario's parameters. Fleet growth and releases
-    (run), evaluate, sweep and validate-model folders today; others exit 2. Replaces only a report.html deploysim wrote."""
+    (run), evaluate, sweep, bench and validate-model folders; others exit 2. Replaces only a report.html
+    deploysim wrote."""
     from sim.commands.report import report as write_report
 
     print(f"wrote {write_report(results)}", file=sys.stderr)

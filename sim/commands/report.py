@@ -1,9 +1,10 @@
 """`deploysim report RESULTS_DIR`: write report.html into a results folder deploysim wrote (`sim.report`).
 
 Shown today: fleet growth (`run`), releases through a pipeline (`run` on a scenario with `rollout:`),
-evaluations (`evaluate`), sweeps (`sweep`) and model validations (`validate-model`); other kinds of folder (bench) are refused with exit 2 and a
-message saying so, as is a folder deploysim did not write or a report.html it did not write. `--report` on
-`run`, `evaluate` and `sweep` calls `report` after writing the results.
+evaluations (`evaluate`), sweeps (`sweep`), bench runs (`bench`) and model validations (`validate-model`);
+another kind is refused with exit 2 and a message saying so, as is a folder deploysim did not write or a
+report.html it did not write. `--report` on `run`, `evaluate`, `sweep` and `bench` calls `report` after
+writing the results.
 """
 
 from __future__ import annotations

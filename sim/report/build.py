@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.report import evaluation, fleet, page, releases, sweep, validation, writer
+from sim.report import bench_run, evaluation, fleet, page, releases, sweep, validation, writer
 from sim.report.folder import open_folder
 from sim.report.page import Page
 
@@ -17,6 +17,7 @@ PAGES = {
     "run": Page("Fleet growth: push vs pull", "fleet.html.j2", fleet.context),
     "run (releases)": Page("Releases through a pipeline", "releases.html.j2", releases.context),
     "evaluate": Page("Evaluation of rollback policies", "evaluation.html.j2", evaluation.context),
+    "bench": Page("A bench run: real hosts deploying one build", "bench_run.html.j2", bench_run.context),
     "validate-model": Page("Model validation: the simulator against the bench", "validation.html.j2",
                            validation.context),
     "sweep": Page("Sweep of a rollback policy's settings", "sweep.html.j2", sweep.context),

@@ -185,3 +185,16 @@ def validation_folder(tmp_path_factory):
     assert result.exit_code == 0, result.output
     assert invoke("report", out).exit_code == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def bench_folder(tmp_path_factory):
+    """A bench results folder as `deploysim bench` writes it (bench.results.write; its deploys simulated, since
+    a real bench needs root and Consul: tests/bench runs those), with a fifth of the hosts down, so some
+    hosts are never updated; then `deploysim report`."""
+    from bench import results
+    from tests.bench.test_bench_results import bench_like_result
+
+    out = results.write(tmp_path_factory.mktemp("bench") / "out", bench_like_result())
+    assert invoke("report", out).exit_code == 0
+    return out

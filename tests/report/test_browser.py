@@ -93,11 +93,19 @@ def worst_errors(folder: Path) -> list[Expect]:
     return [Expect(Probe("p.worst"), f"off by at most {worst:.1f}%")]
 
 
+def bench_deploys(folder: Path) -> list[Expect]:
+    """Each strategy's sentence: how many hosts it updated (summary.csv)."""
+    with open(folder / "summary.csv", newline="") as f:
+        return [Expect(Probe("p.deploy", {"data-strategy": row["strategy"]}),
+                       f"updated {row['hosts_updated']} of {row['fleet_hosts']} hosts") for row in csv.DictReader(f)]
+
+
 KINDS = {
     "fleet": Kind("fleet_folder", figures=2, expected=crossovers),
     "releases": Kind("releases_folder", figures=1, expected=first_decision),
     "evaluation": Kind("evaluation_folder", figures=2, expected=verdicts),
     "sweep": Kind("sweep_folder", figures=1, expected=recommendation),
+    "bench": Kind("bench_folder", figures=1, expected=bench_deploys),
     "validation": Kind("validation_folder", figures=1, expected=worst_errors),
 }
 

@@ -62,7 +62,7 @@ def test_a_folder_deploysim_did_not_write_is_refused(tmp_path, make):
     assert not (target / "report.html").exists() if target.is_dir() else True
 
 
-@pytest.mark.parametrize("command", ["bench"])
+@pytest.mark.parametrize("command", ["something-else"])
 def test_kinds_not_yet_supported_exit_2_saying_so(copy, command):
     manifest = json.loads((copy / "manifest.json").read_text())
     (copy / "manifest.json").write_text(json.dumps({**manifest, "command": command}))
@@ -70,6 +70,11 @@ def test_kinds_not_yet_supported_exit_2_saying_so(copy, command):
     result = invoke("report", copy)
     assert result.exit_code == 2 and "not yet supported" in result.output
     assert not (copy / "report.html").exists()
+
+
+def test_bench_report_flag_needs_out_before_any_fleet_starts():
+    result = invoke("bench", "--hosts", "2", "--report")
+    assert result.exit_code == 2 and "--report: needs --out" in result.output
 
 
 def test_report_flag_needs_out(tmp_path):
