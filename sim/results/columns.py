@@ -103,11 +103,11 @@ SUMMARY = Table("summary.csv", ("run",), "per strategy and fleet size, over its 
     _c("per_added_host_s", "s", "what each added server costs: change in max_s over the change in fleet_hosts "
                                 "from the strategy's previous fleet size; empty on its first", "s_per_host"),
 ))
-CROSSOVER = Table("crossover.csv", ("run",), "one pair of a pull and a push strategy", (
-    _c("pull", "", "the pull strategy"),
-    _c("push", "", "the push strategy"),
-    _c("fleet_hosts", "hosts", "the fleet size where pull's max_s drops below push's (interpolated in log size); "
-                               "empty: no crossing between the sizes run", "hosts"),
+CROSSOVER = Table("crossover.csv", ("run",), "one pair of strategies: pull and push, p2p and push, p2p and pull", (
+    _c("pull", "", "the strategy that may overtake: a pull strategy, or a p2p one"),
+    _c("push", "", "the strategy it may overtake: a push strategy, or (when the first is p2p) a push or pull one"),
+    _c("fleet_hosts", "hosts", "the fleet size where the first's max_s drops below the second's (interpolated "
+                               "in log size); empty: no crossing between the sizes run", "hosts"),
     _c("growth_week", "weeks", "the week of the scenario's fleet growth at that size (fleet.growth); empty "
                                "without growth or without crossing", "week"),
     _c("note", "", "between which sizes it crosses, or why it does not"),
