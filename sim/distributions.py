@@ -197,3 +197,16 @@ def median_of(spec: Constant | Uniform | LogNormal | Empirical) -> float:
     if isinstance(spec, LogNormal):
         return spec.median
     return float(np.median(load_column(spec.file, spec.column) * _SCALE[spec.unit]))
+
+
+def quantile_of(spec: Constant | Uniform | LogNormal | Empirical, q: float) -> float:
+    """The distribution's `q`-quantile in seconds (0 < q < 1; for closed-form lower bounds)."""
+    if isinstance(spec, Constant):
+        return spec.value
+    if isinstance(spec, Uniform):
+        return spec.low + q * (spec.high - spec.low)
+    if isinstance(spec, LogNormal):
+        from statistics import NormalDist
+
+        return spec.median * math.exp(spec.sigma * NormalDist().inv_cdf(q))
+    return float(np.quantile(load_column(spec.file, spec.column) * _SCALE[spec.unit], q))
