@@ -105,9 +105,9 @@ SUMMARY = Table("summary.csv", ("run",), "per strategy and fleet size, over its 
     _c("bottleneck", "", "the resource whose closed-form lower bound on the deploy time is largest: deploy egress, "
                          "origin egress, seeder egress, swarm upload, per-flow cap, host download, per-host fixed "
                          "costs, or slots (push: rsync parallelism) with the larger of its parts (sim/deploy/bottleneck.py)"),
-    _c("bound_s", "s", "that largest lower bound, a closed form (per-host durations at their medians, the once-per-deploy "
-                         "publish and key write at their 5th percentiles; not a simulated time)",
-       "bound"),
+    _c("bound_s", "s", "that largest lower bound, a closed form, not a simulated time (one host's durations at their "
+                       "medians, sums over hosts at their mean less 3 standard deviations, the once-per-deploy "
+                       "publish and key write at their 5th percentiles)", "bound"),
 ))
 CROSSOVER = Table("crossover.csv", ("run",), "one pair of a pull and a push strategy", (
     _c("pull", "", "the pull strategy"),

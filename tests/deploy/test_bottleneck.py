@@ -3,11 +3,13 @@ made to bind, and real runs never faster than the largest lower bound (it is a l
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from sim.commands.run import bottleneck_lines, with_bottlenecks
 from sim.deploy.bottleneck import bottleneck, bounds
 from sim.deploy.experiment import plan_jobs, run_jobs
+from sim.distributions import LogNormal, Uniform, mean_of, quantile_of, variance_of
 from sim.load.loader import load_scenario
 from sim.results.tables import fleet_summary, replication_table
 from tests.conftest import ROOT, make_scenario
@@ -81,6 +83,23 @@ def test_down_hosts_move_no_bytes():
     assert bottleneck(scenario, scenario.strategies["s"], 1000).seconds == pytest.approx(900.0)
 
 
+def test_distribution_moments_match_their_closed_forms():
+    uniform = Uniform(dist="uniform", low=1.0, high=3.0)
+    assert (mean_of(uniform), variance_of(uniform), quantile_of(uniform, 0.05)) == (2.0, pytest.approx(4 / 12), 1.1)
+    wakeup = LogNormal(dist="lognormal", median=2.0, p95=6.0)
+    assert quantile_of(wakeup, 0.95) == pytest.approx(6.0) and quantile_of(wakeup, 0.5) == pytest.approx(2.0)
+    draws = np.random.default_rng(1).lognormal(np.log(2.0), wakeup.sigma, 2_000_000)
+    assert mean_of(wakeup) == pytest.approx(draws.mean(), rel=0.01)
+    assert variance_of(wakeup) == pytest.approx(draws.var(), rel=0.03)
+
+
+def test_slots_sum_the_hosts_fixed_costs_at_their_mean_less_a_margin():
+    # 100 hosts, one slot, connect uniform 0-2 s (mean 1, sd 1/sqrt(3)), activation 1 s, 0.8 s of download
+    spec = {**PUSH, "parallel": 1, "connect": {"dist": "uniform", "low": "0s", "high": "2s"}}
+    total = 100 * 2.0 - 3 * 10 * 3 ** -0.5
+    assert attribution(spec, 100) == ("slots: per-host fixed costs", total + 100 * 0.8)
+
+
 def test_the_run_says_one_line_per_strategy():
     scenario = make_scenario(fleet={"sizes": [10, 1000]}, artifact={"size": "100MB"},
                              network={"origin_egress": "800Mbps"}, strategies={"pull": {"kind": "pull", **AGENT}})
@@ -90,15 +109,21 @@ def test_the_run_says_one_line_per_strategy():
     assert bottleneck_lines(summary) == ["at 1,000 hosts pull is bound by origin egress (lower bound 16m40s)"]
 
 
-@pytest.mark.parametrize("path, sizes", [("push_vs_pull.yaml", [10, 30, 300, 3000]),
-                                         ("p2p_vs_pull.yaml", [10, 100, 1000, 10_000])])
-def test_real_runs_are_never_faster_than_the_largest_lower_bound(path, sizes):
-    """Every strategy of the example scenarios, with their faults: summary.csv's max_s (the median over
-    replications of the makespan) is at least bound_s. Were it below, the bound would be wrong."""
+@pytest.mark.parametrize("path, sizes", [("push_vs_pull.yaml", [7, 10, 30, 300, 3000]),
+                                         ("p2p_vs_pull.yaml", [7, 10, 100, 1000, 10_000])])
+@pytest.mark.parametrize("replications", [1, 3])
+def test_real_runs_are_never_faster_than_the_largest_lower_bound(path, sizes, replications):
+    """Every strategy of the example scenarios, with their faults, on four seeds: summary.csv's max_s
+    (the median over replications of the makespan; with one replication, one run's) is at least
+    bound_s. Were it below, the bound would be wrong. (Small serial pushes are the hard case: their
+    sum of a few hosts' draws once fell to 0.87 of a bound counting each host at its median.)"""
     sizes_text = ",".join(map(str, sizes))
-    scenario = load_scenario(ROOT / "scenarios" / path, [f"fleet.sizes=[{sizes_text}]", "replications=3"]).scenario
-    results = list(run_jobs(scenario, plan_jobs(scenario, entropy=scenario.seed), workers=1))
-    summary = with_bottlenecks(fleet_summary(replication_table([r.summary for r in results])), scenario)
-    assert len(summary) == len(sizes) * len(scenario.strategies)
-    for row in summary.itertuples():
-        assert row.max >= row.bound * (1 - 1e-9), (row.strategy, row.fleet_size, row.max, row.bottleneck, row.bound)
+    scenario = load_scenario(ROOT / "scenarios" / path,
+                             [f"fleet.sizes=[{sizes_text}]", f"replications={replications}"]).scenario
+    for entropy in range(scenario.seed, scenario.seed + 4):
+        results = list(run_jobs(scenario, plan_jobs(scenario, entropy=entropy), workers=1))
+        summary = with_bottlenecks(fleet_summary(replication_table([r.summary for r in results])), scenario)
+        assert len(summary) == len(sizes) * len(scenario.strategies)
+        for row in summary.itertuples():
+            assert row.max >= row.bound * (1 - 1e-9), (entropy, row.strategy, row.fleet_size, row.max,
+                                                        row.bottleneck, row.bound)
