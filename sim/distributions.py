@@ -197,3 +197,38 @@ def median_of(spec: Constant | Uniform | LogNormal | Empirical) -> float:
     if isinstance(spec, LogNormal):
         return spec.median
     return float(np.median(load_column(spec.file, spec.column) * _SCALE[spec.unit]))
+
+
+def quantile_of(spec: Constant | Uniform | LogNormal | Empirical, q: float) -> float:
+    """The distribution's `q`-quantile in seconds (0 < q < 1; for closed-form lower bounds)."""
+    if isinstance(spec, Constant):
+        return spec.value
+    if isinstance(spec, Uniform):
+        return spec.low + q * (spec.high - spec.low)
+    if isinstance(spec, LogNormal):
+        from statistics import NormalDist
+
+        return spec.median * math.exp(spec.sigma * NormalDist().inv_cdf(q))
+    return float(np.quantile(load_column(spec.file, spec.column) * _SCALE[spec.unit], q))
+
+
+def mean_of(spec: Constant | Uniform | LogNormal | Empirical) -> float:
+    """The distribution's mean in seconds (for closed-form bounds on sums of many draws)."""
+    if isinstance(spec, Constant):
+        return spec.value
+    if isinstance(spec, Uniform):
+        return (spec.low + spec.high) / 2
+    if isinstance(spec, LogNormal):
+        return spec.median * math.exp(spec.sigma**2 / 2)
+    return float(np.mean(load_column(spec.file, spec.column) * _SCALE[spec.unit]))
+
+
+def variance_of(spec: Constant | Uniform | LogNormal | Empirical) -> float:
+    """The distribution's variance in seconds squared."""
+    if isinstance(spec, Constant):
+        return 0.0
+    if isinstance(spec, Uniform):
+        return (spec.high - spec.low) ** 2 / 12
+    if isinstance(spec, LogNormal):
+        return mean_of(spec) ** 2 * math.expm1(spec.sigma**2)
+    return float(np.var(load_column(spec.file, spec.column) * _SCALE[spec.unit]))

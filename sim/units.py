@@ -168,12 +168,12 @@ def format_duration(seconds: float) -> str:
     """A short human form: 0.25 -> '250ms', 95 -> '1m35s'."""
     if math.isnan(seconds):
         return "-"
-    if seconds < 1:
+    if round(seconds * 1000) < 1000:
         return f"{seconds * 1000:.0f}ms"
-    if seconds < 60:
+    if round(seconds, 1) < 60:
         return f"{seconds:.1f}s"
-    minutes, secs = divmod(seconds, 60)
+    minutes, secs = divmod(round(seconds), 60)  # rounded first: 419.9 s is 7m00s, not 6m60s
     if minutes < 60:
-        return f"{int(minutes)}m{secs:02.0f}s"
+        return f"{int(minutes)}m{int(secs):02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{int(hours)}h{int(minutes):02d}m"

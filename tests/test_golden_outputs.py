@@ -10,7 +10,8 @@ records them again in the same commit and says why:
 
 Results format 2 renamed columns, wrote timestamps in ISO 8601 and added crossover.csv's growth_week, and
 nothing else: every CSV turned back into format 1 through the rename map (`tests/results/format_1.py`)
-still matches the digests format 1 wrote (`golden/digests-format-1.json`, never recorded again).
+still matches the digests format 1 wrote (`golden/digests-format-1.json`, never recorded again). Since
+then summary.csv gained `bottleneck` and `bound_s` (bottleneck attribution), which the turn-back drops.
 """
 
 from __future__ import annotations

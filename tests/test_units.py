@@ -44,3 +44,5 @@ def test_bad_quantities_say_why_and_what_is_allowed(parse, text, reason):
 
 def test_format_duration():
     assert [format_duration(x) for x in (0.25, 5, 95, 7300)] == ["250ms", "5.0s", "1m35s", "2h01m"]
+    # rounding never shows 60 of a smaller unit
+    assert [format_duration(x) for x in (0.9996, 59.96, 419.9, 3599.6)] == ["1.0s", "1m00s", "7m00s", "1h00m"]

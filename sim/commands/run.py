@@ -12,6 +12,7 @@ from rich.text import Text
 
 from sim.commands import guards
 from sim.commands.common import prepare
+from sim.deploy.bottleneck import bottleneck
 from sim.deploy.experiment import default_workers, plan_jobs, run_jobs
 from sim.errors import Problem, UserError
 from sim.load.loader import LoadedScenario
@@ -92,12 +93,19 @@ def fleet_growth(loaded: LoadedScenario, entropy: int, out: str | None, workers:
     results = _collect(scenario, jobs, workers, err)
     replications_df = replication_table([r.summary for r in results])
     hosts_df = host_table([r.record for r in results if r.record is not None])
-    summary = fleet_summary(replications_df)
+    summary = with_bottlenecks(fleet_summary(replications_df), scenario)
     crossings = crossovers(summary)
     result = RunResult(loaded, entropy, summary, replications_df, hosts_df, crossings, marginal_at_scale(summary), None)
     if out is not None:
         result = _write(result, Path(out), overwrite, workers)
     return result
+
+
+def with_bottlenecks(summary: pd.DataFrame, scenario) -> pd.DataFrame:
+    """The summary with each row's bottleneck and its lower bound (`sim.deploy.bottleneck`)."""
+    found = [bottleneck(scenario, scenario.strategies[name], int(hosts))
+             for name, hosts in zip(summary["strategy"], summary["fleet_size"])]
+    return summary.assign(bottleneck=[b.resource for b in found], bound=[b.seconds for b in found])
 
 
 def _collect(scenario, jobs, workers, err: Console | None) -> list:
@@ -175,9 +183,22 @@ def render(result: RunResult, console: Console) -> None:
     for crossing in result.crossovers:
         week = "" if growth is None or crossing.hosts is None else f", week {growth.week_of(crossing.hosts):.1f} of growth"
         console.print(f"crossover: {crossing.describe()}{week}", markup=False, highlight=False)
+    for line in bottleneck_lines(result.summary):
+        console.print(line, markup=False, highlight=False)
     for name, slope in result.marginal.items():
         if slope == slope:  # NaN with a single fleet size: no slope to report
             console.print(f"at scale, each added server adds {slope:.3f} s to a {name} deploy", markup=False,
                           highlight=False)
     if result.out:
         console.print(f"results written to {result.out}/", markup=False, highlight=False)
+
+
+def bottleneck_lines(summary: pd.DataFrame) -> list[str]:
+    """Per strategy, at its largest fleet size: what bounds the deploy, and the least time it allows."""
+    if "bottleneck" not in summary:
+        return []
+    largest = summary.sort_values("fleet_size", kind="stable").groupby("strategy", sort=False).tail(1)
+    order = list(dict.fromkeys(summary["strategy"]))
+    return [f"at {row.fleet_size:,} hosts {row.strategy} is bound by {row.bottleneck} "
+            f"(lower bound {format_duration(row.bound)})"
+            for row in sorted(largest.itertuples(), key=lambda r: order.index(r.strategy))]

@@ -32,6 +32,7 @@ def context(folder: ResultsFolder) -> dict:
         "figure": figures.deploy_time(rows, crossovers) if rows else None,
         "updated_png": folder.png_uri("fleet_updated_over_time.png"),
         "strategies": _strategies(rows),
+        "bottlenecks": any("bottleneck" in row for row in rows),
         "settings": params,
         "settings_note": params_note,
     }
@@ -91,5 +92,9 @@ def _row(row: dict) -> dict:
     cells = [("fleet_size", formats.hosts(row["fleet_size"])), ("p50", formats.duration(row["p50"])),
              ("p95", formats.duration(row["p95"])), ("max", formats.duration(row["max"])), ("band", band),
              ("not_updated", formats.count(row["not_updated"])), ("s_per_host", formats.per_host(row["s_per_host"]))]
-    return {"cells": [{"key": key, "text": text, "value": row.get(key)} for key, text in cells]}
+    found = [{"key": key, "text": text, "value": row.get(key)} for key, text in cells]
+    if "bottleneck" in row:  # folders written before the bottleneck columns lack them
+        found.append({"key": "bottleneck", "text": f"{row['bottleneck']} (≥ {formats.duration(row['bound'])})",
+                      "value": row.get("bound")})
+    return {"cells": found}
 

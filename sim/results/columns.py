@@ -102,6 +102,12 @@ SUMMARY = Table("summary.csv", ("run",), "per strategy and fleet size, over its 
        only_when=P2P_ONLY),
     _c("per_added_host_s", "s", "what each added server costs: change in max_s over the change in fleet_hosts "
                                 "from the strategy's previous fleet size; empty on its first", "s_per_host"),
+    _c("bottleneck", "", "the resource whose closed-form lower bound on the deploy time is largest: deploy egress, "
+                         "origin egress, seeder egress, swarm upload, per-flow cap, host download, per-host fixed "
+                         "costs, or slots (push: rsync parallelism) with the larger of its parts (sim/deploy/bottleneck.py)"),
+    _c("bound_s", "s", "that largest lower bound, a closed form, not a simulated time (one host's durations at their "
+                       "medians, sums over hosts at their mean less 3 standard deviations, the once-per-deploy "
+                       "publish and key write at their 5th percentiles)", "bound"),
 ))
 CROSSOVER = Table("crossover.csv", ("run",), "one pair of strategies: pull and push, p2p and push, p2p and pull", (
     _c("pull", "", "the strategy that may overtake: a pull strategy, or a p2p one"),

@@ -48,6 +48,8 @@ def test_the_fleet_table_shows_summary_json(fleet_folder):
         else:
             assert float(text(cells["s_per_host"]).removesuffix(" s")) == pytest.approx(row["per_added_host_s"],
                                                                                         rel=0.05)
+        assert float(cells["bottleneck"].get("data-value")) == row["bound_s"]
+        assert text(cells["bottleneck"]).startswith(f"{row['bottleneck']} (≥ ")
 
 
 def test_the_answer_comes_first_and_matches_crossover_csv_and_the_cost_per_server(fleet_folder):

@@ -1,8 +1,8 @@
 """Today's CSV files written back in results format 1, through the rename map of `sim.results.columns`:
 the header renamed to the in-memory names, `branch_cut_at` as the human `Tue 11:40`, crossover.csv
-without `growth_week`. Format 2 changed only names, timestamp text and that column, so a file turned
-back this way is byte for byte the file format 1 wrote (tests/test_golden_outputs.py checks it against
-the digests recorded in format 1)."""
+without `growth_week`, summary.csv without `bottleneck` and `bound_s` (added later). Format 2 changed
+only names, timestamp text and that column, so a file turned back this way is byte for byte the file
+format 1 wrote (tests/test_golden_outputs.py checks it against the digests recorded in format 1)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import io
 from sim.results import columns
 from sim.rollout import clock
 
-ADDED = {"crossover.csv": ("growth_week",)}  # columns format 2 added, per file
+# columns added since format 1, per file: format 2's growth_week; later, summary.csv's bottleneck columns
+ADDED = {"crossover.csv": ("growth_week",), "summary.csv": ("bottleneck", "bound_s")}
 TIMESTAMPS = ("branch_cut_at",)
 
 

@@ -443,7 +443,8 @@ def test_run_summary_json_matches_numbers_recomputed_from_replications_csv(tiny_
                                            err_msg=f"{expected['strategy']} {expected['fleet_size']} {key}")
     # summary.csv says the same
     csv = columns.to_memory(pd.read_csv(out / "summary.csv"), columns.SUMMARY)
-    assert list(csv.columns) == SUMMARY_COLUMNS
+    assert list(csv.columns) == [*SUMMARY_COLUMNS, "bottleneck", "bound"]  # closed forms: test_bottleneck.py
+    assert [r["bottleneck"] for r in data["summary"]] == list(csv["bottleneck"])
     np.testing.assert_allclose(csv["max"], [r["max"] for r in want], rtol=1e-9)
 
     # seconds per added host at scale: slope of the median makespan between the two largest sizes
