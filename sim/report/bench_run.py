@@ -44,7 +44,8 @@ def _answer(row: dict) -> dict:
 
 
 def _setting(manifest: dict) -> list[tuple[str, str]]:
-    config = manifest.get("config") if isinstance(manifest.get("config"), dict) else {}
+    found = manifest.get("config")
+    config: dict = found if isinstance(found, dict) else {}
     rate = lambda mbit: "unshaped" if not mbit else f"{formats.number(mbit):g} Mbit/s (tbf)"  # noqa: E731
     facts = [("hosts", formats.count(config.get("hosts"))),
              ("build", f"{formats.number(config.get('size', 0)) / 2**20:.1f} MiB in {formats.count(config.get('files'))} files"),

@@ -46,6 +46,7 @@ def place(ax, labels: list[tuple[tuple[float, float], str]], fontsize: float = 8
                 annotation.remove()
             if cost == (0, False, 0):
                 break
+        assert best is not None  # the loop above tried at least one spot
         placed.append(best.get_window_extent(renderer))
         annotations.append(best)
     return annotations

@@ -12,6 +12,8 @@ thresholds). The page shows the first release's records, as the run's own `timel
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
 
 from sim import week
 from sim.report import formats
@@ -132,7 +134,8 @@ def _population(releases: list[dict]) -> dict:
 
 def _decision(d: dict, gates: dict, stages: list[dict], decisions: list[dict]) -> dict:
     """A decision's row: every column of decisions.csv, the gate's window and thresholds, who acted."""
-    gate = gates.get(d.get("gate")) if isinstance(gates.get(d.get("gate")), dict) else {}
+    found = gates.get(d.get("gate"))
+    gate: dict = found if isinstance(found, dict) else {}
     metric = d.get("metric", "")
     cells = {key: {"value": d.get(key, ""), "text": d.get(key, "")} for key in DECISION_COLUMNS}
     cells["time"]["text"] = formats.duration(d.get("time"))
@@ -205,10 +208,11 @@ def _acted(d: dict, gate: dict, stages: list[dict], decisions: list[dict]) -> li
 def _measure(row: dict) -> dict:
     kind, measure = str(row.get("kind", "")), str(row.get("measure", ""))
     value = row.get("value")
+    show: Callable[[object], str]
     if kind == "share":
         show = formats.share
     elif measure == "peak_bad_share":
-        show = lambda v: formats.share(v, 2)  # noqa: E731
+        show = partial(formats.share, digits=2)
     elif measure in ("detection_delay", "time_to_mitigate", "lead_time"):
         show = formats.duration
     else:
