@@ -30,7 +30,7 @@ from bench.config import config_from_scenario
 from bench.deploy import rollout
 from bench.harness import cleanup, preflight
 from bench.run import run_bench
-from sim.api import Problem, UserError, bad_flags, check_options, interruptible, write_report
+from sim.api import Problem, UserError, bad_flags, check_options, interruptible
 
 
 class DefaultRunGroup(TyperGroup):
@@ -128,6 +128,8 @@ def run_cmd(scenario: Path = typer.Argument(None, metavar="SCENARIO",
             err.print(f"wrote {out}/ (manifest.json, hosts.csv, summary.csv, replications.csv, "
                       "fleet_updated_over_time.png)", markup=False)
             if report:
+                from sim.api import write_report  # jinja2 and matplotlib: loaded only when a report is asked for
+
                 err.print(f"wrote {write_report(out)}", markup=False)
     with interruptible(out, written=out is not None):
         show(result, fmt, out)

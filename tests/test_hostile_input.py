@@ -194,7 +194,7 @@ def cases() -> list[Case]:
                                "run/hosts.csv": _replace_cell(RECORDED / "n10" / "hosts.csv", 3, "transfer_start", "inf")},
              "calibrate", target="run",
              expect="{d}/run/hosts.csv:3:" + str(_column_of(RECORDED / "n10" / "hosts.csv", 3, "transfer_start")) +
-                    ": transfer_start: not a finite number of seconds (got 'inf'"),
+                    ": transfer_start_s: not a finite number of seconds (got 'inf'"),
         Case("nan-manifest", {"run/manifest.json": _edit_manifest(lambda m: m["config"].update(size=float("nan"))),
                               "run/hosts.csv": (RECORDED / "n10" / "hosts.csv").read_text()}, "calibrate", target="run",
              expect="{d}/run/manifest.json: config.size: must be a finite number > 0 (got NaN; allowed bytes > 0)"),

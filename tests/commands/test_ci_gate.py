@@ -76,7 +76,7 @@ def evaluated(tmp_path_factory):
     result = invoke("evaluate", scenario, "--workers", "1", "--format", "json", "--junit", folder / "junit.xml",
                     "--summary", folder / "reports" / "summary.md", GITHUB_ACTIONS="true", GITHUB_WORKSPACE=folder)
     assert result.exit_code == 1, result.output
-    return folder, result, json.loads(result.stdout)
+    return folder, result, json.loads(result.stdout)["results"]
 
 
 def line_of(text: str, key: str, after: str | None = None) -> int:

@@ -54,7 +54,7 @@ def test_the_policy_option_imports_a_manifest_by_its_kind(tmp_path):
     assert result.exit_code in (0, 3), result.stderr
     expected = CliRunner().invoke(app, ["evaluate", str(DATA / "evaluate_objects.yaml"), "--releases", "16",
                                         "--workers", "1", "--format", "json"])
-    assert json.loads(result.stdout)["estimates"] == json.loads(expected.stdout)["estimates"]
+    assert json.loads(result.stdout)["results"]["estimates"] == json.loads(expected.stdout)["results"]["estimates"]
 
 
 @pytest.mark.parametrize("option, message", [

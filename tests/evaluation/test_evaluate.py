@@ -120,15 +120,15 @@ def test_acceptance_criteria_drive_the_exit_code(tmp_path, root):
     lenient = CliRunner().invoke(app, base + ["--set", "evaluation.acceptance={max_false_rollback_rate: 100%, "
                                                        "max_blocked_rate: 100%}"])
     assert lenient.exit_code == 0, lenient.output
-    assert json.loads(lenient.stdout)["passed"] is True
+    assert json.loads(lenient.stdout)["results"]["passed"] is True
     # 12 releases cannot show a blocked rate below 5% (the default bound): uncertain, exit code 3
     unsure = CliRunner().invoke(app, base + ["--set", "evaluation.acceptance={max_false_rollback_rate: 100%}"])
     assert unsure.exit_code == 3, unsure.output
-    assert json.loads(unsure.stdout)["status"] == "uncertain"
+    assert json.loads(unsure.stdout)["results"]["status"] == "uncertain"
     strict = CliRunner().invoke(app, base + ["--set", "evaluation.acceptance={caught_before_exposure: 100%, "
                                                       "exposure_limit: 0%}"])
     assert strict.exit_code == 1, strict.output
-    assert json.loads(strict.stdout)["passed"] is False
+    assert json.loads(strict.stdout)["results"]["passed"] is False
     bad = CliRunner().invoke(app, base + ["--set", "evaluation.acceptance={max_false_rollbacks: 1%}"])
     assert bad.exit_code == 2 and "did you mean 'max_false_rollback_rate'?" in bad.output
 
@@ -209,7 +209,7 @@ def test_the_shipped_backtest_example_shows_the_argo_policy_blocked_and_failing(
                                       "evaluation.sweep=null", "--metrics",
                                       str(root / "scenarios/data/history_example.csv")])
     assert result.exit_code == 1, result.output
-    data = json.loads(result.stdout)
+    data = json.loads(result.stdout)["results"]
     blocked = next(e for e in data["estimates"] if e["measure"] == "blocked_rate")
     assert blocked["value"] == 1.0 and blocked["population"] == "good builds" and blocked["n"] > 0
     verdict = next(v for v in data["acceptance"] if v["criterion"] == "blocked_rate")

@@ -70,7 +70,7 @@ def test_bad_unit_says_what_is_allowed(tmp_path):
 def test_unknown_strategy_kind(tmp_path):
     path = write(tmp_path, GOOD.replace("kind: pull", "kind: pul"))
     assert problems(path) == [
-        f"{path}:7:16: strategies.pull.kind: not one of the allowed values (got 'pul'; allowed 'push', 'pull')"]
+        f"{path}:7:16: strategies.pull.kind: not one of the allowed values (got 'pul'; allowed 'push', 'pull', 'p2p')"]
 
 
 def test_all_problems_are_reported_at_once_in_file_order(tmp_path):
