@@ -97,6 +97,47 @@ def test_a_good_build_passes_one_check_at_each_weight_in_order(folder):
     assert decision.outcome == "pass" and "every check passed at the last weight 60%" in decision.rule
 
 
+def test_a_rollback_record_names_the_failing_metric_and_its_breach(folder):
+    """Flagger halts at the first failing metric and logs its value against the limit (`checkCanaryMetrics`:
+    "Halt shop.test advancement success rate 49.90% < 99%"); at the threshold it rolls back. The decision record says the
+    same: the gate that failed (the release's detector), its metric, the measured error rate (the bad build's
+    added 50% on the 0.1% baseline) and the broken limit, a failed measurement."""
+    scenario = load_scenario(folder / "flagger_scenario.yaml", ["build.bad_probability=100%",
+                                                                "build.bad.added_error_rate=50%"]).scenario
+    for replication in range(2):
+        result = simulate_release(scenario, replication, 4)
+        [decision] = result.decisions
+        assert (decision.gate, decision.outcome, decision.action, decision.metric, decision.measurement) == (
+            "request-success-rate", "fail", "rollback", "error_rate", "failure")
+        assert 0.4 < decision.value < 0.6  # the failing check's error rate: about 50% (Poisson noise, onsets)
+        assert decision.rule == f"error_rate {decision.value:.6g} > max 0.01; failed checks 3 >= threshold 3 at 20%"
+        assert result.outcome.detected_by == "request-success-rate"
+
+
+def test_too_little_traffic_rolls_back_as_no_values_found(folder):
+    """A check with fewer requests than `min_requests` is Flagger's "no values found": a failed check, not a
+    breach, whatever the build; at the threshold the canary is rolled back and the record says why."""
+    scenario = load_scenario(folder / "flagger_scenario.yaml", ["build.bad_probability=0%",
+                                                                "gates.request-success-rate.min_requests=100000000"]).scenario
+    [decision] = simulate_release(scenario, 0, 4).decisions
+    assert (decision.gate, decision.outcome, decision.action, decision.metric, decision.measurement) == (
+        "request-success-rate", "fail", "rollback", "error_rate", "failure")
+    assert decision.rule == "no values found (no data counts as a failed check); failed checks 3 >= threshold 3 at 20%"
+    assert 0 < decision.value < 100_000_000  # the requests the check saw
+
+
+def test_the_promotion_record_is_the_first_gates_passing_measurement(folder):
+    """Promotion at the last weight is recorded once, under the step's first gate (request-success-rate):
+    its metric and its last measured value (a good build's error rate, about the 0.1% baseline), a
+    successful measurement."""
+    scenario = load_scenario(folder / "flagger_scenario.yaml", ["build.bad_probability=0%",
+                                                                "rollout.steps[1]={set_weight: 100}"]).scenario
+    [decision] = simulate_release(scenario, 0, 4).decisions
+    assert (decision.gate, decision.stage, decision.outcome, decision.action, decision.metric, decision.measurement) == (
+        "request-success-rate", "60%", "pass", "none", "error_rate", "success")
+    assert 0 < decision.value < 0.01 and decision.value == pytest.approx(0.001, abs=0.001)
+
+
 @pytest.mark.parametrize("script, threshold, expected", [
     # fail at 20% (stay), pass (-> 40%), fail, pass (-> 60%), fail: the 3rd failed check, counted over the run
     ("FPFPF", 3, ("fail", 5, "60%")),
