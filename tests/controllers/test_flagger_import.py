@@ -230,3 +230,69 @@ def test_a_low_traffic_warning_counts_against_the_canary_steps_threshold():
     [warning] = [w for w in scenario_warnings(scenario) if w.path[-2:] == ("request-success-rate", "min_requests")]
     assert "analysis at step 0 (20%:" in warning.message  # the first weight: the least traffic
     assert "the canary step's threshold 3 of them trigger rollback" in warning.message
+
+
+def imported_step(folder: Path):
+    loaded = load_scenario(folder / "flagger_scenario.yaml")
+    return loaded.scenario.rollout.steps[0].canary, {n.path: n.note for n in loaded.imported}
+
+
+@pytest.mark.parametrize("interval, seconds, note", [
+    (None, 60.0, ("spec.analysis", "no interval: Flagger checks every 1m")),  # GetAnalysisInterval's default, 60s
+    ("5s", 10.0, ("spec.analysis.interval", "5s is under 10s: Flagger checks every 10s")),  # its floor, 10s
+    ("10s", 10.0, None),
+    ("90s", 90.0, None),
+])
+def test_the_analysis_interval_is_flaggers_default_1m_and_floor_10s(folder, interval, seconds, note):
+    """Flagger's `Canary.GetAnalysisInterval`: no interval is 60s, an interval under 10s is 10s, any other is
+    as written; the import says where it read a default or the floor."""
+    edit(folder / "canary.yaml", "    interval: 1m\n    threshold", "    threshold" if interval is None
+         else f"    interval: {interval}\n    threshold")
+    step, notes = imported_step(folder)
+    assert step.interval == seconds
+    said = {path: text for path, text in notes.items() if path in ("spec.analysis", "spec.analysis.interval")}
+    assert said == (dict([note]) if note else {})
+
+
+def test_an_interval_that_is_not_a_duration_is_refused_where_it_is_written(folder):
+    edit(folder / "canary.yaml", "    interval: 1m\n    threshold", "    interval: soon\n    threshold")
+    [message] = problems(folder / "flagger_scenario.yaml")
+    assert message.startswith(f"{folder / 'canary.yaml'}:20:15: spec.analysis.interval: cannot read 'soon'")
+    assert message.endswith("(got 'soon'; allowed a duration such as 1m or 30s)")
+
+
+@pytest.mark.parametrize("written, weights", [
+    ("stepWeight: 25", [25, 50, 75, 100]),  # maxWeight defaults to the total weight, 100
+    ("stepWeight: 30", [30, 60, 90, 100]),  # a step past 100 is capped at 100
+    ("stepWeight: 100", [100]),
+    ("stepWeight: 1\n    maxWeight: 3", [1, 2, 3]),
+    ("stepWeight: 1\n    maxWeight: 1", [1]),
+    ("stepWeight: 50\n    maxWeight: 100", [50, 100]),
+    ("stepWeights: [10, 100]", [10, 100]),
+])
+def test_the_weights_walk_flaggers_step_weight_up_to_its_max_weight(folder, written, weights):
+    """Flagger's `advanceCanary`: the canary's weight grows by stepWeight while under maxWeight (default: the
+    total weight, 100; `maxWeight`), never past 100; or walks stepWeights as listed (`nextStepWeight`)."""
+    edit(folder / "canary.yaml", "    stepWeight: 20\n    maxWeight: 50\n", f"    {written}\n")
+    step, _ = imported_step(folder)
+    assert step.weights == weights
+
+
+@pytest.mark.parametrize("written, where, said", [
+    ("stepWeight: 0", "22:17: spec.analysis.stepWeight", "a canary needs stepWeight (or stepWeights) (got 0; allowed a percentage in (0, 100])"),
+    ("stepWeight: 101", "22:17: spec.analysis.stepWeight", "a canary needs stepWeight (or stepWeights) (got 101; allowed a percentage in (0, 100])"),
+    ("stepWeight: 20\n    maxWeight: 0", "23:16: spec.analysis.maxWeight", "not a percentage (got 0; allowed (0, 100])"),
+    ("stepWeight: 20\n    maxWeight: 101", "23:16: spec.analysis.maxWeight", "not a percentage (got 101; allowed (0, 100])"),
+    ("stepWeight: 20\n    maxWeight: '50'", "23:16: spec.analysis.maxWeight", "not a percentage (got '50'; allowed (0, 100])"),
+    ("stepWeights: [0, 10]", "22:18: spec.analysis.stepWeights", "(got [0, 10]; "),
+    ("stepWeights: [10, 101]", "22:18: spec.analysis.stepWeights", "(got [10, 101]; "),
+    ("stepWeights: ['10', 20]", "22:18: spec.analysis.stepWeights", "(got ['10', 20]; "),
+    ("stepWeights: [10, 10]", "22:18: spec.analysis.stepWeights", "(got [10, 10]; "),
+    ("stepWeights: [10, 20, 15]", "22:18: spec.analysis.stepWeights", "(got [10, 20, 15]; "),
+])
+def test_weights_that_are_not_increasing_percentages_are_refused_where_they_are_written(folder, written, where, said):
+    edit(folder / "canary.yaml", "    stepWeight: 20\n    maxWeight: 50\n", f"    {written}\n")
+    [message] = problems(folder / "flagger_scenario.yaml")
+    if said.startswith("(got"):
+        said = "weights must be numbers in (0, 100], increasing " + said + "allowed [5, 10, 20, 50])"
+    assert message == f"{folder / 'canary.yaml'}:{where}: {said}"
