@@ -117,3 +117,19 @@ def test_a_bad_condition_is_located_in_the_template(folder):
     edit(folder / "analysis.yaml", "successCondition: result[0] >= {{args.limit}}", "successCondition: result[0] >=> 1")
     [message] = problems(folder / "scenario.yaml")
     assert str(folder / "analysis.yaml") in message and "success_condition" in message
+
+
+def test_dry_run_marks_only_the_metrics_its_pattern_names(folder):
+    """Argo's `dryRun: [{metricName}]` puts the metrics it names in dry-run mode and leaves the others acting
+    (docs: "Dry-Run Mode"; the controller matches each metric's name against the rule,
+    `analysisutil.GetDryRunMetrics`). `error*` names error-rate and not success-rate, read as a wildcard or as
+    Argo's regular expression alike."""
+    edit(folder / "rollout.yaml", "          - templateName: success-rate\n",
+         "          - templateName: success-rate\n          - templateName: error-rate\n"
+         "          dryRun:\n          - metricName: error*\n")
+    scenario = load_scenario(folder / "scenario.yaml").scenario
+    [step] = [s for s in scenario.rollout.steps if isinstance(s, AnalysisStep)]
+    dry = {name: scenario.gates[name].dry_run for name in step.analysis.gates}
+    assert dry == {"success-rate.success-rate": False, "error-rate.error-rate": True}
+    [background] = scenario.rollout.background_gates  # the same metric in the background analysis: no dryRun there
+    assert background != "error-rate.error-rate" and scenario.gates[background].dry_run is False

@@ -97,6 +97,47 @@ def test_a_good_build_passes_one_check_at_each_weight_in_order(folder):
     assert decision.outcome == "pass" and "every check passed at the last weight 60%" in decision.rule
 
 
+def test_a_rollback_record_names_the_failing_metric_and_its_breach(folder):
+    """Flagger halts at the first failing metric and logs its value against the limit (`checkCanaryMetrics`:
+    "Halt shop.test advancement success rate 49.90% < 99%"); at the threshold it rolls back. The decision record says the
+    same: the gate that failed (the release's detector), its metric, the measured error rate (the bad build's
+    added 50% on the 0.1% baseline) and the broken limit, a failed measurement."""
+    scenario = load_scenario(folder / "flagger_scenario.yaml", ["build.bad_probability=100%",
+                                                                "build.bad.added_error_rate=50%"]).scenario
+    for replication in range(2):
+        result = simulate_release(scenario, replication, 4)
+        [decision] = result.decisions
+        assert (decision.gate, decision.outcome, decision.action, decision.metric, decision.measurement) == (
+            "request-success-rate", "fail", "rollback", "error_rate", "failure")
+        assert 0.4 < decision.value < 0.6  # the failing check's error rate: about 50% (Poisson noise, onsets)
+        assert decision.rule == f"error_rate {decision.value:.6g} > max 0.01; failed checks 3 >= threshold 3 at 20%"
+        assert result.outcome.detected_by == "request-success-rate"
+
+
+def test_too_little_traffic_rolls_back_as_no_values_found(folder):
+    """A check with fewer requests than `min_requests` is Flagger's "no values found": a failed check, not a
+    breach, whatever the build; at the threshold the canary is rolled back and the record says why."""
+    scenario = load_scenario(folder / "flagger_scenario.yaml", ["build.bad_probability=0%",
+                                                                "gates.request-success-rate.min_requests=100000000"]).scenario
+    [decision] = simulate_release(scenario, 0, 4).decisions
+    assert (decision.gate, decision.outcome, decision.action, decision.metric, decision.measurement) == (
+        "request-success-rate", "fail", "rollback", "error_rate", "failure")
+    assert decision.rule == "no values found (no data counts as a failed check); failed checks 3 >= threshold 3 at 20%"
+    assert 0 < decision.value < 100_000_000  # the requests the check saw
+
+
+def test_the_promotion_record_is_the_first_gates_passing_measurement(folder):
+    """Promotion at the last weight is recorded once, under the step's first gate (request-success-rate):
+    its metric and its last measured value (a good build's error rate, about the 0.1% baseline), a
+    successful measurement."""
+    scenario = load_scenario(folder / "flagger_scenario.yaml", ["build.bad_probability=0%",
+                                                                "rollout.steps[1]={set_weight: 100}"]).scenario
+    [decision] = simulate_release(scenario, 0, 4).decisions
+    assert (decision.gate, decision.stage, decision.outcome, decision.action, decision.metric, decision.measurement) == (
+        "request-success-rate", "60%", "pass", "none", "error_rate", "success")
+    assert 0 < decision.value < 0.01 and decision.value == pytest.approx(0.001, abs=0.001)
+
+
 @pytest.mark.parametrize("script, threshold, expected", [
     # fail at 20% (stay), pass (-> 40%), fail, pass (-> 60%), fail: the 3rd failed check, counted over the run
     ("FPFPF", 3, ("fail", 5, "60%")),
@@ -189,3 +230,69 @@ def test_a_low_traffic_warning_counts_against_the_canary_steps_threshold():
     [warning] = [w for w in scenario_warnings(scenario) if w.path[-2:] == ("request-success-rate", "min_requests")]
     assert "analysis at step 0 (20%:" in warning.message  # the first weight: the least traffic
     assert "the canary step's threshold 3 of them trigger rollback" in warning.message
+
+
+def imported_step(folder: Path):
+    loaded = load_scenario(folder / "flagger_scenario.yaml")
+    return loaded.scenario.rollout.steps[0].canary, {n.path: n.note for n in loaded.imported}
+
+
+@pytest.mark.parametrize("interval, seconds, note", [
+    (None, 60.0, ("spec.analysis", "no interval: Flagger checks every 1m")),  # GetAnalysisInterval's default, 60s
+    ("5s", 10.0, ("spec.analysis.interval", "5s is under 10s: Flagger checks every 10s")),  # its floor, 10s
+    ("10s", 10.0, None),
+    ("90s", 90.0, None),
+])
+def test_the_analysis_interval_is_flaggers_default_1m_and_floor_10s(folder, interval, seconds, note):
+    """Flagger's `Canary.GetAnalysisInterval`: no interval is 60s, an interval under 10s is 10s, any other is
+    as written; the import says where it read a default or the floor."""
+    edit(folder / "canary.yaml", "    interval: 1m\n    threshold", "    threshold" if interval is None
+         else f"    interval: {interval}\n    threshold")
+    step, notes = imported_step(folder)
+    assert step.interval == seconds
+    said = {path: text for path, text in notes.items() if path in ("spec.analysis", "spec.analysis.interval")}
+    assert said == (dict([note]) if note else {})
+
+
+def test_an_interval_that_is_not_a_duration_is_refused_where_it_is_written(folder):
+    edit(folder / "canary.yaml", "    interval: 1m\n    threshold", "    interval: soon\n    threshold")
+    [message] = problems(folder / "flagger_scenario.yaml")
+    assert message.startswith(f"{folder / 'canary.yaml'}:20:15: spec.analysis.interval: cannot read 'soon'")
+    assert message.endswith("(got 'soon'; allowed a duration such as 1m or 30s)")
+
+
+@pytest.mark.parametrize("written, weights", [
+    ("stepWeight: 25", [25, 50, 75, 100]),  # maxWeight defaults to the total weight, 100
+    ("stepWeight: 30", [30, 60, 90, 100]),  # a step past 100 is capped at 100
+    ("stepWeight: 100", [100]),
+    ("stepWeight: 1\n    maxWeight: 3", [1, 2, 3]),
+    ("stepWeight: 1\n    maxWeight: 1", [1]),
+    ("stepWeight: 50\n    maxWeight: 100", [50, 100]),
+    ("stepWeights: [10, 100]", [10, 100]),
+])
+def test_the_weights_walk_flaggers_step_weight_up_to_its_max_weight(folder, written, weights):
+    """Flagger's `advanceCanary`: the canary's weight grows by stepWeight while under maxWeight (default: the
+    total weight, 100; `maxWeight`), never past 100; or walks stepWeights as listed (`nextStepWeight`)."""
+    edit(folder / "canary.yaml", "    stepWeight: 20\n    maxWeight: 50\n", f"    {written}\n")
+    step, _ = imported_step(folder)
+    assert step.weights == weights
+
+
+@pytest.mark.parametrize("written, where, said", [
+    ("stepWeight: 0", "22:17: spec.analysis.stepWeight", "a canary needs stepWeight (or stepWeights) (got 0; allowed a percentage in (0, 100])"),
+    ("stepWeight: 101", "22:17: spec.analysis.stepWeight", "a canary needs stepWeight (or stepWeights) (got 101; allowed a percentage in (0, 100])"),
+    ("stepWeight: 20\n    maxWeight: 0", "23:16: spec.analysis.maxWeight", "not a percentage (got 0; allowed (0, 100])"),
+    ("stepWeight: 20\n    maxWeight: 101", "23:16: spec.analysis.maxWeight", "not a percentage (got 101; allowed (0, 100])"),
+    ("stepWeight: 20\n    maxWeight: '50'", "23:16: spec.analysis.maxWeight", "not a percentage (got '50'; allowed (0, 100])"),
+    ("stepWeights: [0, 10]", "22:18: spec.analysis.stepWeights", "(got [0, 10]; "),
+    ("stepWeights: [10, 101]", "22:18: spec.analysis.stepWeights", "(got [10, 101]; "),
+    ("stepWeights: ['10', 20]", "22:18: spec.analysis.stepWeights", "(got ['10', 20]; "),
+    ("stepWeights: [10, 10]", "22:18: spec.analysis.stepWeights", "(got [10, 10]; "),
+    ("stepWeights: [10, 20, 15]", "22:18: spec.analysis.stepWeights", "(got [10, 20, 15]; "),
+])
+def test_weights_that_are_not_increasing_percentages_are_refused_where_they_are_written(folder, written, where, said):
+    edit(folder / "canary.yaml", "    stepWeight: 20\n    maxWeight: 50\n", f"    {written}\n")
+    [message] = problems(folder / "flagger_scenario.yaml")
+    if said.startswith("(got"):
+        said = "weights must be numbers in (0, 100], increasing " + said + "allowed [5, 10, 20, 50])"
+    assert message == f"{folder / 'canary.yaml'}:{where}: {said}"

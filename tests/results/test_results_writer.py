@@ -151,6 +151,50 @@ def test_a_deploysim_folder_holding_anything_else_is_refused_naming_what(tmp_pat
     assert snapshot(tmp_path) == before
 
 
+REPORT_MARK = "<!-- written by deploysim report"  # `deploysim report` opens report.html with it (tests/report/reading.py)
+
+
+def _report(f: Path, text: str) -> None:
+    (f / "report.html").write_text(text)
+
+
+@pytest.mark.parametrize("make, accepted", [
+    (lambda f: _report(f, f"<!DOCTYPE html>\n{REPORT_MARK} 0.1 -->\n<html></html>"), True),
+    (lambda f: _report(f, " " * (256 - len(REPORT_MARK)) + REPORT_MARK + " -->"), True),  # ends at byte 256
+    (lambda f: _report(f, " " * (257 - len(REPORT_MARK)) + REPORT_MARK + " -->"), False),  # ends at byte 257
+    (lambda f: (_report(f.parent, f"{REPORT_MARK} -->"), (f / "report.html").symlink_to(f.parent / "report.html")),
+     False),  # a link to a report deploysim wrote elsewhere
+    (lambda f: (f / "report.html").symlink_to(f.parent / "gone.html"), False),  # a dangling link
+    (lambda f: (f / "report.html").mkdir(), False),
+    (lambda f: os.mkfifo(f / "report.html"), False),  # a pipe: not read (opening it must not block either)
+], ids=["report", "mark-in-first-256-bytes", "mark-past-256-bytes", "link-to-a-report", "dangling-link", "folder",
+        "fifo"])
+def test_a_report_html_beside_the_results_is_deploysims_only_as_a_regular_file_opening_with_its_mark(
+        tmp_path, make, accepted):
+    """`--overwrite` replaces a results folder together with the report.html `deploysim report` wrote in it; any
+    other report.html is the user's, and the folder is refused naming it. Deploysim's own is a regular file (not
+    a link, a folder or a pipe) whose first 256 bytes hold its mark."""
+    import signal
+
+    folder = ours(tmp_path / "r")
+    make(folder)
+    before = sorted(os.listdir(tmp_path)), sorted(os.listdir(folder))  # (a snapshot would read the pipe)
+    previous = signal.signal(signal.SIGALRM, lambda *_: pytest.fail("blocked opening report.html"))
+    signal.alarm(5)
+    try:
+        if accepted:
+            assert check_target(folder, overwrite=True) == folder.resolve()
+        else:
+            shown = "report.html/" if (folder / "report.html").is_dir() and not (folder / "report.html").is_symlink() \
+                else "report.html"
+            refused_with(lambda: check_target(folder, overwrite=True), folder,
+                         f"holds {shown}, which deploysim did not write; {ONLY_OURS}")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert (sorted(os.listdir(tmp_path)), sorted(os.listdir(folder))) == before
+
+
 @pytest.mark.parametrize("out, why", [
     (".", "is the working folder"),
     ("..", "holds the working folder"),
