@@ -15,30 +15,26 @@ from __future__ import annotations
 import numpy as np
 
 from sim.deploy.faults import HostFaults
+from sim.deploy.strategies.pull import key_signal
 from sim.deploy.swarm_plan import SwarmPlan
-from sim.distributions import sample_named
 from sim.spec.scenario import PeerStrategy, Scenario
 from sim.streams import Streams
 
 
 def plan(scenario: Scenario, spec: PeerStrategy, hosts: int, faults: HostFaults, streams: Streams) -> SwarmPlan:
-    """The key, wake-up and activation draws come from pull's streams: a p2p and a pull strategy with
+    """The key, wake-up and activation draws are pull's (`pull.key_signal`): a p2p and a pull strategy with
     the same settings face the same draws (common random numbers), and differ only in distribution."""
-    publish = float(sample_named(spec.publish, streams, "pull.publish", 1)[0])
-    key_write = float(sample_named(spec.key_write, streams, "pull.key_write", 1)[0])
-    wakeup = sample_named(spec.wakeup, streams, "pull.wakeup", hosts)
-    activation = sample_named(spec.activation, streams, "pull.activation", hosts)
-    verify = scenario.artifact.size / spec.verify_rate
+    signal = key_signal(scenario, spec, hosts, streams)
     net = scenario.network
     download = spec.download or net.host_download
     backoff = scenario.faults.backoff_delays()
     attempts, waited = join_delays(faults.fail_attempts, scenario.faults.attempt_timeout, backoff)
     return SwarmPlan(
-        signal_delay=publish + key_write,
-        join=waited + wakeup,
-        wakeup=wakeup,
+        signal_delay=signal.delay,
+        join=waited + signal.wakeup,
+        wakeup=signal.wakeup,
         attempts=attempts,
-        post=(verify + activation) * faults.slowdown,
+        post=signal.settle * faults.slowdown,
         size=scenario.artifact.size,
         piece_size=min(spec.piece_size, scenario.artifact.size),
         seeders=spec.seeders,

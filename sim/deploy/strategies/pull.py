@@ -11,6 +11,10 @@ deploy time grow with the fleet (Kurose-Ross: at least N*F/u_s).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
+
 from sim.deploy.faults import HostFaults
 from sim.deploy.plan import WavePlan
 from sim.distributions import sample_named
@@ -18,19 +22,35 @@ from sim.spec.scenario import PullStrategy, Scenario
 from sim.streams import Streams
 
 
-def plan(scenario: Scenario, spec: PullStrategy, hosts: int, faults: HostFaults, streams: Streams) -> WavePlan:
+@dataclass(frozen=True)
+class KeySignal:
+    """What a release key costs before and after a host's download: the publish and the key write (once),
+    each agent's wake-up, and each host's verify + activation (before a straggler's slowdown)."""
+
+    delay: float
+    wakeup: np.ndarray
+    settle: np.ndarray
+
+
+def key_signal(scenario: Scenario, spec, hosts: int, streams: Streams) -> KeySignal:
+    """The draws of a key-signalled strategy (pull, and p2p, which shares these streams so both face the
+    same draws: common random numbers). `spec` has publish, key_write, wakeup, activation, verify_rate."""
     publish = float(sample_named(spec.publish, streams, "pull.publish", 1)[0])
     key_write = float(sample_named(spec.key_write, streams, "pull.key_write", 1)[0])
     wakeup = sample_named(spec.wakeup, streams, "pull.wakeup", hosts)
     activation = sample_named(spec.activation, streams, "pull.activation", hosts)
-    verify = scenario.artifact.size / spec.verify_rate
+    return KeySignal(publish + key_write, wakeup, scenario.artifact.size / spec.verify_rate + activation)
+
+
+def plan(scenario: Scenario, spec: PullStrategy, hosts: int, faults: HostFaults, streams: Streams) -> WavePlan:
+    signal = key_signal(scenario, spec, hosts, streams)
     net = scenario.network
     return WavePlan(
-        signal_delay=publish + key_write,
+        signal_delay=signal.delay,
         slots=hosts,
-        pre=wakeup,
-        signal_offset=wakeup,
-        post=(verify + activation) * faults.slowdown,
+        pre=signal.wakeup,
+        signal_offset=signal.wakeup,
+        post=signal.settle * faults.slowdown,
         size=scenario.artifact.size,
         capacity=net.origin_egress,
         flow_cap=min(net.per_flow, net.host_download),
