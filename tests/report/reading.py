@@ -74,3 +74,15 @@ def self_contained(page: Path):
     assert "@import" not in styles and "url(" not in styles
     assert document.find(".//figure//*[@viewBox]") is not None  # an inline SVG figure
     return document
+
+
+def verdict_cell_shows(cell, row: dict) -> None:
+    """Check that a verdict cell of the page shows its acceptance.csv row: the status, the estimate (in
+    data-value and as a share to 0.05 points), the population and its size, and the interval's ends."""
+    assert cell.get("data-status") == row["status"] and row["status"].upper() in text(cell)
+    assert float(cell.get("data-value")) == float(row["estimate"])
+    assert abs(share(text(cell)) - float(row["estimate"])) <= 0.0005
+    assert text(cell.find(".//span[@class='n']")) == row["n"] and row["population"] in text(cell)
+    low, high = text(cell.find(".//span[@class='interval']")).strip("[]").split(" – ")
+    assert abs(share(low) - float(row["low"])) <= 0.0005
+    assert abs(share(high) - float(row["high"])) <= 0.0005

@@ -12,7 +12,7 @@ import pytest
 
 from sim.cli import app  # noqa: F401  (the commands register on import)
 from tests.report.conftest import POLICY, invoke
-from tests.report.reading import parse, plain, seconds, self_contained, share, svg_texts, text
+from tests.report.reading import parse, plain, seconds, self_contained, share, svg_texts, text, verdict_cell_shows
 
 
 @pytest.mark.parametrize("kind", ["fleet_folder", "evaluation_folder"])
@@ -85,14 +85,7 @@ def test_the_verdicts_match_acceptance_csv(evaluation_folder):
              for tr in table.iter("tr") for td in tr.findall("td")}
     assert len(rows) == 6 and len(cells) == 6
     for row in rows:
-        cell = cells[(row["policy"], row["criterion"])]
-        assert cell.get("data-status") == row["status"] and row["status"].upper() in text(cell)
-        assert float(cell.get("data-value")) == float(row["estimate"])
-        assert share(text(cell)) == pytest.approx(float(row["estimate"]), abs=0.0005)
-        assert text(cell.find(".//span[@class='n']")) == row["n"] and row["population"] in text(cell)
-        low, high = text(cell.find(".//span[@class='interval']")).strip("[]").split(" – ")
-        assert share(low) == pytest.approx(float(row["low"]), abs=0.0005)
-        assert share(high) == pytest.approx(float(row["high"]), abs=0.0005)
+        verdict_cell_shows(cells[(row["policy"], row["criterion"])], row)
     status = json.loads((evaluation_folder / "summary.json").read_text())["results"]["status"]
     assert status.upper() in text(document.find(".//p[@class='verdict']"))
 

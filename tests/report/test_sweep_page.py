@@ -17,7 +17,7 @@ from matplotlib.text import Annotation
 
 from sim.commands.sweep import plot
 from tests.report.conftest import SWEEP, invoke
-from tests.report.reading import parse, seconds, self_contained, share, svg_texts, text
+from tests.report.reading import parse, seconds, self_contained, share, svg_texts, text, verdict_cell_shows
 
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
@@ -38,14 +38,7 @@ def test_the_verdict_of_every_point_matches_acceptance_csv(sweep_folder):
              for tr in table.iter("tr") for td in tr.findall("td") if td.get("data-criterion")}
     assert len(cells) == len(verdicts) == 10 * 3
     for row in verdicts:
-        cell = cells[(row["policy"], row["criterion"])]
-        assert cell.get("data-status") == row["status"] and row["status"].upper() in text(cell)
-        assert float(cell.get("data-value")) == float(row["estimate"])
-        assert share(text(cell)) == pytest.approx(float(row["estimate"]), abs=0.0005)
-        assert text(cell.find(".//span[@class='n']")) == row["n"] and row["population"] in text(cell)
-        low, high = text(cell.find(".//span[@class='interval']")).strip("[]").split(" – ")
-        assert share(low) == pytest.approx(float(row["low"]), abs=0.0005)
-        assert share(high) == pytest.approx(float(row["high"]), abs=0.0005)
+        verdict_cell_shows(cells[(row["policy"], row["criterion"])], row)
     points = {r["point"]: r for r in rows(sweep_folder, "sweep.csv")}
     for tr in table.find("tbody").findall("tr"):  # each point's overall status, as sweep.csv has it
         assert points[tr.get("data-policy")]["status"].upper() in text(tr.find("th"))
