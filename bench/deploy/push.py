@@ -87,6 +87,19 @@ def push_one(m: Member, tree: Path, build: str, root: Path, keys: SshKeys, work:
         subprocess.run(["ssh", *opts, "-O", "exit", dest], capture_output=True, timeout=10)
 
 
+def current_link(work: Path, build: str) -> Path:
+    """The local `current -> releases/<build>` symlink that daemon pushes copy to every host.
+
+    Made once, before the pushes start: threads that each checked and made it raced
+    (two saw no link, the second `symlink` failed with EEXIST).
+    """
+    link = work / f"link-{build}" / "current"
+    if not link.is_symlink():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(f"releases/{build}")
+    return link
+
+
 def push_one_daemon(m: Member, tree: Path, build: str, root: Path, work: Path, timeout: float) -> PushResult:
     """Module listing (set-up cost), tree into releases/<build>, then the `current` symlink."""
     nan = float("nan")
@@ -98,11 +111,7 @@ def push_one_daemon(m: Member, tree: Path, build: str, root: Path, work: Path, t
         stage, t1 = "transfer", time.monotonic()
         _run(["rsync", "-a", "--delete", "--mkpath", f"{tree}/", f"{base}/releases/{build}/"], timeout)
         stage, t2 = "activate", time.monotonic()
-        link_dir = work / f"link-{build}"
-        link_dir.mkdir(parents=True, exist_ok=True)
-        if not (link_dir / "current").is_symlink():
-            (link_dir / "current").symlink_to(f"releases/{build}")
-        _run(["rsync", "-l", str(link_dir / "current"), f"{base}/current"], timeout)
+        _run(["rsync", "-l", str(current_link(work, build)), f"{base}/current"], timeout)
         return PushResult(m.name, t0, t1 - t0, t1, t2, time.monotonic(), 1, "")
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         return PushResult(m.name, t0, (t1 if t1 == t1 else time.monotonic()) - t0, t1, t2, nan, 1,
@@ -114,6 +123,8 @@ def push_all(hosts: list[Member], deploy_ns: str | None, tree: Path, build: str,
              transport: str = "ssh") -> list[PushResult]:
     """Push to every host, `parallel` at a time, from inside the deploy namespace; host order kept."""
     work.mkdir(parents=True, exist_ok=True)
+    if transport == "daemon":
+        current_link(work, build)
 
     def one(m: Member) -> PushResult:
         with netns.inside(deploy_ns):
