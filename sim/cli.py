@@ -310,7 +310,7 @@ def compare(
              "deploysim wrote."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the --html file if deploysim wrote it."),
 ) -> None:
-    """Print what differs between two results folders of the same kind (run or evaluate): the settings
+    """Print what differs between two results folders of the same kind (run, evaluate, sweep, bench): the settings
     changed between their scenarios, then per measure both values, B - A and whether the intervals separate.
     Exit 0 whatever differs; 2 for folders of different kinds or formats, or not written by deploysim."""
     check_options(bad_flags({}, {"--format": (format_, FORMATS)}), None, False)

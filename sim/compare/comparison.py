@@ -2,25 +2,41 @@
 
 `compare(a, b)` opens the pair (`sim.compare.folders`, which refuses what cannot be compared), lists the
 settings that differ between the two effective scenarios, pairs the measures of both folders
-(`MEASURES`: one reader per comparable kind) and, for evaluations, the verdicts per criterion.
+(`READERS`: one per comparable kind) and, for evaluations and sweeps, the verdicts per criterion.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.compare import evaluation, fleet
+from sim.compare import bench, evaluation, fleet, releases, sweep
 from sim.compare.difference import Difference, pair
 from sim.compare.folders import kind, open_pair
 from sim.compare.settings import Change, changed
 from sim.errors import UserError
 from sim.report.folder import ResultsFolder
 
-# The manifest's command -> (the folder's measures, the interval they carry, said once per comparison).
-MEASURES = {
-    "run": (fleet.measures, lambda folder: fleet.INTERVAL),
-    "evaluate": (evaluation.measures, evaluation.interval),
+
+@dataclass(frozen=True)
+class Reader:
+    """How one kind of folder is compared: its measures, the interval they carry (said once per
+    comparison), whether it has acceptance verdicts, and what else to say about a pair of them."""
+
+    measures: Callable[[ResultsFolder], list]
+    interval: Callable[[ResultsFolder], str]
+    verdicts: bool = False
+    notes: Callable[[ResultsFolder, ResultsFolder], list[str]] = lambda a, b: []
+
+
+# The manifest's command -> its reader (sim.compare.folders.COMPARABLE lists the same kinds).
+READERS = {
+    "run": Reader(fleet.measures, lambda folder: fleet.INTERVAL),
+    "run (releases)": Reader(releases.measures, lambda folder: releases.INTERVAL),
+    "evaluate": Reader(evaluation.measures, evaluation.interval, verdicts=True),
+    "sweep": Reader(evaluation.measures, evaluation.interval, verdicts=True, notes=sweep.notes),
+    "bench": Reader(bench.measures, lambda folder: bench.INTERVAL),
 }
 
 
@@ -57,17 +73,19 @@ class Comparison:
 def compare(a: str | Path, b: str | Path) -> Comparison:
     """Folders A and B compared (a UserError, exit 2, for a pair that cannot be)."""
     first, second = open_pair(a, b)
-    read, interval = MEASURES[first.command]
-    rows = pair(_measures(read, first), _measures(read, second))
-    verdicts = evaluation.verdicts(first, second) if first.command == "evaluate" else []
+    reader = READERS[first.command]
+    rows = pair(_read(first, reader.measures), _read(second, reader.measures))
+    verdicts = _read(first, lambda _: evaluation.verdicts(first, second)) if reader.verdicts else []
+    said = _read(first, lambda _: reader.notes(first, second))
     return Comparison(first.command, kind(first.command), side(first), side(second),
                       f"{first.manifest.get('format')} {first.manifest.get('format_version')}",
-                      tuple(changed(first.scenario, second.scenario)), interval(first), tuple(rows), tuple(verdicts),
-                      tuple(notes(first, second)))
+                      tuple(changed(first.scenario, second.scenario)), reader.interval(first), tuple(rows),
+                      tuple(verdicts), tuple([*notes(first, second), *said]))
 
 
-def _measures(read, folder: ResultsFolder) -> list:
-    """The folder's measures; a damaged results file is a UserError naming the folder, not a traceback."""
+def _read(folder: ResultsFolder, read: Callable[[ResultsFolder], list]) -> list:
+    """What `read` finds in the folder; a damaged results file is a UserError naming the folder, not a
+    traceback."""
     try:
         return read(folder)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
@@ -77,8 +95,11 @@ def _measures(read, folder: ResultsFolder) -> list:
 
 def side(folder: ResultsFolder) -> Side:
     manifest = folder.manifest
-    scenario = manifest.get("scenario") if isinstance(manifest.get("scenario"), dict) else {}
-    return Side(str(folder.path), str(folder.scenario.get("name", "")), manifest.get("seed"),
+    scenario = manifest.get("scenario")
+    if not isinstance(scenario, dict):
+        scenario = {}
+    name = folder.scenario.get("name") or scenario.get("source") or "unnamed scenario"
+    return Side(str(folder.path), str(name), manifest.get("seed"),
                 str(manifest.get("entropy", "")), str(manifest.get("tool_version", "")),
                 tuple(str(item) for item in scenario.get("overrides") or ()))
 

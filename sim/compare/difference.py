@@ -60,9 +60,12 @@ class Difference:
 
     @property
     def verdict(self) -> str:
-        """separated, overlap, equal, no interval, only in A, only in B."""
+        """separated, overlap, equal, no interval, no value (neither folder has one: an empty population),
+        only in A, only in B."""
         if self.a is None or self.b is None:
             return "only in B" if self.a is None else "only in A"
+        if math.isnan(self.a.value) and math.isnan(self.b.value):
+            return "no value"
         if self.separated:
             return "separated"
         if same(self.a.value, self.b.value):

@@ -1,6 +1,7 @@
 """The measures of a fleet-growth folder (`deploysim run`): per strategy and fleet size the p50, p95 and
-max deploy time and the hosts not updated (the values of `summary.json`), where pull overtakes each push
-strategy, and the seconds each added server costs at scale.
+max deploy time, the hosts not updated and, for p2p, the bytes the origin served (the values of
+`summary.json`), where pull overtakes each push strategy, and the seconds each added server costs at
+scale. Each is named as its column in the files (docs/results-files.md).
 
 Intervals come from `replications.csv`: for the times (medians over replications) the 95% distribution-free
 interval of the median from order statistics (`sim.stats.intervals.quantile_ci`, as evaluations bound their
@@ -16,12 +17,18 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
+import numpy as np
+
 from sim.compare.difference import Measure
 from sim.report.folder import ResultsFolder
 from sim.report.formats import number
 
 CONFIDENCE = 0.95
-TIMES = (("p50", "p50"), ("p95", "p95"), ("max", "makespan"))  # summary column, replications.csv column
+# (name in the files, unit, summary's in-memory column, replications.csv in-memory column, its interval)
+MEDIAN, MEAN = "median", "mean"
+MEASURES = (("p50_s", "s", "p50", "p50", MEDIAN), ("p95_s", "s", "p95", "p95", MEDIAN),
+            ("max_s", "s", "max", "makespan", MEDIAN), ("hosts_not_updated", "hosts", "not_updated", "not_updated", MEAN),
+            ("origin_bytes", "bytes", "origin_bytes", "origin_bytes", MEDIAN))
 INTERVAL = (f"{CONFIDENCE:.0%} interval of the median over replications (order statistics of replications.csv; "
             f"none with fewer than 6 replications); hosts not updated: {CONFIDENCE:.0%} t interval of the mean")
 
@@ -34,17 +41,16 @@ def measures(folder: ResultsFolder) -> list[Measure]:
     for row in summary.get("summary") or []:
         strategy, size = str(row["strategy"]), int(row["fleet_size"])
         at, own = f"{size:,} hosts", runs.get((strategy, size), {})
-        for name, column in TIMES:
-            low, high = median_interval(own.get(column, []))
-            out.append(Measure(strategy, at, name, "s", number(row.get(name)), low, high, row.get("replications")))
-        low, high = mean_interval(own.get("not_updated", []))
-        out.append(Measure(strategy, at, "not_updated", "hosts", number(row.get("not_updated")), low, high,
-                           row.get("replications")))
+        for name, unit, column, replicated, kind in MEASURES:
+            if row.get(column) in (None, "") and name == "origin_bytes":
+                continue  # push and pull: the origin's bytes are not counted
+            low, high = (median_interval if kind == MEDIAN else mean_interval)(own.get(replicated, []))
+            out.append(Measure(strategy, at, name, unit, number(row.get(column)), low, high, row.get("replications")))
     for crossing in summary.get("crossovers") or []:
-        out.append(Measure(f"{crossing['pull']} vs {crossing['push']}", "", "crossover", "hosts",
+        out.append(Measure(f"{crossing['pull']} vs {crossing['push']}", "crossover", "fleet_hosts", "hosts",
                            number(crossing.get("hosts"))))
     for strategy, seconds in (summary.get("per_added_host_s_at_scale") or {}).items():
-        out.append(Measure(str(strategy), "at scale", "s_per_added_host", "s/host", number(seconds)))
+        out.append(Measure(str(strategy), "at scale", "per_added_host_s", "s/host", number(seconds)))
     return out
 
 
@@ -55,8 +61,8 @@ def _replications(folder: ResultsFolder) -> dict[tuple[str, int], dict[str, list
     found: dict[tuple[str, int], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for row in folder.read_csv("replications.csv"):
         values = found[(row["strategy"], int(float(row["fleet_size"])))]
-        for column in ("p50", "p95", "makespan", "not_updated"):
-            values[column].append(number(row.get(column)))
+        for *_, column, _kind in MEASURES:
+            values[column].append(number(row.get(column)))  # empty: NaN (a time never reached)
     return found
 
 
@@ -66,7 +72,7 @@ def median_interval(values: list[float]) -> tuple[float, float]:
         return (math.nan, math.nan)
     from sim.stats.intervals import quantile_ci  # (scipy loads only when a folder is compared)
 
-    _, low, high = quantile_ci([math.inf if math.isnan(v) else v for v in values], 0.5, CONFIDENCE)
+    _, low, high = quantile_ci(np.array([math.inf if math.isnan(v) else v for v in values]), 0.5, CONFIDENCE)
     return (low, high)
 
 

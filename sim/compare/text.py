@@ -12,7 +12,9 @@ from sim.report import formats
 SEPARATED = ("separated: the two intervals do not overlap (for one measure, about p < 0.01 with 95% intervals; "
              "across many measures an occasional separation comes by chance); overlap is inconclusive, not equal; "
              "no interval: never called separated")
-SUBJECT = {"run": ("strategy", "fleet"), "evaluate": ("policy", "of")}
+# The manifest's command -> the headers of a row's subject and where in it (sim.compare.difference.Measure).
+SUBJECT = {"run": ("strategy", "fleet"), "run (releases)": ("statistic", "of"), "evaluate": ("policy", "of"),
+           "sweep": ("point", "of"), "bench": ("strategy", "fleet")}
 
 
 def value(unit: str, x: float) -> str:

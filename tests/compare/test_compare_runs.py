@@ -24,7 +24,7 @@ def test_two_seeds_of_the_same_scenario_separate_on_no_measure(fleet_runs):
     rows = data["differences"]
     assert [r for r in rows if r["separated"]] == [] and data["separated"] == 0
     # not vacuous: rsync's times differ between the seeds, and each has an interval that overlaps the other's
-    compared = [r for r in rows if r["subject"] == "rsync-2" and r["measure"] == "max"]
+    compared = [r for r in rows if r["subject"] == "rsync-2" and r["measure"] == "max_s"]
     assert len(compared) == 2 and all(r["separated"] is False and r["difference"] != 0 for r in compared)
     assert all(r["a_low"] <= r["a"] <= r["a_high"] and r["b_low"] <= r["b"] <= r["b_high"] for r in compared)
 
@@ -35,11 +35,11 @@ def test_a_change_on_purpose_is_listed_and_separates_what_it_slows(fleet_runs):
     assert data["changed_settings"][0]["a"] == 125_000_000 and data["changed_settings"][0]["b"] == 2_500_000
     by = {(r["subject"], r["at"], r["measure"]): r for r in data["differences"]}
     for at in ("4 hosts", "30 hosts"):
-        slower = by[("rsync-2", at, "max")]
+        slower = by[("rsync-2", at, "max_s")]
         assert slower["separated"] is True and slower["verdict"] == "separated"
         assert slower["difference"] > 0 and slower["b_low"] > slower["a_high"]
-        assert by[("pull", at, "max")]["separated"] is False  # pull does not go through the deploy host
-    assert by[("rsync-2", "at scale", "s_per_added_host")]["separated"] is None  # no interval: never separated
+        assert by[("pull", at, "max_s")]["separated"] is False  # pull does not go through the deploy host
+    assert by[("rsync-2", "at scale", "per_added_host_s")]["separated"] is None  # no interval: never separated
 
 
 def test_the_table_names_the_change_the_interval_and_readable_units(fleet_runs):
@@ -60,11 +60,10 @@ def test_fleet_json_numbers_are_the_summary_numbers(fleet_runs):
     rows = {(r["subject"], r["at"], r["measure"]): r for r in data["differences"]}
     for side, summary in zip(("a", "b"), summaries):
         for row in summary["summary"]:
-            for measure, column in (("p50", "p50_s"), ("p95", "p95_s"), ("max", "max_s"),
-                                    ("not_updated", "hosts_not_updated")):
-                assert rows[(row["strategy"], f"{row['fleet_hosts']:,} hosts", measure)][side] == row[column]
+            for column in ("p50_s", "p95_s", "max_s", "hosts_not_updated"):  # named as in the files
+                assert rows[(row["strategy"], f"{row['fleet_hosts']:,} hosts", column)][side] == row[column]
         for name, seconds in summary["per_added_host_s_at_scale"].items():
-            assert rows[(name, "at scale", "s_per_added_host")][side] == seconds
+            assert rows[(name, "at scale", "per_added_host_s")][side] == seconds
     assert data["a"]["path"] == str(a) and data["b"]["overrides"] == ["network.deploy_egress=20Mbps", "seed=1"]
 
 

@@ -64,12 +64,12 @@ def test_a_format_this_deploysim_does_not_read_is_refused_naming_both(tmp_path, 
             "run the command again")
 
 
-@pytest.mark.parametrize("command", ["sweep", "run (releases)", "bench"])
-def test_kinds_not_yet_comparable_say_which_are(tmp_path, copy, command):
-    edit_manifest(copy, command=command)
+def test_a_kind_not_yet_comparable_says_which_are(tmp_path, copy):
+    edit_manifest(copy, command="validate-model")
     other = tmp_path / "other"
     shutil.copytree(copy, other)
-    refused(copy, other, "not yet supported", "fleet growth (deploysim run)", "evaluation (deploysim evaluate)")
+    refused(copy, other, "not yet supported", "fleet growth (deploysim run)", "evaluation (deploysim evaluate)",
+            "a sweep (deploysim sweep)", "a bench run (deploysim bench)", "releases through a pipeline")
 
 
 def test_a_bad_format_flag_exits_2(fleet_runs):

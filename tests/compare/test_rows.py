@@ -33,6 +33,11 @@ def test_without_an_interval_nothing_is_separated():
     assert row((1, NAN, NAN), (1, NAN, NAN)).verdict == "equal"
 
 
+def test_a_measure_neither_folder_has_a_value_of_is_not_called_equal():
+    assert row((NAN, NAN, NAN), (NAN, NAN, NAN)).verdict == "no value"  # e.g. a false-rollback rate of no good builds
+    assert row((NAN, NAN, NAN), (0.5, 0.1, 0.9)).verdict == "no interval"
+
+
 def test_an_open_end_is_unbounded_on_that_side():
     assert row((1, NAN, 2), (5, 4, NAN)).separated is True  # below 2 vs above 4
     assert row((5, 4, NAN), (9, 8, 10)).separated is False  # A reaches up without end
