@@ -331,20 +331,36 @@ def compare(
 def check(
     scenario: str = typer.Argument(..., metavar="SCENARIO", help="Scenario file (YAML)."),
     set_: Sets = [],
+    format_: Format = "table",
 ) -> None:
-    """Validate a scenario (with the same overrides as run) without running it."""
+    """Validate a scenario (with the same overrides as run) without running it. With --format json, one
+    object on stdout: what the scenario holds, import notes, warnings and predictions, or its problems."""
+    check_options(bad_flags({}, {"--format": (format_, FORMATS)}), None, False)
     from sim.commands.check import check as check_command
-    from sim.commands.check import describe, import_lines, print_warnings
+    from sim.commands.check import describe, failure_json, import_lines, print_warnings, to_json
 
-    loaded = check_command(scenario, set_)
+    try:
+        loaded = check_command(scenario, set_)
+    except UserError as error:
+        if format_ == "json":
+            print(json.dumps(failure_json(scenario, error), indent=2))
+        raise
+    predicted = []
+    if loaded.imported and loaded.scenario.rollout is not None:
+        from sim.commands.predict import predictions
+
+        predicted = predictions(loaded.scenario, loaded.scenario.seed if loaded.scenario.seed is not None else 0)
+    if format_ == "json":
+        print(json.dumps(to_json(loaded, predicted), indent=2))
+        print_warnings(loaded)  # on stderr, as without --format json
+        return
     print(describe(loaded))
     for line in import_lines(loaded):
         print(line)
-    if loaded.imported and loaded.scenario.rollout is not None:
+    if predicted:
         from sim.commands.predict import prediction_lines
 
-        seed = loaded.scenario.seed if loaded.scenario.seed is not None else 0
-        for line in prediction_lines(loaded.scenario, seed):
+        for line in prediction_lines(predicted):
             print(line)
     print_warnings(loaded)
 

@@ -70,17 +70,34 @@ def predict(scenario: Scenario, entropy: int, releases: int = RELEASES) -> Predi
     )
 
 
-def prediction_lines(scenario: Scenario, entropy: int) -> list[str]:
-    """What `check` prints: the prediction for the rollout with its gates, or for each policy of an
-    evaluation (its gates, and its own steps if it has them)."""
+def predictions(scenario: Scenario, entropy: int) -> list[tuple[str | None, Prediction]]:
+    """The prediction for the rollout with its gates (policy None), or for each policy of an evaluation
+    (its gates, and its own steps if it has them)."""
     if scenario.evaluation is None:
-        return predict(scenario, entropy).lines()
+        return [(None, predict(scenario, entropy))]
     rollouts = policy_rollouts(scenario)
-    lines = []
+    found: list[tuple[str | None, Prediction]] = []
     for name, gates in scenario.evaluation.policies.items():
         policy = scenario.model_copy(update={"gates": gates, "rollout": rollouts[name]})
-        lines += [line.replace("predicted:", f"predicted ({name}):", 1) for line in predict(policy, entropy).lines()]
-    return lines
+        found.append((name, predict(policy, entropy)))
+    return found
+
+
+def prediction_lines(found: list[tuple[str | None, Prediction]]) -> list[str]:
+    """What `check` prints: `predicted (POLICY): ...`, two lines per prediction."""
+    return [line if name is None else line.replace("predicted:", f"predicted ({name}):", 1)
+            for name, prediction in found for line in prediction.lines()]
+
+
+def prediction_records(found: list[tuple[str | None, Prediction]]) -> list[dict]:
+    """The predictions as `check --format json` gives them: seconds, null where not bounded."""
+    def quantile(value: tuple[float, float, float]) -> dict:
+        return dict(zip(("value_s", "low_s", "high_s"), (None if np.isnan(x) else float(x) for x in value)))
+
+    return [{"policy": name, "measure": measure, "what": timing.what, "of": timing.of, "among": timing.among,
+             "confidence": CONFIDENCE, "p50": quantile(timing.p50), "p95": quantile(timing.p95)}
+            for name, prediction in found
+            for measure, timing in (("promotion", prediction.promotion), ("abort", prediction.abort))]
 
 
 def _with_interval(value: tuple[float, float, float]) -> str:

@@ -50,7 +50,17 @@ def render() -> str:
     parts.append(JSON + "\n".join(f"- {command}: " + ", ".join(f"`results.{key}` ({spec.file})"
                                                                 for key, spec in keys.items())
                                    for command, keys in JSON_TABLES.items()) + "\n")
+    parts.append(CHECK)
     return "\n".join(parts)
+
+
+CHECK = """`deploysim check --format json` writes no file; its `results`: `ok`; for a valid scenario `source`,
+`sha256` (of the effective scenario), `strategies`, `fleet_hosts`, `replications`, `rollout` (`strategy`,
+`steps`, `backtest`, `policies`; null without one), `imported` (`file`, `line`, `key`, `note`: what importing a
+controller object left out), `warnings` (`file`, `line`, `column`, `key`, `message`, `got`, `allowed`) and
+`predictions` (per policy, `promotion` and `abort`: `of` of `among` releases, `p50` and `p95` as `value_s`,
+`low_s`, `high_s` at `confidence`); for an invalid one (exit 2) `source` and `problems`, each as a warning is.
+"""
 
 
 def _table(spec: Table) -> str:
