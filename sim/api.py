@@ -3,6 +3,11 @@
 Names load on first use (`from sim.api import simulate` imports the deploy engine then, not when this
 module is imported), so a command that only reads its input stays light. Everything in `sim` that is
 not named here is internal and may move; `tests/test_layering.py` holds `bench` to this list.
+
+Tables returned here (`host_table`, `fleet_summary`, ...) carry the in-memory column names (`done`,
+`fleet_size`); the files carry names with their units (`done_s`, `fleet_hosts`). `columns.to_file(frame,
+columns.table(command, file))` renames a frame as its file would be, `columns.from_file` turns a
+row read from a file back (`columns.TABLES` holds both names of every column).
 """
 
 from __future__ import annotations
