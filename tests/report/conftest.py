@@ -198,3 +198,51 @@ def bench_folder(tmp_path_factory):
     out = results.write(tmp_path_factory.mktemp("bench") / "out", bench_like_result())
     assert invoke("report", out).exit_code == 0
     return out
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def shipped(factory, name: str, command: str, *flags, exit_codes=(0,)):
+    """`deploysim COMMAND scenarios/NAME.yaml --report` with FLAGS (fewer replications or releases, to keep
+    the suite quick; the scenario, its names, strategies, stages and sizes are the shipped ones)."""
+    out = factory.mktemp(f"shipped-{name}") / "out"
+    result = invoke(command, SHIPPED / f"{name}.yaml", "--out", out, "--workers", "1", "--report", *flags)
+    assert result.exit_code in exit_codes, result.output
+    return out
+
+
+@pytest.fixture(scope="session")
+def shipped_fleet_folder(tmp_path_factory):
+    """The README's main job, scenarios/push_vs_pull.yaml (2 replications instead of 5)."""
+    return shipped(tmp_path_factory, "push_vs_pull", "run", "-r", "2")
+
+
+@pytest.fixture(scope="session")
+def shipped_p2p_folder(tmp_path_factory):
+    """scenarios/p2p_vs_pull.yaml, fleets up to a million hosts (1 replication instead of 3)."""
+    return shipped(tmp_path_factory, "p2p_vs_pull", "run", "-r", "1")
+
+
+@pytest.fixture(scope="session")
+def shipped_releases_folder(tmp_path_factory):
+    """scenarios/slack_2020_pipeline.yaml as shipped."""
+    return shipped(tmp_path_factory, "slack_2020_pipeline", "run")
+
+
+@pytest.fixture(scope="session")
+def shipped_evaluation_folder(tmp_path_factory):
+    """scenarios/threshold_policies.yaml evaluated on 40 releases per policy (not 400)."""
+    return shipped(tmp_path_factory, "threshold_policies", "evaluate", "-n", "40", exit_codes=(0, 1, 3))
+
+
+@pytest.fixture(scope="session")
+def shipped_controllers_folder(tmp_path_factory):
+    """scenarios/controller_policies.yaml (an Argo Rollout and a Flagger Canary) on 40 releases per policy."""
+    return shipped(tmp_path_factory, "controller_policies", "evaluate", "-n", "40", exit_codes=(0, 1, 3))
+
+
+@pytest.fixture(scope="session")
+def shipped_sweep_folder(tmp_path_factory):
+    """scenarios/threshold_policies.yaml's sweep on 20 releases per point (not 400)."""
+    return shipped(tmp_path_factory, "threshold_policies", "sweep", "-n", "20", exit_codes=(0, 1, 3))
