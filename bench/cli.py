@@ -29,8 +29,8 @@ from bench.analysis import calibrate, validate
 from bench.config import config_from_scenario
 from bench.deploy import rollout
 from bench.harness import cleanup, preflight
-from bench.run import run_bench
-from sim.api import Problem, UserError, bad_flags, check_options, interruptible
+from bench.run import phases, run_bench
+from sim.api import Problem, UserError, bad_flags, check_options, interruptible, progress_bar
 
 
 class DefaultRunGroup(TyperGroup):
@@ -116,7 +116,8 @@ def run_cmd(scenario: Path = typer.Argument(None, metavar="SCENARIO",
             err.print(Text.assemble((f"preflight {f.name}", "red"), f": {f.detail}; {f.advice}"))
         if preflight.blocking(findings):
             raise typer.Exit(2)
-        result = run_bench(cfg, steps=step_list, with_rollback=rollback)
+        with progress_bar(err, "bench", phases(cfg, step_list, rollback)) as done:  # on a terminal only
+            result = run_bench(cfg, steps=step_list, with_rollback=rollback, done=done)
         result = replace(result, not_reproduced=preflight.not_reproduced(findings))
         for note in result.notes:
             err.print(f"note: {note}", markup=False)

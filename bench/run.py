@@ -8,6 +8,7 @@ protocols' (`bench.deploy.pull`, `push`, `rollout`). Each deploy yields a `Deplo
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from bench.config import BenchConfig, StrategySpec
@@ -37,26 +38,40 @@ def runnable(specs: tuple[StrategySpec, ...]) -> tuple[tuple[StrategySpec, ...],
     return specs, [f"no root: {name} pushed over the rsync daemon, not ssh" for name in moved]
 
 
-def run_bench(cfg: BenchConfig, steps: list[float] | None = None, with_rollback: bool = False) -> BenchResult:
+def phases(cfg: BenchConfig, steps: list[float] | None = None, with_rollback: bool = False) -> int:
+    """How many phases `run_bench` reports done (its progress bar's total): the fleet brought up, the
+    baseline, each strategy's deploy, the staged rollout, the rollback."""
+    return 1 + 2 * with_rollback + len(runnable(cfg.strategies)[0]) + bool(steps)
+
+
+def run_bench(cfg: BenchConfig, steps: list[float] | None = None, with_rollback: bool = False,
+              done: Callable[[str], None] = lambda phase: None) -> BenchResult:
     """Bring a fleet up, deploy one build by each strategy in turn, tear everything down.
 
     `steps` adds a staged pull rollout of a second build (one record per step); `with_rollback`
-    deploys a baseline build first and, at the end, rolls the pull fleet back to it.
+    deploys a baseline build first and, at the end, rolls the pull fleet back to it. `done` is told the
+    name of each phase as it ends (`phases` counts them).
     """
     specs, notes = runnable(cfg.strategies)
     with fleet(cfg) as f:
+        done("fleet up")
         baseline = new_build(f, f"b{cfg.seed}-base", seed=cfg.seed + 1) if with_rollback else None
         if baseline is not None:
             deploy_pull(f, baseline, name="baseline")
+            done("baseline")
         build = new_build(f, f"b{cfg.seed}")
-        records = [deploy_pull(f, build, name=s.name) if s.kind == "pull"
-                   else deploy_push(f, build, parallel=s.parallel or cfg.parallel, name=s.name,
-                                    transport=s.transport)
-                   for s in specs]
+        records = []
+        for s in specs:
+            records.append(deploy_pull(f, build, name=s.name) if s.kind == "pull"
+                           else deploy_push(f, build, parallel=s.parallel or cfg.parallel, name=s.name,
+                                            transport=s.transport))
+            done(s.name)
         if steps:
             records += rollout.staged_rollout(f, new_build(f, f"b{cfg.seed}-staged", seed=cfg.seed + 2), steps)
+            done("staged rollout")
         if baseline is not None:
             records.append(rollout.rollback(f, baseline))
+            done("rollback")
         if not f.net.isolated:
             notes.append("loopback fallback: hosts are plain processes on 127.77.x.x, links unshaped")
         return BenchResult(f.run_id, cfg, f.net.isolated, records, not_reproduced=["latency", "loss", "jitter"],

@@ -35,6 +35,7 @@ _EXPORTS: dict[str, str] = {
     "run": "sim.commands.run", "evaluate": "sim.commands.evaluate", "sweep": "sim.commands.sweep",
     # for command-line plugins (`deploysim bench`)
     "write_report": "sim.report.build", "bad_flags": "sim.commands.flags", "check_options": "sim.commands.flags", "interruptible": "sim.interrupts",
+    "progress_bar": "sim.progress",
 }
 
 __all__ = sorted(_EXPORTS)
