@@ -16,7 +16,7 @@ from sim.compare.difference import Measure
 from sim.compare.fleet import median_interval
 from sim.report.folder import ResultsFolder
 from sim.report.formats import number
-from sim.rollout.populations import populations
+from sim.results.populations import populations
 
 INTERVAL = ("shares: Wilson 95% interval (summary.json); times and other medians: 95% interval of the median "
             "over the population's releases (order statistics of releases.csv; none with fewer than 6)")

@@ -11,7 +11,7 @@ import math
 import pandas as pd
 from scipy import stats
 
-from sim.rollout.populations import DETECTED, populations
+from sim.results.populations import DETECTED, populations
 from sim.stats.intervals import quantile_ci, wilson
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from sim.rollout import clock
-from sim.rollout.populations import DETECTED, populations
+from sim.results.populations import DETECTED, populations
 from sim.rollout.release import ReleaseResult
 from sim.stats.intervals import wilson
 from sim.units import format_duration
