@@ -9,6 +9,7 @@ none does.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from typing import Annotated, Literal, Union
 
@@ -19,7 +20,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from sim.distributions import Constant, Distribution, LogNormal
 from sim.policies import Policy
 from sim.policies.measures import MappedMetric
-from sim.quantities import NonNegativeDuration, PositiveRate, PositiveSize, Share
+from sim.quantities import NonNegativeDuration, Percent, PositiveRate, PositiveSize, Share
 from sim.section import Section
 from sim.spec.evaluation import Evaluation
 from sim.spec.references import bad_references, line_error, located
@@ -43,24 +44,50 @@ class Tiers(Section):
 
 
 class Growth(Section):
-    """A fleet that grows every week; `run` samples its size from `start` to the last week."""
+    """A fleet that grows every week, by a number of hosts (`per_week`) or by a share of itself
+    (`percent_per_week`, compounding); `run` samples its size from `start` to the last week."""
 
     start: int = Field(10, ge=1, le=MAX_HOSTS)
     """Hosts in week 0."""
-    per_week: int = Field(..., ge=1, le=MAX_HOSTS)
-    """Hosts added each week."""
+    per_week: int | None = Field(None, ge=1, le=MAX_HOSTS)
+    """Hosts added each week (linear growth). Give this or `percent_per_week`."""
+    percent_per_week: Percent | None = Field(None, gt=0)
+    """Growth each week as a percent of the fleet (compounding: `5%` is 1.05 times a week). Give this or
+    `per_week`."""
     weeks: int = Field(..., ge=1, le=10_000)
     """How many weeks of growth `run` covers."""
     points: int = Field(12, ge=2, le=200)
     """How many fleet sizes to simulate, spaced evenly on a log scale."""
 
+    @model_validator(mode="after")
+    def _one_rate(self) -> "Growth":
+        given = [key for key in ("per_week", "percent_per_week") if getattr(self, key) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of per_week (hosts a week) and percent_per_week (a percent of the "
+                             f"fleet a week, compounding); got {' and '.join(given) or 'neither'}")
+        if self.log_size(self.weeks) > math.log(MAX_HOSTS) + 1e-12:
+            rate = f"{self.per_week} hosts" if self.per_week else f"{self.percent_per_week:g}%"
+            raise ValueError(f"the fleet would grow past {MAX_HOSTS:,} hosts (start {self.start:,}, {rate} a week, "
+                             f"{self.weeks} weeks); give fewer weeks or a slower growth")
+        return self
+
+    def log_size(self, week: float) -> float:
+        """The natural log of the fleet's size at `week` (a log, so that compounding never overflows)."""
+        if self.per_week is not None:
+            return math.log(self.start + self.per_week * week)
+        return math.log(self.start) + week * math.log1p(self.percent_per_week / 100)
+
     def sizes(self) -> list[int]:
-        last = self.start + self.per_week * self.weeks
+        last = self.start + self.per_week * self.weeks if self.per_week is not None else \
+            math.exp(self.log_size(self.weeks))
         raw = np.geomspace(self.start, last, self.points)
         return sorted({int(round(x)) for x in raw})
 
     def week_of(self, hosts: float) -> float:
-        return (hosts - self.start) / self.per_week
+        """The (fractional) week the fleet reaches `hosts`."""
+        if self.per_week is not None:
+            return (hosts - self.start) / self.per_week
+        return math.log(hosts / self.start) / math.log1p(self.percent_per_week / 100)
 
 
 class Fleet(Section):
