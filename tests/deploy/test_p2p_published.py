@@ -1,0 +1,52 @@
+"""The p2p strategy against published systems (docs/p2p.md, "Against published systems"; sources D2, D8):
+the shapes of their benchmarks, simulated with signalling, verification and activation set to zero so
+that only distribution is timed (as the benchmarks time it).
+
+- Kraken (uber/kraken README): 3 GB to 2,600 hosts at a 300 MB/s limit each way, 5 origins: p50 10 s. The
+  issue's bar: within 15%. Its p99 of 18 s is NOT met (the model ends every host within a few tenths of a
+  second of each other: it has no spread of rates between hosts), so no test claims it.
+- Dragonfly: 200 MB at 200 Mb/s, about 12 s flat from 1 to 1,200 clients. Held: flat within 20% from 100
+  to 1,200 hosts and within 15% of 12 s at 1,200, while pull from one origin grows in proportion to the
+  fleet. NOT met: flat from 10 hosts (8.8 s there, 12.6 s at 1,200: the model has none of Dragonfly's
+  per-task scheduling overhead, which is what keeps its small swarms at 12 s).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.deploy.engine import Job, simulate
+from tests.conftest import make_scenario
+
+ONLY_DISTRIBUTION = {"publish": 0, "key_write": 0, "wakeup": 0, "verify_rate": "1000GB/s", "activation": 0}
+
+
+def done_times(scenario, strategy: str, hosts: int) -> np.ndarray:
+    record = simulate(scenario, Job(strategy, hosts, 0, 1))
+    return np.asarray(record.done, dtype=float)
+
+
+def test_kraken_benchmark_p50_is_within_15_percent_of_10s():
+    scenario = make_scenario(
+        fleet={"hosts": 2600, "zones": 3, "tiers": {"canary": 0}}, artifact={"size": "3GB", "files": 1},
+        network={"origin_egress": "10Gbps", "per_flow": "10Gbps", "host_download": "300MB/s"},
+        strategies={"kraken": {"kind": "p2p", **ONLY_DISTRIBUTION, "seeders": 5, "upload": "300MB/s",
+                               "download": "300MB/s", "connections": 10, "piece_size": "4MB"}})
+    done = done_times(scenario, "kraken", 2600)
+    assert np.isfinite(done).all()
+    assert abs(np.median(done) - 10.0) <= 0.15 * 10.0, np.median(done)
+
+
+def test_dragonfly_stays_flat_to_1200_hosts_while_pull_grows_with_the_fleet():
+    scenario = make_scenario(
+        fleet={"hosts": 10, "zones": 1, "tiers": {"canary": 0}}, artifact={"size": "200MB", "files": 1},
+        network={"origin_egress": "1Gbps", "per_flow": "10Gbps", "host_download": "200Mbps"},
+        strategies={"dragonfly": {"kind": "p2p", **ONLY_DISTRIBUTION, "upload": "200Mbps"},
+                    "pull": {"kind": "pull", **ONLY_DISTRIBUTION}})
+    p2p = {n: np.median(done_times(scenario, "dragonfly", n)) for n in (100, 1200)}
+    assert p2p[1200] <= 1.2 * p2p[100], p2p
+    assert abs(p2p[1200] - 12.0) <= 0.15 * 12.0, p2p
+    pull = {n: done_times(scenario, "pull", n).max() for n in (100, 1200)}
+    origin_bound = {n: n * 200e6 / 125e6 for n in pull}  # N F / u_s: 160 s and 1,920 s
+    for n in pull:
+        assert origin_bound[n] <= pull[n] <= 1.01 * origin_bound[n] + 0.1, (n, pull[n])
