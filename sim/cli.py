@@ -71,6 +71,12 @@ Releases = Annotated[Optional[int], typer.Option(
 Replications = Annotated[Optional[int], typer.Option(
     "--replications", "-r", metavar="<int>", help="Independent repetitions, >= 1 (default: the scenario's).")]
 
+ExecutorOption = Annotated[str, typer.Option(
+    "--executor", metavar="<local|dask>",
+    help="Where the simulations run: a local process pool, or a Dask cluster (same seed, same numbers).")]
+Scheduler = Annotated[Optional[str], typer.Option(
+    "--scheduler", metavar="<tcp://host:port>", help="Dask scheduler address (with --executor dask).")]
+
 Report = Annotated[bool, typer.Option(
     "--report", help="Also write report.html into the --out folder, as deploysim report does.")]
 
@@ -127,11 +133,13 @@ def run(
     overwrite: Overwrite = False,
     metrics: Metrics = None,
     report: Report = False,
+    executor: ExecutorOption = "local",
+    scheduler: Scheduler = None,
 ) -> None:
     """Simulate a scenario: every strategy at every fleet size, or, when it has a `rollout:` section,
     releases through it (as `deploysim release` does)."""
     _simulate(scenario, out, set_, replications, seed, workers, format_, overwrite, metrics, releases_only=False,
-              report=report)
+              report=report, executor=executor, scheduler=scheduler)
 
 
 @app.command()
@@ -145,18 +153,22 @@ def release(
     format_: Format = "table",
     overwrite: Overwrite = False,
     metrics: Metrics = None,
+    executor: ExecutorOption = "local",
+    scheduler: Scheduler = None,
 ) -> None:
     """Simulate releases through the scenario's rollout: outcomes, decisions, timelines."""
-    _simulate(scenario, out, set_, replications, seed, workers, format_, overwrite, metrics, releases_only=True)
+    _simulate(scenario, out, set_, replications, seed, workers, format_, overwrite, metrics, releases_only=True,
+              executor=executor, scheduler=scheduler)
 
 
 def _simulate(scenario, out, set_, replications, seed, workers, format_, overwrite, metrics, releases_only,
-              report=False) -> None:
+              report=False, executor="local", scheduler=None) -> None:
     with interruptible(out):
         from sim.commands.common import prepare
 
         check_options(bad_flags({"--replications": (replications, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
-                                {"--format": (format_, FORMATS)}) + _report_flag(report, out), out, overwrite)
+                                {"--format": (format_, FORMATS), "--executor": (executor, EXECUTORS)})
+                      + _scheduler_flag(executor, scheduler) + _report_flag(report, out), out, overwrite)
         loaded, entropy = prepare(scenario, set_, replications, seed, metrics)
         if releases_only and loaded.scenario.rollout is None:
             raise UserError([Problem(loaded.source, None, None, "rollout", "release needs a rollout: section "
@@ -166,8 +178,13 @@ def _simulate(scenario, out, set_, replications, seed, workers, format_, overwri
                   file=sys.stderr)
         from sim.commands import release as release_module  # the engine, once the input is known good
         from sim.commands import run as run_module
+        from sim.deploy.experiment import close_executor, make_executor
 
-        result = run_module.run_loaded(loaded, entropy, out=out, workers=workers, overwrite=overwrite)
+        pool = make_executor(executor, scheduler)
+        try:
+            result = run_module.run_loaded(loaded, entropy, out=out, workers=workers, overwrite=overwrite, executor=pool)
+        finally:
+            close_executor(pool)
     with interruptible(out, written=out is not None):
         emit(release_module if isinstance(result, release_module.ReleaseRun) else run_module, result, format_)
         if report:
@@ -185,10 +202,8 @@ def evaluate(
     workers: Workers = None,
     format_: Format = "table",
     overwrite: GateOverwrite = False,
-    executor: str = typer.Option("local", "--executor", metavar="<local|dask>",
-                                 help="Where releases run: a local process pool, or a Dask cluster."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="<tcp://host:port>",
-                                            help="Dask scheduler address (with --executor dask)."),
+    executor: ExecutorOption = "local",
+    scheduler: Scheduler = None,
     metrics: Metrics = None,
     junit: Junit = None,
     summary: Summary = None,
@@ -212,7 +227,8 @@ def evaluate(
 
         check_options(bad_flags({"--releases": (releases, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
                                 {"--format": (format_, FORMATS), "--executor": (executor, EXECUTORS)})
-                      + _report_problems(junit, summary, out, overwrite) + _report_flag(report, out), out, overwrite)
+                      + _scheduler_flag(executor, scheduler) + _report_problems(junit, summary, out, overwrite)
+                      + _report_flag(report, out), out, overwrite)
         from sim.commands.common import policy_overrides
 
         loaded, entropy = prepare(scenario, [*policy_overrides(policy), *set_], None, seed, metrics)
@@ -253,6 +269,8 @@ def sweep(
     summary: Summary = None,
     annotations: Annotations = False,
     report: Report = False,
+    executor: ExecutorOption = "local",
+    scheduler: Scheduler = None,
 ) -> None:
     """Evaluate a grid of thresholds, bake times and stages on the same releases; name the Pareto front.
 
@@ -266,14 +284,20 @@ def sweep(
         from sim.commands.common import prepare
 
         check_options(bad_flags({"--releases": (releases, 1), "--seed": (seed, 0), "--workers": (workers, 1)},
-                                {"--format": (format_, FORMATS)}) + _report_problems(junit, summary, out, overwrite)
+                                {"--format": (format_, FORMATS), "--executor": (executor, EXECUTORS)})
+                      + _scheduler_flag(executor, scheduler) + _report_problems(junit, summary, out, overwrite)
                       + _report_flag(report, out), out, overwrite)
         loaded, entropy = prepare(scenario, set_, None, seed)
         from sim.commands import sweep as sweep_module  # the engine, once the input is known good
         from sim.commands.evaluate import report_to_ci
+        from sim.deploy.experiment import close_executor, make_executor
 
         started = time.monotonic()
-        result = sweep_module.sweep(loaded, entropy, workers, releases, err=err_console())
+        pool = make_executor(executor, scheduler)
+        try:
+            result = sweep_module.sweep(loaded, entropy, workers, releases, executor=pool, err=err_console())
+        finally:
+            close_executor(pool)
         seconds = time.monotonic() - started
         if out is not None:
             result = sweep_module.write(result, Path(out), overwrite, list(set_))
@@ -415,6 +439,14 @@ def _report_problems(junit: str | None, summary: str | None, out: str | None, ov
     from sim.results.ci_gate import report_problems
 
     return report_problems(junit, summary, out, overwrite, os.environ.get("GITHUB_STEP_SUMMARY"))
+
+
+def _scheduler_flag(executor: str, scheduler: str | None) -> list[Problem]:
+    """--executor dask needs a scheduler to send the work to."""
+    if executor == "dask" and not scheduler:
+        return [Problem("--scheduler", None, None, "", "needed with --executor dask: the address of an existing "
+                        "Dask scheduler", allowed="tcp://HOST:PORT")]
+    return []
 
 
 def _report_flag(report: bool, out: str | None) -> list[Problem]:

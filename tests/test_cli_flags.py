@@ -29,6 +29,10 @@ def invoke(*args):
     ("evaluate", POLICIES, ["--executor", "threads"],
      ["--executor: not one of the choices (got 'threads'; allowed local, dask)"]),
     ("sweep", POLICIES, ["-n", "-5"], ["--releases: must be >= 1 (got -5; allowed >= 1)"]),
+    ("run", PVP, ["--executor", "threads"], ["--executor: not one of the choices (got 'threads'; allowed local, dask)"]),
+    ("sweep", POLICIES, ["--executor", "ray"], ["--executor: not one of the choices (got 'ray'; allowed local, dask)"]),
+    ("run", PVP, ["--executor", "dask"],
+     ["--scheduler: needed with --executor dask: the address of an existing Dask scheduler (allowed tcp://HOST:PORT)"]),
     ("run", PVP, ["--replications", "-3", "--workers", "0", "--seed", "-1"],  # every problem at once
      ["--replications: must be >= 1 (got -3; allowed >= 1)", "--seed: must be >= 0 (got -1; allowed >= 0)",
       "--workers: must be >= 1 (got 0; allowed >= 1)"]),

@@ -165,40 +165,44 @@ def check(loaded, costs: Mapping[str, list[Cost]], have: Budget, environ: Mappin
         raise UserError(problems)
 
 
-def fleet_costs(scenario, workers: int, writes: bool) -> dict[str, list[Cost]]:
-    """A fleet-growth run: every strategy at every fleet size, `replications` times (`sim.commands.run`)."""
+def fleet_costs(scenario, workers: int, writes: bool, remote: bool = False) -> dict[str, list[Cost]]:
+    """A fleet-growth run: every strategy at every fleet size, `replications` times (`sim.commands.run`);
+    `remote`: the deploys run elsewhere (Dask), so only what this process keeps and writes counts."""
     sizes = scenario.fleet_sizes()
     strategies, replications = len(scenario.strategies), scenario.replications
     jobs = strategies * len(sizes) * replications
     kept = {"first": 1, "all": replications, "none": 0}[scenario.output.host_rows] * strategies * sum(sizes)
     size_key = _size_key(scenario)
     span = f"{len(sizes)} fleet size{'s' if len(sizes) > 1 else ''} up to {max(sizes):,} hosts"
-    memory = [Cost(PROCESS_BYTES + workers * (PROCESS_BYTES if workers > 1 else 0)
-                   + workers * ENGINE_BYTES_PER_HOST * max(sizes), f"{_workers(workers)} at {max(sizes):,} hosts",
-                   size_key),
-              Cost(jobs * JOB_BYTES, f"results of {jobs:,} deploys", ("replications",)),
+    memory = [] if remote else [
+        Cost(PROCESS_BYTES + workers * (PROCESS_BYTES if workers > 1 else 0) + workers * ENGINE_BYTES_PER_HOST * max(sizes),
+             f"{_workers(workers)} at {max(sizes):,} hosts", size_key)]
+    memory += [Cost(jobs * JOB_BYTES, f"results of {jobs:,} deploys", ("replications",)),
               Cost(kept * HOST_ROW_BYTES, f"{kept:,} host rows (output.host_rows: {scenario.output.host_rows})",
                    ("output", "host_rows"), ROWS_ADVICE)]
     host_seconds = strategies * replications * sum(sizes) * ENGINE_SECONDS_PER_HOST
-    time = [Cost((jobs * JOB_SECONDS + host_seconds) / workers,
-                 f"{jobs:,} deploys ({strategies} strategies x {span} x {replications:,} replications) "
-                 f"on {_workers(workers)}", ("replications",) if replications > 1 else size_key),
-            Cost(kept * HOST_ROW_SECONDS, f"{kept:,} host rows", ("output", "host_rows"), ROWS_ADVICE)]
+    time = [] if remote else [
+        Cost((jobs * JOB_SECONDS + host_seconds) / workers,
+             f"{jobs:,} deploys ({strategies} strategies x {span} x {replications:,} replications) "
+             f"on {_workers(workers)}", ("replications",) if replications > 1 else size_key)]
+    time += [Cost(kept * HOST_ROW_SECONDS, f"{kept:,} host rows", ("output", "host_rows"), ROWS_ADVICE)]
     disk = [Cost(kept * HOST_ROW_CSV_BYTES, f"hosts.csv of {kept:,} rows", ("output", "host_rows"), ROWS_ADVICE)
             ] if writes else []
     return {"memory": memory, "time": time, "disk": disk}
 
 
-def release_costs(scenario, workers: int, writes: bool) -> dict[str, list[Cost]]:
-    """Releases through the rollout, `replications` of them (`sim.commands.release`)."""
+def release_costs(scenario, workers: int, writes: bool, remote: bool = False) -> dict[str, list[Cost]]:
+    """Releases through the rollout, `replications` of them (`sim.commands.release`); `remote`: simulated
+    elsewhere (Dask), so only the releases this process keeps count."""
     n, hosts, intervals = scenario.replications, scenario.fleet.hosts, _intervals(scenario)
     flight = min(EVAL_CHUNK, n) * (FLIGHT_BYTES_PER_HOST * hosts + FLIGHT_BYTES_PER_INTERVAL * intervals)
-    memory = [Cost(PROCESS_BYTES + workers * ((PROCESS_BYTES if workers > 1 else 0) + flight),
-                   f"{_workers(workers)} simulating releases of {hosts:,} hosts", ("fleet", "hosts")),
-              Cost(n * (RELEASE_BYTES_PER_INTERVAL * intervals + RELEASE_BYTES_PER_HOST * hosts),
+    memory = [] if remote else [Cost(PROCESS_BYTES + workers * ((PROCESS_BYTES if workers > 1 else 0) + flight),
+                                     f"{_workers(workers)} simulating releases of {hosts:,} hosts", ("fleet", "hosts"))]
+    memory += [Cost(n * (RELEASE_BYTES_PER_INTERVAL * intervals + RELEASE_BYTES_PER_HOST * hosts),
                    f"{n:,} releases of {intervals:,} metric intervals each", ("replications",))]
     each = RELEASE_SECONDS + RELEASE_SECONDS_PER_HOST * hosts + RELEASE_SECONDS_PER_INTERVAL * intervals
-    time = [Cost(n * each / workers, f"{n:,} releases of {hosts:,} hosts on {_workers(workers)}", ("replications",))]
+    time = [] if remote else [Cost(n * each / workers, f"{n:,} releases of {hosts:,} hosts on {_workers(workers)}",
+                                   ("replications",))]
     detail = RELEASE_DETAIL_CSV_BYTES if scenario.output.host_rows == "all" else 0.0
     disk = [Cost(n * (RELEASE_CSV_BYTES + detail), f"the files of {n:,} releases", ("replications",))] if writes else []
     return {"memory": memory, "time": time, "disk": disk}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,14 +50,16 @@ class ReleaseRun:
     out: Path | None = None
 
 
-def run_releases(loaded: LoadedScenario, entropy: int, workers: int | None, err: Console | None) -> ReleaseRun:
+def run_releases(loaded: LoadedScenario, entropy: int, workers: int | None, err: Console | None,
+                 executor: Executor | None = None) -> ReleaseRun:
     scenario = loaded.scenario
     n = scenario.replications
     workers = workers or default_workers(n)
     chunk = max(1, min(CHUNK, math.ceil(n / (4 * workers))))  # a few chunks per worker, at most CHUNK each
     items = [Replications(r, min(chunk, n - r), entropy) for r in range(0, n, chunk)]
     with progress_bar(err, "releases", n, step=len) as advance:
-        results = [result for chunk in map_ordered(run_chunk, release_setup(scenario), items, workers, progress=advance, chunksize=1)
+        results = [result for chunk in map_ordered(run_chunk, release_setup(scenario), items, workers, progress=advance,
+                                                         chunksize=1, executor=executor)
                    for result in chunk]
     outcomes = summary.outcome_table(results)
     return ReleaseRun(loaded, entropy, results, outcomes, summary.distribution(outcomes))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,17 +48,19 @@ def run(scenario_path: str, out: str | None = None, overrides: list[str] = (), r
 
 
 def run_loaded(loaded: LoadedScenario, entropy: int, out: str | None = None, workers: int | None = None,
-               overwrite: bool = False, progress: bool = True):
-    """`run` on a scenario already loaded by `prepare` (the CLI loads it before importing the engine)."""
-    guard(loaded, workers, out)
+               overwrite: bool = False, progress: bool = True, executor: Executor | None = None):
+    """`run` on a scenario already loaded by `prepare` (the CLI loads it before importing the engine).
+    `executor`: where the jobs run (`sim.deploy.experiment.make_executor`: a Dask cluster); None, a local
+    process pool of `workers`. The same seed gives the same numbers on either."""
+    guard(loaded, workers, out, remote=executor is not None)
     err = Console(stderr=True) if progress else None
     if loaded.scenario.rollout is not None:
         from sim.commands import release
 
         check_gates(loaded)
-        result = release.run_releases(loaded, entropy, workers, err)
+        result = release.run_releases(loaded, entropy, workers, err, executor)
         return release.write(result, Path(out), overwrite) if out is not None else result
-    return fleet_growth(loaded, entropy, out, workers, overwrite, err)
+    return fleet_growth(loaded, entropy, out, workers, overwrite, err, executor)
 
 
 def check_gates(loaded: LoadedScenario) -> None:
@@ -73,24 +76,25 @@ def check_gates(loaded: LoadedScenario) -> None:
                          for path, name in missing])
 
 
-def guard(loaded: LoadedScenario, workers: int | None, out: str | None) -> None:
+def guard(loaded: LoadedScenario, workers: int | None, out: str | None, remote: bool = False) -> None:
     """Refuse, before any work, a run this machine cannot hold or finish (`sim.commands.guards`)."""
     scenario = loaded.scenario
     if scenario.rollout is not None:
-        costs = guards.release_costs(scenario, workers or default_workers(scenario.replications), out is not None)
+        costs = guards.release_costs(scenario, workers or default_workers(scenario.replications), out is not None,
+                                     remote)
     else:
         jobs = len(scenario.strategies) * len(scenario.fleet_sizes()) * scenario.replications
-        costs = guards.fleet_costs(scenario, workers or default_workers(jobs), out is not None)
+        costs = guards.fleet_costs(scenario, workers or default_workers(jobs), out is not None, remote)
     guards.check(loaded, costs, guards.budget(out))
 
 
 def fleet_growth(loaded: LoadedScenario, entropy: int, out: str | None, workers: int | None, overwrite: bool,
-                 err: Console | None) -> RunResult:
-    """Every strategy at every fleet size (the scenario's `sweep.hosts` or its weekly growth)."""
+                 err: Console | None, executor: Executor | None = None) -> RunResult:
+    """Every strategy at every fleet size (the scenario's `fleet.sizes` or its weekly growth)."""
     scenario = loaded.scenario
     jobs = plan_jobs(scenario, entropy)
     workers = workers or default_workers(len(jobs))
-    results = _collect(scenario, jobs, workers, err)
+    results = _collect(scenario, jobs, workers, err, executor)
     replications_df = replication_table([r.summary for r in results])
     hosts_df = host_table([r.record for r in results if r.record is not None])
     summary = with_bottlenecks(fleet_summary(replications_df), scenario)
@@ -108,9 +112,9 @@ def with_bottlenecks(summary: pd.DataFrame, scenario) -> pd.DataFrame:
     return summary.assign(bottleneck=[b.resource for b in found], bound=[b.seconds for b in found])
 
 
-def _collect(scenario, jobs, workers, err: Console | None) -> list:
+def _collect(scenario, jobs, workers, err: Console | None, executor: Executor | None = None) -> list:
     with progress_bar(err, "simulating", len(jobs)) as advance:
-        return list(run_jobs(scenario, jobs, workers, progress=advance))
+        return list(run_jobs(scenario, jobs, workers, progress=advance, executor=executor))
 
 
 def _write(result: RunResult, out: Path, overwrite: bool, workers: int) -> RunResult:

@@ -8,8 +8,8 @@ from dataclasses import asdict
 import numpy as np
 import pandas as pd
 
-from sim.rollout import clock
 from sim.results.populations import DETECTED, populations
+from sim.rollout import clock
 from sim.rollout.release import ReleaseResult
 from sim.stats.intervals import wilson
 from sim.units import format_duration
