@@ -75,7 +75,7 @@ class Growth(Section):
         """The natural log of the fleet's size at `week` (a log, so that compounding never overflows)."""
         if self.per_week is not None:
             return math.log(self.start + self.per_week * week)
-        return math.log(self.start) + week * math.log1p(self.percent_per_week / 100)
+        return math.log(self.start) + week * self._log_rate()
 
     def sizes(self) -> list[int]:
         last = self.start + self.per_week * self.weeks if self.per_week is not None else \
@@ -87,7 +87,12 @@ class Growth(Section):
         """The (fractional) week the fleet reaches `hosts`."""
         if self.per_week is not None:
             return (hosts - self.start) / self.per_week
-        return math.log(hosts / self.start) / math.log1p(self.percent_per_week / 100)
+        return math.log(hosts / self.start) / self._log_rate()
+
+    def _log_rate(self) -> float:
+        """log(1 + percent_per_week / 100): the weekly growth factor's log (compounding growth)."""
+        assert self.percent_per_week is not None  # one of the two rates is given (_one_rate)
+        return math.log1p(self.percent_per_week / 100)
 
 
 class Fleet(Section):
