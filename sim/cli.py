@@ -135,11 +135,16 @@ def run(
     report: Report = False,
     executor: ExecutorOption = "local",
     scheduler: Scheduler = None,
+    sweep: List[str] = typer.Option(
+        [], "--sweep", metavar="<key=v1,v2,...>",
+        help="Run the fleet growth at every value of a scenario key (repeatable: the grid of all keys), e.g. "
+             "--sweep network.origin_egress=10Gbps,40Gbps; values read as YAML, as --set reads them."),
 ) -> None:
     """Simulate a scenario: every strategy at every fleet size, or, when it has a `rollout:` section,
-    releases through it (as `deploysim release` does)."""
+    releases through it (as `deploysim release` does). With --sweep, the fleet growth at every point of a
+    grid over scenario keys, on the same random draws."""
     _simulate(scenario, out, set_, replications, seed, workers, format_, overwrite, metrics, releases_only=False,
-              report=report, executor=executor, scheduler=scheduler)
+              report=report, executor=executor, scheduler=scheduler, sweep=sweep)
 
 
 @app.command()
@@ -162,7 +167,7 @@ def release(
 
 
 def _simulate(scenario, out, set_, replications, seed, workers, format_, overwrite, metrics, releases_only,
-              report=False, executor="local", scheduler=None) -> None:
+              report=False, executor="local", scheduler=None, sweep=()) -> None:
     with interruptible(out):
         from sim.commands.common import prepare
 
@@ -173,6 +178,9 @@ def _simulate(scenario, out, set_, replications, seed, workers, format_, overwri
         if releases_only and loaded.scenario.rollout is None:
             raise UserError([Problem(loaded.source, None, None, "rollout", "release needs a rollout: section "
                                      "(deploysim run simulates a fleet-growth scenario)", allowed="a rollout: section")])
+        if sweep:
+            _sweep_runs(loaded, entropy, sweep, out, workers, overwrite, format_, report, executor, scheduler)
+            return
         if not releases_only and loaded.scenario.rollout is not None:
             print("run: the scenario has a rollout: section, so releases go through it (as deploysim release)",
                   file=sys.stderr)
@@ -189,6 +197,28 @@ def _simulate(scenario, out, set_, replications, seed, workers, format_, overwri
         emit(release_module if isinstance(result, release_module.ReleaseRun) else run_module, result, format_)
         if report:
             _write_report(out)
+
+
+def _sweep_runs(loaded, entropy, sweep, out, workers, overwrite, format_, report, executor, scheduler) -> None:
+    """`run --sweep`: the grid's fleet growths (`sim.commands.run_sweep`), written and printed."""
+    from pathlib import Path
+
+    from sim.commands import run_sweep
+    from sim.deploy.experiment import close_executor, make_executor
+
+    if report:
+        raise UserError([Problem("--report", None, None, "", "is not yet available with --sweep: each point's "
+                                 "report comes from its own run (deploysim run --set KEY=VALUE --report)")])
+    run_sweep.parse_axes(sweep)  # the options' own problems first, before any executor starts
+    pool = make_executor(executor, scheduler)
+    try:
+        result = run_sweep.run_sweep(loaded, entropy, sweep, workers, err_console(), pool, out)
+    finally:
+        close_executor(pool)
+    if out is not None:
+        result = run_sweep.write(result, Path(out), overwrite)
+    with interruptible(out, written=out is not None):
+        emit(run_sweep, result, format_)
 
 
 @app.command()

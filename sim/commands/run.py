@@ -123,7 +123,7 @@ def _write(result: RunResult, out: Path, overwrite: bool, workers: int) -> RunRe
         columns.write_csv(result.summary, folder / "summary.csv", columns.SUMMARY)
         columns.write_csv(result.replications, folder / "replications.csv", columns.REPLICATIONS)
         columns.write_csv(result.hosts, folder / "hosts.csv", columns.HOSTS)
-        columns.write_csv(crossover_table(result), folder / "crossover.csv", columns.CROSSOVER)
+        columns.write_csv(crossover_table(loaded.scenario, result.crossovers), folder / "crossover.csv", columns.CROSSOVER)
         plots.deploy_time_vs_fleet(result.summary, result.crossovers, folder / "deploy_time_vs_fleet.png")
         if len(result.hosts):
             largest = int(result.hosts.fleet_size.max())
@@ -143,25 +143,24 @@ def _not_updated_ranges(replications: pd.DataFrame) -> dict[tuple[str, int], str
     return ranges
 
 
-def crossover_rows(result: RunResult) -> list[dict]:
+def crossover_rows(scenario, crossings) -> list[dict]:
     """One row per crossover, with the week of the scenario's growth where pull overtakes (None: no growth,
     or no crossing)."""
-    scenario = result.loaded.scenario
     growth = scenario.fleet.growth if scenario.fleet.sizes is None else None
     return [{"pull": c.pull, "push": c.push, "hosts": c.hosts,
              "week": None if (growth is None or c.hosts is None) else growth.week_of(c.hosts), "note": c.note}
-            for c in result.crossovers]
+            for c in crossings]
 
 
-def crossover_table(result: RunResult) -> pd.DataFrame:
-    return pd.DataFrame(crossover_rows(result), columns=["pull", "push", "hosts", "week", "note"])
+def crossover_table(scenario, crossings) -> pd.DataFrame:
+    return pd.DataFrame(crossover_rows(scenario, crossings), columns=["pull", "push", "hosts", "week", "note"])
 
 
 def to_json(result: RunResult) -> dict:
     scenario = result.loaded.scenario
     return envelope("run", {
         "summary": records(result.summary, columns.SUMMARY),
-        "crossovers": [columns.rename_row(row, columns.CROSSOVER) for row in crossover_rows(result)],  # full precision
+        "crossovers": [columns.rename_row(row, columns.CROSSOVER) for row in crossover_rows(scenario, result.crossovers)],  # full precision
         "per_added_host_s_at_scale": result.marginal,
     }, scenario=scenario.name, seed=scenario.seed, entropy=result.entropy, out=result.out)
 

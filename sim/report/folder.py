@@ -30,7 +30,7 @@ from sim.results.output import read_manifest, read_regular
 FILE_BYTES = 64 * 2**20  # the largest file the report reads (hosts.csv, which can be larger, is never read)
 
 # The manifest's `command` -> what that kind of results folder holds, as a refusal names it.
-KINDS = {"run": "fleet growth", "run (releases)": "releases through a pipeline", "evaluate": "evaluation",
+KINDS = {"run": "fleet growth", "run (releases)": "releases through a pipeline", "run (sweep)": "a fleet-growth sweep", "evaluate": "evaluation",
          "sweep": "a sweep", "bench": "a bench run", "validate-model": "a model validation"}
 
 

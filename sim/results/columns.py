@@ -118,6 +118,14 @@ CROSSOVER = Table("crossover.csv", ("run",), "one pair of strategies: pull and p
                                "without growth or without crossing", "week"),
     _c("note", "", "between which sizes it crosses, or why it does not"),
 ))
+SWEPT = "`set KEY` per swept key (run --sweep): its value at the point, as typed"
+POINT = _c("point", "", "the swept settings of the row's point, `key=value, ...` (run --sweep)")
+SWEEP_SUMMARY = Table("summary.csv", ("run (sweep)",), "per swept point, strategy and fleet size, over its "
+                      "replications", (POINT, *SUMMARY.columns), more=SWEPT)
+SWEEP_REPLICATIONS = Table("replications.csv", ("run (sweep)",), "one deploy: per swept point, strategy, fleet "
+                           "size and replication", (POINT, *REPLICATIONS.columns), more=SWEPT)
+SWEEP_CROSSOVER = Table("crossover.csv", ("run (sweep)",), "per swept point, one pair of strategies",
+                        (POINT, *CROSSOVER.columns), more=SWEPT)
 BENCH_SUMMARY = Table("summary.csv", ("bench",), "one bench deploy: per strategy", (
     *STRATEGY[:2],
     _c("fleet_hosts", "hosts", "the fleet size deployed to", "hosts"),
@@ -270,12 +278,13 @@ VALIDATION = Table("validation.csv", ("validate-model",), "one bench deploy agai
 
 TABLES: tuple[Table, ...] = (SUMMARY, REPLICATIONS, HOSTS, CROSSOVER, BENCH_SUMMARY, RELEASES, DISTRIBUTION,
                              STAGES, METRICS, DECISIONS, POLICY_RELEASES, ESTIMATES, ACCEPTANCE, DETECTION_STAGES,
-                             SWEEP, VALIDATION)
+                             SWEEP, VALIDATION, SWEEP_SUMMARY, SWEEP_REPLICATIONS, SWEEP_CROSSOVER)
 
 # Per command: summary.json's `results` keys (and validation.json's) that hold a table's rows.
 JSON_TABLES: dict[str, dict[str, Table]] = {
     "run": {"summary": SUMMARY, "crossovers": CROSSOVER},
     "run (releases)": {"releases": RELEASES, "distribution": DISTRIBUTION},
+    "run (sweep)": {"summary": SWEEP_SUMMARY, "crossovers": SWEEP_CROSSOVER},
     "evaluate": {"estimates": ESTIMATES},
     "sweep": {"points": SWEEP},
     "bench": {"deploys": BENCH_SUMMARY},

@@ -1,4 +1,5 @@
-"""Plots of results: deploy time against fleet size, and the share of the fleet updated over time.
+"""Plots of results: deploy time against fleet size, against a swept setting, and the share of the fleet
+updated over time.
 Their axes read in s, min, h and days and their labels are placed as the report's figures do (`axes`).
 
 Functions take tables (pandas) and an output path, and return the matplotlib Figure so notebooks can
@@ -60,6 +61,38 @@ def fleet_updated_over_time(hosts: pd.DataFrame, fleet_size: int, path: Path | N
     axes.duration_axis(ax, start, ax.get_xlim()[1], which="x", zero=True)
     ax.grid(True, alpha=0.3)
     ax.legend()
+    save_figure(fig, path)
+    return fig
+
+
+def deploy_time_vs_setting(summary: pd.DataFrame, key: str, keys: list[str], path: Path | None = None):
+    """For a swept key (`run --sweep`): the deploy time at the largest fleet size (median over replications,
+    until the last host) at each of the key's values, in the order swept; a line per strategy and, when
+    other keys were swept too, per combination of their values (named in the legend). Time on a log axis
+    in s, min, h and days when it spans more than a factor of 10."""
+    column = f"set {key}"
+    others = [f"set {k}" for k in keys if k != key]
+    largest = summary[summary.fleet_size == summary.fleet_size.max()]
+    values = list(dict.fromkeys(summary[column]))
+    fig, ax = plt.subplots(figsize=(8, 5.5), constrained_layout=True)
+    for name, group in largest.groupby(["strategy", *others], sort=False):
+        label = ", ".join([str(name[0]), *(f"{o[4:]}={v}" for o, v in zip(others, name[1:]))])
+        by_value = group.set_index(column)["max"]
+        ax.plot(range(len(values)), [by_value.get(v, np.nan) for v in values], marker="o", label=label)
+    times = largest["max"].dropna()
+    low, high = (float(times.min()), float(times.max())) if len(times) else (1.0, 10.0)
+    if low > 0 and high / low > 10:
+        ax.set_yscale("log")
+    ax.set_xticks(range(len(values)), [str(v) for v in values])
+    ax.set(xlabel=f"{key} (as swept)", ylabel="deploy time, until the last host" + (
+        " (log scale)" if ax.get_yscale() == "log" else ""),
+        title=f"Deploy time at {int(summary.fleet_size.max()):,} hosts vs {key}\n(median over replications)")
+    if ax.get_yscale() != "log":
+        ax.set_ylim(bottom=0)
+    axes.duration_axis(ax, *ax.get_ylim())
+    ax.grid(True, which="major", alpha=0.3)
+    longest = max((len(line.get_label()) for line in ax.lines), default=0)
+    fig.legend(loc="outside lower center", ncols=max(1, min(len(ax.lines), 3, 90 // max(longest, 1))), frameon=False)
     save_figure(fig, path)
     return fig
 
