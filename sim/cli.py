@@ -139,12 +139,15 @@ def run(
         [], "--sweep", metavar="<key=v1,v2,...>",
         help="Run the fleet growth at every value of a scenario key (repeatable: the grid of all keys), e.g. "
              "--sweep network.origin_egress=10Gbps,40Gbps; values read as YAML, as --set reads them."),
+    rollback: bool = typer.Option(
+        False, "--rollback", help="Also roll every strategy back at every fleet size (the previous build kept on "
+                                  "every host: no bytes move) and compare: rollback.csv."),
 ) -> None:
     """Simulate a scenario: every strategy at every fleet size, or, when it has a `rollout:` section,
     releases through it (as `deploysim release` does). With --sweep, the fleet growth at every point of a
     grid over scenario keys, on the same random draws."""
     _simulate(scenario, out, set_, replications, seed, workers, format_, overwrite, metrics, releases_only=False,
-              report=report, executor=executor, scheduler=scheduler, sweep=sweep)
+              report=report, executor=executor, scheduler=scheduler, sweep=sweep, rollback=rollback)
 
 
 @app.command()
@@ -167,7 +170,7 @@ def release(
 
 
 def _simulate(scenario, out, set_, replications, seed, workers, format_, overwrite, metrics, releases_only,
-              report=False, executor="local", scheduler=None, sweep=()) -> None:
+              report=False, executor="local", scheduler=None, sweep=(), rollback=False) -> None:
     with interruptible(out):
         from sim.commands.common import prepare
 
@@ -178,6 +181,8 @@ def _simulate(scenario, out, set_, replications, seed, workers, format_, overwri
         if releases_only and loaded.scenario.rollout is None:
             raise UserError([Problem(loaded.source, None, None, "rollout", "release needs a rollout: section "
                                      "(deploysim run simulates a fleet-growth scenario)", allowed="a rollout: section")])
+        if sweep and rollback:
+            raise UserError([Problem("--rollback", None, None, "", "is not yet available with --sweep")])
         if sweep:
             _sweep_runs(loaded, entropy, sweep, out, workers, overwrite, format_, report, executor, scheduler)
             return
@@ -190,7 +195,8 @@ def _simulate(scenario, out, set_, replications, seed, workers, format_, overwri
 
         pool = make_executor(executor, scheduler)
         try:
-            result = run_module.run_loaded(loaded, entropy, out=out, workers=workers, overwrite=overwrite, executor=pool)
+            result = run_module.run_loaded(loaded, entropy, out=out, workers=workers, overwrite=overwrite, executor=pool,
+                                           rollback=rollback)
         finally:
             close_executor(pool)
     with interruptible(out, written=out is not None):

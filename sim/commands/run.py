@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +14,8 @@ from rich.text import Text
 from sim.commands import guards
 from sim.commands.common import prepare
 from sim.deploy.bottleneck import bottleneck
-from sim.deploy.experiment import default_workers, plan_jobs, run_jobs
+from sim.deploy.experiment import default_workers, plan_jobs, run_jobs_of
+from sim.deploy.rollback import rollback_scenario
 from sim.errors import Problem, UserError
 from sim.load.loader import LoadedScenario
 from sim.load.locate import where
@@ -37,6 +38,7 @@ class RunResult:
     crossovers: list
     marginal: dict
     out: Path | None
+    rollback: pd.DataFrame | None = None  # with --rollback: the summary of rolling back (sim.deploy.rollback)
 
 
 def run(scenario_path: str, out: str | None = None, overrides: list[str] = (), replications: int | None = None,
@@ -48,19 +50,25 @@ def run(scenario_path: str, out: str | None = None, overrides: list[str] = (), r
 
 
 def run_loaded(loaded: LoadedScenario, entropy: int, out: str | None = None, workers: int | None = None,
-               overwrite: bool = False, progress: bool = True, executor: Executor | None = None):
+               overwrite: bool = False, progress: bool = True, executor: Executor | None = None,
+               rollback: bool = False):
     """`run` on a scenario already loaded by `prepare` (the CLI loads it before importing the engine).
     `executor`: where the jobs run (`sim.deploy.experiment.make_executor`: a Dask cluster); None, a local
-    process pool of `workers`. The same seed gives the same numbers on either."""
-    guard(loaded, workers, out, remote=executor is not None)
+    process pool of `workers`. The same seed gives the same numbers on either. `rollback`: also roll every
+    strategy back at every fleet size (fleet growth only)."""
+    guard(loaded, workers, out, remote=executor is not None, rollback=rollback)
     err = Console(stderr=True) if progress else None
     if loaded.scenario.rollout is not None:
         from sim.commands import release
 
         check_gates(loaded)
+        if rollback:
+            raise UserError([Problem("--rollback", None, None, "", "compares rolling back across deploy strategies "
+                                     "in a fleet-growth run; this scenario has a rollout: section, whose releases "
+                                     "roll back by its own rules (rollout.rollback)")])
         result = release.run_releases(loaded, entropy, workers, err, executor)
         return release.write(result, Path(out), overwrite) if out is not None else result
-    return fleet_growth(loaded, entropy, out, workers, overwrite, err, executor)
+    return fleet_growth(loaded, entropy, out, workers, overwrite, err, executor, rollback)
 
 
 def check_gates(loaded: LoadedScenario) -> None:
@@ -76,30 +84,40 @@ def check_gates(loaded: LoadedScenario) -> None:
                          for path, name in missing])
 
 
-def guard(loaded: LoadedScenario, workers: int | None, out: str | None, remote: bool = False) -> None:
+def guard(loaded: LoadedScenario, workers: int | None, out: str | None, remote: bool = False,
+          rollback: bool = False) -> None:
     """Refuse, before any work, a run this machine cannot hold or finish (`sim.commands.guards`)."""
     scenario = loaded.scenario
     if scenario.rollout is not None:
         costs = guards.release_costs(scenario, workers or default_workers(scenario.replications), out is not None,
                                      remote)
     else:
-        jobs = len(scenario.strategies) * len(scenario.fleet_sizes()) * scenario.replications
+        jobs = len(scenario.strategies) * len(scenario.fleet_sizes()) * scenario.replications * (1 + rollback)
         costs = guards.fleet_costs(scenario, workers or default_workers(jobs), out is not None, remote)
+        if rollback:  # as many deploys again, each moving no bytes: count them as deploys (an upper bound)
+            costs = {**costs, "time": [replace(c, amount=2 * c.amount) for c in costs["time"]]}
     guards.check(loaded, costs, guards.budget(out))
 
 
 def fleet_growth(loaded: LoadedScenario, entropy: int, out: str | None, workers: int | None, overwrite: bool,
-                 err: Console | None, executor: Executor | None = None) -> RunResult:
-    """Every strategy at every fleet size (the scenario's `fleet.sizes` or its weekly growth)."""
+                 err: Console | None, executor: Executor | None = None, rollback: bool = False) -> RunResult:
+    """Every strategy at every fleet size (the scenario's `fleet.sizes` or its weekly growth); with
+    `rollback`, also rolled back there (`sim.deploy.rollback`), on the same seeds."""
     scenario = loaded.scenario
-    jobs = plan_jobs(scenario, entropy)
+    scenarios = (scenario, rollback_scenario(scenario)) if rollback else (scenario,)
+    jobs = [(i, job) for i in range(len(scenarios)) for job in plan_jobs(scenario, entropy)]
     workers = workers or default_workers(len(jobs))
-    results = _collect(scenario, jobs, workers, err, executor)
+    with progress_bar(err, "simulating", len(jobs)) as advance:
+        grouped = run_jobs_of(scenarios, jobs, workers, progress=advance, executor=executor)
+    results = grouped[0]
     replications_df = replication_table([r.summary for r in results])
     hosts_df = host_table([r.record for r in results if r.record is not None])
     summary = with_bottlenecks(fleet_summary(replications_df), scenario)
     crossings = crossovers(summary)
-    result = RunResult(loaded, entropy, summary, replications_df, hosts_df, crossings, marginal_at_scale(summary), None)
+    rolled = (with_bottlenecks(fleet_summary(replication_table([r.summary for r in grouped[1]])), scenarios[1])
+              if rollback else None)
+    result = RunResult(loaded, entropy, summary, replications_df, hosts_df, crossings, marginal_at_scale(summary), None,
+                       rolled)
     if out is not None:
         result = _write(result, Path(out), overwrite, workers)
     return result
@@ -112,11 +130,6 @@ def with_bottlenecks(summary: pd.DataFrame, scenario) -> pd.DataFrame:
     return summary.assign(bottleneck=[b.resource for b in found], bound=[b.seconds for b in found])
 
 
-def _collect(scenario, jobs, workers, err: Console | None, executor: Executor | None = None) -> list:
-    with progress_bar(err, "simulating", len(jobs)) as advance:
-        return list(run_jobs(scenario, jobs, workers, progress=advance, executor=executor))
-
-
 def _write(result: RunResult, out: Path, overwrite: bool, workers: int) -> RunResult:
     loaded = result.loaded
     with results_folder(out, overwrite=overwrite) as folder:
@@ -124,13 +137,16 @@ def _write(result: RunResult, out: Path, overwrite: bool, workers: int) -> RunRe
         columns.write_csv(result.replications, folder / "replications.csv", columns.REPLICATIONS)
         columns.write_csv(result.hosts, folder / "hosts.csv", columns.HOSTS)
         columns.write_csv(crossover_table(loaded.scenario, result.crossovers), folder / "crossover.csv", columns.CROSSOVER)
+        if result.rollback is not None:
+            columns.write_csv(result.rollback, folder / "rollback.csv", columns.ROLLBACK)
         plots.deploy_time_vs_fleet(result.summary, result.crossovers, folder / "deploy_time_vs_fleet.png")
         if len(result.hosts):
             largest = int(result.hosts.fleet_size.max())
             plots.fleet_updated_over_time(result.hosts, largest, folder / "fleet_updated_over_time.png")
         write_json(folder / "summary.json", to_json(result))
         write_manifest(folder, "run", loaded, result.entropy,
-                       extra={"workers": workers, "host_rows": loaded.scenario.output.host_rows})
+                       extra={"workers": workers, "host_rows": loaded.scenario.output.host_rows,
+                              "rollback": result.rollback is not None})
     return RunResult(**{**result.__dict__, "out": out})
 
 
@@ -162,6 +178,7 @@ def to_json(result: RunResult) -> dict:
         "summary": records(result.summary, columns.SUMMARY),
         "crossovers": [columns.rename_row(row, columns.CROSSOVER) for row in crossover_rows(scenario, result.crossovers)],  # full precision
         "per_added_host_s_at_scale": result.marginal,
+        **({"rollback": records(result.rollback, columns.ROLLBACK)} if result.rollback is not None else {}),
     }, scenario=scenario.name, seed=scenario.seed, entropy=result.entropy, out=result.out)
 
 
@@ -188,12 +205,26 @@ def render(result: RunResult, console: Console) -> None:
         console.print(f"crossover: {crossing.describe()}{week}", markup=False, highlight=False)
     for line in bottleneck_lines(result.summary):
         console.print(line, markup=False, highlight=False)
+    for line in rollback_lines(result):
+        console.print(line, markup=False, highlight=False)
     for name, slope in result.marginal.items():
         if slope == slope:  # NaN with a single fleet size: no slope to report
             console.print(f"at scale, each added server adds {slope:.3f} s to a {name} deploy", markup=False,
                           highlight=False)
     if result.out:
         console.print(f"results written to {result.out}/", markup=False, highlight=False)
+
+
+def rollback_lines(result: RunResult) -> list[str]:
+    """With --rollback, per strategy at the largest fleet size: how long rolling back takes, beside the deploy."""
+    if result.rollback is None or not len(result.rollback):
+        return []
+    size = int(result.rollback.fleet_size.max())
+    deploy = result.summary[result.summary.fleet_size == size].set_index("strategy")
+    return [f"rollback at {size:,} hosts (previous build kept on every host): {row.strategy} takes "
+            f"{format_duration(row.max)} until the last host, p50 {format_duration(row.p50)} "
+            f"(its deploy: {format_duration(deploy.loc[row.strategy, 'max'])})"
+            for row in result.rollback[result.rollback.fleet_size == size].itertuples()]
 
 
 def bottleneck_lines(summary: pd.DataFrame) -> list[str]:

@@ -28,7 +28,7 @@ from rich.text import Text
 
 from sim.commands import guards
 from sim.commands.run import crossover_table, with_bottlenecks
-from sim.deploy.experiment import JobResult, default_workers, map_ordered, plan_jobs, run_job
+from sim.deploy.experiment import default_workers, plan_jobs, run_jobs_of
 from sim.errors import Problem, ScenarioError, UserError
 from sim.load.loader import LoadedScenario, vary
 from sim.progress import progress_bar
@@ -170,12 +170,6 @@ def load_points(base: LoadedScenario, points: list[Point]) -> list[LoadedScenari
     return loaded
 
 
-def run_point_job(scenarios: tuple, item: tuple[int, object]) -> tuple[int, JobResult]:
-    """One deploy of one point (a module-level function: workers and Dask pickle it)."""
-    index, job = item
-    return index, run_job(scenarios[index], job)
-
-
 def guard(points: list[LoadedScenario], workers: int, out: str | None, remote: bool) -> None:
     """Refuse a sweep this machine cannot hold or finish: its memory at the largest point, its time and
     disk the sums over points."""
@@ -199,10 +193,9 @@ def run_sweep(base: LoadedScenario, entropy: int, options: list[str], workers: i
     guard(loaded, workers, out, executor is not None)
     scenarios = tuple(point.scenario for point in loaded)
     with progress_bar(err, "simulating", len(jobs)) as advance:
-        results = list(map_ordered(run_point_job, scenarios, jobs, workers, progress=advance, executor=executor))
+        grouped = run_jobs_of(scenarios, jobs, workers, progress=advance, executor=executor)
     summaries, replications, crossings = [], [], []
-    for i, (point, scenario) in enumerate(zip(points, loaded)):
-        own = [result for index, result in results if index == i]
+    for point, scenario, own in zip(points, loaded, grouped):
         reps = replication_table([r.summary for r in own])
         summary = with_bottlenecks(fleet_summary(reps), scenario.scenario)
         found = crossovers(summary)

@@ -65,6 +65,22 @@ def run_job(scenario: Scenario, job: Job) -> JobResult:
     return JobResult(job=job, summary=record.summary(), record=record if _keeps_hosts(scenario, job) else None)
 
 
+def run_indexed_job(scenarios: tuple, item: tuple[int, Job]) -> tuple[int, JobResult]:
+    """One deploy of the `index`-th of several scenarios mapped together (sweep points, deploy and
+    rollback): `item` is (index, job); a module-level function, so workers and Dask can pickle it."""
+    index, job = item
+    return index, run_job(scenarios[index], job)
+
+
+def run_jobs_of(scenarios: tuple, jobs: list[tuple[int, Job]], workers: int,
+                progress: Callable = lambda result: None, executor: Executor | None = None) -> list[list[JobResult]]:
+    """The results of every (scenario index, job), through one pool, grouped per scenario in job order."""
+    grouped: list[list[JobResult]] = [[] for _ in scenarios]
+    for index, result in map_ordered(run_indexed_job, scenarios, jobs, workers, progress, executor):
+        grouped[index].append(result)
+    return grouped
+
+
 def warm_up() -> None:
     """Compile the wave kernel once in this process, so forked workers inherit it."""
     one = np.zeros(1)

@@ -118,6 +118,8 @@ CROSSOVER = Table("crossover.csv", ("run",), "one pair of strategies: pull and p
                                "without growth or without crossing", "week"),
     _c("note", "", "between which sizes it crosses, or why it does not"),
 ))
+ROLLBACK = Table("rollback.csv", ("run",), "per strategy and fleet size, rolling back to the previous build kept "
+                 "on every host (run --rollback; sim/deploy/rollback.py), over its replications", SUMMARY.columns)
 SWEPT = "`set KEY` per swept key (run --sweep): its value at the point, as typed"
 POINT = _c("point", "", "the swept settings of the row's point, `key=value, ...` (run --sweep)")
 SWEEP_SUMMARY = Table("summary.csv", ("run (sweep)",), "per swept point, strategy and fleet size, over its "
@@ -278,7 +280,7 @@ VALIDATION = Table("validation.csv", ("validate-model",), "one bench deploy agai
 
 TABLES: tuple[Table, ...] = (SUMMARY, REPLICATIONS, HOSTS, CROSSOVER, BENCH_SUMMARY, RELEASES, DISTRIBUTION,
                              STAGES, METRICS, DECISIONS, POLICY_RELEASES, ESTIMATES, ACCEPTANCE, DETECTION_STAGES,
-                             SWEEP, VALIDATION, SWEEP_SUMMARY, SWEEP_REPLICATIONS, SWEEP_CROSSOVER)
+                             SWEEP, VALIDATION, ROLLBACK, SWEEP_SUMMARY, SWEEP_REPLICATIONS, SWEEP_CROSSOVER)
 
 # Per command: summary.json's `results` keys (and validation.json's) that hold a table's rows.
 JSON_TABLES: dict[str, dict[str, Table]] = {
