@@ -3,7 +3,7 @@ answer first (where pull overtakes each push strategy, what each added server co
 against fleet size, the table per strategy and size, and the scenario's parameters with their sources.
 
 Everything comes from `summary.json` (the table, the crossovers with their week of growth, the cost per
-added server at scale) and `manifest.json`; `fleet_updated_over_time.png` is shown as the run drew it.
+added server at scale, and with `run --rollback` the rollbacks) and `manifest.json`; `fleet_updated_over_time.png` is shown as the run drew it.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ def context(folder: ResultsFolder) -> dict:
         "crossovers": [_crossover(c) for c in crossovers],
         "costs": _costs(summary.get("per_added_host_s_at_scale") or {}),
         "largest": _largest(rows, sizes),
+        "rollback": _rollback(rows, list(summary.get("rollback") or []), sizes),
         "figure": figures.deploy_time(rows, crossovers) if rows else None,
         "updated_png": folder.png_uri("fleet_updated_over_time.png"),
         "strategies": _strategies(rows),
@@ -74,6 +75,18 @@ def _largest(rows: list[dict], sizes: list[int]) -> dict | None:
     return {"hosts": formats.hosts(sizes[-1]),
             "times": [{"strategy": row["strategy"], "value": row["max"], "text": formats.duration(row["max"])}
                       for row in ranked]}
+
+
+def _rollback(rows: list[dict], rolled: list[dict], sizes: list[int]) -> list[dict]:
+    """With `run --rollback`: each strategy's rollback at the largest fleet size beside its deploy, fastest
+    rollback first."""
+    if not rolled or not sizes:
+        return []
+    deploy = {row["strategy"]: row["max"] for row in rows if row["fleet_size"] == sizes[-1]}
+    at = sorted((row for row in rolled if row["fleet_size"] == sizes[-1]), key=lambda row: formats.number(row["max"]))
+    return [{"strategy": row["strategy"], "value": row["max"], "text": formats.duration(row["max"]),
+             "p50": formats.duration(row["p50"]), "deploy": formats.duration(deploy.get(row["strategy"])),
+             "hosts": formats.hosts(sizes[-1])} for row in at]
 
 
 def _strategies(rows: list[dict]) -> list[dict]:

@@ -284,7 +284,7 @@ TABLES: tuple[Table, ...] = (SUMMARY, REPLICATIONS, HOSTS, CROSSOVER, BENCH_SUMM
 
 # Per command: summary.json's `results` keys (and validation.json's) that hold a table's rows.
 JSON_TABLES: dict[str, dict[str, Table]] = {
-    "run": {"summary": SUMMARY, "crossovers": CROSSOVER},
+    "run": {"summary": SUMMARY, "crossovers": CROSSOVER, "rollback": ROLLBACK},
     "run (releases)": {"releases": RELEASES, "distribution": DISTRIBUTION},
     "run (sweep)": {"summary": SWEEP_SUMMARY, "crossovers": SWEEP_CROSSOVER},
     "evaluate": {"estimates": ESTIMATES},

@@ -83,6 +83,11 @@ def test_run_rollback_writes_and_prints_the_comparison(tmp_path):
     for row in rolled[rolled.fleet_hosts == rolled.fleet_hosts.max()].itertuples():
         assert f"rollback at {row.fleet_hosts:,} hosts (previous build kept on every host): {row.strategy} takes" \
             in result.stdout
+    assert invoke("report", out).exit_code == 0
+    page = (out / "report.html").read_text()
+    fastest = rolled[rolled.fleet_hosts == 120].sort_values("max_s").iloc[0]
+    assert "Rolling back at 120 hosts (the previous build kept on every host) takes" in page
+    assert f'data-strategy="{fastest.strategy}" data-value="{float(fastest.max_s)!r}"' in page
     plain = invoke("run", tmp_path / "fleet.yaml", "--out", tmp_path / "plain", "-j", "1")
     assert plain.exit_code == 0 and not (tmp_path / "plain" / "rollback.csv").exists()
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "plain" / "summary.csv"), summary)  # deploys unchanged
