@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import functools
 import hashlib
 import json
 import subprocess
@@ -49,13 +50,18 @@ def fingerprint(name: str) -> str | None:
     path = ROOT / "mutants" / (module.replace(".", "/") + ".py")
     if not path.exists():
         path = path.with_suffix("") / "__init__.py"
-    if not path.exists():
-        return None
+    return _fingerprints(path).get(function) if path.exists() else None
+
+
+@functools.lru_cache(maxsize=None)
+def _fingerprints(path: Path) -> dict[str, str]:
+    """Every function of a mutated file and its digest: the file parsed once, however many listings name it."""
+    found = {}
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == function:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             body = ast.unparse(node).split("\n", 1)[1]  # the code, not the def line holding the name
-            return hashlib.sha256(body.encode()).hexdigest()[:10]
-    return None
+            found.setdefault(node.name, hashlib.sha256(body.encode()).hexdigest()[:10])
+    return found
 
 
 def module_name(meta: Path) -> str:
