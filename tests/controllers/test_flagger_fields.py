@@ -199,6 +199,17 @@ def test_a_webhook_of_no_known_type_is_refused_with_the_types_there_are(hook, go
         (10, column, "spec.analysis.webhooks[0].type", "not a webhook type", got, WEBHOOK_TYPES)]
 
 
+@pytest.mark.parametrize("hooks, where, got", [
+    # the `-` forgotten: one webhook written as a mapping (its approval would be lost)
+    ("      name: gate\n      type: confirm-promotion\n", (10, 7), "{'name': 'gate', 'type': 'confirm-promotion'}"),
+    ("confirm-promotion", (9, 15), "'confirm-promotion'"),
+])
+def test_webhooks_that_are_not_a_list_are_refused_rather_than_dropped(hooks, where, got):
+    text = analysis(extra="    webhooks:" + ("\n" if hooks.startswith(" ") else " ") + hooks.rstrip("\n") + "\n")
+    assert refused(text) == [(*where, "spec.analysis.webhooks", "a list of webhooks", got,
+                              "webhooks: [{name: gate, type: confirm-promotion, url: ...}, ...]")]
+
+
 # --- the rest of the Canary (import_canary) ------------------------------------------------------------------
 
 @pytest.mark.parametrize("spec, got, where", [
