@@ -268,7 +268,11 @@ def _limit(canary: KubeObject, path: tuple, measure: str, scale: float, bounds: 
 
 def _approvals(out: Imported, canary: KubeObject, hooks: Any, problems: list[Problem]) -> set[str]:
     found = set()
-    for i, hook in enumerate(hooks if isinstance(hooks, list) else []):
+    if not isinstance(hooks, list):  # a forgotten `-` must not drop the approval it holds
+        problems.append(canary.problem(("spec", "analysis", "webhooks"), "a list of webhooks", got=repr(hooks),
+                                       allowed="webhooks: [{name: gate, type: confirm-promotion, url: ...}, ...]"))
+        return found
+    for i, hook in enumerate(hooks):
         path = ("spec", "analysis", "webhooks", i)
         kind = hook.get("type", "rollout") if isinstance(hook, dict) else None
         if kind in APPROVALS:

@@ -1,0 +1,247 @@
+"""Field by field, what the Flagger importer (`sim.controllers.flagger.import_canary`) makes of a Canary.
+
+test_flagger_import.py checks the import end to end (a loaded scenario, its releases). This file pins each
+branch of the translation on its own, calling `import_canary` on small Canaries written here, so that a
+change in any branch shows up as a changed value:
+
+- each `thresholdRange` as the gate limit it becomes (`_limit`), at the edges where a bound is dropped
+  (a floor of 0, a ceiling of 100%), kept (an error rate of at most 100%) or refused (a limit of 0, an
+  error rate over 100%), with the refusals' exact message, `got`, `allowed` and location;
+- each webhook type as an approval step, a note that it is assumed to pass, a note that it is ignored,
+  or a refusal (`_approvals`);
+- the Canary's other fields: a missing analysis is refused, every other `spec` and `analysis` key is
+  listed as ignored with the reason it has no effect.
+
+Mutation testing (mutmut) found that nothing else held these: changing a message, a bound's comparison or
+a webhook type's name passed every other test.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.controllers.flagger import import_canary
+from sim.controllers.objects import Imported, ManifestError, Note, objects_of
+from sim.load.yaml_input import parse_yaml
+
+SOURCE = "canary.yaml"
+HEAD = "apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {name: shop}\n"  # lines 1-3
+# Lines 4-11: the analysis, with one metric (its name on line 10, its thresholdRange on line 11).
+ANALYSIS = """spec:
+  analysis:
+    interval: 1m
+    threshold: 2
+    stepWeight: 50
+{extra}    metrics:
+    - name: {name}
+      thresholdRange: {bounds}
+"""
+SUCCESS = "request-success-rate", "{min: 99}"
+# The scenario's `metrics:` mapping: custom metrics simulated as each measure, most in percent.
+MEASURES = {
+    "errors": {"measure": "error_rate", "scale": 100},
+    "error-ratio": {"measure": "error_rate_ratio", "scale": 100},
+    "latency-ratio": "latency_ratio",
+    "latency-ms": {"measure": "latency", "scale": 1000},
+    "median-ms": {"measure": "latency_p50", "scale": 1000},
+}
+WEBHOOK_TYPES = ("confirm-rollout, confirm-traffic-increase, confirm-promotion, pre-rollout, rollout, post-rollout, "
+                 "event, rollback")
+
+
+def canary_of(text: str):
+    [canary] = objects_of(parse_yaml(HEAD + text, SOURCE, documents=True), SOURCE)
+    return canary
+
+
+def imported(text: str) -> Imported:
+    return import_canary(canary_of(text), [], MEASURES, "pull")
+
+
+def refused(text: str) -> list[tuple]:
+    """Each problem as (line, column, path, message, got, allowed)."""
+    with pytest.raises(ManifestError) as caught:
+        imported(text)
+    return [(p.line, p.column, p.path, p.message, p.got, p.allowed) for p in caught.value.problems]
+
+
+def analysis(metric: tuple[str, str] = SUCCESS, extra: str = "") -> str:
+    name, bounds = metric
+    return ANALYSIS.format(name=name, bounds=bounds, extra=extra)
+
+
+def notes(notes_: list[Note]) -> dict[str, tuple[int | None, str]]:
+    return {n.path: (n.line, n.note) for n in notes_ if n.source == SOURCE}
+
+
+# --- thresholdRange -> the gate's limit (_limit) -------------------------------------------------------------
+
+@pytest.mark.parametrize("metric, limit", [
+    # a success rate of at least min% is an error rate of at most 1 - min/100
+    (("request-success-rate", "{min: 99}"), {"metric": "error_rate", "max": pytest.approx(0.01)}),
+    # a ceiling of 100% on a success rate always holds: dropped, the floor is the limit
+    (("request-success-rate", "{min: 99, max: 100}"), {"metric": "error_rate", "max": pytest.approx(0.01)}),
+    # a floor of 0%: an error rate of at most 100%, which still fails a check that finds no values
+    (("request-success-rate", "{min: 0}"), {"metric": "error_rate", "max": 1.0}),
+    (("errors", "{max: 100}"), {"metric": "error_rate", "max": 1.0}),
+    # a floor of 0 on an error rate always holds: dropped, the ceiling is the limit
+    (("errors", "{min: 0, max: 5}"), {"metric": "error_rate", "max": 0.05}),
+    # P99 latency in ms: the latency gate reading the p99, in seconds (a limit over 1 s is a latency, not a share)
+    (("request-duration", "{max: 2000}"), {"metric": "latency", "quantile": "p99", "max": 2.0}),
+    (("median-ms", "{max: 250}"), {"metric": "latency", "quantile": "p50", "max": 0.25}),
+    (("latency-ms", "{max: 1500}"), {"metric": "latency", "max": 1.5}),
+    # a ratio measure: at most max (in the metric's unit) times the baseline
+    (("error-ratio", "{max: 150}"), {"metric": "error_rate", "max_ratio": 1.5}),
+    (("latency-ratio", "{max: 1.2}"), {"metric": "latency", "max_ratio": 1.2}),
+])
+def test_a_threshold_range_becomes_the_equivalent_limit_of_a_flagger_gate(metric, limit):
+    out = imported(analysis(metric))
+    assert out.gates == {metric[0]: {"semantics": "flagger", "interval": 60.0, **limit}}
+
+
+@pytest.mark.parametrize("metric, problem", [
+    # a floor on anything but a success rate (a floor of 0 is dropped, any other is refused)
+    (("errors", "{min: 0.5}"), (11, 29, "spec.analysis.metrics[0].thresholdRange.min",
+                                "a floor on error_rate has no equivalent limit in deploysim", "min: 0.5",
+                                "min on a success_rate metric; max on the others")),
+    (("request-duration", "{min: 100, max: 500}"), (11, 29, "spec.analysis.metrics[0].thresholdRange.min",
+                                                    "a floor on latency_p99 has no equivalent limit in deploysim",
+                                                    "min: 100", "min on a success_rate metric; max on the others")),
+    # a ceiling on a success rate under 100%
+    (("request-success-rate", "{max: 99.5}"), (11, 29, "spec.analysis.metrics[0].thresholdRange.max",
+                                               "a ceiling on a success rate has no equivalent limit in deploysim",
+                                               "max: 99.5", "min on a success_rate metric")),
+    # bounds that always hold leave nothing to check
+    (("errors", "{min: 0}"), (11, 23, "spec.analysis.metrics[0].thresholdRange",
+                              "the range always holds: nothing to check", "{'min': 0}",
+                              "min on a success_rate metric; max on the others")),
+    (("request-success-rate", "{max: 100}"), (11, 23, "spec.analysis.metrics[0].thresholdRange",
+                                              "the range always holds: nothing to check", "{'max': 100}",
+                                              "min on a success_rate metric; max on the others")),
+    # a limit no window can pass (an error rate of at most 0) or none can fail (of at most 150%)
+    (("request-success-rate", "{min: 100}"), (11, 23, "spec.analysis.metrics[0].thresholdRange",
+                                              "outside what success_rate (x 100) can be", "{'min': 100}",
+                                              "a limit that some windows pass and some fail")),
+    (("errors", "{max: 0}"), (11, 23, "spec.analysis.metrics[0].thresholdRange",
+                              "outside what error_rate (x 100) can be", "{'max': 0}",
+                              "a limit that some windows pass and some fail")),
+    (("errors", "{max: 150}"), (11, 23, "spec.analysis.metrics[0].thresholdRange",
+                                "outside what error_rate (x 100) can be", "{'max': 150}",
+                                "a limit that some windows pass and some fail")),
+    (("request-duration", "{max: 0}"), (11, 23, "spec.analysis.metrics[0].thresholdRange",
+                                        "outside what latency_p99 (x 1000) can be", "{'max': 0}",
+                                        "a limit that some windows pass and some fail")),
+])
+def test_a_threshold_range_with_no_equivalent_limit_is_refused_where_it_is_written(metric, problem):
+    assert refused(analysis(metric)) == [problem]
+
+
+# --- webhooks (_approvals) -----------------------------------------------------------------------------------
+
+def with_webhooks(hooks: str) -> str:
+    """The analysis with `webhooks:` (lines 9 on; its metrics then start on line 9 + the hooks' lines)."""
+    return analysis(extra="    webhooks:\n" + hooks)
+
+
+@pytest.mark.parametrize("kind, steps", [
+    ("confirm-rollout", [{"approval": {}}, {"canary": {}}, {"set_weight": 100}]),
+    ("confirm-traffic-increase", [{"canary": {"approval": {}}}, {"set_weight": 100}]),
+    ("confirm-promotion", [{"canary": {}}, {"approval": {}}, {"set_weight": 100}]),
+])
+def test_a_confirm_webhook_is_an_approval_before_the_analysis_at_each_increase_or_before_promotion(kind, steps):
+    out = imported(with_webhooks(f"    - {{name: gate, type: {kind}}}\n"))
+    canary_step = {"gates": ["request-success-rate"], "weights": [50.0, 100.0], "interval": 60.0, "threshold": 2}
+    expected = [{"canary": {**canary_step, **s["canary"]}} if "canary" in s else s for s in steps]
+    assert out.rollout == {"strategy": "pull", "steps": expected}
+    assert notes(out.approximated) == {"spec.analysis.webhooks[0]": (
+        10, f"{kind}: a person approves (the approval wait of the scenario's approval steps)")}
+    assert notes(out.ignored) == {}
+
+
+@pytest.mark.parametrize("hook, kind", [
+    ("{name: load, type: pre-rollout}", "pre-rollout"),
+    ("{name: load, type: rollout}", "rollout"),
+    ("{name: load, url: 'http://loadtester/'}", "rollout"),  # no type: Flagger's default, a rollout hook
+])
+def test_pre_rollout_and_rollout_webhooks_are_assumed_to_pass(hook, kind):
+    out = imported(with_webhooks(f"    - {hook}\n"))
+    assert [list(s) for s in out.rollout["steps"]] == [["canary"], ["set_weight"]]
+    assert "approval" not in out.rollout["steps"][0]["canary"]
+    assert notes(out.approximated) == {"spec.analysis.webhooks[0]": (
+        10, f"{kind} webhook assumed to succeed (a failing one would count as a failed check)")}
+    assert notes(out.ignored) == {}
+
+
+@pytest.mark.parametrize("kind", ["post-rollout", "event", "rollback", "confirm-rollback"])
+def test_webhooks_that_do_not_change_the_decision_are_listed_as_ignored(kind):
+    out = imported(with_webhooks(f"    - {{name: hook, type: {kind}}}\n"))
+    assert [list(s) for s in out.rollout["steps"]] == [["canary"], ["set_weight"]]
+    assert notes(out.ignored) == {"spec.analysis.webhooks[0]": (10, f"{kind} webhook: no effect on the simulated decision")}
+    assert notes(out.approximated) == {}
+
+
+def test_each_webhook_is_read_in_its_own_place():
+    out = imported(with_webhooks("    - {name: a, type: event}\n    - {name: b, type: confirm-rollout}\n"
+                                 "    - {name: c, type: post-rollout}\n"))
+    assert [list(s) for s in out.rollout["steps"]] == [["approval"], ["canary"], ["set_weight"]]
+    assert notes(out.ignored) == {"spec.analysis.webhooks[0]": (10, "event webhook: no effect on the simulated decision"),
+                                  "spec.analysis.webhooks[2]": (12, "post-rollout webhook: no effect on the simulated decision")}
+    assert list(notes(out.approximated)) == ["spec.analysis.webhooks[1]"]
+
+
+@pytest.mark.parametrize("hook, got, column", [
+    ("{name: gate, type: confirm-everything}", "'confirm-everything'", 26),
+    ("{name: gate, type: Confirm-Rollout}", "'Confirm-Rollout'", 26),  # types are case-sensitive, as in the CRD
+    ("confirm-rollout", "None", 7),  # a webhook that is not a mapping has no type
+])
+def test_a_webhook_of_no_known_type_is_refused_with_the_types_there_are(hook, got, column):
+    assert refused(with_webhooks(f"    - {hook}\n")) == [
+        (10, column, "spec.analysis.webhooks[0].type", "not a webhook type", got, WEBHOOK_TYPES)]
+
+
+@pytest.mark.parametrize("hooks, where, got", [
+    # the `-` forgotten: one webhook written as a mapping (its approval would be lost)
+    ("      name: gate\n      type: confirm-promotion\n", (10, 7), "{'name': 'gate', 'type': 'confirm-promotion'}"),
+    ("confirm-promotion", (9, 15), "'confirm-promotion'"),
+])
+def test_webhooks_that_are_not_a_list_are_refused_rather_than_dropped(hooks, where, got):
+    text = analysis(extra="    webhooks:" + ("\n" if hooks.startswith(" ") else " ") + hooks.rstrip("\n") + "\n")
+    assert refused(text) == [(*where, "spec.analysis.webhooks", "a list of webhooks", got,
+                              "webhooks: [{name: gate, type: confirm-promotion, url: ...}, ...]")]
+
+
+# --- the rest of the Canary (import_canary) ------------------------------------------------------------------
+
+@pytest.mark.parametrize("spec, got, where", [
+    ("spec:\n  provider: linkerd\n", "None", (5, 3)),  # located at the spec it is missing from
+    ("spec:\n  analysis: 3\n", "3", (5, 13)),
+    ("spec:\n  analysis: [interval: 1m]\n", "[{'interval': '1m'}]", (5, 13)),
+    ("spec: []\n", "None", (4, 7)),
+])
+def test_a_canary_without_an_analysis_mapping_is_refused(spec, got, where):
+    assert refused(spec) == [(*where, "spec.analysis", "a Canary needs an analysis", got,
+                              "analysis: {interval, threshold, stepWeight, maxWeight, metrics}")]
+
+
+def test_the_specs_other_fields_are_listed_as_having_no_effect():
+    out = imported("spec:\n  provider: linkerd\n  targetRef: {kind: Deployment, name: shop}\n"
+                   + analysis().removeprefix("spec:\n") + "  progressDeadlineSeconds: 600\n")
+    assert notes(out.ignored) == {"spec.provider": (5, "no effect on the simulation"),
+                                  "spec.targetRef": (6, "no effect on the simulation"),
+                                  "spec.progressDeadlineSeconds": (14, "no effect on the simulation")}
+
+
+@pytest.mark.parametrize("key, why", [
+    ("stepWeightPromotion: 20", "no effect: promotion shifts traffic from the canary to the updated primary, both on "
+                                "the new build"),
+    ("mirror: true", "no effect on exposure: mirrored requests' responses are never seen by users"),
+    ("mirrorWeight: 10", "no effect on exposure: mirrored requests' responses are never seen by users"),
+    ("primaryReadyThreshold: 100", "no effect on the simulation"),
+    ("canaryReadyThreshold: 100", "no effect on the simulation"),
+])
+def test_analysis_fields_without_effect_are_listed_with_the_reason(key, why):
+    out = imported(analysis(extra=f"    {key}\n"))
+    path = "spec.analysis." + key.partition(":")[0]
+    assert notes(out.ignored) == {path: (9, why)}
+    assert out.gates == {"request-success-rate": {"semantics": "flagger", "interval": 60.0, "metric": "error_rate",
+                                                  "max": pytest.approx(0.01)}}
