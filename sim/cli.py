@@ -212,9 +212,6 @@ def _sweep_runs(loaded, entropy, sweep, out, workers, overwrite, format_, report
     from sim.commands import run_sweep
     from sim.deploy.experiment import close_executor, make_executor
 
-    if report:
-        raise UserError([Problem("--report", None, None, "", "is not yet available with --sweep: each point's "
-                                 "report comes from its own run (deploysim run --set KEY=VALUE --report)")])
     run_sweep.parse_axes(sweep)  # the options' own problems first, before any executor starts
     pool = make_executor(executor, scheduler)
     try:
@@ -225,6 +222,8 @@ def _sweep_runs(loaded, entropy, sweep, out, workers, overwrite, format_, report
         result = run_sweep.write(result, Path(out), overwrite)
     with interruptible(out, written=out is not None):
         emit(run_sweep, result, format_)
+        if report:
+            _write_report(out)
 
 
 @app.command()

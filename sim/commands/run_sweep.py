@@ -16,7 +16,6 @@ rows (a sweep's points would multiply them: run the point on its own for those).
 from __future__ import annotations
 
 import itertools
-import re
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -220,16 +219,11 @@ def write(result: SweepRunResult, out: Path, overwrite: bool) -> SweepRunResult:
         columns.write_csv(result.crossovers, folder / "crossover.csv", columns.SWEEP_CROSSOVER)
         for axis in result.axes:
             plots.deploy_time_vs_setting(result.summary, axis.key, [a.key for a in result.axes],
-                                         folder / plot_name(axis.key))
+                                         folder / plots.sweep_plot_name(axis.key))
         write_json(folder / "summary.json", to_json(result))
         write_manifest(folder, KIND, base, result.entropy,
                        extra={"sweep": {axis.key: list(axis.values) for axis in result.axes}})
     return replace(result, out=out)
-
-
-def plot_name(key: str) -> str:
-    """'sweep_network.origin_egress.png' (a key is letters, digits, dots, dashes, underscores, brackets)."""
-    return "sweep_" + re.sub(r"[^A-Za-z0-9_.\-]", "_", key) + ".png"
 
 
 def to_json(result: SweepRunResult) -> dict:

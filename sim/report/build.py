@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.report import bench_run, evaluation, fleet, page, releases, sweep, validation, writer
+from sim.report import bench_run, evaluation, fleet, fleet_sweep, page, releases, sweep, validation, writer
 from sim.report.folder import open_folder
 from sim.report.page import Page
 
 PAGES = {
     "run": Page("Fleet growth: push vs pull", "fleet.html.j2", fleet.context),
     "run (releases)": Page("Releases through a pipeline", "releases.html.j2", releases.context),
+    "run (sweep)": Page("Fleet growth across swept settings", "fleet_sweep.html.j2", fleet_sweep.context),
     "evaluate": Page("Evaluation of rollback policies", "evaluation.html.j2", evaluation.context),
     "bench": Page("A bench run: real hosts deploying one build", "bench_run.html.j2", bench_run.context),
     "validate-model": Page("Model validation: the simulator against the bench", "validation.html.j2",

@@ -108,6 +108,18 @@ def _criterion_point(ax, y: float, row: dict) -> None:
         ax.plot([value], [y], marker=marker, color=color, markersize=7, linestyle="")
 
 
+def deploy_time_vs_setting(rows: list[dict], key: str, keys: list[str]) -> Markup:
+    """For a swept key (`run --sweep`): the deploy time at the largest fleet size against the key's values,
+    a line per strategy (and combination of the other keys), as `sim.results.plots` draws it for the folder.
+    `rows` as in summary.json (in-memory names)."""
+    import pandas as pd
+
+    from sim.results.plots import deploy_time_vs_setting as draw
+
+    with plt.rc_context(STYLE):
+        return svg(draw(pd.DataFrame(rows), key, keys))
+
+
 def svg(fig) -> Markup:
     """The figure as an <svg> element to inline (no XML declaration or doctype: it goes inside HTML),
     marked safe for the templates: matplotlib escapes every text in it."""

@@ -8,6 +8,7 @@ show it too. The Agg backend is used when nothing else was chosen (no display ne
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import matplotlib
@@ -65,6 +66,21 @@ def fleet_updated_over_time(hosts: pd.DataFrame, fleet_size: int, path: Path | N
     return fig
 
 
+def _with_shared_unit(values: list[str]) -> list[str]:
+    """Bare numbers among values that carry one unit get it too ('0', '1%' -> '0%', '1%'): the axis then
+    names its unit on every tick."""
+    units = {m[1] for v in values if (m := re.fullmatch(r"[-+]?[\d.]+\s*([A-Za-z%/]+)", v.strip()))}
+    if len(units) != 1:
+        return values
+    unit = units.pop()
+    return [f"{v}{unit}" if re.fullmatch(r"[-+]?[\d.]+", v.strip()) else v for v in values]
+
+
+def sweep_plot_name(key: str) -> str:
+    """The file of a swept key's plot: 'sweep_network.origin_egress.png' (other characters become '_')."""
+    return "sweep_" + re.sub(r"[^A-Za-z0-9_.\-]", "_", key) + ".png"
+
+
 def deploy_time_vs_setting(summary: pd.DataFrame, key: str, keys: list[str], path: Path | None = None):
     """For a swept key (`run --sweep`): the deploy time at the largest fleet size (median over replications,
     until the last host) at each of the key's values, in the order swept; a line per strategy and, when
@@ -83,8 +99,10 @@ def deploy_time_vs_setting(summary: pd.DataFrame, key: str, keys: list[str], pat
     low, high = (float(times.min()), float(times.max())) if len(times) else (1.0, 10.0)
     if low > 0 and high / low > 10:
         ax.set_yscale("log")
-    ax.set_xticks(range(len(values)), [str(v) for v in values])
-    ax.set(xlabel=f"{key} (as swept)", ylabel="deploy time, until the last host" + (
+    ticks = _with_shared_unit([str(v) for v in values])
+    ax.set_xticks(range(len(values)), ticks)
+    unitless = all(re.fullmatch(r"[-+]?[\d.]+(e[-+]?\d+)?", t) for t in ticks)
+    ax.set(xlabel=f"{key}" + (" (as given; its unit: docs/scenario-reference.md)" if unitless else ""), ylabel="deploy time, until the last host" + (
         " (log scale)" if ax.get_yscale() == "log" else ""),
         title=f"Deploy time at {int(summary.fleet_size.max()):,} hosts vs {key}\n(median over replications)")
     if ax.get_yscale() != "log":

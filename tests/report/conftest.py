@@ -162,6 +162,18 @@ def evaluation_folder(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def fleet_sweep_folder(tmp_path_factory):
+    """`deploysim run --sweep --report` on the tiny fleet: the deploy host's egress at 1 Gbps and 50 Mbps
+    (rsync slows, pull does not), times two shares of hosts down."""
+    base = tmp_path_factory.mktemp("fleet-sweep")
+    (base / "fleet.yaml").write_text(FLEET)
+    result = invoke("run", base / "fleet.yaml", "--out", base / "out", "--workers", "1", "--report",
+                    "--sweep", "network.deploy_egress=1Gbps,50Mbps", "--sweep", "faults.down=0,10%")
+    assert result.exit_code == 0, result.output
+    return base / "out"
+
+
+@pytest.fixture(scope="session")
 def releases_folder(tmp_path_factory):
     """`deploysim run --report` on a tiny release (a bad build that the gate named GATE catches at 20% and
     rolls back); the scenario is release.yaml beside the folder."""

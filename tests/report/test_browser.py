@@ -87,6 +87,20 @@ def recommendation(folder: Path) -> list[Expect]:
     return found
 
 
+def fastest_per_point(folder: Path) -> list[Expect]:
+    """Per swept point, the strategy whose last host is live first at the largest size (summary.csv)."""
+    with open(folder / "summary.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    largest = max(int(r["fleet_hosts"]) for r in rows)
+    found = []
+    for point in dict.fromkeys(r["point"] for r in rows):
+        fastest = min((r for r in rows if r["point"] == point and int(r["fleet_hosts"]) == largest),
+                      key=lambda r: float(r["max_s"]))
+        found.append(Expect(Probe("p.point", {"data-point": point}), f"the last host runs the new build after "
+                                                                     f"{fastest['strategy']}"))
+    return found
+
+
 def worst_errors(folder: Path) -> list[Expect]:
     """The worst error of the last host's time on all runs (validation.json), as the answer states it."""
     worst = json.loads((folder / "validation.json").read_text())["results"]["worst_max_error_pct"]
@@ -103,6 +117,7 @@ def bench_deploys(folder: Path) -> list[Expect]:
 KINDS = {
     "fleet": Kind("fleet_folder", figures=2, expected=crossovers),
     "releases": Kind("releases_folder", figures=1, expected=first_decision),
+    "fleet sweep": Kind("fleet_sweep_folder", figures=2, expected=fastest_per_point),
     "evaluation": Kind("evaluation_folder", figures=2, expected=verdicts),
     "sweep": Kind("sweep_folder", figures=1, expected=recommendation),
     "bench": Kind("bench_folder", figures=1, expected=bench_deploys),

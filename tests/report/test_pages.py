@@ -15,7 +15,7 @@ from tests.report.conftest import POLICY, invoke
 from tests.report.reading import parse, plain, seconds, self_contained, share, svg_texts, text, verdict_cell_shows
 
 
-@pytest.mark.parametrize("kind", ["fleet_folder", "evaluation_folder"])
+@pytest.mark.parametrize("kind", ["fleet_folder", "evaluation_folder", "fleet_sweep_folder"])
 def test_the_page_is_one_file_that_needs_no_network(request, kind):
     document = self_contained(request.getfixturevalue(kind) / "report.html")
     assert all(img.get("src", "").startswith("data:image/png;base64,") for img in document.iter("img"))
@@ -169,3 +169,21 @@ def test_parameters_cite_the_comment_on_their_line(fleet_folder):
     assert rows["artifact.size"] == ["20MB", "source: a small artifact"]
     assert rows["strategies.pull.publish"] == ["5s", "source: a guess for the test"]
     assert rows["faults.retries"][1] == "default"
+
+
+def test_a_fleet_sweep_page_answers_per_point_from_summary_csv(fleet_sweep_folder):
+    rows = list(csv.DictReader((fleet_sweep_folder / "summary.csv").open()))
+    largest = max(int(r["fleet_hosts"]) for r in rows)
+    document = parse(fleet_sweep_folder / "report.html")
+    points = {p.get("data-point"): p for p in document.iter("p") if p.get("class") == "point"}
+    assert list(points) == list(dict.fromkeys(r["point"] for r in rows))  # every point, in the run's order
+    for point, shown in points.items():
+        at = sorted((r for r in rows if r["point"] == point and int(r["fleet_hosts"]) == largest),
+                    key=lambda r: float(r["max_s"]))
+        assert shown.get("data-fastest") == at[0]["strategy"]
+        assert float(shown.get("data-max")) == pytest.approx(float(at[0]["max_s"]), rel=1e-9)  # json: 10 digits
+    cells = {(tr.get("data-point"), tr.get("data-strategy")): float(td.get("data-value"))
+             for tr in document.iter("tr") for td in tr if td.get("data-key") == "max"}
+    assert cells == pytest.approx({(r["point"], r["strategy"]): float(r["max_s"]) for r in rows
+                                   if int(r["fleet_hosts"]) == largest}, rel=1e-9)
+    assert len(document.findall(".//figure//*[@viewBox]")) == 2  # an SVG figure per swept key

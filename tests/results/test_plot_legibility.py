@@ -1,7 +1,8 @@
 """Plots a person can read, checked on what the renderer drew (each figure drawn with Agg, every text it
 drew recorded with its window extent): no two texts overlap (tick labels, axis labels, titles, annotations,
 legend entries); every axis with tick labels has a label, and the label or each tick names the unit
-(a time axis from seconds to days names its unit on every tick: '10 s', '1 h', '7 d'); numeric ticks are
+(a time axis from seconds to days names its unit on every tick: '10 s', '1 h', '7 d'; a swept share
+'0%', '1%'); numeric ticks are
 labelled across the axis, not bunched at one end; crossover labels are upright, readable and backed.
 
 The figures are the PNGs the commands write (`sim.results.plots`) and the report's SVG figures before
@@ -26,6 +27,7 @@ from sim.results.tables import Crossover
 
 NUMBER = re.compile(r"^[−-]?\d[\d.,]*\s*(ms|s|min|h|d|k|M|%)?$")
 DURATION = re.compile(r"^\d[\d.]*\s(ms|s|min|h|d)$")
+WITH_UNIT = re.compile(r"^[−-]?\d[\d.,]*\s?(ms|s|min|h|d|%)$")  # a tick that names its unit itself
 UNIT_IN_LABEL = re.compile(r"\((s|min|h|hosts|requests)\b|%|\bhosts\b")
 TOLERANCE = 0.5  # pixels two extents may share (antialiased edges)
 
@@ -73,6 +75,18 @@ def acceptance():
     return rows
 
 
+def swept(frame: pd.DataFrame, keys: dict) -> pd.DataFrame:
+    """`frame` at every point of a grid (`run --sweep`): the times scaled per point, a `set KEY` per key."""
+    parts = []
+    for i, values in enumerate(itertools.product(*keys.values())):
+        settings = {f"set {key}": value for key, value in zip(keys, values)}
+        parts.append(frame.assign(max=frame["max"] * (1 + 0.7 * i), **settings))
+    return pd.concat(parts, ignore_index=True)
+
+
+SWEPT = swept(WIDE, {"network.origin_egress": ["10Gbps", "40Gbps", "100Gbps"], "faults.down": ["0", "1%", "5%"]})
+
+
 FIGURES = {
     "run deploy time, wide": lambda: plots.deploy_time_vs_fleet(WIDE, WIDE_CROSSINGS),
     "run deploy time, narrow": lambda: plots.deploy_time_vs_fleet(NARROW, NARROW_CROSSINGS),
@@ -83,6 +97,10 @@ FIGURES = {
     "report deploy time, narrow": lambda: figures.deploy_time_figure(NARROW.to_dict("records"),
                                                                      as_dicts(NARROW_CROSSINGS)),
     "report criteria": lambda: figures.criteria_figure(acceptance()),
+    "run --sweep: time vs a setting": lambda: plots.deploy_time_vs_setting(
+        SWEPT, "network.origin_egress", ["network.origin_egress", "faults.down"]),
+    "run --sweep: time vs a second setting": lambda: plots.deploy_time_vs_setting(
+        SWEPT, "faults.down", ["network.origin_egress", "faults.down"]),
 }
 
 
@@ -138,7 +156,7 @@ def test_every_axis_is_labelled_with_its_unit_and_ticked_across(drawn):
             shown = [t.get_text() for t, _ in ticks]
             assert label.strip(), f"an axis without a label, ticks {shown}"
             if all(NUMBER.match(s) for s in shown):
-                assert UNIT_IN_LABEL.search(label) or all(DURATION.match(s) for s in shown), (label, shown)
+                assert UNIT_IN_LABEL.search(label) or all(WITH_UNIT.match(s) for s in shown), (label, shown)
                 frame = ax.get_window_extent()
                 start, end = (frame.x0, frame.x1) if along == 0 else (frame.y0, frame.y1)
                 centres = [(box.x0 + box.x1) / 2 if along == 0 else (box.y0 + box.y1) / 2 for _, box in ticks]
