@@ -267,7 +267,7 @@ def _limit(canary: KubeObject, path: tuple, measure: str, scale: float, bounds: 
 
 
 def _approvals(out: Imported, canary: KubeObject, hooks: Any, problems: list[Problem]) -> set[str]:
-    found = set()
+    found: set[str] = set()
     if not isinstance(hooks, list):  # a forgotten `-` must not drop the approval it holds
         problems.append(canary.problem(("spec", "analysis", "webhooks"), "a list of webhooks", got=repr(hooks),
                                        allowed="webhooks: [{name: gate, type: confirm-promotion, url: ...}, ...]"))

@@ -19,7 +19,8 @@ def context(folder: ResultsFolder) -> dict:
     """What the fleet-sweep template shows."""
     summary = folder.summary()
     rows = list(summary.get("summary") or [])
-    swept = summary.get("sweep") if isinstance(summary.get("sweep"), dict) else {}
+    found = summary.get("sweep")
+    swept: dict = found if isinstance(found, dict) else {}
     points = [str(p) for p in summary.get("points") or []]
     largest = max((row["fleet_size"] for row in rows), default=None)
     params, params_note = settings(folder.manifest, SECTIONS)
