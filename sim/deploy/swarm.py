@@ -87,7 +87,11 @@ def run_swarm(plan: SwarmPlan, start: float) -> SwarmTimes:
         x_credit += plan.extra_seeders * min(extra_pieces, reach)
         p_credit += (seeding * min(float(k), reach)
                      + downloading * min(float(k), min(k, len(ids) - 1) * per_conn))
-        from_origin, from_extra, from_peers = (math.floor(c + 1e-9) for c in (o_credit, x_credit, p_credit))
+        # whole pieces only; the origin's and the seed boxes' credits are floored together, so splitting
+        # the same seeding rate over more senders never loses a piece to rounding
+        from_origin = math.floor(o_credit + 1e-9)
+        from_extra = math.floor(o_credit + x_credit + 1e-9) - from_origin
+        from_peers = math.floor(p_credit + 1e-9)
         supply = from_origin + from_extra + from_peers
         reachable = _reachable(distinct, from_origin + from_extra, pieces, plan.piece_selection)
         credit += take
