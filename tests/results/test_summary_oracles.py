@@ -193,6 +193,20 @@ def test_fleet_summary_every_column_by_hand():
                 np.testing.assert_allclose(row[key], value, rtol=1e-12, err_msg=f"{want['strategy']} {key}")
 
 
+def test_fleet_summary_takes_the_median_origin_bytes_of_p2p_replications():
+    """A p2p run counts the bytes its origin served: the summary's origin_bytes is their median per strategy
+    and size (by hand below); push and pull rows carry none (NaN), and a run without p2p has no column."""
+    rows = [dict(r, origin_bytes=b) for r, b in zip(REPLICATIONS, [4e9, 1e9, 3e9, 2e9] + [np.nan] * 3
+                                                    + [5e9, 7e9, 6e9, 9e9] + [np.nan] * 6)]
+    table = fleet_summary(pd.DataFrame(rows))
+    assert list(table.columns) == [*SUMMARY_COLUMNS[:10], "origin_bytes", *SUMMARY_COLUMNS[10:]]
+    summary = table.set_index(["strategy", "fleet_size"])
+    assert summary.loc[("zeta", 100), "origin_bytes"] == 2.5e9  # median of 4, 1, 3, 2 GB
+    assert summary.loc[("zeta", 10), "origin_bytes"] == 6.5e9  # median of 5, 7, 6, 9 GB
+    assert summary.loc["alpha", "origin_bytes"].isna().all()
+    assert "origin_bytes" not in fleet_summary(pd.DataFrame(REPLICATIONS))
+
+
 def test_fleet_summary_spot_values():
     # A few values by hand, so the numpy oracle above is itself checked.
     summary = fleet_summary(pd.DataFrame(REPLICATIONS)).set_index(["strategy", "fleet_size"])
