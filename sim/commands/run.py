@@ -110,17 +110,22 @@ def fleet_growth(loaded: LoadedScenario, entropy: int, out: str | None, workers:
     with progress_bar(err, "simulating", len(jobs)) as advance:
         grouped = run_jobs_of(scenarios, jobs, workers, progress=advance, executor=executor)
     results = grouped[0]
-    replications_df = replication_table([r.summary for r in results])
+    replications_df, summary = summarise(results, scenario)
     hosts_df = host_table([r.record for r in results if r.record is not None])
-    summary = with_bottlenecks(fleet_summary(replications_df), scenario)
     crossings = crossovers(summary)
-    rolled = (with_bottlenecks(fleet_summary(replication_table([r.summary for r in grouped[1]])), scenarios[1])
-              if rollback else None)
+    rolled = summarise(grouped[1], scenarios[1])[1] if rollback else None
     result = RunResult(loaded, entropy, summary, replications_df, hosts_df, crossings, marginal_at_scale(summary), None,
                        rolled)
     if out is not None:
         result = _write(result, Path(out), overwrite, workers)
     return result
+
+
+def summarise(results: list, scenario) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One scenario's deploy results as its replications table and its summary with bottlenecks (for a
+    run, its rollback, each point of a sweep)."""
+    replications = replication_table([r.summary for r in results])
+    return replications, with_bottlenecks(fleet_summary(replications), scenario)
 
 
 def with_bottlenecks(summary: pd.DataFrame, scenario) -> pd.DataFrame:

@@ -26,7 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sim.commands import guards
-from sim.commands.run import crossover_table, with_bottlenecks
+from sim.commands.run import crossover_table, summarise
 from sim.deploy.experiment import default_workers, plan_jobs, run_jobs_of
 from sim.errors import Problem, ScenarioError, UserError
 from sim.load.loader import LoadedScenario, vary
@@ -34,7 +34,7 @@ from sim.progress import progress_bar
 from sim.results import columns, plots
 from sim.results.envelope import envelope, records
 from sim.results.output import results_folder, write_json, write_manifest
-from sim.results.tables import crossovers, fleet_summary, replication_table
+from sim.results.tables import crossovers
 from sim.units import format_duration
 
 KIND = "run (sweep)"
@@ -195,8 +195,7 @@ def run_sweep(base: LoadedScenario, entropy: int, options: list[str], workers: i
         grouped = run_jobs_of(scenarios, jobs, workers, progress=advance, executor=executor)
     summaries, replications, crossings = [], [], []
     for point, scenario, own in zip(points, loaded, grouped):
-        reps = replication_table([r.summary for r in own])
-        summary = with_bottlenecks(fleet_summary(reps), scenario.scenario)
+        reps, summary = summarise(own, scenario.scenario)
         found = crossovers(summary)
         settings = {f"set {key}": value for key, value in point.settings}
         summaries.append(summary.assign(**settings).pipe(_lead, point.label))
