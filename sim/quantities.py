@@ -45,12 +45,12 @@ Size = Annotated[
     BeforeValidator(_reader(units.parse_size)),
     _schema(_NUM + r"(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\s*$", units.SIZE_HELP),
 ]
+RATE_SCHEMA = {"type": "string", "pattern": _NUM + r"([kKMGT]?bps|[kKMG]?B/s|[KMG]iB/s)\s*$",
+               "description": units.RATE_HELP}
 Rate = Annotated[
     float,
     BeforeValidator(_reader(units.parse_rate)),
-    WithJsonSchema(
-        {"type": "string", "pattern": _NUM + r"([kKMGT]?bps|[kKMG]?B/s|[KMG]iB/s)\s*$", "description": units.RATE_HELP}
-    ),
+    WithJsonSchema(RATE_SCHEMA),
 ]
 Share = Annotated[
     float,
@@ -68,4 +68,18 @@ Percent = Annotated[
 PositiveDuration = Annotated[Duration, Field(gt=0)]
 NonNegativeDuration = Annotated[Duration, Field(ge=0)]
 PositiveRate = Annotated[Rate, Field(gt=0)]
+
+
+def _listed(value: Any) -> Any:
+    return value if isinstance(value, list) else [value]
+
+
+PositiveRates = Annotated[
+    list[PositiveRate],
+    BeforeValidator(_listed),
+    Field(min_length=1, max_length=1000),
+    WithJsonSchema({"anyOf": [RATE_SCHEMA, {"type": "array", "items": RATE_SCHEMA, "minItems": 1, "maxItems": 1000}],
+                    "description": "one rate, or a list of rates"}),
+]
+"""One rate for every item (`10Gbps`, kept as a list of one) or a list with a rate per item."""
 PositiveSize = Annotated[Size, Field(gt=0)]

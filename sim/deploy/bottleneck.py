@@ -19,7 +19,12 @@ expected to be updated (a down host moves no bytes), cap = min(per_flow, host_do
     costs", "slots: per-flow cap" or "slots: host download". (ceil(N/k) hosts per slot is not a
     bound: a slot whose first hosts were quick takes more of them.)
 - pull, each plus the signal s = publish + key write (nothing moves before the key's commit):
-  - origin egress: s + n·F / origin_egress (Kurose-Ross N·F/u_s)
+  - origin egress: s + n·F / origin_egress (Kurose-Ross N·F/u_s); with zone caches, one F per zone
+  - zone link (`network.zone_link`): s + n_z·F / link_z for the zone z where that is largest, n_z its
+    expected updated hosts; with caches instead, **cache egress**: s + the fill (F / min(per_flow,
+    origin_egress, link_z)) + n_z·F / zone_cache
+  - zone by zone (`by_zone`): s + each zone's own largest bound (less s) summed, and a key write between
+    zones, named "zones in turn: " and the largest part's resource
   - per-flow cap or host download: s + F / cap
   - per-host fixed costs: s + wake-up + verify (F / verify_rate) + activation
 - p2p (Kurose-Ross), each plus s; u_s = seeders x origin_egress + extra_seeders x their egress:
@@ -121,10 +126,56 @@ def agent_costs(scenario: Scenario, spec: PullStrategy | PeerStrategy) -> float:
 
 def pull_bounds(scenario: Scenario, spec: PullStrategy, hosts: int) -> tuple[Bound, ...]:
     net, size, s = scenario.network, scenario.artifact.size, signal(spec)
+    if spec.by_zone:
+        return (zones_in_turn(scenario, spec, hosts),)
     n = updated_hosts(scenario, hosts)
     one = transfer(size, net.per_flow, net.host_download)
-    return (Bound("origin egress", s + n * size / net.origin_egress), Bound(one.resource, s + one.seconds),
-            Bound(FIXED, s + agent_costs(scenario, spec)))
+    from_origin = n if spec.zone_cache is None else caches_filled(scenario, hosts)
+    return (Bound("origin egress", s + from_origin * size / net.origin_egress), *zone_bounds(scenario, spec, hosts, s),
+            Bound(one.resource, s + one.seconds), Bound(FIXED, s + agent_costs(scenario, spec)))
+
+
+def zone_hosts(scenario: Scenario, hosts: int) -> list[int]:
+    """Hosts in each zone (round-robin, `sim.deploy.fleet`)."""
+    zones = scenario.fleet.zones
+    return [hosts // zones + (z < hosts % zones) for z in range(zones)]
+
+
+def caches_filled(scenario: Scenario, hosts: int) -> int:
+    """Zone caches certain to fill: every zone with a host, or one when hosts may be down."""
+    return min(scenario.fleet.zones, hosts) if scenario.faults.down == 0 else 1
+
+
+def zone_bounds(scenario: Scenario, spec: PullStrategy, hosts: int, s: float) -> tuple[Bound, ...]:
+    """The busiest zone's link (each of its pulls crosses it) or, with caches, its cache: the fill (one
+    flow across the origin's uplink and the zone's link), then the zone's pulls through the cache."""
+    net, size = scenario.network, scenario.artifact.size
+    keep = 1.0 - scenario.faults.down
+    per_zone = list(zip(zone_hosts(scenario, hosts), net.zone_links(scenario.fleet.zones)))
+    if spec.zone_cache is not None:
+        fill = max(size / min(net.per_flow, net.origin_egress, link) for _, link in per_zone)
+        busiest = max(count for count, _ in per_zone) * keep
+        return (Bound("cache egress", s + fill + busiest * size / spec.zone_cache),)
+    if net.zone_link is None:
+        return ()
+    return (Bound("zone link", s + max(count * keep * size / link for count, link in per_zone)),)
+
+
+def zones_in_turn(scenario: Scenario, spec: PullStrategy, hosts: int) -> Bound:
+    """Zone by zone: each zone's own largest bound, one zone after another (with a key write between)."""
+    one_zone = scenario.model_copy(update={"fleet": scenario.fleet.model_copy(update={"zones": 1})})
+    parts = []
+    for z, count in enumerate(zone_hosts(scenario, hosts)):
+        if count == 0:
+            continue
+        link = scenario.network.zone_links(scenario.fleet.zones)[z]
+        network = scenario.network.model_copy(update={"zone_link": None if link == float("inf") else [link]})
+        alone = one_zone.model_copy(update={"network": network})
+        parts.append(bottleneck(alone, spec.model_copy(update={"by_zone": False}), count))
+    s = signal(spec)
+    writes = (len(parts) - 1) * quantile_of(spec.key_write, SIGNAL_QUANTILE)
+    largest = max(parts, key=lambda b: b.seconds)
+    return Bound(f"zones in turn: {largest.resource}", s + writes + sum(b.seconds - s for b in parts))
 
 
 def p2p_bounds(scenario: Scenario, spec: PeerStrategy, hosts: int) -> tuple[Bound, ...]:

@@ -21,6 +21,7 @@ from sim.deploy.strategies import PLANNERS
 from sim.deploy.swarm import run_swarm
 from sim.deploy.swarm_plan import SwarmPlan, SwarmTimes
 from sim.deploy.wave import run_wave
+from sim.deploy.zoned import zoned_wave
 from sim.results.records import DeployRecord
 from sim.spec.scenario import Scenario
 from sim.streams import Streams
@@ -60,6 +61,8 @@ def deploy(env: simpy.Environment, plan: Plan, out: list):
 
 
 def fast_wave(plan: WavePlan, start: float) -> WaveTimes:
+    if plan.zones is not None:
+        return zoned_wave(plan, start)
     attempt_start, transfer_start, transfer_end, done, attempts = _run(plan, start)
     return WaveTimes(attempt_start + plan.signal_offset, transfer_start, transfer_end, done, attempts)
 
@@ -69,6 +72,8 @@ def wave_done(plan: Plan, start: float) -> np.ndarray:
     the hosts are signalled (for a p2p plan: the key's commit)."""
     if isinstance(plan, SwarmPlan):
         return run_swarm(plan, start).done
+    if plan.zones is not None:
+        return zoned_wave(plan, start).done
     return _run(plan, start)[3]
 
 
@@ -113,5 +118,5 @@ def to_record(scenario: Scenario, job: Job, plan: Plan, faults: HostFaults, time
         transfer_end=times.transfer_end,
         done=times.done,
         reason=faults.reasons(times.done),
-        origin_bytes=times.origin_bytes if isinstance(times, SwarmTimes) else float("nan"),
+        origin_bytes=times.origin_bytes,
     )

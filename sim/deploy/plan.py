@@ -6,9 +6,26 @@ Strategies turn a scenario into a `WavePlan`; the fast engine (`sim.deploy.wave`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class Zones:
+    """Links beyond the origin's uplink that a pull crosses (`sim.deploy.zoned`).
+
+    of_host: each host's zone; link: each zone's link capacity (bytes/s, inf: no limit); cache: each
+    zone's regional cache egress (0: no caches); fill_cap: a cache fill's ceiling (the per-flow cap);
+    by_zone: zones are signalled one after another; key_write: what each later zone's key write costs.
+    """
+
+    of_host: np.ndarray
+    link: np.ndarray
+    cache: float
+    fill_cap: float
+    by_zone: bool
+    key_write: float
 
 
 @dataclass(frozen=True)
@@ -22,6 +39,7 @@ class WavePlan:
     post: per-host seconds after the transfer (verify + activation), while the slot is still held.
     size: bytes each host transfers; capacity: the shared bottleneck (bytes/s); flow_cap: one flow's ceiling.
     fail_attempts, fail_cost, backoff: failed attempts per host, what one costs, waits before retries.
+    zones: zone links and caches the transfers also cross (None: the `capacity` bottleneck alone).
     """
 
     signal_delay: float
@@ -35,10 +53,23 @@ class WavePlan:
     fail_attempts: np.ndarray
     fail_cost: float
     backoff: np.ndarray
+    zones: Zones | None = None
 
     @property
     def hosts(self) -> int:
         return len(self.pre)
+
+    def zone_links(self) -> Zones:
+        """This plan's zones (an error for a one-bottleneck plan)."""
+        if self.zones is None:
+            raise ValueError("this plan has no zones: it is a one-bottleneck wave (sim.deploy.wave)")
+        return self.zones
+
+    def subset(self, hosts: np.ndarray) -> "WavePlan":
+        """The plan of some hosts only (their per-host numbers, in the order given)."""
+        zones = self.zones and replace(self.zones, of_host=self.zones.of_host[hosts])
+        return replace(self, pre=self.pre[hosts], signal_offset=self.signal_offset[hosts], post=self.post[hosts],
+                       fail_attempts=self.fail_attempts[hosts], zones=zones)
 
 
 @dataclass(frozen=True)
@@ -50,3 +81,5 @@ class WaveTimes:
     transfer_end: np.ndarray
     done: np.ndarray
     attempts: np.ndarray
+    origin_bytes: float = float("nan")
+    """Bytes the origin served (pull through zone links or caches; NaN where not counted)."""

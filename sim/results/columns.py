@@ -55,11 +55,11 @@ def _c(name: str, unit: str, meaning: str, internal: str = "", only_when: str = 
     return Column(name, unit, meaning, internal, only_when)
 
 
-P2P_ONLY = "the run has a p2p strategy"
+P2P_ONLY = "the run has a p2p strategy or a pull through zone links or caches"
 
 
 STRATEGY = (_c("strategy", "", "the strategy's name in the scenario"),
-            _c("kind", "", "push or pull"),
+            _c("kind", "", "push, pull or p2p"),
             _c("fleet_hosts", "hosts", "the fleet size deployed to", "fleet_size"))
 RUN_FILES = ("run", "bench")
 
@@ -87,7 +87,7 @@ REPLICATIONS = Table("replications.csv", RUN_FILES, "one deploy: per strategy, f
     _c("hosts_updated", "hosts", "hosts running the new build at the end", "updated"),
     _c("hosts_not_updated", "hosts", "hosts never updated", "not_updated"),
     _c("mean_attempts", "count", "deploy attempts per host, mean over the fleet"),
-    _c("origin_bytes", "bytes", "bytes the origin seeders served (p2p; empty for push and pull)", only_when=P2P_ONLY),
+    _c("origin_bytes", "bytes", "bytes the origin (its seeders) served: p2p, and pull through zone links or caches (`network.zone_link`, `zone_cache`); empty otherwise", only_when=P2P_ONLY),
 ))
 SUMMARY = Table("summary.csv", ("run",), "per strategy and fleet size, over its replications", (
     *STRATEGY,
@@ -98,13 +98,14 @@ SUMMARY = Table("summary.csv", ("run",), "per strategy and fleet size, over its 
     _c("max_p5_s", "s", "5th percentile over replications of makespan_s", "max_p5"),
     _c("max_p95_s", "s", "95th percentile over replications of makespan_s", "max_p95"),
     _c("hosts_not_updated", "hosts", "mean over replications of hosts_not_updated", "not_updated"),
-    _c("origin_bytes", "bytes", "median over replications of origin_bytes (p2p; empty for push and pull)",
+    _c("origin_bytes", "bytes", "median over replications of origin_bytes (p2p, and pull through zones; empty otherwise)",
        only_when=P2P_ONLY),
     _c("per_added_host_s", "s", "what each added server costs: change in max_s over the change in fleet_hosts "
                                 "from the strategy's previous fleet size; empty on its first", "s_per_host"),
     _c("bottleneck", "", "the resource whose closed-form lower bound on the deploy time is largest: deploy egress, "
-                         "origin egress, seeder egress, swarm upload, per-flow cap, host download, per-host fixed "
-                         "costs, or slots (push: rsync parallelism) with the larger of its parts (sim/deploy/bottleneck.py)"),
+                         "origin egress, zone link, cache egress, seeder egress, swarm upload, per-flow cap, host download, "
+                         "per-host fixed costs, slots (push: rsync parallelism) with the larger of its parts, or zones in "
+                         "turn (pull zone by zone) with its largest part (sim/deploy/bottleneck.py)"),
     _c("bound_s", "s", "that largest lower bound, a closed form, not a simulated time (one host's durations at their "
                        "medians, sums over hosts at their mean less 3 standard deviations, the once-per-deploy "
                        "publish and key write at their 5th percentiles)", "bound"),

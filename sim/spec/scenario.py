@@ -20,7 +20,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from sim.distributions import Constant, Distribution, LogNormal
 from sim.policies import Policy
 from sim.policies.measures import MappedMetric
-from sim.quantities import NonNegativeDuration, Percent, PositiveRate, PositiveSize, Share
+from sim.quantities import NonNegativeDuration, Percent, PositiveRate, PositiveRates, PositiveSize, Share
 from sim.section import Section
 from sim.spec.evaluation import Evaluation
 from sim.spec.references import bad_references, line_error, located
@@ -129,6 +129,16 @@ class Network(Section):
     """Ceiling on one TCP flow (AWS: 5 Gb/s outside a placement group; docs/sources.md)."""
     host_download: PositiveRate = 1.25e8
     """Each host's download rate (Kurose-Ross d_min). 1Gbps: guess."""
+    zone_link: PositiveRates | None = None
+    """Each zone's link to the origin, shared by the zone's pulls (and its cache's fill), with every flow's
+    rate max-min fair across the links it crosses (docs/zones.md). One rate for every zone, or a list
+    with one per zone (`fleet.zones` of them). Default: no limit. Pull only: push and p2p do not model it
+    yet."""
+    def zone_links(self, zones: int) -> list[float]:
+        """Each zone's link capacity (inf: no limit)."""
+        if self.zone_link is None:
+            return [math.inf] * zones
+        return list(self.zone_link) if len(self.zone_link) > 1 else self.zone_link * zones
 
 
 class Faults(Section):
@@ -197,6 +207,13 @@ class PullStrategy(Section):
     """SHA-256 verification speed on a host. Guess (500 MB/s)."""
     activation: Distribution = Field(default_factory=lambda: LogNormal(dist="lognormal", median=2.0, p95=6.0))
     """Unpack is overlapped with download; drain, switch, undrain. Guess."""
+    zone_cache: PositiveRate | None = None
+    """Pull through a regional cache in every zone, with this egress: the zone's first pull fills it once
+    from the origin (across the zone's link, capped by `network.per_flow`), the zone's pulls wait for the
+    fill and then download from the cache (docs/zones.md). Default: no caches, every pull from the origin."""
+    by_zone: bool = False
+    """Deploy zone by zone: the key is written for one zone at a time, the next zone's once every host of
+    the previous one is done or has given up (each later write costs the same key write)."""
 
 
 class PeerStrategy(Section):
@@ -324,6 +341,15 @@ class Scenario(Section):
             raise located("Scenario", [(("fleet", "tiers"), tiers.model_dump(), (
                 f"staging + dogfood ({tiers.staging + tiers.dogfood}) must leave production hosts in the "
                 f"smallest fleet ({min(self.fleet_sizes())})"))])
+        return self
+
+    @model_validator(mode="after")
+    def _a_link_per_zone(self) -> "Scenario":
+        links = self.network.zone_link
+        if links is not None and len(links) not in (1, self.fleet.zones):
+            raise located("Scenario", [(("network", "zone_link"), links, (
+                f"give one link per zone: fleet.zones is {self.fleet.zones}, the list has {len(links)} "
+                "(or give one rate for every zone)"))])
         return self
 
     @model_validator(mode="after")

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.deploy.faults import HostFaults
-from sim.deploy.plan import WavePlan
+from sim.deploy.fleet import layout_fleet
+from sim.deploy.plan import WavePlan, Zones
 from sim.distributions import sample_named
 from sim.spec.scenario import PullStrategy, Scenario
 from sim.streams import Streams
@@ -30,6 +31,7 @@ class KeySignal:
     delay: float
     wakeup: np.ndarray
     settle: np.ndarray
+    key_write: float = 0.0
 
 
 def key_signal(scenario: Scenario, spec, hosts: int, streams: Streams) -> KeySignal:
@@ -39,7 +41,7 @@ def key_signal(scenario: Scenario, spec, hosts: int, streams: Streams) -> KeySig
     key_write = float(sample_named(spec.key_write, streams, "pull.key_write", 1)[0])
     wakeup = sample_named(spec.wakeup, streams, "pull.wakeup", hosts)
     activation = sample_named(spec.activation, streams, "pull.activation", hosts)
-    return KeySignal(publish + key_write, wakeup, scenario.artifact.size / spec.verify_rate + activation)
+    return KeySignal(publish + key_write, wakeup, scenario.artifact.size / spec.verify_rate + activation, key_write)
 
 
 def plan(scenario: Scenario, spec: PullStrategy, hosts: int, faults: HostFaults, streams: Streams) -> WavePlan:
@@ -57,4 +59,17 @@ def plan(scenario: Scenario, spec: PullStrategy, hosts: int, faults: HostFaults,
         fail_attempts=faults.fail_attempts,
         fail_cost=scenario.faults.attempt_timeout,
         backoff=scenario.faults.backoff_delays(),
+        zones=zones(scenario, spec, hosts, signal.key_write),
     )
+
+
+def zones(scenario: Scenario, spec: PullStrategy, hosts: int, key_write: float) -> Zones | None:
+    """The zone links and caches a pull crosses (`sim.deploy.zoned`); None when the origin's uplink is the
+    only shared link and the zones deploy together (the one-bottleneck wave)."""
+    net = scenario.network
+    if net.zone_link is None and spec.zone_cache is None and not spec.by_zone:
+        return None
+    zone_count = scenario.fleet.zones
+    return Zones(of_host=layout_fleet(scenario.fleet, hosts).zone.astype(np.int64),
+                 link=np.asarray(net.zone_links(zone_count), dtype=float), cache=spec.zone_cache or 0.0,
+                 fill_cap=net.per_flow, by_zone=spec.by_zone, key_write=key_write)
