@@ -16,10 +16,12 @@ host that pulled from the origin, and once per cache filled.
 Rates are max-min fair (`sim.deploy.maxmin`). All flows of one class (a zone's pulls, a zone's fill) cross
 the same links with the same ceiling, so they get the same rate, and being the same size they finish in
 the order they started: one virtual clock per class finds each finish, and progressive filling runs
-over classes, not flows (O(classes^2) per event, O(N log N) a wave). With no zone links and no caches
+over classes, not flows. Every link but the origin's belongs to one class (a zone's link carries its
+pulls or its cache's fill, never both; a cache's egress its zone's pulls), which makes the filling a
+short loop (`fill_rates`): O(classes) per event, O(N log N) a wave. With no zone links and no caches
 every flow crosses the origin alone, and this is the one-bottleneck wave (`sim.deploy.wave`) exactly;
 tests/deploy/test_zoned.py holds the two together and this kernel to a flow-by-flow simulation
-(`sim.deploy.links_reference`).
+(`sim.deploy.zoned_reference`).
 
 Zone by zone (`by_zone: true` on a pull strategy): the key is written for zone 0 first; zone z + 1 is
 signalled when every host of zone z is done or has given up. Flows of two zones then never overlap, so
@@ -36,49 +38,47 @@ import numpy as np
 from numba import njit
 
 from sim.deploy.plan import WavePlan, WaveTimes
+from sim.deploy.strategies.p2p import join_delays
 
-_NONE = -1
+_NONE = -1  # a cache fill's place in a class's FIFO (no host)
 
 
 @njit(cache=True, error_model="numpy")
-def fill_rates(count, ceiling, class_links, capacity):
-    """Progressive filling over classes: `count[k]` flows of class k, each crossing links
-    class_links[k] (-1: none) with ceiling[k]. Returns each class's per-flow rate (0 for empty classes)."""
-    classes, width = class_links.shape
-    rate = np.zeros(classes)
-    frozen = count == 0
-    left = capacity.copy()
-    crossing = np.zeros(len(capacity))
-    while not frozen.all():
-        crossing[:] = 0.0
-        for k in range(classes):
-            if not frozen[k]:
-                for j in range(width):
-                    if class_links[k, j] != _NONE:
-                        crossing[class_links[k, j]] += count[k]
-        step = np.inf
-        for link in range(len(capacity)):
-            if crossing[link] > 0 and left[link] / crossing[link] < step:
-                step = left[link] / crossing[link]
-        for k in range(classes):
-            if not frozen[k] and ceiling[k] - rate[k] < step:
-                step = ceiling[k] - rate[k]
-        for k in range(classes):
-            if not frozen[k]:
-                rate[k] += step
-                for j in range(width):
-                    if class_links[k, j] != _NONE:
-                        left[class_links[k, j]] -= step * count[k]
-        for k in range(classes):
-            if frozen[k]:
-                continue
-            if ceiling[k] < np.inf and ceiling[k] - rate[k] <= 1e-12 * ceiling[k]:
-                frozen[k] = True
-            for j in range(width):
-                link = class_links[k, j]
-                if link != _NONE and capacity[link] < np.inf and left[link] <= 1e-12 * capacity[link]:
-                    frozen[k] = True
+def fill_rates(count, ceiling, own_link, via_origin, origin_cap):
+    """Max-min rates of classes of identical flows in this topology: class k has count[k] flows, each
+    with ceiling[k], crossing a link of its own (own_link[k], inf: none; a zone's link or its cache's
+    egress, which no other class crosses) and, when via_origin[k], the origin's uplink shared by every
+    such class. Returns each class's per-flow rate (0 for empty classes)."""
+    rate = np.zeros(len(count))
+    _fill(count, ceiling, own_link, via_origin, origin_cap, rate, np.zeros(len(count), np.bool_))
     return rate
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _fill(count, ceiling, own_link, via_origin, origin_cap, rate, settled):
+    """`fill_rates` into `rate` (`settled` is work space). Progressive filling on this topology: alone, a
+    class would rise to its limit min(ceiling, own link / count); classes crossing the origin rise
+    together to the origin's fair share, and those whose limit is below it stop there, leaving more to
+    the rest, until no limit is below the share: the rest get the share."""
+    sharing, left = 0.0, origin_cap
+    for k in range(len(count)):
+        rate[k] = min(ceiling[k], own_link[k] / count[k]) if count[k] > 0 else 0.0
+        settled[k] = count[k] == 0 or not via_origin[k]
+        if not settled[k]:
+            sharing += count[k]
+    while sharing > 0:
+        share = left / sharing
+        stopped = False
+        for k in range(len(count)):
+            if not settled[k] and rate[k] <= share:
+                settled[k], stopped = True, True
+                left -= count[k] * rate[k]
+                sharing -= count[k]
+        if not stopped:
+            for k in range(len(count)):
+                if not settled[k]:
+                    rate[k] = share
+            break
 
 
 @njit(cache=True, error_model="numpy")
@@ -90,21 +90,15 @@ def run_zoned(arrival, order, zone, zones, origin_cap, link_cap, cache_cap, size
     n = len(arrival)
     cached = cache_cap > 0
     classes = 2 * zones if cached else zones
-    # links: 0 the origin's uplink, 1 + z zone z's link, 1 + zones + z zone z's cache egress
-    capacity = np.full(1 + 2 * zones, np.inf)
-    capacity[0] = origin_cap
-    capacity[1:1 + zones] = link_cap
-    class_links = np.full((classes, 2), _NONE, np.int64)
-    ceiling = np.empty(classes)
+    # each class's own link (a zone's link or its cache's egress) and whether it crosses the origin
+    own_link, via_origin, ceiling = np.full(classes, np.inf), np.zeros(classes, np.bool_), np.empty(classes)
     for z in range(zones):
-        if cached:
-            capacity[1 + zones + z] = cache_cap
-            class_links[z, 0] = 1 + zones + z
-            class_links[zones + z, 0], class_links[zones + z, 1] = 0, 1 + z
-            ceiling[zones + z] = fill_cap
-        else:
-            class_links[z, 0], class_links[z, 1] = 0, 1 + z
         ceiling[z] = flow_cap
+        if cached:  # the zone's pulls come from its cache; its fill crosses the origin and the zone's link
+            own_link[z] = cache_cap
+            own_link[zones + z], via_origin[zones + z], ceiling[zones + z] = link_cap[z], True, fill_cap
+        else:
+            own_link[z], via_origin[z] = link_cap[z], True
     # each class's flows in FIFO order: a block of the shared arrays per class
     per_class = np.zeros(classes, np.int64)
     for h in order:
@@ -119,6 +113,7 @@ def run_zoned(arrival, order, zone, zones, origin_cap, link_cap, cache_cap, size
     if cached:
         blocked[:zones] = True
     vtime, rate, count = np.zeros(classes), np.zeros(classes), np.zeros(classes)
+    settled = np.zeros(classes, np.bool_)
     t_start, t_end = np.full(n, np.nan), np.full(n, np.nan)
     fill_end = np.full(zones, np.nan)
     fills = 0
@@ -165,21 +160,18 @@ def run_zoned(arrival, order, zone, zones, origin_cap, link_cap, cache_cap, size
                 t_start[h] = now
         for k in range(classes):
             count[k] = 0.0 if blocked[k] else tail[k] - head[k]
-        rate = fill_rates(count, ceiling, class_links, capacity)
+        _fill(count, ceiling, own_link, via_origin, origin_cap, rate, settled)
     return t_start, t_end, fill_end, fills
 
 
 def arrivals(plan: WavePlan, start: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """When each host's successful attempt starts, when it reaches the origin (NaN: gave up), its
-    attempts, and when it is finished with the wave's start (done or given up; done is added later)."""
-    fails = plan.fail_attempts
-    most = 1 + len(plan.backoff)
-    waits = np.concatenate([[0.0], np.cumsum(plan.fail_cost + plan.backoff)])  # after f failed attempts
-    gave_up = fails >= most
-    f = np.minimum(fails, most - 1)
-    attempt_start = np.where(gave_up, np.nan, start + waits[f])
-    given_up_at = np.where(gave_up, start + waits[most - 1] + plan.fail_cost, np.nan)
-    return attempt_start, attempt_start + plan.pre, np.where(gave_up, most, f + 1), given_up_at
+    attempts, and when a host given up on was (NaN for the others): p2p's join delays, which count
+    failed attempts as the one-bottleneck wave does."""
+    attempts, waited = join_delays(plan.fail_attempts, plan.fail_cost, plan.backoff)
+    attempt_start = start + waited
+    given_up_at = np.where(np.isnan(waited), start + attempts * plan.fail_cost + plan.backoff.sum(), np.nan)
+    return attempt_start, attempt_start + plan.pre, attempts, given_up_at
 
 
 def zoned_wave(plan: WavePlan, start: float) -> WaveTimes:

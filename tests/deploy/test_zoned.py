@@ -68,23 +68,22 @@ def test_max_min_rates_meet_the_definition(topology):
         assert at_ceiling or held, (f, rate)
 
 
-@given(topologies, st.lists(st.integers(0, 5), min_size=6, max_size=6))
-def test_the_class_kernel_fills_as_the_flows_would(topology, counts):
-    """`fill_rates` on classes of identical flows equals `max_min_rates` on the flows written out."""
-    links, capacity, cap = topology
-    counts = counts[:len(links)]
-    width = max(len(c) for c in links)
-    class_links = np.full((len(links), width), -1, np.int64)
-    for k, crossed in enumerate(links):
-        class_links[k, :len(crossed)] = crossed
-    by_class = fill_rates(np.asarray(counts, float), np.full(len(links), cap), class_links, np.asarray(capacity))
-    flows = [crossed for crossed, count in zip(links, counts) for _ in range(count)]
+classes = st.lists(st.tuples(st.integers(0, 5), st.floats(0.5, 200.0), st.floats(0.5, 100.0) | st.just(np.inf),
+                             st.booleans()), min_size=1, max_size=6)
+
+
+@given(classes, st.floats(0.5, 300.0))
+def test_the_kernel_fills_classes_as_the_flows_would(spec, origin):
+    """`fill_rates` on classes of identical flows (each with a link of its own, some crossing the origin)
+    equals `max_min_rates` on the flows written out: link 0 the origin, link 1 + k class k's own."""
+    counts, ceilings, own, via = (np.asarray(column) for column in zip(*spec))
+    by_class = fill_rates(counts.astype(float), ceilings, own, via, origin)
+    flows = [([0] if via[k] else []) + [1 + k] for k in range(len(spec)) for _ in range(counts[k])]
     if not flows:
         assert not by_class.any()
         return
-    by_flow = max_min_rates(flows, capacity, [cap] * len(flows))
-    expected = np.repeat([by_class[k] for k in range(len(links))], counts)
-    assert by_flow == pytest.approx(expected, rel=1e-9)
+    by_flow = max_min_rates(flows, [origin, *own], np.repeat(ceilings, counts))
+    assert by_flow == pytest.approx(np.repeat(by_class, counts), rel=1e-9)
 
 
 # --- the wave through zones -----------------------------------------------------------------------
