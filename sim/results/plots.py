@@ -24,13 +24,19 @@ from sim.results.tables import Crossover
 
 
 def deploy_time_vs_fleet(summary: pd.DataFrame, crossings: list[Crossover], path: Path | None = None):
-    """One line per strategy (median deploy time over replications) with its p5-p95 band; time in s, min,
-    h and days, a labelled dotted line at each crossover, the legend below the plot."""
+    """One line per strategy (median deploy time over replications) with its p5-p95 band and, dotted in its
+    colour, the closed-form lower bound of its bottleneck; time in s, min, h and days, a labelled dotted
+    line at each crossover, the legend below the plot."""
     fig, ax = plt.subplots(figsize=(8, 5.5), constrained_layout=True)
     for name, group in summary.groupby("strategy", sort=False):
         line, = ax.plot(group.fleet_size, group["max"], marker="o", label=name)
         if (group.replications > 1).any():
             ax.fill_between(group.fleet_size, group.max_p5, group.max_p95, color=line.get_color(), alpha=0.2)
+        if "bound" in group:  # the closed-form lower bound of its bottleneck (summary.csv: bottleneck, bound_s)
+            ax.plot(group.fleet_size, group["bound"], linestyle=":", linewidth=1.2, color=line.get_color(),
+                    label="_nolegend_")
+    if "bound" in summary:
+        ax.plot([], [], linestyle=":", color="0.4", label="lower bound (bottleneck)")
     ax.set(xscale="log", yscale="log", xlabel="fleet size (hosts; log scale)",
            ylabel="deploy time, until the last host (log scale)",
            title="Deploy time vs fleet size (median; band: p5-p95 over replications)")
@@ -38,7 +44,8 @@ def deploy_time_vs_fleet(summary: pd.DataFrame, crossings: list[Crossover], path
     axes.hosts_axis(ax, *ax.get_xlim())
     ax.grid(True, which="major", alpha=0.3)
     axes.label_crossovers(ax, [{"pull": c.pull, "push": c.push, "hosts": c.hosts} for c in crossings])
-    fig.legend(loc="outside lower center", ncols=min(4, max(1, len(ax.lines))), frameon=False)
+    entries = len(ax.get_legend_handles_labels()[1])
+    fig.legend(loc="outside lower center", ncols=min(4, max(1, entries)), frameon=False)
     save_figure(fig, path)
     return fig
 

@@ -90,6 +90,8 @@ SWEPT = swept(WIDE, {"network.origin_egress": ["10Gbps", "40Gbps", "100Gbps"], "
 FIGURES = {
     "run deploy time, wide": lambda: plots.deploy_time_vs_fleet(WIDE, WIDE_CROSSINGS),
     "run deploy time, narrow": lambda: plots.deploy_time_vs_fleet(NARROW, NARROW_CROSSINGS),
+    "run deploy time, with bounds": lambda: plots.deploy_time_vs_fleet(WIDE.assign(bound=0.6 * WIDE["max"]),
+                                                                       WIDE_CROSSINGS),
     "fleet updated, bench 1-6 s": lambda: plots.fleet_updated_over_time(BENCH, 10),
     "fleet updated, a week": lambda: plots.fleet_updated_over_time(LONG, 400),
     "report deploy time, wide": lambda: figures.deploy_time_figure(WIDE.to_dict("records"),
@@ -182,3 +184,16 @@ def test_time_is_in_readable_units_and_crossovers_are_upright(name):
             assert backing is not None and backing.get_facecolor()[:3] == (1.0, 1.0, 1.0)
     finally:
         plt.close(fig)
+
+
+def test_the_deploy_time_plot_draws_each_strategy_s_lower_bound_in_its_colour():
+    bounded = WIDE.assign(bound=0.6 * WIDE["max"])
+    fig = plots.deploy_time_vs_fleet(bounded, [])
+    lines = fig.axes[0].lines
+    dotted = [line for line in lines if line.get_linestyle() == ":" and len(line.get_xdata())]
+    solid = {line.get_label(): line for line in lines if line.get_linestyle() == "-"}
+    for (name, group), line in zip(bounded.groupby("strategy", sort=False), dotted, strict=True):
+        assert list(line.get_ydata()) == pytest.approx(list(group["bound"]))
+        assert line.get_color() == solid[name].get_color()
+    assert "lower bound (bottleneck)" in [text.get_text() for text in fig.legends[0].get_texts()]
+    plt.close(fig)
