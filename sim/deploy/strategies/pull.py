@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.deploy.faults import HostFaults
-from sim.deploy.fleet import layout_fleet
 from sim.deploy.plan import WavePlan, Zones
 from sim.distributions import sample_named
 from sim.spec.scenario import PullStrategy, Scenario
@@ -65,11 +64,13 @@ def plan(scenario: Scenario, spec: PullStrategy, hosts: int, faults: HostFaults,
 
 def zones(scenario: Scenario, spec: PullStrategy, hosts: int, key_write: float) -> Zones | None:
     """The zone links and caches a pull crosses (`sim.deploy.zoned`); None when the origin's uplink is the
-    only shared link and the zones deploy together (the one-bottleneck wave)."""
+    only shared link and the zones deploy together (the one-bottleneck wave). A wave's hosts are spread
+    over the zones round-robin, as the fleet's are (`sim.deploy.fleet`): a whole-fleet deploy puts each
+    host in its own zone, and a rollout stage takes a share of every zone."""
     net = scenario.network
     if net.zone_link is None and spec.zone_cache is None and not spec.by_zone:
         return None
     zone_count = scenario.fleet.zones
-    return Zones(of_host=layout_fleet(scenario.fleet, hosts).zone.astype(np.int64),
+    return Zones(of_host=np.arange(hosts, dtype=np.int64) % zone_count,
                  link=np.asarray(net.zone_links(zone_count), dtype=float), cache=spec.zone_cache or 0.0,
                  fill_cap=net.per_flow, by_zone=spec.by_zone, key_write=key_write)
