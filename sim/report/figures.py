@@ -51,6 +51,11 @@ def deploy_time_figure(rows: list[dict], crossovers: list[dict]):
                                 [formats.number(r["max_p95"]) for r in own], color=line.get_color(), alpha=0.18,
                                 linewidth=0)
             highest = max([highest, *(formats.number(r["max_p95"]) for r in own if r.get("max_p95") is not None)])
+            if all(row.get("bound") not in (None, "") for row in own):  # its bottleneck's closed-form bound
+                ax.plot(sizes, [formats.number(r["bound"]) for r in own], linestyle=":", linewidth=1.2,
+                        color=line.get_color(), label="_nolegend_")
+        if rows and all(row.get("bound") not in (None, "") for row in rows):
+            ax.plot([], [], linestyle=":", color="0.4", label="lower bound (bottleneck)")
         ax.set_xscale("log")
         ax.set_yscale("log")
         duration_axis(ax, *ax.get_ylim())
@@ -59,8 +64,8 @@ def deploy_time_figure(rows: list[dict], crossovers: list[dict]):
         ax.set_ylabel("time until the last host runs the new build (log scale)")
         ax.grid(True, which="major", alpha=0.3)
         label_crossovers(ax, crossovers)
-        fig.legend(loc="outside lower center", ncols=min(4, max(1, len(ax.lines))), frameon=False,
-                   title="median over replications; band: p5–p95")
+        fig.legend(loc="outside lower center", ncols=min(4, max(1, len(ax.get_legend_handles_labels()[1]))),
+                   frameon=False, title="median over replications; band: p5–p95")
         return fig
 
 

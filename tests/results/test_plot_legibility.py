@@ -96,6 +96,8 @@ FIGURES = {
     "fleet updated, a week": lambda: plots.fleet_updated_over_time(LONG, 400),
     "report deploy time, wide": lambda: figures.deploy_time_figure(WIDE.to_dict("records"),
                                                                    as_dicts(WIDE_CROSSINGS)),
+    "report deploy time, with bounds": lambda: figures.deploy_time_figure(
+        WIDE.assign(bound=0.6 * WIDE["max"]).to_dict("records"), as_dicts(WIDE_CROSSINGS)),
     "report deploy time, narrow": lambda: figures.deploy_time_figure(NARROW.to_dict("records"),
                                                                      as_dicts(NARROW_CROSSINGS)),
     "report criteria": lambda: figures.criteria_figure(acceptance()),
@@ -186,9 +188,12 @@ def test_time_is_in_readable_units_and_crossovers_are_upright(name):
         plt.close(fig)
 
 
-def test_the_deploy_time_plot_draws_each_strategy_s_lower_bound_in_its_colour():
+@pytest.mark.parametrize("draw", [lambda rows: plots.deploy_time_vs_fleet(rows, []),
+                                  lambda rows: figures.deploy_time_figure(rows.to_dict("records"), [])],
+                         ids=["png", "report"])
+def test_the_deploy_time_plot_draws_each_strategy_s_lower_bound_in_its_colour(draw):
     bounded = WIDE.assign(bound=0.6 * WIDE["max"])
-    fig = plots.deploy_time_vs_fleet(bounded, [])
+    fig = draw(bounded)
     lines = fig.axes[0].lines
     dotted = [line for line in lines if line.get_linestyle() == ":" and len(line.get_xdata())]
     solid = {line.get_label(): line for line in lines if line.get_linestyle() == "-"}
