@@ -28,7 +28,9 @@ CONFIDENCE = 0.95
 MEDIAN, MEAN = "median", "mean"
 MEASURES = (("p50_s", "s", "p50", "p50", MEDIAN), ("p95_s", "s", "p95", "p95", MEDIAN),
             ("max_s", "s", "max", "makespan", MEDIAN), ("hosts_not_updated", "hosts", "not_updated", "not_updated", MEAN),
-            ("origin_bytes", "bytes", "origin_bytes", "origin_bytes", MEDIAN))
+            ("origin_bytes", "bytes", "origin_bytes", "origin_bytes", MEDIAN),
+            ("cross_zone_bytes", "bytes", "cross_zone_bytes", "cross_zone_bytes", MEDIAN))
+COUNTED = ("origin_bytes", "cross_zone_bytes")  # only some strategies count them
 INTERVAL = (f"{CONFIDENCE:.0%} interval of the median over replications (order statistics of replications.csv; "
             f"none with fewer than 6 replications); hosts not updated: {CONFIDENCE:.0%} t interval of the mean")
 
@@ -42,8 +44,8 @@ def measures(folder: ResultsFolder) -> list[Measure]:
         strategy, size = str(row["strategy"]), int(row["fleet_size"])
         at, own = f"{size:,} hosts", runs.get((strategy, size), {})
         for name, unit, column, replicated, kind in MEASURES:
-            if row.get(column) in (None, "") and name == "origin_bytes":
-                continue  # push and pull: the origin's bytes are not counted
+            if row.get(column) in (None, "") and name in COUNTED:
+                continue  # strategies that do not count these bytes (push; pull outside zones)
             low, high = (median_interval if kind == MEDIAN else mean_interval)(own.get(replicated, []))
             out.append(Measure(strategy, at, name, unit, number(row.get(column)), low, high, row.get("replications")))
     for crossing in summary.get("crossovers") or []:

@@ -119,4 +119,5 @@ def to_record(scenario: Scenario, job: Job, plan: Plan, faults: HostFaults, time
         done=times.done,
         reason=faults.reasons(times.done),
         origin_bytes=times.origin_bytes,
+        cross_zone_bytes=getattr(times, "cross_zone_bytes", float("nan")),
     )

@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from sim.deploy.swarm_plan import SwarmPlan, SwarmTimes
+from sim.deploy.swarm_plan import PEER_SET, SwarmPlan, SwarmTimes
 
 
 def round_length(plan: SwarmPlan) -> float:
@@ -58,6 +58,7 @@ def run_swarm(plan: SwarmPlan, start: float) -> SwarmTimes:
     ids, held, credit, offset = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0)
     leave_at: list[float] = []  # rounds at which finished hosts stop seeding, in the order they finished
     distinct, o_credit, x_credit, p_credit, origin_pieces = 0.0, 0.0, 0.0, 0.0, 0.0
+    extra_pieces, received = 0.0, 0
     next_join, r, left = 0, 0, 0
     while True:
         if next_join < len(joins) and join_round[next_join] <= r:  # hosts joining this round
@@ -100,6 +101,7 @@ def run_swarm(plan: SwarmPlan, start: float) -> SwarmTimes:
         waiting_new = bool(np.any(reachable - held < whole))
         got = allocate(caps, held, rank[ids], supply, k * senders)
         delivered = int(got.sum())
+        received += delivered
         credit = np.minimum(credit - got, credit - whole)  # only the fraction of a piece carries over
         o_credit, x_credit, p_credit = o_credit - from_origin, x_credit - from_extra, p_credit - from_peers
         used = delivered / supply if supply else 0.0  # every sender is used alike ...
@@ -112,6 +114,7 @@ def run_swarm(plan: SwarmPlan, start: float) -> SwarmTimes:
         # some are copies of pieces already out, which is what the distinct count allows for)
         advance = float(seeded) if waiting_new else sent
         origin_pieces += sent * from_origin / seeded if seeded else 0.0
+        extra_pieces += sent * from_extra / seeded if seeded else 0.0
         # the seeders send this round's new pieces at their pace: a host needing them waits for them
         wait_new = _sends_for(distinct, float(pieces), pieces, plan.piece_selection) / seeded if seeded else 0.0
         distinct = _distinct_after(distinct, advance, pieces, plan.piece_selection)
@@ -128,7 +131,30 @@ def run_swarm(plan: SwarmPlan, start: float) -> SwarmTimes:
             ids, held, credit, offset = ids[keep], held[keep], credit[keep], offset[keep]
         offset[:] = 0.0
         r += 1
-    return _times(plan, start, tau, end, origin_pieces * plan.piece)
+    peer_pieces = max(0.0, received - origin_pieces - extra_pieces)
+    return _times(plan, start, tau, end, origin_pieces * plan.piece,
+                  peer_pieces * plan.piece * cross_zone_share(plan))
+
+
+def cross_zone_share(plan: SwarmPlan) -> float:
+    """The share of the bytes hosts get from peers that cross zones, estimated as the share of a host's
+    peer set in other zones, averaged over the hosts that join: with a tracker's random set, (J - n_z) /
+    (J - 1) for a host of zone z (J hosts join, n_z of them in z); with `zone_first`, the part of the
+    set (PEER_SET, or every other host when fewer) its own zone cannot fill."""
+    if plan.zone is None:
+        return 0.0
+    joining = plan.zone[~np.isnan(plan.join)]
+    hosts = len(joining)
+    if hosts < 2:
+        return 0.0
+    counts = np.bincount(joining)
+    counts = counts[counts > 0]
+    if plan.peers == "zone_first":
+        peer_set = min(PEER_SET, hosts - 1)
+        other = np.maximum(0, peer_set - (counts - 1)) / peer_set
+    else:
+        other = (hosts - counts) / (hosts - 1)
+    return float((counts * other).sum() / hosts)
 
 
 def _reachable(distinct: float, from_seeders: float, pieces: int, selection: str) -> int:
@@ -185,7 +211,9 @@ def allocate(caps: np.ndarray, held: np.ndarray, rank: np.ndarray, supply: int, 
     return got
 
 
-def _times(plan: SwarmPlan, start: float, tau: float, end: np.ndarray, origin_bytes: float) -> SwarmTimes:
+def _times(plan: SwarmPlan, start: float, tau: float, end: np.ndarray, origin_bytes: float,
+           cross_zone_bytes: float) -> SwarmTimes:
     transfer_end = start + end * tau
     return SwarmTimes(signal=start + plan.join, transfer_start=start + plan.join, transfer_end=transfer_end,
-                      done=transfer_end + plan.post, attempts=plan.attempts, origin_bytes=origin_bytes)
+                      done=transfer_end + plan.post, attempts=plan.attempts, origin_bytes=origin_bytes,
+                      cross_zone_bytes=cross_zone_bytes)

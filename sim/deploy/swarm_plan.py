@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+PEER_SET = 50
+"""Peers a tracker hands out (the BitTorrent tracker protocol's default `numwant`; docs/sources.md)."""
+
 
 @dataclass(frozen=True)
 class SwarmPlan:
@@ -27,6 +30,8 @@ class SwarmPlan:
     upload, download, flow_cap, connections: every host's limits, one flow's ceiling, open connections.
     piece_selection: "rarest_first" or "random"; seed_time: seconds a finished host keeps seeding.
     seed: the integer both engines seed their own generator with (peer sets, tie-breaks).
+    zone: each host's zone (None: one zone); peers: "tracker_random" or "zone_first" (how a host's peer
+        set is drawn: at random from the fleet, or from its own zone first).
     """
 
     signal_delay: float
@@ -47,6 +52,8 @@ class SwarmPlan:
     piece_selection: str
     seed_time: float
     seed: int
+    zone: np.ndarray | None = None
+    peers: str = "tracker_random"
 
     @property
     def hosts(self) -> int:
@@ -73,3 +80,6 @@ class SwarmTimes:
     done: np.ndarray
     attempts: np.ndarray
     origin_bytes: float
+    cross_zone_bytes: float = float("nan")
+    """Bytes hosts received from hosts of another zone (the seeders are outside the zones: their bytes are
+    origin bytes, not these)."""

@@ -2,7 +2,8 @@
 
 This is the yardstick the fast engine (`sim.deploy.swarm`) is held to on small swarms (up to a few
 hundred hosts). Every host, once its agent wakes, asks a tracker for peers (a random set of
-`PEER_SET` other hosts that ever join, plus every seeder), and keeps up to `connections` downloads
+`PEER_SET` other hosts that ever join, plus every seeder; with `peers: zone_first`, hosts of its own zone
+first, topped up at random from the other zones), and keeps up to `connections` downloads
 open, at most one per peer: each asks a peer with a free upload connection for a piece the host lacks
 and has not requested (the rarest in the swarm, or one at random), from the least busy peer holding it.
 A peer uploads on at most `connections` connections. Each flow moves at
@@ -16,10 +17,7 @@ from __future__ import annotations
 import numpy as np
 import simpy
 
-from sim.deploy.swarm_plan import SwarmPlan, SwarmTimes
-
-PEER_SET = 50
-"""Peers a tracker hands out (the BitTorrent tracker protocol's default `numwant`; docs/sources.md)."""
+from sim.deploy.swarm_plan import PEER_SET, SwarmPlan, SwarmTimes
 
 
 class Flow:
@@ -52,9 +50,11 @@ class Swarm:
         self.downloads = [0] * n
         self.flows: list[set[Flow]] = [set() for _ in range(n + seeds)]
         self.linked: set[tuple[int, int]] = set()
+        self.zone = np.zeros(n, np.int64) if plan.zone is None else np.asarray(plan.zone)
         self.sources, self.listeners = self._peer_sets(n, seeds)
         self.waiting: list[simpy.Event | None] = [None] * n
         self.origin_bytes = 0.0
+        self.cross_zone_bytes = 0.0
         self.times = {key: np.full(n, np.nan) for key in ("transfer_start", "transfer_end")}
         self.start = start
 
@@ -67,12 +67,23 @@ class Swarm:
         listeners: list[list[int]] = [[] for _ in range(n + seeds)]
         for host in range(n):
             others = joining[joining != host]
-            peers = self.rng.choice(others, size=min(PEER_SET, len(others)), replace=False) if len(others) else others
+            peers = self._peers(host, others)
             mine = np.concatenate((np.sort(peers), seeders)).astype(np.int64)
             sources.append(mine)
             for node in mine:
                 listeners[int(node)].append(host)
         return sources, listeners
+
+    def _peers(self, host: int, others: np.ndarray) -> np.ndarray:
+        """A tracker's peer set for `host` out of `others` (the other hosts that ever join)."""
+        want = min(PEER_SET, len(others))
+        if self.plan.peers != "zone_first":
+            return self.rng.choice(others, size=want, replace=False) if len(others) else others
+        own = others[self.zone[others] == self.zone[host]]
+        rest = others[self.zone[others] != self.zone[host]]
+        mine = self.rng.choice(own, size=min(want, len(own)), replace=False) if len(own) else own
+        more = want - len(mine)
+        return np.concatenate((mine, self.rng.choice(rest, size=more, replace=False) if more else rest[:0]))
 
     # ---- flows -----------------------------------------------------------------------------------
     def _rate(self, flow: Flow) -> float:
@@ -119,6 +130,8 @@ class Swarm:
         self.count[flow.piece] += 1
         if self.n <= src < self.n + self.plan.seeders:
             self.origin_bytes += self.piece
+        elif src < self.n and self.zone[src] != self.zone[dst]:
+            self.cross_zone_bytes += self.piece
         self._retime(self.flows[src] | self.flows[dst])
         if self.have[dst].all():
             self.times["transfer_end"][dst] = self.env.now
@@ -181,4 +194,5 @@ def reference_swarm(plan: SwarmPlan, start: float = 0.0) -> SwarmTimes:
     env.run()
     end = swarm.times["transfer_end"]
     return SwarmTimes(signal=start + plan.join, transfer_start=swarm.times["transfer_start"], transfer_end=end,
-                      done=end + plan.post, attempts=plan.attempts, origin_bytes=swarm.origin_bytes)
+                      done=end + plan.post, attempts=plan.attempts, origin_bytes=swarm.origin_bytes,
+                      cross_zone_bytes=swarm.cross_zone_bytes)

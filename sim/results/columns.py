@@ -55,6 +55,7 @@ def _c(name: str, unit: str, meaning: str, internal: str = "", only_when: str = 
     return Column(name, unit, meaning, internal, only_when)
 
 
+P2P_PEERS = "the run has a p2p strategy"
 P2P_ONLY = "the run has a p2p strategy or a pull through zone links or caches"
 
 
@@ -88,6 +89,9 @@ REPLICATIONS = Table("replications.csv", RUN_FILES, "one deploy: per strategy, f
     _c("hosts_not_updated", "hosts", "hosts never updated", "not_updated"),
     _c("mean_attempts", "count", "deploy attempts per host, mean over the fleet"),
     _c("origin_bytes", "bytes", "bytes the origin (its seeders) served: p2p, and pull through zone links or caches (`network.zone_link`, `zone_cache`); empty otherwise", only_when=P2P_ONLY),
+    _c("cross_zone_bytes", "bytes", "bytes hosts received from hosts of another zone (p2p: the reference model counts them, "
+                                    "the fast engine estimates them from its peer bytes and the peer sets' zones, docs/p2p.md); "
+                                    "empty otherwise", only_when=P2P_PEERS),
 ))
 SUMMARY = Table("summary.csv", ("run",), "per strategy and fleet size, over its replications", (
     *STRATEGY,
@@ -100,6 +104,8 @@ SUMMARY = Table("summary.csv", ("run",), "per strategy and fleet size, over its 
     _c("hosts_not_updated", "hosts", "mean over replications of hosts_not_updated", "not_updated"),
     _c("origin_bytes", "bytes", "median over replications of origin_bytes (p2p, and pull through zones; empty otherwise)",
        only_when=P2P_ONLY),
+    _c("cross_zone_bytes", "bytes", "median over replications of cross_zone_bytes (p2p; empty otherwise)",
+       only_when=P2P_PEERS),
     _c("per_added_host_s", "s", "what each added server costs: change in max_s over the change in fleet_hosts "
                                 "from the strategy's previous fleet size; empty on its first", "s_per_host"),
     _c("bottleneck", "", "the resource whose closed-form lower bound on the deploy time is largest: deploy egress, "

@@ -56,7 +56,8 @@ class DeployRecord:
 
     `release_signalled` is when the release became visible to hosts (pull: the release key's Raft
     commit; push: 0). `source` says who produced it: "sim" or "bench". `origin_bytes` is what the
-    origin seeders served (p2p only; NaN where the strategy has no such count).
+    origin seeders served (p2p and pull through zones; NaN where the strategy has no such count);
+    `cross_zone_bytes` what hosts received from hosts of another zone (p2p; NaN otherwise).
     """
 
     strategy: str
@@ -76,6 +77,7 @@ class DeployRecord:
     source: str = "sim"
     extra: dict = field(default_factory=dict)
     origin_bytes: float = float("nan")
+    cross_zone_bytes: float = float("nan")
 
     @property
     def updated(self) -> np.ndarray:
@@ -106,8 +108,9 @@ class DeploySummary:
 
     p50/p95 are the times by which 50%/95% of the fleet ran the new build; `makespan` is when the last
     updated host went live. When fewer than half (or 95%) of hosts were updated, the quantile is NaN.
-    `origin_bytes`: bytes the origin seeders served (p2p; NaN otherwise, and the tables leave the
-    column out when no deploy has it, so push and pull tables stay as they were).
+    `origin_bytes`: bytes the origin seeders served (p2p and pull through zones; NaN otherwise, and the
+    tables leave the column out when no deploy has it, so push and pull tables stay as they were);
+    `cross_zone_bytes` likewise (p2p).
     """
 
     strategy: str
@@ -121,6 +124,7 @@ class DeploySummary:
     not_updated: int
     mean_attempts: float
     origin_bytes: float = float("nan")
+    cross_zone_bytes: float = float("nan")
 
 
 def fleet_quantile(done: np.ndarray, q: float) -> float:
@@ -150,4 +154,5 @@ def summarize(record: DeployRecord) -> DeploySummary:
         not_updated=int(len(record.done) - n_updated),
         mean_attempts=float(np.mean(record.attempts)) if len(record.attempts) else 0.0,
         origin_bytes=record.origin_bytes,
+        cross_zone_bytes=record.cross_zone_bytes,
     )

@@ -39,11 +39,16 @@ def host_table(records: list[DeployRecord]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+COUNTED_BYTES = ("origin_bytes", "cross_zone_bytes")
+"""Bytes only some strategies count (p2p; pull through zones): a table has the column when a deploy did."""
+
+
 def replication_table(summaries: list[DeploySummary]) -> pd.DataFrame:
-    """One row per deploy; `origin_bytes` only when some deploy counted them (p2p)."""
+    """One row per deploy; `origin_bytes` and `cross_zone_bytes` only when some deploy counted them."""
     table = pd.DataFrame([asdict(s) for s in summaries])
-    if "origin_bytes" in table and table["origin_bytes"].isna().all():
-        table = table.drop(columns="origin_bytes")
+    for counted in COUNTED_BYTES:
+        if counted in table and table[counted].isna().all():
+            table = table.drop(columns=counted)
     return table
 
 
@@ -64,7 +69,7 @@ def fleet_summary(replications: pd.DataFrame) -> pd.DataFrame:
         max_p5=("makespan", lambda x: float(np.nanpercentile(x, 5))),
         max_p95=("makespan", lambda x: float(np.nanpercentile(x, 95))),
         not_updated=("not_updated", "mean"),
-        **({"origin_bytes": ("origin_bytes", "median")} if "origin_bytes" in replications else {}),
+        **{counted: (counted, "median") for counted in COUNTED_BYTES if counted in replications},
     ).reset_index()
     table = table.sort_values(["strategy", "fleet_size"], kind="stable")
     table["s_per_host"] = _marginal(table)

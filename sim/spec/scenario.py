@@ -250,8 +250,9 @@ class PeerStrategy(Section):
     (Kraken `max_open_conn`: 10; docs/sources.md). One flow is capped at `network.per_flow`."""
     piece_selection: Literal["rarest_first", "random"] = "rarest_first"
     """Which missing piece a host asks for: the rarest in the swarm (BitTorrent, Kraken) or any at random."""
-    peers: Literal["tracker_random"] = "tracker_random"
-    """How a host finds peers: a tracker's random peer set (Kraken). A zone-preferring scheduler comes later."""
+    peers: Literal["tracker_random", "zone_first"] = "tracker_random"
+    """How a host finds peers: a tracker's random peer set (Kraken), or a scheduler that fills the set with
+    hosts of the host's own zone first (`zone_first`), so fewer bytes cross zones (`cross_zone_bytes`)."""
     seed_time: NonNegativeDuration = 300.0
     """How long a host keeps seeding after its download (Kraken `seeder_tti`: 5 min; Murder: 30 s;
     docs/sources.md)."""

@@ -354,8 +354,10 @@ def test_replication_table_has_one_row_per_deploy_with_its_summary():
     summaries = [summarize(distinct_record("rsync", "push", 4, [5.0, np.nan, 1.0, 2.0])),
                  summarize(distinct_record("consul", "pull", 7, [1.5, 2.5]))]
     table = replication_table(summaries)
-    # origin_bytes is a p2p count: a table of push and pull deploys leaves it out (their tables keep their columns)
-    assert list(table.columns) == [f for f in DeploySummary.__dataclass_fields__ if f != "origin_bytes"]
+    # origin_bytes and cross_zone_bytes are counts of p2p (and pull through zones): a table of push and plain
+    # pull deploys leaves them out (their tables keep their columns)
+    assert list(table.columns) == [f for f in DeploySummary.__dataclass_fields__
+                                   if f not in ("origin_bytes", "cross_zone_bytes")]
     # rsync: done 1, 2, 5 and one never: p50 = 2nd earliest = 2.0, p95 = 4 hosts > 3 updated -> never
     assert table.to_dict("records")[0] == pytest.approx(
         {"strategy": "rsync", "kind": "push", "fleet_size": 4, "replication": 4, "p50": 2.0, "p95": math.nan,

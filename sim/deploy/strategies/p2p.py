@@ -48,6 +48,8 @@ def plan(scenario: Scenario, spec: PeerStrategy, hosts: int, faults: HostFaults,
         piece_selection=spec.piece_selection,
         seed_time=spec.seed_time,
         seed=int(streams("p2p.swarm").integers(2**63)),
+        zone=np.arange(hosts, dtype=np.int64) % scenario.fleet.zones,
+        peers=spec.peers,
     )
 
 
