@@ -27,6 +27,7 @@ class BenchResult:
     records: list[DeployRecord]
     not_reproduced: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    host_limits: dict = field(default_factory=dict)  # what each host had: container, cpu cores, memory bytes
 
 
 def runnable(specs: tuple[StrategySpec, ...]) -> tuple[tuple[StrategySpec, ...], list[str]]:
