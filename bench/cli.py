@@ -116,6 +116,9 @@ def run_cmd(scenario: Path = typer.Argument(None, metavar="SCENARIO",
             err.print(Text.assemble((f"preflight {f.name}", "red"), f": {f.detail}; {f.advice}"))
         if preflight.blocking(findings):
             raise typer.Exit(2)
+        for f in findings:
+            if f.name == "runc" and not f.ok:  # say so before the run: hosts fall back to namespaces
+                err.print(f"note: no host containers ({f.detail}): {f.advice}", markup=False)
         with progress_bar(err, "bench", phases(cfg, step_list, rollback)) as done:  # on a terminal only
             result = run_bench(cfg, steps=step_list, with_rollback=rollback, done=done)
         result = replace(result, not_reproduced=preflight.not_reproduced(findings))

@@ -6,7 +6,8 @@ A scenario is read with the simulator's own loader (`sim.load.loader`). The benc
 `parallel`, each pull strategy) and `bench.host_cpu` / `bench.host_memory` (each host container's CPU
 quota in cores and memory limit in bytes; checked by the scenario model, `sim.spec.scenario.Bench`).
 `--set` overrides work as in `deploysim run`, e.g. `--set artifact.size=5MB` to shrink a production-sized
-build to what one machine can copy 200 times, or `--set bench.host_cpu=0.5`. Rates at or above 10 Gbit/s are left unshaped (a veth is no faster than that anyway).
+build to what one machine can copy 200 times, or `--set bench.host_cpu=0.5`. Rates at or above 10 Gbit/s
+are left unshaped (a veth is no faster than that anyway).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class BenchConfig:
     host_rate_mbit: float = 0.0    # tbf on each host's link; 0 = unshaped
     deploy_rate_mbit: float = 0.0  # tbf on the deploy host's (origin's) link; 0 = unshaped
     isolated: bool | None = None   # None: namespaces when root, loopback otherwise
+    containers: bool | None = None  # None: each host in a runc container when root and runc allow it
     host_cpu: float | None = None  # cores per host container (cgroup CPU quota); None = no limit
     host_memory: int | None = None  # bytes per host container (cgroup memory limit); None = no limit
     timeout: float = 120.0

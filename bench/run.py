@@ -75,5 +75,7 @@ def run_bench(cfg: BenchConfig, steps: list[float] | None = None, with_rollback:
             done("rollback")
         if not f.net.isolated:
             notes.append("loopback fallback: hosts are plain processes on 127.77.x.x, links unshaped")
+        if f.fallback:
+            notes.append(f.fallback)
         return BenchResult(f.run_id, cfg, f.net.isolated, records, not_reproduced=["latency", "loss", "jitter"],
-                           notes=notes)
+                           notes=notes, host_limits=f.host_limits)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from bench.harness import netns
+from bench.harness import containers, netns
 from bench.harness.procs import Supervisor
 
 
@@ -89,13 +89,23 @@ def remove_namespaces(names: list[str]) -> list[str]:
     return failed
 
 
+def remove_containers(prefix: str) -> tuple[list[str], list[str]]:
+    """Delete the runc containers named `prefix...` (their processes die with them), then their cgroups;
+    returns (containers found, names of what could not be removed)."""
+    ids = containers.list_ids(prefix)
+    failed = containers.delete(ids)
+    left = containers.remove_cgroups(containers.cgroup_dirs(prefix))
+    return ids, failed + [str(p) for p in left]
+
+
 def teardown(sup: Supervisor | None, run_id: str, folder: Path | None) -> list[str]:
     """End one run; returns names of anything that could not be removed."""
     if sup is not None:
         sup.stop_all()
     failed: list[str] = []
     if os.geteuid() == 0:
-        failed = remove_namespaces(netns.list_namespaces(f"{netns.PREFIX}{run_id}-"))
+        failed = remove_containers(f"{netns.PREFIX}{run_id}-")[1]
+        failed += remove_namespaces(netns.list_namespaces(f"{netns.PREFIX}{run_id}-"))
     kill_pids(marked_pids(run_id))
     if folder is not None:
         shutil.rmtree(folder, ignore_errors=True)

@@ -14,9 +14,9 @@ What was checked on this machine (runc 1.1.5 from Debian 12, cgroup v1 hybrid la
   state folder from outside.
 - Its own PID, mount, UTS and IPC namespaces; the network namespace is the host's existing
   `/run/netns/dsim-<rid>-<name>`, joined by path, so addresses and shaping are unchanged.
-- `cgroupsPath` is relative (`dsim-<rid>/<name>`), so runc nests it under its caller's own cgroup in
+- `cgroupsPath` is relative (`dsim-<rid>-hosts/<name>`), so runc nests it under its caller's own cgroup in
   each v1 hierarchy; `cpu.cfs_quota_us` and `memory.limit_in_bytes` are set from `Limits`.
-  `runc delete` removes the leaf but not the `dsim-<rid>` parent: `remove_cgroups` does.
+  `runc delete` removes the leaf but not the `dsim-<rid>-hosts` parent: `remove_cgroups` does.
 - No `rlimits` in the bundle: raising RLIMIT_NOFILE above the caller's hard limit is refused here,
   so the container inherits the caller's.
 
@@ -69,7 +69,8 @@ def container_id(run_id: str, name: str) -> str:
 
 
 def cgroup_path(run_id: str, name: str) -> str:
-    return f"{netns.PREFIX}{run_id}/{name}"
+    """Relative: `dsim-<rid>-hosts/<name>` under the caller's cgroup (named with the run's prefix)."""
+    return f"{netns.ns_name(run_id, 'hosts')}/{name}"
 
 
 def unavailable() -> str:
@@ -155,10 +156,13 @@ def start(run_id: str, name: str, ns: str, state: Path, bundles: Path, limits: L
     return Container(cid, bundle, state, cgroup)
 
 
-def exec_argv(cid: str, cmd: list[str], env: dict[str, str] | None = None) -> list[str]:
+def exec_argv(cid: str, cmd: list[str], env: dict[str, str] | None = None,
+              pid_file: Path | None = None) -> list[str]:
     """The command line that runs `cmd` inside container `cid` (in the foreground: runc passes its stdio
-    through and forwards signals, so a `Supervisor` can stop it as any child)."""
+    through and forwards signals, so a `Supervisor` can stop it as any child; `pid_file` gets the pid of
+    the process inside, as the machine sees it)."""
     flags = [f"--env={k}={v}" for k, v in (env or {}).items()]
+    flags += [f"--pid-file={pid_file}"] if pid_file is not None else []
     return [RUNC, "exec", *flags, cid, *cmd]
 
 

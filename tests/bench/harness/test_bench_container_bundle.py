@@ -7,7 +7,7 @@ from bench.harness.containers import Limits
 
 
 def config(limits: Limits = Limits(), state: Path = Path("/tmp/dsim-ab12cd-xyz/h3")) -> dict:
-    return containers.bundle_config("h3", "/run/netns/dsim-ab12cd-h3", state, "dsim-ab12cd/h3", limits,
+    return containers.bundle_config("h3", "/run/netns/dsim-ab12cd-h3", state, "dsim-ab12cd-hosts/h3", limits,
                                     shared_ro=(Path("/tmp/dsim-ab12cd-xyz/ssh"),))
 
 
@@ -39,7 +39,7 @@ def test_namespaces_hostname_and_cgroup() -> None:
     assert cfg["hostname"] == "h3"
     ns = {n["type"]: n.get("path") for n in cfg["linux"]["namespaces"]}
     assert ns == {"pid": None, "mount": None, "uts": None, "ipc": None, "network": "/run/netns/dsim-ab12cd-h3"}
-    assert cfg["linux"]["cgroupsPath"] == "dsim-ab12cd/h3"  # relative: under the caller's own cgroup
+    assert cfg["linux"]["cgroupsPath"] == "dsim-ab12cd-hosts/h3"  # relative: under the caller's own cgroup
     assert "rlimits" not in cfg["process"]  # raising them is refused here; the caller's are inherited
 
 
@@ -53,6 +53,6 @@ def test_limits_become_cgroup_resources() -> None:
 
 def test_ids_and_exec_line() -> None:
     assert containers.container_id("ab12cd", "h3") == "dsim-ab12cd-h3"
-    assert containers.cgroup_path("ab12cd", "h3") == "dsim-ab12cd/h3"
+    assert containers.cgroup_path("ab12cd", "h3") == "dsim-ab12cd-hosts/h3"
     assert containers.exec_argv("dsim-ab12cd-h3", ["consul", "agent"], {"DSIM_RUN": "ab12cd"}) == [
         "runc", "exec", "--env=DSIM_RUN=ab12cd", "dsim-ab12cd-h3", "consul", "agent"]
