@@ -141,9 +141,11 @@ def run_cmd(scenario: Path = typer.Argument(None, metavar="SCENARIO",
 
 @bench_app.command("clean")
 def clean_cmd() -> None:
-    """Remove namespaces, processes and temp folders left by killed bench runs (prefix `dsim-`)."""
+    """Remove containers, processes, cgroups, mounts, namespaces and temp folders left by killed bench runs
+    (prefix `dsim-`)."""
     c = cleanup.clean()
-    print(f"killed {c.processes} processes; removed {len(c.namespaces)} namespaces, {len(c.folders)} folders")
+    print(f"killed {c.processes} processes; removed {len(c.containers)} containers, {len(c.cgroups)} cgroups, "
+          f"{len(c.mounts)} mounts, {len(c.namespaces)} namespaces, {len(c.folders)} folders")
     if c.failed:
         print("could not remove: " + ", ".join(c.failed), file=sys.stderr)
         raise typer.Exit(1)

@@ -112,13 +112,14 @@ def mounts(state: Path, shared_ro: tuple[Path, ...]) -> list[dict]:
 
 
 def bundle_config(hostname: str, ns_path: str, state: Path, cgroup: str, limits: Limits,
-                  shared_ro: tuple[Path, ...] = ()) -> dict:
-    """The OCI config.json of one host container."""
+                  shared_ro: tuple[Path, ...] = (), run_id: str = "") -> dict:
+    """The OCI config.json of one host container; its PID 1 carries the run's `DSIM_RUN` mark."""
     caps = {k: CAPABILITIES for k in ("bounding", "effective", "permitted")}
     namespaces = [{"type": t} for t in ("pid", "mount", "uts", "ipc")] + [{"type": "network", "path": ns_path}]
     return {
         "ociVersion": "1.0.2-dev",
-        "process": {"terminal": False, "user": {"uid": 0, "gid": 0}, "args": INIT, "env": [PATH_ENV],
+        "process": {"terminal": False, "user": {"uid": 0, "gid": 0}, "args": INIT,
+                    "env": [PATH_ENV] + ([f"DSIM_RUN={run_id}"] if run_id else []),
                     "cwd": "/", "capabilities": caps, "noNewPrivileges": False},
         "root": {"path": "rootfs", "readonly": True},
         "hostname": hostname,
@@ -150,7 +151,7 @@ def start(run_id: str, name: str, ns: str, state: Path, bundles: Path, limits: L
     (bundle / "rootfs").mkdir(parents=True, exist_ok=True)
     state.mkdir(parents=True, exist_ok=True)
     cgroup = cgroup_path(run_id, name)
-    config = bundle_config(name, f"/run/netns/{ns}", state, cgroup, limits, shared_ro)
+    config = bundle_config(name, f"/run/netns/{ns}", state, cgroup, limits, shared_ro, run_id)
     (bundle / "config.json").write_text(json.dumps(config, indent=1))
     _runc(["run", "--detach", "--bundle", str(bundle), cid], log=bundle / "runc.log")
     return Container(cid, bundle, state, cgroup)

@@ -8,7 +8,7 @@ from bench.harness.containers import Limits
 
 def config(limits: Limits = Limits(), state: Path = Path("/tmp/dsim-ab12cd-xyz/h3")) -> dict:
     return containers.bundle_config("h3", "/run/netns/dsim-ab12cd-h3", state, "dsim-ab12cd-hosts/h3", limits,
-                                    shared_ro=(Path("/tmp/dsim-ab12cd-xyz/ssh"),))
+                                    shared_ro=(Path("/tmp/dsim-ab12cd-xyz/ssh"),), run_id="ab12cd")
 
 
 def by_destination(cfg: dict) -> dict[str, dict]:
@@ -40,6 +40,7 @@ def test_namespaces_hostname_and_cgroup() -> None:
     ns = {n["type"]: n.get("path") for n in cfg["linux"]["namespaces"]}
     assert ns == {"pid": None, "mount": None, "uts": None, "ipc": None, "network": "/run/netns/dsim-ab12cd-h3"}
     assert cfg["linux"]["cgroupsPath"] == "dsim-ab12cd-hosts/h3"  # relative: under the caller's own cgroup
+    assert "DSIM_RUN=ab12cd" in cfg["process"]["env"]  # so `clean` finds PID 1 as it finds every child
     assert "rlimits" not in cfg["process"]  # raising them is refused here; the caller's are inherited
 
 
