@@ -78,7 +78,7 @@ def unavailable() -> str:
     if os.geteuid() != 0:
         return "not root"
     if shutil.which(RUNC) is None:
-        return "runc not installed (scripts/install-system-deps.sh installs it)"
+        return "runc not found"
     if not (CGROUP_ROOT / "cpu").is_dir() or not (CGROUP_ROOT / "memory").is_dir():
         return "no cgroup v1 cpu and memory hierarchies under /sys/fs/cgroup"
     return ""

@@ -19,7 +19,7 @@ def test_containers_when_root_and_runc_allow(monkeypatch) -> None:
 
 
 def test_fallback_to_namespaces_says_why(monkeypatch) -> None:
-    assert plan(monkeypatch, "runc not installed") == "runc not installed"
+    assert plan(monkeypatch, "runc not found") == "runc not found"
     assert plan(monkeypatch, "", isolated=False) == "no network namespaces (loopback fallback)"
     assert plan(monkeypatch, "", containers=False) == "not asked for (containers: false)"
     note = fleet.fallback_note("not root", BenchConfig(host_cpu=0.5))
@@ -29,5 +29,5 @@ def test_fallback_to_namespaces_says_why(monkeypatch) -> None:
 
 
 def test_containers_asked_for_but_impossible_is_an_error(monkeypatch) -> None:
-    with pytest.raises(RuntimeError, match="host containers asked for, but runc not installed"):
-        plan(monkeypatch, "runc not installed", containers=True)
+    with pytest.raises(RuntimeError, match="host containers asked for, but runc not found"):
+        plan(monkeypatch, "runc not found", containers=True)
