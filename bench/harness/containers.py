@@ -7,8 +7,8 @@ What was checked on this machine (runc 1.1.5 from Debian 12, cgroup v1 hybrid la
   container's own mount namespace (a bind mount with destination `/` onto an empty `rootfs`;
   `root.path = "/"` itself is refused by pivot_root). So no mount is ever made in the machine's own
   mount namespace: every mount of a host dies with its container.
-- Writable state: a tmpfs over `/tmp` (hiding every other host's files, the run folder included),
-  then the host's own state folder bound read-write at its usual path (`<run folder>/<name>`: Consul
+- Writable state: a tmpfs over `/tmp`, `/srv` and `/dev/shm` (hiding every other host's files, the run
+  folder included), then the host's own state folder bound read-write at its usual path (`<run folder>/<name>`: Consul
   data dir, daemons' configs and logs, deploy roots) and again at `/srv/app`, the same path on every
   host, as on a real fleet; the run's ssh keys are bound read-only. The orchestrator still reads the
   state folder from outside.
@@ -104,7 +104,7 @@ def _tmpfs(dest: str) -> dict:
 def mounts(state: Path, shared_ro: tuple[Path, ...]) -> list[dict]:
     """The machine's `/` read-only, a fresh /proc, tmpfs over /tmp and /srv, then the host's own files."""
     out = [_bind("/", "/", "ro"), {"destination": "/proc", "type": "proc", "source": "proc"},
-           _tmpfs("/tmp"), _tmpfs("/srv")]
+           _tmpfs("/tmp"), _tmpfs("/srv"), _tmpfs("/dev/shm")]
     if not state.is_relative_to("/tmp"):
         out.append(_tmpfs(str(state.parent)))  # hide the other hosts' folders there too
     out += [_bind(state, state), _bind(state, APP_DIR)] + [_bind(p, p, "ro") for p in shared_ro]

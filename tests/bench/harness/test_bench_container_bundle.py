@@ -21,7 +21,7 @@ def test_root_is_the_machine_read_only_and_state_is_the_hosts_own() -> None:
     first = cfg["mounts"][0]  # bound by runc inside the container: no mount in the machine's namespace
     assert (first["destination"], first["source"], first["options"]) == ("/", "/", ["rbind", "ro"])
     m = by_destination(cfg)
-    assert m["/tmp"]["type"] == "tmpfs" and m["/srv"]["type"] == "tmpfs" and m["/proc"]["type"] == "proc"
+    assert all(m[d]["type"] == "tmpfs" for d in ("/tmp", "/srv", "/dev/shm")) and m["/proc"]["type"] == "proc"
     assert m["/srv/app"]["source"] == m["/tmp/dsim-ab12cd-xyz/h3"]["source"] == "/tmp/dsim-ab12cd-xyz/h3"
     assert "rw" in m["/srv/app"]["options"] and "ro" in m["/tmp/dsim-ab12cd-xyz/ssh"]["options"]
     dests = [x["destination"] for x in cfg["mounts"]]
