@@ -61,9 +61,11 @@ def check_tool(name: str, path: str | None = None) -> Finding:
 def check_containers() -> Finding:
     """runc for host containers; without it (or root) hosts fall back to namespaces, which still runs."""
     why = containers.unavailable()
-    return Finding("runc", not why, "hosts run in runc containers" if not why else why,
-                   "" if not why else "hosts fall back to network namespaces sharing the machine's files, process "
-                   f"table and CPU; {INSTALL} for per-host containers", fatal=False)
+    if not why:
+        return Finding("runc", True, "hosts run in runc containers", fatal=False)
+    fallback = "network namespaces" if os.geteuid() == 0 else "loopback processes"
+    return Finding("runc", False, why, f"hosts fall back to {fallback} sharing the machine's files, process table "
+                   f"and CPU; {INSTALL} for per-host containers", fatal=False)
 
 
 def check_netns() -> Finding:
