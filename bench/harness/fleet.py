@@ -65,10 +65,20 @@ class Fleet:
     def push_root(self, host: str, strategy: str = "push") -> Path:
         return self.folder / host / strategy
 
+    def remote_root(self, host: str, strategy: str = "push") -> Path:
+        """`push_root` as the host's own processes name it: `/srv/app/<strategy>` on a container host
+        (the same folder, at the same path on every host), else the same path."""
+        return app_dir(self.sup, self.folder, self.net.get(host)) / strategy
+
+
+def app_dir(sup: Supervisor, folder: Path, m: Member) -> Path:
+    """Host `m`'s app folder as its own processes see it: `/srv/app` in its container, else its folder."""
+    return Path(containers.APP_DIR) if m.ns is not None and m.ns in sup.containers else folder / m.name
+
 
 def start_agent(sup: Supervisor, folder: Path, cluster: Cluster, m: Member) -> None:
     """Host `m`'s deploy agent, with its own token, at home in `folder / m.name`."""
-    daemons.start_agent(sup, m, folder / m.name, cluster.tokens.hosts[m.name])
+    daemons.start_agent(sup, m, folder / m.name, cluster.tokens.hosts[m.name], app_dir(sup, folder, m))
 
 
 def wait_agents_ready(folder: Path, cluster: Cluster, timeout: float) -> None:
@@ -126,7 +136,7 @@ def bring_up(cfg: BenchConfig, run_id: str, folder: Path, sup: Supervisor, net: 
     for m in cluster.clients:
         if os.geteuid() == 0:  # sshd needs root; without it pushes go over the rsync daemon
             daemons.start_sshd(sup, m, keys, folder / m.name / "sshd")
-        daemons.start_rsyncd(sup, m, folder / m.name)
+        daemons.start_rsyncd(sup, m, folder / m.name, app_dir(sup, folder, m))
         start_agent(sup, folder, cluster, m)
     wait_agents_ready(folder, cluster, cfg.timeout)
     (folder / "artifacts").mkdir(exist_ok=True)

@@ -9,8 +9,11 @@ import subprocess
 import pytest
 
 from bench.config import BenchConfig
+from bench.deploy.pull import deploy_pull
+from bench.deploy.push import deploy_push
+from bench.deploy.records import current_ok
 from bench.harness import containers, preflight
-from bench.harness.fleet import fleet
+from bench.harness.fleet import fleet, new_build
 
 WHY = preflight.real_bench_missing() or ("" if not containers.unavailable()
                                          else f"host containers unavailable: {containers.unavailable()}")
@@ -63,6 +66,22 @@ def test_each_host_has_its_own_srv_app_and_consul_data(boxed) -> None:
     assert inside(boxed, "h2", f"test -d {folder / 'h2' / 'consul' / 'data'}").returncode == 0
     # and the machine's own files are read-only
     assert inside(boxed, "h1", "touch /etc/dsim-probe", check=False).returncode != 0
+
+
+def test_deploys_land_in_srv_app_on_every_host(boxed) -> None:
+    build = new_build(boxed, "app", seed=4)
+    pulled = deploy_pull(boxed, build)
+    pushed = deploy_push(boxed, build, parallel=2, name="push-ssh")
+    daemon = deploy_push(boxed, build, parallel=2, name="push-daemon", transport="daemon")
+    assert pulled.updated.all() and pushed.updated.all() and daemon.updated.all(), (
+        list(pulled.reason), list(pushed.reason), list(daemon.reason))
+    for h in ("h1", "h2"):
+        for folder in ("pull", "push-ssh", "push-daemon"):  # the same path on every host, as on a fleet
+            link = inside(boxed, h, f"readlink /srv/app/{folder}/current").stdout.strip()
+            assert link == f"releases/{build.build_id}", (h, folder, link)
+            assert current_ok(boxed.folder / h / folder, build)  # the orchestrator sees it from outside
+    agent = inside(boxed, "h1", "cat /proc/*/cmdline | tr '\\0' ' '").stdout
+    assert "--root /srv/app/pull" in agent  # the deploy agent names /srv/app itself
 
 
 def cgroup_file(f, host: str, controller: str, name: str) -> str:
