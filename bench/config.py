@@ -90,6 +90,8 @@ def config_from_scenario(path: Path | str | None, hosts: int, servers: int = 1, 
     Raises `sim.errors.ScenarioError` (a UserError, exit 2) for a bad file, located by line.
     """
     base = BenchConfig(hosts=hosts, servers=servers)
+    if path is None and overrides:  # they used to be dropped without a word
+        raise UserError(f"--set {overrides[0]}: needs a SCENARIO file to override (e.g. scenarios/bench_small.yaml)")
     if path is None:
         specs = base.strategies
         cfg = base

@@ -47,3 +47,9 @@ def test_bad_host_limits_are_located_errors(tmp_path: Path, section: str, key: s
     with pytest.raises(UserError, match=key) as caught:
         config_from_scenario(f, hosts=3)
     assert f"{f}:3:" in str(caught.value)  # file and line, as every scenario error
+
+
+def test_overrides_without_a_scenario_are_refused_not_dropped() -> None:
+    with pytest.raises(UserError, match="--set bench.host_cpu=0.5: needs a SCENARIO"):
+        config_from_scenario(None, hosts=3, overrides=("bench.host_cpu=0.5",))
+    assert config_from_scenario(None, hosts=3).host_cpu is None
