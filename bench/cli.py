@@ -116,6 +116,9 @@ def run_cmd(scenario: Path = typer.Argument(None, metavar="SCENARIO",
             err.print(Text.assemble((f"preflight {f.name}", "red"), f": {f.detail}; {f.advice}"))
         if preflight.blocking(findings):
             raise typer.Exit(2)
+        for f in findings:
+            if f.name == "runc" and not f.ok:  # say so before the run: hosts fall back to namespaces
+                err.print(f"note: no host containers ({f.detail}): {f.advice}", markup=False)
         with progress_bar(err, "bench", phases(cfg, step_list, rollback)) as done:  # on a terminal only
             result = run_bench(cfg, steps=step_list, with_rollback=rollback, done=done)
         result = replace(result, not_reproduced=preflight.not_reproduced(findings))
@@ -138,9 +141,11 @@ def run_cmd(scenario: Path = typer.Argument(None, metavar="SCENARIO",
 
 @bench_app.command("clean")
 def clean_cmd() -> None:
-    """Remove namespaces, processes and temp folders left by killed bench runs (prefix `dsim-`)."""
+    """Remove containers, processes, cgroups, mounts, namespaces and temp folders left by killed bench runs
+    (prefix `dsim-`)."""
     c = cleanup.clean()
-    print(f"killed {c.processes} processes; removed {len(c.namespaces)} namespaces, {len(c.folders)} folders")
+    print(f"killed {c.processes} processes; removed {len(c.containers)} containers, {len(c.cgroups)} cgroups, "
+          f"{len(c.mounts)} mounts, {len(c.namespaces)} namespaces, {len(c.folders)} folders")
     if c.failed:
         print("could not remove: " + ", ".join(c.failed), file=sys.stderr)
         raise typer.Exit(1)

@@ -2,10 +2,12 @@
 
 A scenario is read with the simulator's own loader (`sim.load.loader`). The bench uses `seed`,
 `artifact.size`, `artifact.files`, `network.deploy_egress` (tbf on the deploy host's link),
-`network.host_download` (tbf on each host's link) and the `strategies` (each push strategy with its
-`parallel`, each pull strategy). `--set` overrides work as in `deploysim run`,
-e.g. `--set artifact.size=5MB` to shrink a production-sized build to what one machine can copy
-200 times. Rates at or above 10 Gbit/s are left unshaped (a veth is no faster than that anyway).
+`network.host_download` (tbf on each host's link), the `strategies` (each push strategy with its
+`parallel`, each pull strategy) and `bench.host_cpu` / `bench.host_memory` (each host container's CPU
+quota in cores and memory limit in bytes; checked by the scenario model, `sim.spec.scenario.Bench`).
+`--set` overrides work as in `deploysim run`, e.g. `--set artifact.size=5MB` to shrink a production-sized
+build to what one machine can copy 200 times, or `--set bench.host_cpu=0.5`. Rates at or above 10 Gbit/s
+are left unshaped (a veth is no faster than that anyway).
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ class BenchConfig:
     host_rate_mbit: float = 0.0    # tbf on each host's link; 0 = unshaped
     deploy_rate_mbit: float = 0.0  # tbf on the deploy host's (origin's) link; 0 = unshaped
     isolated: bool | None = None   # None: namespaces when root, loopback otherwise
+    containers: bool | None = None  # None: each host in a runc container when root and runc allow it
+    host_cpu: float | None = None  # cores per host container (cgroup CPU quota); None = no limit
+    host_memory: int | None = None  # bytes per host container (cgroup memory limit); None = no limit
     timeout: float = 120.0
     strategies: tuple[StrategySpec, ...] = DEFAULT_STRATEGIES
     scenario: str = ""             # the scenario file the run was configured from ("" when none)
@@ -85,6 +90,8 @@ def config_from_scenario(path: Path | str | None, hosts: int, servers: int = 1, 
     Raises `sim.errors.ScenarioError` (a UserError, exit 2) for a bad file, located by line.
     """
     base = BenchConfig(hosts=hosts, servers=servers)
+    if path is None and overrides:  # they used to be dropped without a word
+        raise UserError(f"--set {overrides[0]}: needs a SCENARIO file to override (e.g. scenarios/bench_small.yaml)")
     if path is None:
         specs = base.strategies
         cfg = base
@@ -94,10 +101,13 @@ def config_from_scenario(path: Path | str | None, hosts: int, servers: int = 1, 
         loaded = load_scenario(path, overrides)
         sc = loaded.scenario
         specs = strategies_of(sc)
+        limits = sc.bench
         cfg = BenchConfig(hosts=hosts, servers=servers, size=int(sc.artifact.size), files=sc.artifact.files,
                           seed=sc.seed if sc.seed is not None else base.seed,
                           host_rate_mbit=_mbit(sc.network.host_download),
                           deploy_rate_mbit=_mbit(sc.network.deploy_egress), strategies=specs,
+                          host_cpu=limits.host_cpu if limits else None,
+                          host_memory=int(limits.host_memory) if limits and limits.host_memory else None,
                           scenario=loaded.source, scenario_sha256=loaded.digest, overrides=loaded.overrides)
     if parallel:
         specs = tuple(StrategySpec(s.name, s.kind, parallel if s.kind == "push" else 0) for s in specs)

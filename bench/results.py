@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import math
 import platform
+import shutil
 import subprocess
 from dataclasses import asdict
 from pathlib import Path
@@ -66,7 +67,10 @@ def tool_versions() -> dict:
     binary = consul_bin()
     consul = subprocess.run([binary, "version"], capture_output=True, text=True).stdout.split("\n")[0] if binary else ""
     rsync = subprocess.run(["rsync", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
-    return {"consul": consul, "rsync": rsync, "python": platform.python_version(), "kernel": platform.release()}
+    runc = (subprocess.run(["runc", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+            if shutil.which("runc") else "")
+    return {"consul": consul, "rsync": rsync, "runc": runc, "python": platform.python_version(),
+            "kernel": platform.release()}
 
 
 def write(out: Path, result, overwrite: bool = False) -> Path:
@@ -103,6 +107,7 @@ def write(out: Path, result, overwrite: bool = False) -> Path:
                         files=files)
         data.update({"bench_format": BENCH_FORMAT, "source": "bench", "run_id": result.run_id,
                      "config": asdict(result.config), "isolated": result.isolated,
+                     "host_limits": result.host_limits,
                      "not_reproduced": result.not_reproduced, "notes": result.notes, "tools": tool_versions(),
                      "deploys": [_clean({**summary_row(r), "extra": r.extra}) for r in result.records]})
         write_json(folder / "manifest.json", _clean(data))

@@ -27,6 +27,7 @@ class BenchResult:
     records: list[DeployRecord]
     not_reproduced: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    host_limits: dict = field(default_factory=dict)  # what each host had: container, cpu cores, memory bytes
 
 
 def runnable(specs: tuple[StrategySpec, ...]) -> tuple[tuple[StrategySpec, ...], list[str]]:
@@ -74,5 +75,7 @@ def run_bench(cfg: BenchConfig, steps: list[float] | None = None, with_rollback:
             done("rollback")
         if not f.net.isolated:
             notes.append("loopback fallback: hosts are plain processes on 127.77.x.x, links unshaped")
+        if f.fallback:
+            notes.append(f.fallback)
         return BenchResult(f.run_id, cfg, f.net.isolated, records, not_reproduced=["latency", "loss", "jitter"],
-                           notes=notes)
+                           notes=notes, host_limits=f.host_limits)

@@ -194,6 +194,10 @@ def calibrate(paths: list[Path | str]) -> Calibration:
     sizes = {(r.size, r.files) for r in runs}
     if len(sizes) > 1:
         raise UserError(f"runs differ in artifact size/files {sorted(sizes)}: calibrate one build at a time")
+    hosts_had = {tuple(r.host_limits.values()) for r in runs}
+    if len(hosts_had) > 1:
+        had = "; ".join(f"{r.label}: {host_limits_text(r.host_limits)}" for r in runs)
+        raise UserError(f"runs differ in what each host had ({had}): calibrate one host setting at a time")
     cal = Calibration(runs=[r.label for r in runs], sizes=sorted({r.fleet_size for r in runs}),
                       size=runs[0].size, files=runs[0].files)
     groups = push_groups(runs)
@@ -208,9 +212,20 @@ def calibrate(paths: list[Path | str]) -> Calibration:
         cal.wakeups = pull["to_bytes_values"]
     cal.network = network_of(cal)
     cal.contention = contention_terms(runs)
+    if runs[0].host_limits["container"]:
+        cal.notes.append(f"hosts were runc containers, each with {host_limits_text(runs[0].host_limits)}")
     if not runs[0].manifest.get("isolated", True):
         cal.notes.append("loopback runs (no namespaces, no shaping): bandwidths are the machine's, not a link's")
     return cal
+
+
+def host_limits_text(limits: dict) -> str:
+    """`0.5 cores and 256 MB memory`, `no CPU limit and no memory limit`, or `no container`."""
+    if not limits["container"]:
+        return "no container"
+    cpu = f"{limits['cpu']:g} cores" if limits["cpu"] else "no CPU limit"
+    memory = f"{limits['memory'] / 1e6:g} MB memory" if limits["memory"] else "no memory limit"
+    return f"{cpu} and {memory}"
 
 
 def network_of(cal: Calibration) -> dict:

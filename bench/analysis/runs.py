@@ -52,6 +52,14 @@ class BenchRun:
     def label(self) -> str:
         return f"run {self.manifest.get('run_id', '?')}, {self.date}, {self.fleet_size} hosts"
 
+    @property
+    def host_limits(self) -> dict:
+        """What each host had: `container` (a runc container or not), `cpu` (cores) and `memory` (bytes),
+        None for no limit; runs recorded before hosts could be containers had neither."""
+        got = self.manifest.get("host_limits")
+        got = got if isinstance(got, dict) else {}
+        return {"container": bool(got.get("container", False)), "cpu": got.get("cpu"), "memory": got.get("memory")}
+
     def strategies(self) -> list[dict]:
         """The bench strategies of the run (name, kind, parallel, transport)."""
         return list(self.manifest["config"]["strategies"])

@@ -141,7 +141,7 @@ def deploy_push(f: Fleet, build: Build, parallel: int | None = None, name: str |
     """rsync the build to every host, `parallel` at a time, into the strategy's own app folder."""
     k = parallel or f.config.parallel
     name = name or f"push-{transport}-k{k}"
-    roots = {m.name: f.push_root(m.name, name) for m in f.hosts}
+    roots = {m.name: f.remote_root(m.name, name) for m in f.hosts}  # /srv/app/<name> on container hosts
     results = push_all(f.hosts, f.deploy.ns, build.tree, build.build_id, roots, f.keys,
                        f.folder / "push-work" / name, parallel=k, timeout=f.config.timeout, transport=transport)
     t0 = min(r.signal for r in results)

@@ -1,10 +1,14 @@
-"""Removing what a bench run made: processes, namespaces (and with them every link), temp folders.
+"""Removing what a bench run made: processes, host containers and their cgroups, namespaces (and with
+them every link), temp folders.
 
-`teardown` ends one run in order: its supervised processes, then any process still inside its
-namespaces (sshd sessions, ssh masters), then the namespaces, then its folder. `clean` does the same
-for leftovers of killed runs, found only by the `dsim-` prefix (namespaces, /tmp folders) and the
-`DSIM_RUN` environment mark of processes; nothing without the mark is touched. `signals_raise`
-turns SIGTERM/SIGINT into an exception so `finally` blocks run.
+`teardown` ends one run in order: its supervised processes, then its runc containers (every process
+inside dies with them) and their cgroups, then any process still inside its namespaces (sshd
+sessions, ssh masters), then the namespaces, then its folder. `clean` does the same for leftovers of
+killed runs, found only by the `dsim-` prefix (containers, cgroups, mounts, namespaces, /tmp folders)
+and the `DSIM_RUN` environment mark of processes; nothing without the mark is touched. Containers
+make no mount in the machine's namespace (`bench.harness.containers`); `clean` still unmounts any
+`dsim-` mount point it finds. `signals_raise` turns SIGTERM/SIGINT into an exception so `finally`
+blocks run.
 """
 
 from __future__ import annotations
@@ -12,14 +16,15 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from bench.harness import netns
+from bench.harness import containers, netns
 from bench.harness.procs import Supervisor
 
 
@@ -36,6 +41,9 @@ class Cleaned:
     namespaces: list[str]
     folders: list[str]
     failed: list[str]
+    containers: list[str] = field(default_factory=list)
+    cgroups: list[str] = field(default_factory=list)
+    mounts: list[str] = field(default_factory=list)
 
 
 def has_mark(environ: bytes, run_id: str | None) -> bool:
@@ -89,13 +97,31 @@ def remove_namespaces(names: list[str]) -> list[str]:
     return failed
 
 
+def remove_containers(prefix: str) -> tuple[list[str], list[str]]:
+    """Delete the runc containers named `prefix...` (their processes die with them), then their cgroups;
+    returns (containers found, names of what could not be removed)."""
+    ids = containers.list_ids(prefix)
+    failed = containers.delete(ids)
+    left = containers.remove_cgroups(containers.cgroup_dirs(prefix))
+    return ids, failed + [str(p) for p in left]
+
+
+def unmount(points: list[str]) -> list[str]:
+    """Lazily unmount mount points, deepest first; returns those still mounted."""
+    for point in sorted(points, key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True)
+    left = set(containers.mounts_named())
+    return [p for p in points if p in left]
+
+
 def teardown(sup: Supervisor | None, run_id: str, folder: Path | None) -> list[str]:
     """End one run; returns names of anything that could not be removed."""
     if sup is not None:
         sup.stop_all()
     failed: list[str] = []
     if os.geteuid() == 0:
-        failed = remove_namespaces(netns.list_namespaces(f"{netns.PREFIX}{run_id}-"))
+        failed = remove_containers(f"{netns.PREFIX}{run_id}-")[1]
+        failed += remove_namespaces(netns.list_namespaces(f"{netns.PREFIX}{run_id}-"))
     kill_pids(marked_pids(run_id))
     if folder is not None:
         shutil.rmtree(folder, ignore_errors=True)
@@ -108,14 +134,22 @@ def leftover_folders(prefix: str = netns.PREFIX) -> list[Path]:
 
 
 def clean(prefix: str = netns.PREFIX) -> Cleaned:
-    """Remove leftovers of any bench run: marked processes, prefixed namespaces and temp folders."""
-    names = netns.list_namespaces(prefix) if os.geteuid() == 0 else []
+    """Remove leftovers of any bench run: containers, marked processes, cgroups, mounts, prefixed
+    namespaces and temp folders."""
+    root = os.geteuid() == 0
+    groups = [str(p) for p in containers.cgroup_dirs(prefix)] if root else []  # as found, before removal
+    boxes, _ = remove_containers(prefix) if root else ([], [])
     killed = kill_pids(marked_pids())
-    failed = remove_namespaces(names) if names else []
+    failed = containers.delete(containers.list_ids(prefix)) if root else []  # anything still there
+    failed += [str(p) for p in containers.remove_cgroups(containers.cgroup_dirs(prefix))] if root else []
+    points = containers.mounts_named(prefix) if root else []
+    failed += unmount(points)
+    names = netns.list_namespaces(prefix) if root else []
+    failed += remove_namespaces(names) if names else []
     folders = leftover_folders(prefix)
     for f in folders:
         shutil.rmtree(f, ignore_errors=True)
-    return Cleaned(killed, names, [str(f) for f in folders], failed)
+    return Cleaned(killed, names, [str(f) for f in folders], failed, boxes, groups, points)
 
 
 @contextmanager

@@ -60,30 +60,33 @@ def start_sshd(sup: Supervisor, m: Member, keys: SshKeys, home: Path) -> None:
     sup.spawn(f"sshd-{m.name}", ["/usr/sbin/sshd", "-D", "-e", "-f", str(cfg)], m.ns, home / "sshd.log")
 
 
-def rsyncd_config(m: Member, home: Path) -> str:
+def rsyncd_config(m: Member, home: Path, app: Path | None = None) -> str:
+    """The daemon's config: its files in `home`, module `host` = the host's app folder (`app`, as the
+    daemon sees it: `/srv/app` in a host container; default `home`)."""
     owner = ["    uid = root", "    gid = root"] if os.geteuid() == 0 else []
     return "\n".join([
         f"pid file = {home / 'rsyncd' / 'rsyncd.pid'}", "use chroot = no", "numeric ids = yes",
         f"address = {m.addr}", f"port = {RSYNC_PORT}", "max connections = 0", f"[{RSYNC_MODULE}]",
-        f"    path = {home}", "    read only = no", *owner, "    munge symlinks = no", "",
+        f"    path = {app or home}", "    read only = no", *owner, "    munge symlinks = no", "",
     ])
 
 
-def start_rsyncd(sup: Supervisor, m: Member, home: Path) -> None:
+def start_rsyncd(sup: Supervisor, m: Member, home: Path, app: Path | None = None) -> None:
     """An rsync daemon on the host's address, port `RSYNC_PORT`, whose module is the host's folder."""
     (home / "rsyncd").mkdir(parents=True, exist_ok=True)
     cfg = home / "rsyncd" / "rsyncd.conf"
-    cfg.write_text(rsyncd_config(m, home))
+    cfg.write_text(rsyncd_config(m, home, app))
     sup.spawn(f"rsyncd-{m.name}", ["rsync", "--daemon", "--no-detach", f"--config={cfg}"], m.ns,
               home / "rsyncd" / "rsyncd.log")
 
 
-def start_agent(sup: Supervisor, m: Member, home: Path, token: str) -> None:
-    """The host's deploy agent, talking to the host's own Consul agent with the host's token."""
+def start_agent(sup: Supervisor, m: Member, home: Path, token: str, app: Path | None = None) -> None:
+    """The host's deploy agent, talking to the host's own Consul agent with the host's token; it deploys
+    into `app / "pull"` (the host's app folder as the agent sees it; default `home`)."""
     (home / "pull").mkdir(parents=True, exist_ok=True)
     token_file = home / "token"
     token_file.write_text(token)
     os.chmod(token_file, 0o600)
     cmd = [sys.executable, "-m", AGENT_MODULE, "--host", m.name, "--consul", f"http://{m.addr}:8500",
-           "--token-file", str(token_file), "--root", str(home / "pull")]
+           "--token-file", str(token_file), "--root", str((app or home) / "pull")]
     sup.spawn(f"agent-{m.name}", cmd, m.ns, home / "agent.log", env={"PYTHONPATH": str(REPOSITORY)})

@@ -1,8 +1,12 @@
-"""Bringing a bench fleet up and down: namespaces, Consul, sshd, deploy agents, artifact server.
+"""Bringing a bench fleet up and down: namespaces, host containers, Consul, sshd, deploy agents, artifact server.
 
 `fleet(config)` is a context manager: whatever happens inside (success, error, SIGINT, SIGTERM),
-every process, namespace and temp folder of the run is removed on the way out. `new_build` makes a
-build for the fleet and publishes it on the artifact server.
+every process, container, cgroup, namespace and temp folder of the run is removed on the way out.
+`new_build` makes a build for the fleet and publishes it on the artifact server.
+
+With root and runc (`containers.unavailable()` empty) each fleet host is a runc container in its own
+namespace, and its daemons run inside it; otherwise hosts are namespaces (or loopback) as before, and
+`Fleet.fallback` says why. Consul servers and the deploy host stay plain namespaces.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from pathlib import Path
 from typing import Iterator
 
 from bench.config import BenchConfig
-from bench.harness import cleanup, consul_cluster, daemons, netns
+from bench.harness import cleanup, consul_cluster, containers, daemons, netns
 from bench.harness.artifact import ArtifactServer, Build, make_build
 from bench.harness.consul_cluster import Cluster
+from bench.harness.containers import Container, Limits
 from bench.harness.netns import Member, Net, Role
 from bench.harness.procs import Supervisor
 
@@ -35,6 +40,15 @@ class Fleet:
     cluster: Cluster
     keys: daemons.SshKeys
     server: ArtifactServer
+    containers: tuple[Container, ...] = ()
+    fallback: str = ""  # why hosts are not containers ("" when they are)
+
+    @property
+    def host_limits(self) -> dict:
+        """What each host had: a container or not, CPU cores and memory bytes (None: no limit)."""
+        on = bool(self.containers)
+        return {"container": on, "cpu": self.config.host_cpu if on else None,
+                "memory": self.config.host_memory if on else None}
 
     @property
     def hosts(self) -> list[Member]:
@@ -51,10 +65,20 @@ class Fleet:
     def push_root(self, host: str, strategy: str = "push") -> Path:
         return self.folder / host / strategy
 
+    def remote_root(self, host: str, strategy: str = "push") -> Path:
+        """`push_root` as the host's own processes name it: `/srv/app/<strategy>` on a container host
+        (the same folder, at the same path on every host), else the same path."""
+        return app_dir(self.sup, self.folder, self.net.get(host)) / strategy
+
+
+def app_dir(sup: Supervisor, folder: Path, m: Member) -> Path:
+    """Host `m`'s app folder as its own processes see it: `/srv/app` in its container, else its folder."""
+    return Path(containers.APP_DIR) if m.ns is not None and m.ns in sup.containers else folder / m.name
+
 
 def start_agent(sup: Supervisor, folder: Path, cluster: Cluster, m: Member) -> None:
     """Host `m`'s deploy agent, with its own token, at home in `folder / m.name`."""
-    daemons.start_agent(sup, m, folder / m.name, cluster.tokens.hosts[m.name])
+    daemons.start_agent(sup, m, folder / m.name, cluster.tokens.hosts[m.name], app_dir(sup, folder, m))
 
 
 def wait_agents_ready(folder: Path, cluster: Cluster, timeout: float) -> None:
@@ -73,19 +97,51 @@ def shape_links(net: Net, cfg: BenchConfig) -> None:
             netns.shape_download(net, m, cfg.host_rate_mbit)
 
 
+def container_plan(cfg: BenchConfig, net: Net) -> str:
+    """Why hosts will NOT be containers ('' when they will); raises when they were asked for and cannot."""
+    if cfg.containers is False:
+        return "not asked for (containers: false)"
+    why = containers.unavailable() if net.isolated else "no network namespaces (loopback fallback)"
+    if why and cfg.containers:
+        raise RuntimeError(f"host containers asked for, but {why}")
+    return why
+
+
+def fallback_note(why: str, cfg: BenchConfig) -> str:
+    unused = [k for k, v in (("bench.host_cpu", cfg.host_cpu), ("bench.host_memory", cfg.host_memory)) if v]
+    return (f"no host containers ({why}): hosts share the machine's files, process table and CPU"
+            + (f"; {' and '.join(unused)} not applied" if unused else ""))
+
+
+def start_containers(cfg: BenchConfig, run_id: str, folder: Path, sup: Supervisor, net: Net) -> tuple[Container, ...]:
+    """One runc container per fleet host, in the host's namespace; its children then run inside it."""
+    (folder / "ssh").mkdir(exist_ok=True)  # bound read-only into every host: the run's keys
+    limits = Limits(cfg.host_cpu, cfg.host_memory)
+    started = []
+    for m in net.having(Role.HOST):
+        assert m.ns is not None
+        c = containers.start(run_id, m.name, m.ns, folder / m.name, folder / "bundles", limits,
+                             shared_ro=(folder / "ssh",))
+        sup.containers[m.ns] = c.id
+        started.append(c)
+    return tuple(started)
+
+
 def bring_up(cfg: BenchConfig, run_id: str, folder: Path, sup: Supervisor, net: Net) -> Fleet:
+    why = container_plan(cfg, net)
+    boxes = () if why else start_containers(cfg, run_id, folder, sup, net)
     shape_links(net, cfg)
     cluster = consul_cluster.start(sup, net, folder, cfg.servers, timeout=cfg.timeout)
     keys = daemons.make_keys(folder / "ssh")
     for m in cluster.clients:
         if os.geteuid() == 0:  # sshd needs root; without it pushes go over the rsync daemon
             daemons.start_sshd(sup, m, keys, folder / m.name / "sshd")
-        daemons.start_rsyncd(sup, m, folder / m.name)
+        daemons.start_rsyncd(sup, m, folder / m.name, app_dir(sup, folder, m))
         start_agent(sup, folder, cluster, m)
     wait_agents_ready(folder, cluster, cfg.timeout)
     (folder / "artifacts").mkdir(exist_ok=True)
     server = ArtifactServer(folder / "artifacts", net.deploy.addr, ARTIFACT_PORT, net.deploy.ns)
-    return Fleet(cfg, run_id, folder, net, sup, cluster, keys, server)
+    return Fleet(cfg, run_id, folder, net, sup, cluster, keys, server, boxes, fallback_note(why, cfg) if why else "")
 
 
 @contextmanager

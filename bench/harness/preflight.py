@@ -14,7 +14,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
-from bench.harness import netns
+from bench.harness import containers, netns
 from bench.harness.consul_cluster import consul_bin
 
 CONSUL_VERSION = "1.8.7"
@@ -56,6 +56,16 @@ def check_consul() -> Finding:
 def check_tool(name: str, path: str | None = None) -> Finding:
     found = path if path and os.access(path, os.X_OK) else shutil.which(name)
     return Finding(name, found is not None, found or "not found", "" if found else INSTALL)
+
+
+def check_containers() -> Finding:
+    """runc for host containers; without it (or root) hosts fall back to namespaces, which still runs."""
+    why = containers.unavailable()
+    if not why:
+        return Finding("runc", True, "hosts run in runc containers", fatal=False)
+    fallback = "network namespaces" if os.geteuid() == 0 else "loopback processes"
+    return Finding("runc", False, why, f"hosts fall back to {fallback} sharing the machine's files, process table "
+                   f"and CPU; {INSTALL} for per-host containers", fatal=False)
 
 
 def check_netns() -> Finding:
@@ -106,7 +116,7 @@ def check_qdiscs() -> list[Finding]:
 
 def run_checks() -> list[Finding]:
     return [check_root(), check_consul(), check_tool("rsync"), check_tool("sshd", "/usr/sbin/sshd"),
-            check_tool("ssh"), check_netns(), check_addresses(), *check_qdiscs()]
+            check_tool("ssh"), check_netns(), check_containers(), check_addresses(), *check_qdiscs()]
 
 
 def not_reproduced(findings: list[Finding]) -> list[str]:

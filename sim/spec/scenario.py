@@ -14,13 +14,13 @@ import re
 from typing import Annotated, Literal, Union
 
 import numpy as np
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_serializer, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from sim.distributions import Constant, Distribution, LogNormal
 from sim.policies import Policy
 from sim.policies.measures import MappedMetric
-from sim.quantities import NonNegativeDuration, Percent, PositiveRate, PositiveRates, PositiveSize, Share
+from sim.quantities import NonNegativeDuration, Percent, PositiveRate, PositiveRates, PositiveSize, Share, Size
 from sim.section import Section
 from sim.spec.evaluation import Evaluation
 from sim.spec.references import bad_references, line_error, located
@@ -268,6 +268,16 @@ class Output(Section):
     """Per-host rows: of the first replication only, of all, or none (many large fleets are millions)."""
 
 
+class Bench(Section):
+    """What each host of a real bench run may use (runc containers only; the simulator ignores it)."""
+
+    host_cpu: float | None = Field(None, gt=0, le=1024)
+    """CPU per host in cores (`0.5` = half a core: a cgroup CPU quota). Default: no limit."""
+    host_memory: Annotated[Size, Field(ge=16e6, le=1e15)] | None = None
+    """Memory per host (`256MB`: a cgroup memory limit; at least 16MB, a Consul agent needs more).
+    Default: no limit."""
+
+
 def _default_strategies() -> dict:
     return {
         "rsync-serial": PushStrategy(kind="push", parallel=1),
@@ -304,6 +314,8 @@ class Scenario(Section):
     strategies: dict[str, Strategy] = Field(default_factory=_default_strategies)
     """Deploy strategies to compare, by name."""
     output: Output = Output()
+    bench: Bench | None = None
+    """Limits on each host of a real bench run (`deploysim bench`); none: hosts share the machine."""
     rollout: Rollout | None = None
     """The release pipeline; when present, `run` simulates releases through it. Its `strategy` must name
     one of `strategies`."""
@@ -324,6 +336,15 @@ class Scenario(Section):
     latency (mean, seconds), latency_ratio, latency_p50, latency_p95, latency_p99 (see
     `sim.policies.measures`). Flagger's built-in metrics map
     themselves."""
+
+    @model_serializer(mode="wrap")
+    def _bench_only_when_set(self, handler):
+        """Leave `bench` out of the effective scenario unless the file sets it, so the digest (and every
+        recorded output) of a scenario without it is what it was before the section existed."""
+        data = handler(self)
+        if self.bench is None and isinstance(data, dict):
+            data.pop("bench", None)
+        return data
 
     @field_validator("strategies")
     @classmethod

@@ -17,7 +17,7 @@ from bench.config import BenchConfig
 def orchestration_only(monkeypatch):
     @contextlib.contextmanager
     def fleet(cfg):
-        yield SimpleNamespace(run_id="t", net=SimpleNamespace(isolated=True))
+        yield SimpleNamespace(run_id="t", net=SimpleNamespace(isolated=True), fallback="", host_limits={})
 
     monkeypatch.setattr(run, "fleet", fleet)
     monkeypatch.setattr(run, "new_build", lambda f, name, seed=None: name)

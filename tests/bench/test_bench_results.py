@@ -19,9 +19,11 @@ def bench_like_result() -> BenchResult:
     scenario = make_scenario(fleet={"hosts": 6, "tiers": {"canary": 0}}, faults={"down": "20%", "retries": 0},
                              strategies={"rsync-parallel-4": {"kind": "push", "parallel": 4}, "consul-pull": {"kind": "pull"}})
     records = [replace(simulate(scenario, Job(name, 6, 0, 1)), source="bench") for name in scenario.strategies]
-    config = BenchConfig(hosts=6, scenario="s.yaml", scenario_sha256="ab" * 32, overrides=("fleet.hosts=6",))
+    config = BenchConfig(hosts=6, scenario="s.yaml", scenario_sha256="ab" * 32, overrides=("fleet.hosts=6",),
+                         host_cpu=0.5, host_memory=256_000_000)
     return BenchResult(run_id="t1", config=config, isolated=True, records=records,
-                       not_reproduced=["latency", "loss", "jitter"])
+                       not_reproduced=["latency", "loss", "jitter"],
+                       host_limits={"container": True, "cpu": 0.5, "memory": 256_000_000})
 
 
 def test_bench_results_folder_is_atomic_and_complete(tmp_path):
@@ -30,6 +32,8 @@ def test_bench_results_folder_is_atomic_and_complete(tmp_path):
     assert manifest["source"] == "bench" and manifest["not_reproduced"] == ["latency", "loss", "jitter"]
     assert sorted(p.name for p in out.iterdir()) == manifest["files"]
     assert manifest["scenario"] == {"source": "s.yaml", "sha256": "ab" * 32, "overrides": ["fleet.hosts=6"]}
+    assert (manifest["config"]["host_cpu"], manifest["config"]["host_memory"]) == (0.5, 256_000_000)  # asked
+    assert manifest["host_limits"] == {"container": True, "cpu": 0.5, "memory": 256_000_000}  # what hosts had
     hosts = pd.read_csv(out / "hosts.csv")
     assert len(hosts) == 12 and hosts.reason.notna().sum() == hosts.done_s.isna().sum() > 0  # the down hosts say why
     assert list(pd.read_csv(out / "summary.csv").columns)[:4] == ["strategy", "kind", "fleet_hosts", "hosts_updated"]

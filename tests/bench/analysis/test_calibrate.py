@@ -16,6 +16,7 @@ import pytest
 
 from bench.analysis import calibrate, validate
 from sim.deploy.engine import Job, simulate
+from sim.errors import UserError
 from sim.results.records import HOST_COLUMNS
 from tests.conftest import make_scenario
 
@@ -184,3 +185,27 @@ def test_recorded_params_load_under_a_scenario(tmp_path):
     assert 15e6 < sc.network.origin_egress < 30e6   # the bench's 200 Mbit/s (25 MB/s) tbf, fitted from pulls
     assert 15e6 < sc.network.deploy_egress < 50e6   # the same link, weakly identified from 4-wide pushes
     assert sc.strategies["rsync-parallel-4"].connect.median > 0.3
+
+
+def with_host_limits(source: Path, folder: Path, limits: dict | None) -> Path:
+    """A copy of a synthetic run whose manifest says what each host had (`limits`; None: not recorded)."""
+    folder.mkdir(parents=True)
+    (folder / "hosts.csv").write_text((source / "hosts.csv").read_text())
+    m = json.loads((source / "manifest.json").read_text())
+    if limits is not None:
+        m["host_limits"] = limits
+    (folder / "manifest.json").write_text(json.dumps(m))
+    return folder
+
+
+def test_calibration_says_what_hosts_had_and_never_mixes_settings(synthetic, tmp_path):
+    boxed = {"container": True, "cpu": 0.5, "memory": 256_000_000}
+    a = with_host_limits(synthetic / "n10", tmp_path / "a" / "n10", boxed)
+    b = with_host_limits(synthetic / "n40", tmp_path / "a" / "n40", boxed)
+    cal = calibrate.calibrate([a, b])
+    assert "hosts were runc containers, each with 0.5 cores and 256 MB memory" in cal.notes
+    plain = with_host_limits(synthetic / "n40", tmp_path / "b" / "n40", None)  # recorded before containers
+    assert not any("containers" in n for n in calibrate.calibrate([plain]).notes)
+    with pytest.raises(UserError, match="runs differ in what each host had .*0.5 cores and 256 MB memory.*"
+                                        "no container.*calibrate one host setting at a time"):
+        calibrate.calibrate([a, plain])
