@@ -58,7 +58,7 @@ def run_swarm(plan: SwarmPlan, start: float) -> SwarmTimes:
     ids, held, credit, offset = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0)
     leave_at: list[float] = []  # rounds at which finished hosts stop seeding, in the order they finished
     distinct, o_credit, x_credit, p_credit, origin_pieces = 0.0, 0.0, 0.0, 0.0, 0.0
-    extra_pieces, received = 0.0, 0
+    from_extras, received = 0.0, 0  # pieces the seed boxes sent, and pieces hosts got, so far
     next_join, r, left = 0, 0, 0
     while True:
         if next_join < len(joins) and join_round[next_join] <= r:  # hosts joining this round
@@ -114,7 +114,7 @@ def run_swarm(plan: SwarmPlan, start: float) -> SwarmTimes:
         # some are copies of pieces already out, which is what the distinct count allows for)
         advance = float(seeded) if waiting_new else sent
         origin_pieces += sent * from_origin / seeded if seeded else 0.0
-        extra_pieces += sent * from_extra / seeded if seeded else 0.0
+        from_extras += sent * from_extra / seeded if seeded else 0.0
         # the seeders send this round's new pieces at their pace: a host needing them waits for them
         wait_new = _sends_for(distinct, float(pieces), pieces, plan.piece_selection) / seeded if seeded else 0.0
         distinct = _distinct_after(distinct, advance, pieces, plan.piece_selection)
@@ -131,7 +131,7 @@ def run_swarm(plan: SwarmPlan, start: float) -> SwarmTimes:
             ids, held, credit, offset = ids[keep], held[keep], credit[keep], offset[keep]
         offset[:] = 0.0
         r += 1
-    peer_pieces = max(0.0, received - origin_pieces - extra_pieces)
+    peer_pieces = max(0.0, received - origin_pieces - from_extras)
     return _times(plan, start, tau, end, origin_pieces * plan.piece,
                   peer_pieces * plan.piece * cross_zone_share(plan))
 
