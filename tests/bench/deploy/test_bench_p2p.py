@@ -1,0 +1,65 @@
+"""Real fleet (5 hosts) deploying by p2p: a libtorrent seeder on the deploy host, libtorrent in every host.
+
+Checks that every host switched to the exact build (its tree, and the SHA-256 the agent checked before
+the switch), that hosts got bytes from each other and not only from the seeder (libtorrent's per-peer
+counters, reported by each agent), that a host token writes only its own peer entry, and that nothing
+of the run is left once the fleet is down.
+"""
+
+import json
+
+import consul
+import pytest
+
+from bench.config import BenchConfig, StrategySpec
+from bench.deploy.p2p import deploy_p2p
+from bench.deploy.records import current_ok
+from bench.harness import cleanup, containers, netns, preflight
+from bench.harness.fleet import fleet, new_build
+from bench.harness.kv import PEERS_PREFIX
+
+MISSING = preflight.real_bench_missing() or preflight.libtorrent_missing()
+pytestmark = [pytest.mark.bench, pytest.mark.skipif(bool(MISSING), reason=MISSING)]
+
+P2P = StrategySpec("p2p", "p2p", seed_time=30.0)
+
+
+@pytest.fixture(scope="module")
+def p2p_fleet():
+    cfg = BenchConfig(hosts=5, size=4_000_000, files=40, seed=15, timeout=90, strategies=(P2P,))
+    with fleet(cfg) as f:
+        yield f
+    assert not left_behind(f.run_id), left_behind(f.run_id)
+
+
+def left_behind(run_id: str) -> list[str]:
+    """Namespaces, containers, temp folders and marked processes of the run still there."""
+    prefix = f"{netns.PREFIX}{run_id}-"
+    return (netns.list_namespaces(prefix) + containers.list_ids(prefix)
+            + [str(p) for p in cleanup.leftover_folders(prefix)] + [f"pid {p}" for p in cleanup.marked_pids(run_id)])
+
+
+def test_p2p_deploys_the_exact_build_everywhere_with_bytes_from_peers(p2p_fleet) -> None:
+    f = p2p_fleet
+    build = new_build(f, "p2p1", seed=15)
+    rec = deploy_p2p(f, build, seed_time=P2P.seed_time)
+    assert rec.kind == "p2p" and rec.source == "bench" and rec.fleet_size == 5
+    assert rec.updated.all(), list(rec.reason)
+    assert all(current_ok(f.p2p_root(h.name), build) for h in f.hosts)
+    assert (rec.signal <= rec.transfer_start).all() and (rec.transfer_end <= rec.done).all()
+    size = build.tarball.stat().st_size
+    got = rec.extra["hosts_from_seeder_bytes"] + rec.extra["hosts_from_peers_bytes"]
+    assert rec.extra["hosts_from_peers_bytes"] > 0, rec.extra
+    assert got <= 5 * size * 1.05, rec.extra  # payload counters: no host fetched the build twice
+    assert rec.origin_bytes >= size * 0.9 or rec.origin_bytes != rec.origin_bytes, rec.extra  # NaN: stats unread
+
+
+def test_host_token_writes_only_its_own_peer_entry(p2p_fleet) -> None:
+    h1, h2 = p2p_fleet.hosts[0], p2p_fleet.hosts[1]
+    with netns.inside(h1.ns):
+        c = p2p_fleet.cluster.api(p2p_fleet.cluster.tokens.hosts[h1.name], member=h1)
+        _, entries = c.kv.get(PEERS_PREFIX, recurse=True)
+        assert {e["Key"][len(PEERS_PREFIX):] for e in entries} == {h.name for h in p2p_fleet.hosts}
+        assert json.loads(c.kv.get(f"{PEERS_PREFIX}{h1.name}")[1]["Value"])["addr"] == h1.addr
+        with pytest.raises(consul.ACLPermissionDenied):
+            c.kv.put(f"{PEERS_PREFIX}{h2.name}", json.dumps({"addr": h1.addr, "port": 6881}))
