@@ -209,3 +209,28 @@ def test_calibration_says_what_hosts_had_and_never_mixes_settings(synthetic, tmp
     with pytest.raises(UserError, match="runs differ in what each host had .*0.5 cores and 256 MB memory.*"
                                         "no container.*calibrate one host setting at a time"):
         calibrate.calibrate([a, plain])
+
+
+def with_p2p_copy(src: Path, dest: Path) -> Path:
+    """The run at `src` with its pull deploy recorded a second time as a p2p strategy named `swarm`."""
+    import shutil
+
+    shutil.copytree(src, dest)
+    m = json.loads((dest / "manifest.json").read_text())
+    m["config"]["strategies"].append({"name": "swarm", "kind": "p2p", "parallel": 0, "transport": "ssh"})
+    m["deploys"].append({**next(d for d in m["deploys"] if d["strategy"] == "pull"), "strategy": "swarm"})
+    (dest / "manifest.json").write_text(json.dumps(m))
+    rows = list(csv.reader(open(dest / "hosts.csv")))
+    extra = [["swarm", "p2p", *r[2:]] for r in rows[1:] if r[0] == "pull"]
+    with open(dest / "hosts.csv", "a", newline="") as fh:
+        csv.writer(fh).writerows(extra)
+    return dest
+
+
+def test_runs_with_a_p2p_strategy_calibrate_push_and_pull_and_say_p2p_is_not_calibrated(synthetic, tmp_path):
+    plain = calibrate.calibrate([synthetic / "n10", synthetic / "n40"])
+    mixed = calibrate.calibrate([with_p2p_copy(synthetic / "n10", tmp_path / "n10"),
+                                 with_p2p_copy(synthetic / "n40", tmp_path / "n40")])
+    assert "p2p strategies recorded but not calibrated (not done yet): swarm" in mixed.notes
+    assert mixed.pull["wakeup"] == plain.pull["wakeup"] and len(mixed.pull["runs"]) == len(plain.pull["runs"])
+    assert calibrate.strategy_names([tmp_path / "n10"])[1] == "pull"
