@@ -3,7 +3,7 @@
 A scenario is read with the simulator's own loader (`sim.load.loader`). The bench uses `seed`,
 `artifact.size`, `artifact.files`, `network.deploy_egress` (tbf on the deploy host's link),
 `network.host_download` (tbf on each host's link), the `strategies` (each push strategy with its
-`parallel`, each pull strategy, each p2p strategy with its `piece_size` and `seed_time`) and `bench.host_cpu` / `bench.host_memory` (each host container's CPU
+`parallel`, each pull strategy, each p2p strategy with its `piece_size`, `seed_time` and `connections`) and `bench.host_cpu` / `bench.host_memory` (each host container's CPU
 quota in cores and memory limit in bytes; checked by the scenario model, `sim.spec.scenario.Bench`).
 `--set` overrides work as in `deploysim run`, e.g. `--set artifact.size=5MB` to shrink a production-sized
 build to what one machine can copy 200 times, or `--set bench.host_cpu=0.5`. Rates at or above 10 Gbit/s
@@ -30,6 +30,7 @@ class StrategySpec:
     transport: str = "ssh"  # push only: "ssh" or "daemon" (rsync://)
     piece_size: float = 4e6   # p2p only: the largest piece (bench-sized builds get smaller ones)
     seed_time: float = 300.0  # p2p only: seconds a host keeps seeding after its switch
+    connections: int = 10     # p2p only: uploads each member (seeder, host) serves at once
 
 
 DEFAULT_STRATEGIES = (StrategySpec("consul-pull", "pull"), StrategySpec("rsync-parallel-4", "push", 4))
@@ -66,7 +67,8 @@ def _mbit(rate_bytes_per_s: float) -> float:
 def strategies_of(scenario) -> tuple[StrategySpec, ...]:
     out = []
     for name, s in scenario.strategies.items():
-        p2p = {"piece_size": float(s.piece_size), "seed_time": float(s.seed_time)} if s.kind == "p2p" else {}
+        p2p = ({"piece_size": float(s.piece_size), "seed_time": float(s.seed_time), "connections": s.connections}
+               if s.kind == "p2p" else {})
         out.append(StrategySpec(name, s.kind, getattr(s, "parallel", 0), **p2p))
     return tuple(out)
 

@@ -51,7 +51,8 @@ def deploy(f, build, s: StrategySpec, cfg: BenchConfig) -> DeployRecord:
     if s.kind == "pull":
         return deploy_pull(f, build, name=s.name)
     if s.kind == "p2p":
-        return deploy_p2p(f, build, piece_size=s.piece_size, seed_time=s.seed_time, name=s.name)
+        return deploy_p2p(f, build, piece_size=s.piece_size, seed_time=s.seed_time, connections=s.connections,
+                          name=s.name)
     return deploy_push(f, build, parallel=s.parallel or cfg.parallel, name=s.name, transport=s.transport)
 
 

@@ -3,7 +3,7 @@
 `deploy_p2p` starts a libtorrent seeder of the build on the deploy host (`bench.deploy.seeder`, under
 the system python3), waits until it seeds and has written the metainfo next to the tarball on the
 artifact server, writes `deploysim/release-p2p` (JSON: build, torrent URL, info-hash, SHA-256, seeder
-address, percent, seed time, serial) as the deploy host, waits until every selected host's p2p agent
+address, percent, seed time, upload slots per member (`connections`), serial) as the deploy host, waits until every selected host's p2p agent
 (`bench.deploy.p2p_agent`) has settled on that release, stops the seeder and returns the
 `DeployRecord` (kind "p2p"): times as for pull, seconds from the start of the key write;
 `origin_bytes` is what the seeder uploaded, `extra` holds the fan-out latency and the bytes hosts
@@ -20,7 +20,7 @@ from pathlib import Path
 from bench.deploy import agent
 from bench.deploy.pull import fanout, pull_row, put_release, wait_pull
 from bench.deploy.records import to_record
-from bench.deploy.torrent import PORT, piece_size_for
+from bench.deploy.torrent import CONNECTIONS, PORT, piece_size_for
 from bench.harness import daemons
 from bench.harness.artifact import Build
 from bench.harness.consul_cluster import wait_for
@@ -31,13 +31,13 @@ from sim.api import DeployRecord
 DEFAULT_SEED_TIME = 300.0  # the simulator's default (Kraken's seeder_tti: 5 min)
 
 
-def start_seeding(f: Fleet, build: Build, piece: int, name: str) -> tuple[Path, str]:
+def start_seeding(f: Fleet, build: Build, piece: int, name: str, connections: int) -> tuple[Path, str]:
     """Start the deploy host's seeder of `build`; returns (metainfo path, the seeder's process name)."""
     tarball = f.folder / "artifacts" / build.tarball.name
     meta = tarball.with_name(tarball.name + ".torrent")
     meta.unlink(missing_ok=True)
     proc = f"seeder-{name}-{build.build_id}"
-    daemons.start_seeder(f.sup, f.deploy, proc, tarball, meta, piece, f.folder / f"{proc}.log")
+    daemons.start_seeder(f.sup, f.deploy, proc, tarball, meta, piece, f.folder / f"{proc}.log", connections)
     wait_for(f"the seeder of {build.build_id}", lambda: meta.exists() or f.sup.find(proc).poll() is not None,
              f.config.timeout, every=0.05)
     if not meta.exists():
@@ -62,14 +62,16 @@ def byte_counts(statuses: dict[str, dict]) -> dict:
 
 
 def deploy_p2p(f: Fleet, build: Build, percent: float = 100.0, piece_size: float = 4e6,
-               seed_time: float = DEFAULT_SEED_TIME, timeout: float | None = None, name: str = "p2p") -> DeployRecord:
+               seed_time: float = DEFAULT_SEED_TIME, connections: int = CONNECTIONS, timeout: float | None = None,
+               name: str = "p2p") -> DeployRecord:
     """Seed `build`, write the p2p release key, wait for every selected host to settle, return the record."""
     piece = piece_size_for(build.tarball.stat().st_size, piece_size)
-    meta, proc = start_seeding(f, build, piece, name)
+    meta, proc = start_seeding(f, build, piece, name, connections)
     try:
         t0, t_commit, index = put_release(f, P2P_RELEASE_KEY, {
             "build": build.build_id, "torrent": f.server.url(meta.name), "info_hash": info_hash_of(meta),
-            "sha256": build.sha256, "seeder": [f.deploy.addr, PORT], "percent": percent, "seed_time": seed_time})
+            "sha256": build.sha256, "seeder": [f.deploy.addr, PORT], "percent": percent, "seed_time": seed_time,
+            "connections": connections})
         chosen = {m.name: agent.selected(m.name, percent) for m in f.hosts}
         statuses = wait_pull(f, index, [h for h, yes in chosen.items() if yes], timeout or f.config.timeout)
         time.sleep(0.6)  # one more stats write of the seeder (every 0.5 s) after the last host finished
@@ -77,7 +79,7 @@ def deploy_p2p(f: Fleet, build: Build, percent: float = 100.0, piece_size: float
         f.sup.stop(proc)
     rows = [pull_row(m, statuses.get(m.name), t0, chosen[m.name]) for m in f.hosts]
     extra = {"percent": percent, "build": build.build_id, "release_index": index, "release_signalled": t_commit - t0,
-             "piece_size": piece, "seed_time": seed_time, "seeder_uploaded_bytes": seeder_uploaded(meta),
+             "piece_size": piece, "seed_time": seed_time, "connections": connections, "seeder_uploaded_bytes": seeder_uploaded(meta),
              **byte_counts(statuses), **fanout(statuses, t0)}
     rec = to_record(name, "p2p", rows, t_commit - t0, extra)
     return replace(rec, origin_bytes=extra["seeder_uploaded_bytes"])

@@ -2,7 +2,7 @@
 
 Run in the deploy host's namespace under the system python3 (libtorrent) by
 `bench.harness.daemons.start_seeder`: `python3 -m bench.deploy.seeder --addr A --port P --tarball T
---torrent OUT --piece N`. It hashes the tarball into a private, trackerless v1 torrent of `--piece`-byte
+--torrent OUT --piece N [--connections K]`. It hashes the tarball into a private, trackerless v1 torrent of `--piece`-byte
 pieces, seeds it from a session that listens on `A:P` only, then writes the metainfo to OUT (atomically:
 its presence means "seeding"). Every half second, and once more on SIGTERM, it writes what it has
 uploaded to OUT + ".stats" (JSON {uploaded}), which the deploy host reads as the origin bytes.
@@ -37,7 +37,7 @@ def serve(args) -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
     tarball, out = Path(args.tarball), Path(args.torrent)
     meta = torrent.make_torrent(str(tarball), args.piece)
-    ses = torrent.session(args.addr, args.port)
+    ses = torrent.session(args.addr, args.port, args.connections)
     h = torrent.add(ses, meta, str(tarball.parent), seed=True)
     stats = out.with_name(out.name + ".stats")
     write_atomic(out, meta)
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--tarball", required=True)
     p.add_argument("--torrent", required=True)
     p.add_argument("--piece", type=int, required=True)
+    p.add_argument("--connections", type=int, default=torrent.CONNECTIONS, help="uploads served at once")
     serve(p.parse_args(argv))
 
 

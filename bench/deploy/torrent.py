@@ -22,6 +22,7 @@ MIN_PIECE = 16 << 10   # BitTorrent's block size: no smaller piece makes sense
 MAX_PIECE = 4 << 20    # the simulator's default piece (sim.spec.scenario P2P: 4 MB)
 TARGET_PIECES = 32     # a bench-sized build still cut into enough pieces to share
 MAX_PEERS = 30         # a host connects to at most this many peers from the Consul list (+ the seeder)
+CONNECTIONS = 10       # uploads a member serves at once (the simulator's `connections`, Kraken max_open_conn)
 
 
 def piece_size_for(size: int, cap: float = MAX_PIECE) -> int:
@@ -57,22 +58,41 @@ def choose_peers(entries: dict[str, str], me: str, k: int = MAX_PEERS, salt: str
     return out
 
 
-def settings(addr: str, port: int = PORT) -> dict:
+def settings(addr: str, port: int = PORT, connections: int = CONNECTIONS) -> dict:
+    """Closed to the outside (see the module), `connections` upload slots, and choke rounds of 1 s
+    (optimistic: 2 s) instead of BitTorrent's 15 s and 30 s, which assume downloads of hours, not seconds."""
     import libtorrent as lt
 
-    return {
+    return {**swarm_settings(connections),
         "listen_interfaces": f"{addr}:{port}", "outgoing_interfaces": addr,
         "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
         "enable_incoming_utp": False, "enable_outgoing_utp": False,
-        "user_agent": "deploysim-bench", "unchoke_slots_limit": -1, "connections_limit": 400,
-        "alert_mask": lt.alert.category_t.error_notification,
+        "user_agent": "deploysim-bench", "connections_limit": 400,
+        "alert_mask": lt.alert.category_t.error_notification | lt.alert.category_t.status_notification,
     }
 
 
-def session(addr: str, port: int = PORT):
+def swarm_settings(connections: int) -> dict:
+    return {"unchoke_slots_limit": connections, "unchoke_interval": 1, "optimistic_unchoke_interval": 2}
+
+
+def session(addr: str, port: int = PORT, connections: int = CONNECTIONS):
     import libtorrent as lt
 
-    return lt.session(settings(addr, port))
+    return lt.session(settings(addr, port, connections))
+
+
+def wait_finished(ses, handle, timeout: float) -> bool:
+    """Wait up to `timeout` s for libtorrent to say `handle` finished (every piece in and hash-checked)."""
+    import libtorrent as lt
+
+    if handle.status().is_seeding:
+        return True
+    ses.wait_for_alert(int(timeout * 1000))
+    for a in ses.pop_alerts():
+        if isinstance(a, lt.torrent_finished_alert) and a.handle == handle:
+            return True
+    return handle.status().is_seeding
 
 
 def make_torrent(tarball: str, piece: int) -> bytes:

@@ -109,9 +109,10 @@ def start_p2p_agent(sup: Supervisor, m: Member, home: Path, token: str, app: Pat
 
 
 def start_seeder(sup: Supervisor, m: Member, name: str, tarball: Path, torrent_out: Path, piece: int,
-                 log: Path) -> None:
+                 log: Path, connections: int = 10) -> None:
     """A BitTorrent seeder of `tarball` on `m` (the deploy host), listening on `m.addr:P2P_PORT` only; it
     writes the metainfo to `torrent_out` once it seeds (`bench.deploy.seeder`)."""
     cmd = [SYSTEM_PYTHON, "-m", SEEDER_MODULE, "--addr", m.addr, "--port", str(P2P_PORT),
-           "--tarball", str(tarball), "--torrent", str(torrent_out), "--piece", str(piece)]
+           "--tarball", str(tarball), "--torrent", str(torrent_out), "--piece", str(piece),
+           "--connections", str(connections)]
     sup.spawn(name, cmd, m.ns, log, env={"PYTHONPATH": str(REPOSITORY)})
