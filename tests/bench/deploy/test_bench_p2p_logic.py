@@ -91,4 +91,4 @@ def test_host_tokens_read_every_peer_entry_and_write_only_their_own() -> None:
 def test_a_scenarios_p2p_strategy_is_run_as_p2p_with_its_pieces_and_seed_time() -> None:
     cfg = config_from_scenario(REPO / "scenarios" / "p2p_vs_pull.yaml", hosts=10)
     p2p = [s for s in cfg.strategies if s.kind == "p2p"]
-    assert p2p and p2p[0].piece_size == 4e6 and p2p[0].seed_time > 0
+    assert p2p and p2p[0].piece_size == 4e6 and p2p[0].seed_time > 0 and p2p[0].connections == 10
