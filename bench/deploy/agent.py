@@ -141,8 +141,9 @@ class Status:
     transfer_start: float = float("nan")
     transfer_end: float = float("nan")
     done: float = float("nan")
-    origin_bytes: int | None = None  # p2p: payload bytes this host got from the seeder
-    peer_bytes: int | None = None    # p2p: payload bytes this host got from other hosts
+    payload_bytes: int | None = None  # p2p: payload bytes this host downloaded (libtorrent's torrent counter)
+    origin_bytes: int | None = None   # p2p: of them, from the seeder as sampled per connection (a lower bound)
+    peer_bytes: int | None = None     # p2p: of them, from other hosts, sampled likewise (a lower bound)
 
 
 def deploy_once(root: Path, rel: Release, st: Status) -> Status:

@@ -6,8 +6,8 @@ artifact server, writes `deploysim/release-p2p` (JSON: build, torrent URL, info-
 address, percent, seed time, upload slots per member (`connections`), serial) as the deploy host, waits until every selected host's p2p agent
 (`bench.deploy.p2p_agent`) has settled on that release, stops the seeder and returns the
 `DeployRecord` (kind "p2p"): times as for pull, seconds from the start of the key write;
-`origin_bytes` is what the seeder uploaded, `extra` holds the fan-out latency and the bytes hosts
-report from the seeder and from peers. Hosts keep seeding to each other for `seed_time`.
+`origin_bytes` is what the seeder uploaded, `extra` holds the fan-out latency, what hosts downloaded
+and how much of it came from peers. Hosts keep seeding to each other for `seed_time`.
 """
 
 from __future__ import annotations
@@ -52,13 +52,17 @@ def seeder_uploaded(meta: Path) -> float:
         return float("nan")
 
 
-def byte_counts(statuses: dict[str, dict]) -> dict:
-    """What the updated hosts report: bytes from the seeder and from peers, summed."""
-    live = [s for s in statuses.values() if s.get("state") == "active" and s.get("origin_bytes") is not None]
-    seeder = sum(s["origin_bytes"] for s in live)
-    peers = sum(s["peer_bytes"] for s in live)
-    return {"hosts_from_seeder_bytes": seeder, "hosts_from_peers_bytes": peers,
-            "peer_share": peers / (seeder + peers) if seeder + peers else float("nan")}
+def byte_counts(statuses: dict[str, dict], seeder_uploaded: float) -> dict:
+    """Where the updated hosts' bytes came from: what they downloaded in all (libtorrent's exact torrent
+    counters) less what the seeder uploaded came from peers; the per-connection samples (lower bounds)
+    are kept beside them."""
+    live = [s for s in statuses.values() if s.get("state") == "active" and s.get("payload_bytes") is not None]
+    payload = sum(s["payload_bytes"] for s in live)
+    peers = payload - seeder_uploaded
+    return {"hosts_payload_bytes": payload, "hosts_from_peers_bytes": peers,
+            "peer_share": peers / payload if payload else float("nan"),
+            "sampled_from_seeder_bytes": sum(s["origin_bytes"] for s in live),
+            "sampled_from_peers_bytes": sum(s["peer_bytes"] for s in live)}
 
 
 def deploy_p2p(f: Fleet, build: Build, percent: float = 100.0, piece_size: float = 4e6,
@@ -74,13 +78,14 @@ def deploy_p2p(f: Fleet, build: Build, percent: float = 100.0, piece_size: float
             "connections": connections})
         chosen = {m.name: agent.selected(m.name, percent) for m in f.hosts}
         statuses = wait_pull(f, index, [h for h, yes in chosen.items() if yes], timeout or f.config.timeout)
-        time.sleep(0.6)  # one more stats write of the seeder (every 0.5 s) after the last host finished
+        time.sleep(1.2)  # libtorrent updates its counters each second; the seeder writes them every 0.5 s
     finally:
         f.sup.stop(proc)
     rows = [pull_row(m, statuses.get(m.name), t0, chosen[m.name]) for m in f.hosts]
+    uploaded = seeder_uploaded(meta)
     extra = {"percent": percent, "build": build.build_id, "release_index": index, "release_signalled": t_commit - t0,
-             "piece_size": piece, "seed_time": seed_time, "connections": connections, "seeder_uploaded_bytes": seeder_uploaded(meta),
-             **byte_counts(statuses), **fanout(statuses, t0)}
+             "piece_size": piece, "seed_time": seed_time, "connections": connections, "seeder_uploaded_bytes": uploaded,
+             **byte_counts(statuses, uploaded), **fanout(statuses, t0)}
     rec = to_record(name, "p2p", rows, t_commit - t0, extra)
     return replace(rec, origin_bytes=extra["seeder_uploaded_bytes"])
 

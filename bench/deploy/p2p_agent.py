@@ -101,7 +101,9 @@ class Swarm:
 
 
 def download(args, swarm: Swarm, rel: P2PRelease, folder: Path, st: agent.Status):
-    """Fetch metainfo, swarm the file into `folder`; returns (handle, path, bytes from seeder, from peers).
+    """Fetch metainfo, swarm the file into `folder`; returns (handle, path, payload bytes in all, from the
+    seeder, from peers); the last two are sampled per connection and miss what a connection carried
+    after its last sample (a closed connection's counter is gone), so they are lower bounds.
 
     Waits on libtorrent's alerts (no busy polling: 100 agents share 2 cores), reading every `LOOK`
     seconds the per-peer counters (payload from each address) and offering the peers again each second
@@ -138,7 +140,7 @@ def download(args, swarm: Swarm, rel: P2PRelease, folder: Path, st: agent.Status
         got[p.ip[0]] = max(got.get(p.ip[0], 0), p.total_download)
     origin = got.get(rel.seeder[0], 0)
     path = folder / "data" / h.torrent_file().files().file_path(0)
-    return h, path, origin, sum(got.values()) - origin
+    return h, path, int(h.status().total_payload_download), origin, sum(got.values()) - origin
 
 
 def deploy_once(args, swarm: Swarm, rel: P2PRelease, st: agent.Status) -> agent.Status:
@@ -147,7 +149,7 @@ def deploy_once(args, swarm: Swarm, rel: P2PRelease, st: agent.Status) -> agent.
     folder = root / f".swarm-{rel.build}"
     releases.mkdir(parents=True, exist_ok=True)
     folder.mkdir(parents=True, exist_ok=True)
-    h, path, origin, from_peers = download(args, swarm, rel, folder, st)
+    h, path, payload, origin, from_peers = download(args, swarm, rel, folder, st)
     got = agent.sha256_file(path)
     if got != rel.sha256:
         swarm.drop(h, folder)
@@ -155,7 +157,7 @@ def deploy_once(args, swarm: Swarm, rel: P2PRelease, st: agent.Status) -> agent.
     agent.unpack(path, releases, rel.build)
     agent.activate(root, rel.build)
     st.done, st.state, st.reason = time.monotonic(), "active", ""
-    st.origin_bytes, st.peer_bytes = origin, from_peers
+    st.payload_bytes, st.origin_bytes, st.peer_bytes = payload, origin, from_peers
     swarm.seeding.append((h, folder, time.monotonic() + rel.seed_time))
     return st
 

@@ -48,10 +48,11 @@ def test_p2p_deploys_the_exact_build_everywhere_with_bytes_from_peers(p2p_fleet)
     assert all(current_ok(f.p2p_root(h.name), build) for h in f.hosts)
     assert (rec.signal <= rec.transfer_start).all() and (rec.transfer_end <= rec.done).all()
     size = build.tarball.stat().st_size
-    got = rec.extra["hosts_from_seeder_bytes"] + rec.extra["hosts_from_peers_bytes"]
-    assert rec.extra["hosts_from_peers_bytes"] > 0, rec.extra
-    assert got <= 5 * size * 1.05, rec.extra  # payload counters: no host fetched the build twice
-    assert rec.origin_bytes >= size * 0.9 or rec.origin_bytes != rec.origin_bytes, rec.extra  # NaN: stats unread
+    # libtorrent's payload counters: every host got the build about once (a few pieces may come twice)
+    assert 5 * size <= rec.extra["hosts_payload_bytes"] <= 5 * size * 1.1, rec.extra
+    # the seeder sent at least one copy, and fewer than five: the rest came from peers
+    assert size <= rec.origin_bytes < 5 * size and rec.extra["hosts_from_peers_bytes"] > 0, rec.extra
+    assert rec.extra["sampled_from_peers_bytes"] > 0, rec.extra
 
 
 def test_host_token_writes_only_its_own_peer_entry(p2p_fleet) -> None:

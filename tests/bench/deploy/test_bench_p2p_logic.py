@@ -63,11 +63,12 @@ def test_info_hash_matches_libtorrents(tmp_path) -> None:
     assert info_hash_of(tmp_path / "m") == out
 
 
-def test_byte_counts_sum_active_hosts_only() -> None:
-    st = {"h1": {"state": "active", "origin_bytes": 100, "peer_bytes": 300},
-          "h2": {"state": "active", "origin_bytes": 0, "peer_bytes": 400},
-          "h3": {"state": "failed", "origin_bytes": None, "peer_bytes": None}}
-    assert byte_counts(st) == {"hosts_from_seeder_bytes": 100, "hosts_from_peers_bytes": 700, "peer_share": 0.875}
+def test_byte_counts_sum_active_hosts_only_and_take_the_seeders_upload_from_the_total() -> None:
+    st = {"h1": {"state": "active", "payload_bytes": 500, "origin_bytes": 100, "peer_bytes": 300},
+          "h2": {"state": "active", "payload_bytes": 500, "origin_bytes": 0, "peer_bytes": 400},
+          "h3": {"state": "failed", "payload_bytes": None, "origin_bytes": None, "peer_bytes": None}}
+    assert byte_counts(st, 250.0) == {"hosts_payload_bytes": 1000, "hosts_from_peers_bytes": 750.0, "peer_share": 0.75,
+                                      "sampled_from_seeder_bytes": 100, "sampled_from_peers_bytes": 700}
 
 
 def test_unpack_without_the_data_filter_refuses_escaping_members(tmp_path) -> None:
