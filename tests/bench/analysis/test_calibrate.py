@@ -227,10 +227,23 @@ def with_p2p_copy(src: Path, dest: Path) -> Path:
     return dest
 
 
-def test_runs_with_a_p2p_strategy_calibrate_push_and_pull_and_say_p2p_is_not_calibrated(synthetic, tmp_path):
+def test_runs_with_a_p2p_strategy_fit_its_signalling_and_activation_and_load_under_a_scenario(synthetic, tmp_path):
+    """The p2p copy of the pull rows (same hosts, same times) must give the pull's key write and activation;
+    push and pull are fitted as without it; the file declares the p2p strategy and the simulator loads it."""
+    from sim.load.loader import load_scenario
+
     plain = calibrate.calibrate([synthetic / "n10", synthetic / "n40"])
-    mixed = calibrate.calibrate([with_p2p_copy(synthetic / "n10", tmp_path / "n10"),
-                                 with_p2p_copy(synthetic / "n40", tmp_path / "n40")])
-    assert "p2p strategies recorded but not calibrated (not done yet): swarm" in mixed.notes
+    runs = [with_p2p_copy(synthetic / "n10", tmp_path / "r" / "n10"),
+            with_p2p_copy(synthetic / "n40", tmp_path / "r" / "n40")]
+    mixed = calibrate.calibrate(runs)
+    assert any(n.startswith("p2p: key write, key-to-swarm and activation fitted") for n in mixed.notes)
     assert mixed.pull["wakeup"] == plain.pull["wakeup"] and len(mixed.pull["runs"]) == len(plain.pull["runs"])
-    assert calibrate.strategy_names([tmp_path / "n10"])[1] == "pull"
+    assert mixed.p2p["key_write"] == mixed.pull["key_write"] and mixed.p2p["activation"] == mixed.pull["activation"]
+    assert calibrate.strategy_names(runs)[1] == "pull"
+    out = tmp_path / "cal" / "params.yaml"
+    calibrate.write(runs, out, "test")
+    assert "  swarm:\n    kind: p2p" in out.read_text()
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(f"version: 1\nname: cal\ninclude: {out}\n")
+    sc = load_scenario(scenario).scenario
+    assert sc.strategies["swarm"].activation.median == pytest.approx(mixed.p2p["activation"]["median"], rel=1e-3)
