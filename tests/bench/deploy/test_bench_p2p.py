@@ -16,6 +16,7 @@ import consul
 import pytest
 
 from bench.config import BenchConfig, StrategySpec
+from bench.deploy import agent
 from bench.deploy.p2p import deploy_p2p
 from bench.deploy.records import current_ok
 from bench.harness import cleanup, containers, netns, preflight
@@ -57,6 +58,17 @@ def test_p2p_deploys_the_exact_build_everywhere_with_bytes_from_peers(p2p_fleet)
     # the seeder sent at least one copy, and fewer than five: the rest came from peers
     assert size <= rec.origin_bytes < 5 * size and rec.extra["hosts_from_peers_bytes"] > 0, rec.extra
     assert rec.extra["sampled_from_peers_bytes"] > 0, rec.extra
+
+
+def test_a_p2p_percentage_reaches_exactly_the_hosts_under_it(p2p_fleet) -> None:
+    f = p2p_fleet
+    build = new_build(f, "p2p2", seed=17)
+    chosen = {h.name for h in f.hosts if agent.selected(h.name, 50)}
+    assert 0 < len(chosen) < 5  # the buckets of h1..h5 (crc32) fall on both sides of 50%
+    rec = deploy_p2p(f, build, percent=50, seed_time=P2P.seed_time)
+    assert {h.name for h, ok in zip(f.hosts, rec.updated) if ok} == chosen, list(rec.reason)
+    for h in f.hosts:
+        assert current_ok(f.p2p_root(h.name), build) == (h.name in chosen), h.name
 
 
 def test_host_token_writes_only_its_own_peer_entry(p2p_fleet) -> None:
