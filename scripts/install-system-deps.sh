@@ -151,7 +151,7 @@ all_present() {
 main() {
     need_root
     if all_present && [ "${1:-}" != "--force" ]; then
-        log "already installed (use --force to reinstall): consul ${CONSUL_VERSION}, prometheus, chromium"
+        log "already installed (use --force to reinstall): consul ${CONSUL_VERSION}, python3-libtorrent, prometheus, chromium"
         return 0
     fi
     export DEBIAN_FRONTEND=noninteractive
