@@ -113,11 +113,11 @@ def download(args, swarm: Swarm, rel: P2PRelease, folder: Path, st: agent.Status
     meta = meta_path.read_bytes()
     if torrent.info_hash(meta) != rel.info_hash:
         raise ValueError("metainfo does not match the release's info-hash")
+    token = Path(args.token_file).read_text().strip()
+    targets = [rel.seeder] + peers(args.consul, token, args.host, rel.build)
     swarm.ses.apply_settings(torrent.swarm_settings(rel.connections))
     st.transfer_start = time.monotonic()
     h = torrent.add(swarm.ses, meta, str(folder / "data"))
-    token = Path(args.token_file).read_text().strip()
-    targets = [rel.seeder] + peers(args.consul, token, args.host, rel.build)
     got: dict[str, int] = {}
     deadline, next_connect = st.transfer_start + DOWNLOAD_TIMEOUT, 0.0
     while True:
@@ -150,12 +150,15 @@ def deploy_once(args, swarm: Swarm, rel: P2PRelease, st: agent.Status) -> agent.
     releases.mkdir(parents=True, exist_ok=True)
     folder.mkdir(parents=True, exist_ok=True)
     h, path, payload, origin, from_peers = download(args, swarm, rel, folder, st)
-    got = agent.sha256_file(path)
-    if got != rel.sha256:
-        swarm.drop(h, folder)
-        raise ValueError(f"checksum mismatch (got {got[:12]}, want {rel.sha256[:12]})")
-    agent.unpack(path, releases, rel.build)
-    agent.activate(root, rel.build)
+    try:
+        got = agent.sha256_file(path)
+        if got != rel.sha256:
+            raise ValueError(f"checksum mismatch (got {got[:12]}, want {rel.sha256[:12]})")
+        agent.unpack(path, releases, rel.build)
+        agent.activate(root, rel.build)
+    except Exception:
+        swarm.drop(h, folder)  # a retry adds the torrent afresh (libtorrent refuses a duplicate)
+        raise
     st.done, st.state, st.reason = time.monotonic(), "active", ""
     st.payload_bytes, st.origin_bytes, st.peer_bytes = payload, origin, from_peers
     swarm.seeding.append((h, folder, time.monotonic() + rel.seed_time))
