@@ -53,8 +53,9 @@ def test_p2p_deploys_the_exact_build_everywhere_with_bytes_from_peers(p2p_fleet)
     assert all(current_ok(f.p2p_root(h.name), build) for h in f.hosts)
     assert (rec.signal <= rec.transfer_start).all() and (rec.transfer_end <= rec.done).all()
     size = build.tarball.stat().st_size
-    # libtorrent's payload counters: every host got the build about once (a few pieces may come twice)
-    assert 5 * size <= rec.extra["hosts_payload_bytes"] <= 5 * size * 1.1, rec.extra
+    # libtorrent's payload counters: every host got the build at least once and far from twice (its end game
+    # fetches a few pieces twice: 11-20% extra on the bench runs, 10% here once, so 1.5x leaves room)
+    assert 5 * size <= rec.extra["hosts_payload_bytes"] <= 5 * size * 1.5, rec.extra
     # the seeder sent at least one copy, and fewer than five: the rest came from peers
     assert size <= rec.origin_bytes < 5 * size and rec.extra["hosts_from_peers_bytes"] > 0, rec.extra
     assert rec.extra["sampled_from_peers_bytes"] > 0, rec.extra
@@ -69,6 +70,22 @@ def test_a_p2p_percentage_reaches_exactly_the_hosts_under_it(p2p_fleet) -> None:
     assert {h.name for h, ok in zip(f.hosts, rec.updated) if ok} == chosen, list(rec.reason)
     for h in f.hosts:
         assert current_ok(f.p2p_root(h.name), build) == (h.name in chosen), h.name
+
+
+def test_a_corrupt_build_passes_the_piece_checks_but_never_the_sha256(p2p_fleet) -> None:
+    """The seeder hashes what it serves, so every piece checks out; the whole build's SHA-256 against the
+    release key is what refuses it. No host switches; every host gives up after its attempts."""
+    f = p2p_fleet
+    build = new_build(f, "p2p-bad", seed=18)
+    served = f.folder / "artifacts" / build.tarball.name
+    data = bytearray(served.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    served.write_bytes(bytes(data))
+    before = {h.name: os.readlink(f.p2p_root(h.name) / "current") for h in f.hosts}
+    rec = deploy_p2p(f, build, seed_time=P2P.seed_time, timeout=60)
+    assert not rec.updated.any() and all("checksum mismatch" in r for r in rec.reason), list(rec.reason)
+    assert (rec.attempts == agent.MAX_ATTEMPTS).all()
+    assert {h.name: os.readlink(f.p2p_root(h.name) / "current") for h in f.hosts} == before
 
 
 def test_host_token_writes_only_its_own_peer_entry(p2p_fleet) -> None:
