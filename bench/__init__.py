@@ -10,7 +10,8 @@ harness; the harness imports neither):
     harness/   root-only machinery: netns (hosts as namespaces, roles), procs, cleanup, consul_cluster,
                kv (the release/status keys), daemons (sshd, rsyncd, deploy agent), artifact, fleet,
                faults, preflight
-    deploy/    deploy protocols: agent (per-host pull agent), pull, push, rollout, records
+    deploy/    deploy protocols: agent (per-host pull agent), pull, push, rollout, records, p2p (with
+               p2p_agent, seeder and torrent: a libtorrent swarm, under the system python3)
     analysis/  needs neither root nor namespaces: recording (the files a run writes), runs, calibrate,
                transfer_fit, params_file, validate
 

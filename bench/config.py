@@ -3,7 +3,7 @@
 A scenario is read with the simulator's own loader (`sim.load.loader`). The bench uses `seed`,
 `artifact.size`, `artifact.files`, `network.deploy_egress` (tbf on the deploy host's link),
 `network.host_download` (tbf on each host's link), the `strategies` (each push strategy with its
-`parallel`, each pull strategy) and `bench.host_cpu` / `bench.host_memory` (each host container's CPU
+`parallel`, each pull strategy, each p2p strategy with its `piece_size`, `seed_time` and `connections`) and `bench.host_cpu` / `bench.host_memory` (each host container's CPU
 quota in cores and memory limit in bytes; checked by the scenario model, `sim.spec.scenario.Bench`).
 `--set` overrides work as in `deploysim run`, e.g. `--set artifact.size=5MB` to shrink a production-sized
 build to what one machine can copy 200 times, or `--set bench.host_cpu=0.5`. Rates at or above 10 Gbit/s
@@ -12,7 +12,7 @@ are left unshaped (a veth is no faster than that anyway).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sim.api import UserError
@@ -22,12 +22,15 @@ UNSHAPED_MBIT = 10_000.0
 
 @dataclass(frozen=True)
 class StrategySpec:
-    """A strategy to run on the bench: name (as in the scenario), kind, push fan-out."""
+    """A strategy to run on the bench: name (as in the scenario), kind, push fan-out, p2p pieces and seeding."""
 
     name: str
-    kind: str       # "pull" | "push"
+    kind: str       # "pull" | "push" | "p2p"
     parallel: int = 0
     transport: str = "ssh"  # push only: "ssh" or "daemon" (rsync://)
+    piece_size: float = 4e6   # p2p only: the largest piece (bench-sized builds get smaller ones)
+    seed_time: float = 300.0  # p2p only: seconds a host keeps seeding after its switch
+    connections: int = 10     # p2p only: uploads each member (seeder, host) serves at once
 
 
 DEFAULT_STRATEGIES = (StrategySpec("consul-pull", "pull"), StrategySpec("rsync-parallel-4", "push", 4))
@@ -64,7 +67,9 @@ def _mbit(rate_bytes_per_s: float) -> float:
 def strategies_of(scenario) -> tuple[StrategySpec, ...]:
     out = []
     for name, s in scenario.strategies.items():
-        out.append(StrategySpec(name, s.kind, getattr(s, "parallel", 0)))
+        p2p = ({"piece_size": float(s.piece_size), "seed_time": float(s.seed_time), "connections": s.connections}
+               if s.kind == "p2p" else {})
+        out.append(StrategySpec(name, s.kind, getattr(s, "parallel", 0), **p2p))
     return tuple(out)
 
 
@@ -110,7 +115,7 @@ def config_from_scenario(path: Path | str | None, hosts: int, servers: int = 1, 
                           host_memory=int(limits.host_memory) if limits and limits.host_memory else None,
                           scenario=loaded.source, scenario_sha256=loaded.digest, overrides=loaded.overrides)
     if parallel:
-        specs = tuple(StrategySpec(s.name, s.kind, parallel if s.kind == "push" else 0) for s in specs)
+        specs = tuple(replace(s, parallel=parallel if s.kind == "push" else 0) for s in specs)
     if transport not in ("ssh", "daemon", "both"):
         raise UserError(f"--transport must be ssh, daemon or both (got {transport!r})")
     return BenchConfig(**{**cfg.__dict__, "strategies": with_transport(specs, transport),

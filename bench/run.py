@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from bench.config import BenchConfig, StrategySpec
 from bench.deploy import rollout
+from bench.deploy.p2p import deploy_p2p
 from bench.deploy.pull import deploy_pull
 from bench.deploy.push import deploy_push
 from bench.harness.fleet import fleet, new_build
@@ -45,6 +46,16 @@ def phases(cfg: BenchConfig, steps: list[float] | None = None, with_rollback: bo
     return 1 + 2 * with_rollback + len(runnable(cfg.strategies)[0]) + bool(steps)
 
 
+def deploy(f, build, s: StrategySpec, cfg: BenchConfig) -> DeployRecord:
+    """One strategy's deploy of `build` on fleet `f`, by its kind."""
+    if s.kind == "pull":
+        return deploy_pull(f, build, name=s.name)
+    if s.kind == "p2p":
+        return deploy_p2p(f, build, piece_size=s.piece_size, seed_time=s.seed_time, connections=s.connections,
+                          name=s.name)
+    return deploy_push(f, build, parallel=s.parallel or cfg.parallel, name=s.name, transport=s.transport)
+
+
 def run_bench(cfg: BenchConfig, steps: list[float] | None = None, with_rollback: bool = False,
               done: Callable[[str], None] = lambda phase: None) -> BenchResult:
     """Bring a fleet up, deploy one build by each strategy in turn, tear everything down.
@@ -63,9 +74,7 @@ def run_bench(cfg: BenchConfig, steps: list[float] | None = None, with_rollback:
         build = new_build(f, f"b{cfg.seed}")
         records = []
         for s in specs:
-            records.append(deploy_pull(f, build, name=s.name) if s.kind == "pull"
-                           else deploy_push(f, build, parallel=s.parallel or cfg.parallel, name=s.name,
-                                            transport=s.transport))
+            records.append(deploy(f, build, s, cfg))
             done(s.name)
         if steps:
             records += rollout.staged_rollout(f, new_build(f, f"b{cfg.seed}-staged", seed=cfg.seed + 2), steps)

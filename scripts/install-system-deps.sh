@@ -3,6 +3,8 @@
 #
 # - rsync, openssh-server, iproute2, procps from the machine's own suite (bookworm).
 # - runc from the machine's own suite: each bench host's OCI container (bench/harness/containers.py).
+# - python3-libtorrent (2.0.8 on bookworm) for the system python3: the bench's p2p strategy runs its
+#   BitTorrent seeder and host agents under /usr/bin/python3 (bench/deploy/p2p*.py).
 # - prometheus (2.42, with promtool) from the machine's own suite, for the live-Prometheus backtest
 #   tests (they start their own server on 127.0.0.1 over a backfilled TSDB; the packaged service is
 #   never used).
@@ -142,13 +144,14 @@ chromium_ok() {
 all_present() {
     consul_ok && [ -f "$SRC_FILE" ] && [ -f "$PIN_FILE" ] && command -v rsync >/dev/null \
         && [ -x /usr/sbin/sshd ] && command -v ssh >/dev/null && command -v ip >/dev/null && command -v ps >/dev/null && command -v runc >/dev/null \
+        && /usr/bin/python3 -c 'import libtorrent' 2>/dev/null \
         && prometheus_ok && chromium_ok
 }
 
 main() {
     need_root
     if all_present && [ "${1:-}" != "--force" ]; then
-        log "already installed (use --force to reinstall): consul ${CONSUL_VERSION}, prometheus, chromium"
+        log "already installed (use --force to reinstall): consul ${CONSUL_VERSION}, python3-libtorrent, prometheus, chromium"
         return 0
     fi
     export DEBIAN_FRONTEND=noninteractive
@@ -158,7 +161,7 @@ main() {
     write_bullseye_source "$uri"
     deny_service_starts
     apt-get update -q
-    apt-get install -y -q --no-install-recommends rsync openssh-server openssh-client iproute2 procps runc prometheus chromium
+    apt-get install -y -q --no-install-recommends rsync openssh-server openssh-client iproute2 procps runc python3-libtorrent prometheus chromium
     if ! consul_ok; then
         apt-get install -y -q --no-install-recommends "consul=${CONSUL_VERSION}*" || unpack_consul
     fi

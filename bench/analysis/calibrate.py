@@ -98,6 +98,7 @@ class Calibration:
     files: int
     push: dict = field(default_factory=dict)        # transport -> fitted values
     pull: dict = field(default_factory=dict)
+    p2p: dict = field(default_factory=dict)         # signalling and activation of the p2p deploys
     network: dict = field(default_factory=dict)
     contention: dict = field(default_factory=dict)  # phase -> linear fit in fleet size
     wakeups: np.ndarray = field(default_factory=lambda: np.empty(0))
@@ -110,6 +111,25 @@ def push_strategy(run: BenchRun, transport: str) -> str | None:
 
 def pull_strategy(run: BenchRun) -> str | None:
     return next((s["name"] for s in run.strategies() if s["kind"] == "pull"), None)
+
+
+def p2p_strategy(run: BenchRun) -> str | None:
+    return next((s["name"] for s in run.strategies() if s["kind"] == "p2p"), None)
+
+
+def calibrate_p2p(runs: list[BenchRun]) -> dict | None:
+    """Key write, key-to-swarm (wake-up, metainfo fetch, peer list) and activation of p2p deploys; the
+    swarm's transfer is summarised, not fitted (no rates are identified from it: see the notes)."""
+    used = [(r, p2p_strategy(r)) for r in runs if p2p_strategy(r) is not None]
+    if not used:
+        return None
+    ph = [phases(r, s) for r, s in used]
+    writes = np.array([key_write_of(r, s, p) for (r, s), p in zip(used, ph)])
+    cat = lambda f: np.concatenate([f(p, kw) for p, kw in zip(ph, writes)])  # noqa: E731
+    return {"key_write": lognormal_fit(writes), "wakeup": lognormal_fit(cat(lambda p, kw: p.start.to_numpy() - kw)),
+            "agent_wakeup": lognormal_fit(cat(lambda p, kw: p.signal.to_numpy() - kw)),
+            "transfer": lognormal_fit(cat(lambda p, kw: p.transfer.to_numpy())),
+            "activation": lognormal_fit(cat(lambda p, kw: p.activation.to_numpy())), "runs": [r.label for r, _ in used]}
 
 
 def push_groups(runs: list[BenchRun]) -> list[Group]:
@@ -214,6 +234,10 @@ def calibrate(paths: list[Path | str]) -> Calibration:
     cal.contention = contention_terms(runs)
     if runs[0].host_limits["container"]:
         cal.notes.append(f"hosts were runc containers, each with {host_limits_text(runs[0].host_limits)}")
+    cal.p2p = calibrate_p2p(runs) or {}
+    if cal.p2p:
+        cal.notes.append("p2p: key write, key-to-swarm and activation fitted; the swarm's rates (upload, download, "
+                         "origin) are NOT identified from the bench and stay the scenario's")
     if not runs[0].manifest.get("isolated", True):
         cal.notes.append("loopback runs (no namespaces, no shaping): bandwidths are the machine's, not a link's")
     return cal
@@ -252,7 +276,7 @@ def strategy_names(paths: list[Path | str]) -> tuple[dict, str | None]:
         for s in run.strategies():
             if s["kind"] == "push":
                 pushes.setdefault(s.get("transport", "ssh"), (s["name"], int(s["parallel"])))
-            elif pull is None:
+            elif s["kind"] == "pull" and pull is None:  # p2p strategies are not calibrated yet
                 pull = s["name"]
     return pushes, pull
 
@@ -270,7 +294,8 @@ def write(paths: list[Path | str], out: Path, command: str, wakeup: str = "logno
     csv_path = out.with_name("wakeup.csv")
     empirical = str(csv_path.resolve()) if wakeup == "empirical" and cal.pull else None
     pushes, pull = strategy_names(paths)
-    files = {out: render_params(cal, pushes, pull, command, empirical),
+    p2p = next((n for r in find_runs(paths) if (n := p2p_strategy(r))), None)
+    files = {out: render_params(cal, pushes, pull, command, empirical, p2p),
              out.with_name("calibration.json"): json.dumps(calibration_json(cal), indent=2, default=float) + "\n"}
     if cal.pull:
         rows = ["wakeup,to_first_byte"] + [f"{a:.6f},{b:.6f}" for a, b in zip(cal.pull["wake_values"],

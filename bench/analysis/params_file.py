@@ -71,6 +71,25 @@ def pull_lines(name: str, p: dict, empirical: str | None) -> list[str]:
     ]
 
 
+def p2p_lines(name: str, p: dict) -> list[str]:
+    src = _sources(p["runs"])
+    return [
+        f"  {name}:",
+        "    kind: p2p",
+        f"    key_write: {_lognormal(p['key_write'])}",
+        f"      # median and p95 of the recorded key writes ({p['key_write']['n']} deploys)",
+        f"    wakeup: {_lognormal(p['wakeup'])}",
+        f"      # key committed -> torrent added: agent wake-up (median {_s(p['agent_wakeup']['median'])}), metainfo "
+        f"fetch, peer list; {p['wakeup']['n']} hosts ({src})",
+        "    verify_rate: 1000GB/s",
+        "      # libtorrent checks pieces while downloading; the whole-build SHA-256 is inside activation below",
+        f"    activation: {_lognormal(p['activation'])}",
+        f"      # median and p95 of done - transfer_end (SHA-256, untar, rename, symlink) over {p['activation']['n']} hosts",
+        f"      # swarm transfer on the bench: median {_s(p['transfer']['median'])}, p95 {_s(p['transfer']['p95'])}; "
+        "rates NOT identified, left to the scenario",
+    ]
+
+
 def network_lines(cal) -> list[str]:
     net, lines = cal.network, ["network:"]
     if "deploy_egress" in net:
@@ -100,7 +119,7 @@ def network_lines(cal) -> list[str]:
 
 
 def render_params(cal, push_names: dict, pull_name: str | None, command: str,
-                  empirical: str | None = None) -> str:
+                  empirical: str | None = None, p2p_name: str | None = None) -> str:
     """The parameter file's text: partial scenario sections with a comment on every fitted value."""
     head = [
         "# deploysim parameters calibrated from real bench runs (include: this file from a scenario).",
@@ -123,6 +142,8 @@ def render_params(cal, push_names: dict, pull_name: str | None, command: str,
             body += push_lines(name, parallel, cal.push[transport], cal.files)
     if pull_name and cal.pull:
         body += pull_lines(pull_name, cal.pull, empirical)
+    if p2p_name and cal.p2p:
+        body += p2p_lines(p2p_name, cal.p2p)
     return "\n".join(head + body) + "\n"
 
 
@@ -142,6 +163,6 @@ def calibration_json(cal) -> dict:
         return out
     return {"format": "deploysim-calibration", "format_version": 1, "runs": cal.runs, "sizes": cal.sizes,
             "size": cal.size, "files": cal.files, "push": {k: clean(v) for k, v in cal.push.items()},
-            "pull": clean(cal.pull), "network": cal.network, "contention": cal.contention, "notes": cal.notes}
+            "pull": clean(cal.pull), "p2p": clean(cal.p2p), "network": cal.network, "contention": cal.contention, "notes": cal.notes}
 
 

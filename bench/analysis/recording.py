@@ -6,7 +6,7 @@ UTF-8, and is checked for what calibration and validation use before any of it i
 damaged or foreign folder is refused with every problem located, never with a traceback:
 
 - the manifest: `bench_format` 1 (`format_version` in runs recorded before it), `config.hosts`, `config.files` (whole numbers >= 1),
-  `config.size` (a finite number > 0), `config.strategies` (each a name, `kind` push or pull,
+  `config.size` (a finite number > 0), `config.strategies` (each a name, `kind` push, pull or p2p,
   `parallel` >= 1 for a push, `transport` ssh or daemon), `deploys[].release_signalled` finite;
 - hosts.csv: the columns strategy, host, attempts, signal_s, transfer_start_s, transfer_end_s, done_s
   (or results format 1's names, signal ... done: one reader for both, through the rename map of
@@ -117,9 +117,9 @@ def _strategy_problems(source: str, index: int, spec: Any) -> list[Problem]:
     if not isinstance(spec.get("name"), str) or not spec["name"]:
         problems.append(Problem(source, None, None, f"{key}.name", "missing or not a name",
                                 got=_short(spec.get("name")), allowed="the strategy's name"))
-    if spec.get("kind") not in ("push", "pull"):
+    if spec.get("kind") not in ("push", "pull", "p2p"):
         problems.append(Problem(source, None, None, f"{key}.kind", "unknown kind", got=_short(spec.get("kind")),
-                                allowed="push, pull"))
+                                allowed="push, pull, p2p"))
     if spec.get("kind") == "push" and not _whole(spec.get("parallel"), 1):
         problems.append(Problem(source, None, None, f"{key}.parallel", "must be a whole number >= 1",
                                 got=_short(spec.get("parallel")), allowed="rsyncs at a time, >= 1"))

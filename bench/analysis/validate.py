@@ -84,10 +84,15 @@ def scale_phase(spec, factor: float):
     return None  # uniform/empirical: left as calibrated
 
 
+def compared(run) -> list[dict]:
+    """The run's strategies that the model is validated on: push and pull (p2p is not calibrated yet)."""
+    return [s for s in run.strategies() if s["kind"] != "p2p"]
+
+
 def contention_overrides(base: LoadedScenario, run: BenchRun, terms: dict) -> dict:
     """Per-strategy phase specs scaled from their calibrated median to the term's median at this size."""
     out: dict = {}
-    for s in run.strategies():
+    for s in compared(run):
         spec = base.scenario.strategies.get(s["name"])
         if spec is None:
             continue
@@ -109,7 +114,7 @@ def composite(run: BenchRun, replications: int, extra: dict) -> dict:
     """What one bench run fixed, as the top of its scenario (`extra`: phase specs per strategy)."""
     cfg = run.manifest["config"]
     strategies: dict = {}
-    for s in run.strategies():
+    for s in compared(run):
         entry = {"kind": s["kind"], **({"parallel": int(s["parallel"])} if s["kind"] == "push" else {})}
         strategies[s["name"]] = {**entry, **extra.get(s["name"], {})}
     return {"version": 1, "name": "validate-model", "seed": int(cfg.get("seed", 1)), "replications": replications,
@@ -175,7 +180,7 @@ def validate(results: list[Path | str], params: Path | str, scenario: Path | str
                 extra.setdefault(name, {}).update(phases)
         loaded = run_scenario(run, layer, params, replications, extra)
         loaded_all.append(loaded)
-        for s in run.strategies():
+        for s in compared(run):
             meas, pred = measured(run, s["name"]), predict(loaded, s["name"], run.fleet_size, replications)
             row = {"hosts": run.fleet_size, "strategy": s["name"], "kind": s["kind"],
                    "transport": s.get("transport", "") if s["kind"] == "push" else "",

@@ -85,6 +85,25 @@ def download(url: str, dest: Path) -> str:
     return h.hexdigest()
 
 
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def safe_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
+    """Regular files and folders with relative names that stay inside the target; raises otherwise."""
+    out = []
+    for m in tar.getmembers():
+        parts = Path(m.name).parts
+        if not (m.isfile() or m.isdir()) or m.name.startswith("/") or ".." in parts:
+            raise ValueError(f"refusing tar member {m.name!r}")
+        out.append(m)
+    return out
+
+
 def unpack(tarball: Path, releases: Path, build: str) -> Path:
     final = releases / build
     if final.is_dir():
@@ -92,7 +111,10 @@ def unpack(tarball: Path, releases: Path, build: str) -> Path:
     tmp = releases / f".unpack-{build}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     with tarfile.open(tarball) as tar:
-        tar.extractall(tmp, filter="data")
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(tmp, filter="data")
+        else:  # Python < 3.11.4 (Debian 12's system python3 runs the p2p agent): refuse what "data" refuses
+            tar.extractall(tmp, members=safe_members(tar))
     os.rename(tmp, final)
     return final
 
@@ -119,6 +141,9 @@ class Status:
     transfer_start: float = float("nan")
     transfer_end: float = float("nan")
     done: float = float("nan")
+    payload_bytes: int | None = None  # p2p: payload bytes this host downloaded (libtorrent's torrent counter)
+    origin_bytes: int | None = None   # p2p: of them, from the seeder as sampled per connection (a lower bound)
+    peer_bytes: int | None = None     # p2p: of them, from other hosts, sampled likewise (a lower bound)
 
 
 def deploy_once(root: Path, rel: Release, st: Status) -> Status:

@@ -25,16 +25,20 @@ from sim.api import DeployRecord
 
 def write_release(f: Fleet, build: Build, percent: float, url: str | None = None) -> tuple[float, float, int]:
     """Write the release key as the deploy host; returns (start, commit, modify index)."""
-    value = json.dumps({"build": build.build_id, "url": url or f.server.url(build.tarball.name),
-                        "sha256": build.sha256, "percent": percent,
-                        "serial": time.monotonic_ns()})  # an identical value would not bump the index
+    return put_release(f, RELEASE_KEY, {"build": build.build_id, "url": url or f.server.url(build.tarball.name),
+                                        "sha256": build.sha256, "percent": percent})
+
+
+def put_release(f: Fleet, key: str, value: dict) -> tuple[float, float, int]:
+    """Write release `key` = JSON `value` + a serial as the deploy host; returns (start, commit, modify index)."""
+    body = json.dumps({**value, "serial": time.monotonic_ns()})  # an identical value would not bump the index
     with netns.inside(f.deploy.ns):
         c = f.cluster.api(f.cluster.tokens.deploy)
         t0 = time.monotonic()
-        if not c.kv.put(RELEASE_KEY, value):
-            raise RuntimeError("release key write refused")
+        if not c.kv.put(key, body):
+            raise RuntimeError(f"release key {key} write refused")
         t1 = time.monotonic()
-        _, entry = c.kv.get(RELEASE_KEY)
+        _, entry = c.kv.get(key)
     return t0, t1, int(entry["ModifyIndex"])
 
 

@@ -5,7 +5,8 @@ member's bench address, runs with `GOMAXPROCS=1` and the slower LAN gossip measu
 docs/sources.md. ACLs are on with default deny; gossip is encrypted with a `consul keygen` key.
 
 Tokens: `master` (bootstrap), `agent` (node registration), `deploy` (writes `deploysim/release*`,
-reads statuses), and one per host (reads the release keys, writes only `deploysim/status/<host>`).
+reads statuses and p2p peer entries), and one per host (reads the release keys and every
+`deploysim/peers/*` entry, writes only `deploysim/status/<host>` and `deploysim/peers/<host>`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.harness import netns
-from bench.harness.kv import RELEASE_KEY, STATUS_PREFIX
+from bench.harness.kv import PEERS_PREFIX, RELEASE_KEY, STATUS_PREFIX
 from bench.harness.netns import Member, Net, Role
 from bench.harness.procs import Supervisor
 
@@ -31,13 +32,15 @@ if TYPE_CHECKING:
 GOSSIP_LAN = {"probe_interval": "5s", "gossip_interval": "1s", "gossip_nodes": 3}
 
 AGENT_RULES = {"node_prefix": {"": {"policy": "write"}}, "service_prefix": {"": {"policy": "read"}}}
-DEPLOY_RULES = {"key_prefix": {RELEASE_KEY: {"policy": "write"}, STATUS_PREFIX: {"policy": "read"}}}
+DEPLOY_RULES = {"key_prefix": {RELEASE_KEY: {"policy": "write"}, STATUS_PREFIX: {"policy": "read"},
+                              PEERS_PREFIX: {"policy": "read"}}}
 
 
 def host_rules(host: str) -> dict:
-    """Rules (JSON form, as py-consul sends them) of one host's token."""
-    return {"key_prefix": {RELEASE_KEY: {"policy": "read"}},
-            "key": {f"{STATUS_PREFIX}{host}": {"policy": "write"}}}
+    """Rules (JSON form, as py-consul sends them) of one host's token: it reads the release keys (the
+    prefix covers the p2p release) and every peer entry, and writes only its own status and peer entry."""
+    return {"key_prefix": {RELEASE_KEY: {"policy": "read"}, PEERS_PREFIX: {"policy": "read"}},
+            "key": {f"{STATUS_PREFIX}{host}": {"policy": "write"}, f"{PEERS_PREFIX}{host}": {"policy": "write"}}}
 
 
 @dataclass(frozen=True)

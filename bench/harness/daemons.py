@@ -21,6 +21,10 @@ from bench.harness.procs import Supervisor
 RSYNC_MODULE = "host"
 RSYNC_PORT = 8873  # unprivileged, so the no-root loopback fallback can run daemons too
 AGENT_MODULE = "bench.deploy.agent"
+P2P_AGENT_MODULE = "bench.deploy.p2p_agent"
+SEEDER_MODULE = "bench.deploy.seeder"
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's python3-libtorrent exists for it alone (the p2p agent, the seeder)
+P2P_PORT = 6881
 REPOSITORY = Path(__file__).resolve().parents[2]  # on the agents' PYTHONPATH, so `python -m` finds the bench
 
 
@@ -90,3 +94,25 @@ def start_agent(sup: Supervisor, m: Member, home: Path, token: str, app: Path | 
     cmd = [sys.executable, "-m", AGENT_MODULE, "--host", m.name, "--consul", f"http://{m.addr}:8500",
            "--token-file", str(token_file), "--root", str((app or home) / "pull")]
     sup.spawn(f"agent-{m.name}", cmd, m.ns, home / "agent.log", env={"PYTHONPATH": str(REPOSITORY)})
+
+
+def start_p2p_agent(sup: Supervisor, m: Member, home: Path, token: str, app: Path | None = None) -> None:
+    """The host's deploy agent in p2p mode (`bench.deploy.p2p_agent`), under the system python3 (libtorrent): it
+    registers `m.addr:P2P_PORT` as its peer entry and deploys into `app / "p2p"`."""
+    (home / "p2p").mkdir(parents=True, exist_ok=True)
+    token_file = home / "token"
+    token_file.write_text(token)
+    os.chmod(token_file, 0o600)
+    cmd = [SYSTEM_PYTHON, "-m", P2P_AGENT_MODULE, "--addr", m.addr, "--host", m.name,
+           "--consul", f"http://{m.addr}:8500", "--token-file", str(token_file), "--root", str((app or home) / "p2p")]
+    sup.spawn(f"p2p-agent-{m.name}", cmd, m.ns, home / "p2p-agent.log", env={"PYTHONPATH": str(REPOSITORY)})
+
+
+def start_seeder(sup: Supervisor, m: Member, name: str, tarball: Path, torrent_out: Path, piece: int,
+                 log: Path, connections: int = 10) -> None:
+    """A BitTorrent seeder of `tarball` on `m` (the deploy host), listening on `m.addr:P2P_PORT` only; it
+    writes the metainfo to `torrent_out` once it seeds (`bench.deploy.seeder`)."""
+    cmd = [SYSTEM_PYTHON, "-m", SEEDER_MODULE, "--addr", m.addr, "--port", str(P2P_PORT),
+           "--tarball", str(tarball), "--torrent", str(torrent_out), "--piece", str(piece),
+           "--connections", str(connections)]
+    sup.spawn(name, cmd, m.ns, log, env={"PYTHONPATH": str(REPOSITORY)})

@@ -62,6 +62,9 @@ class Fleet:
     def pull_root(self, host: str) -> Path:
         return self.folder / host / "pull"
 
+    def p2p_root(self, host: str) -> Path:
+        return self.folder / host / "p2p"
+
     def push_root(self, host: str, strategy: str = "push") -> Path:
         return self.folder / host / strategy
 
@@ -81,9 +84,14 @@ def start_agent(sup: Supervisor, folder: Path, cluster: Cluster, m: Member) -> N
     daemons.start_agent(sup, m, folder / m.name, cluster.tokens.hosts[m.name], app_dir(sup, folder, m))
 
 
-def wait_agents_ready(folder: Path, cluster: Cluster, timeout: float) -> None:
-    """Wait until every deploy agent has its blocking query on the release key open."""
-    marks = [folder / m.name / "pull" / "ready" for m in cluster.clients]
+def start_p2p_agent(sup: Supervisor, folder: Path, cluster: Cluster, m: Member) -> None:
+    """Host `m`'s deploy agent in p2p mode (a second process, under the system python3), same token."""
+    daemons.start_p2p_agent(sup, m, folder / m.name, cluster.tokens.hosts[m.name], app_dir(sup, folder, m))
+
+
+def wait_agents_ready(folder: Path, cluster: Cluster, timeout: float, mode: str = "pull") -> None:
+    """Wait until every deploy agent (of `mode`) has its blocking query on its release key open."""
+    marks = [folder / m.name / mode / "ready" for m in cluster.clients]
     consul_cluster.wait_for("every deploy agent to watch the release key",
                             lambda: all(p.exists() for p in marks), timeout, every=0.1)
 
@@ -133,12 +141,17 @@ def bring_up(cfg: BenchConfig, run_id: str, folder: Path, sup: Supervisor, net: 
     shape_links(net, cfg)
     cluster = consul_cluster.start(sup, net, folder, cfg.servers, timeout=cfg.timeout)
     keys = daemons.make_keys(folder / "ssh")
+    p2p = any(s.kind == "p2p" for s in cfg.strategies)  # p2p agents only when a p2p strategy will run
     for m in cluster.clients:
         if os.geteuid() == 0:  # sshd needs root; without it pushes go over the rsync daemon
             daemons.start_sshd(sup, m, keys, folder / m.name / "sshd")
         daemons.start_rsyncd(sup, m, folder / m.name, app_dir(sup, folder, m))
         start_agent(sup, folder, cluster, m)
+        if p2p:
+            start_p2p_agent(sup, folder, cluster, m)
     wait_agents_ready(folder, cluster, cfg.timeout)
+    if p2p:
+        wait_agents_ready(folder, cluster, cfg.timeout, "p2p")
     (folder / "artifacts").mkdir(exist_ok=True)
     server = ArtifactServer(folder / "artifacts", net.deploy.addr, ARTIFACT_PORT, net.deploy.ns)
     return Fleet(cfg, run_id, folder, net, sup, cluster, keys, server, boxes, fallback_note(why, cfg) if why else "")

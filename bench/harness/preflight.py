@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from bench.harness import containers, netns
 from bench.harness.consul_cluster import consul_bin
+from bench.harness.daemons import SYSTEM_PYTHON
 
 CONSUL_VERSION = "1.8.7"
 INSTALL = "run scripts/install-system-deps.sh as root"
@@ -68,6 +69,21 @@ def check_containers() -> Finding:
                    f"and CPU; {INSTALL} for per-host containers", fatal=False)
 
 
+def check_libtorrent() -> Finding:
+    """Debian's python3-libtorrent under the system python3: only p2p strategies need it."""
+    why = libtorrent_missing()
+    return Finding("libtorrent", not why, why or "python3-libtorrent importable by /usr/bin/python3",
+                   f"p2p strategies cannot run: {INSTALL}" if why else "", fatal=False)
+
+
+def libtorrent_missing() -> str:
+    """Why the system python3 cannot run the p2p seeder and agents ('' when it can)."""
+    if not os.access(SYSTEM_PYTHON, os.X_OK):
+        return f"{SYSTEM_PYTHON} missing"
+    res = _run([SYSTEM_PYTHON, "-c", "import libtorrent"])
+    return "" if res.returncode == 0 else f"python3-libtorrent not importable by {SYSTEM_PYTHON}"
+
+
 def check_netns() -> Finding:
     res = _run(["ip", "netns", "list"])
     ok = res.returncode == 0
@@ -116,7 +132,7 @@ def check_qdiscs() -> list[Finding]:
 
 def run_checks() -> list[Finding]:
     return [check_root(), check_consul(), check_tool("rsync"), check_tool("sshd", "/usr/sbin/sshd"),
-            check_tool("ssh"), check_netns(), check_containers(), check_addresses(), *check_qdiscs()]
+            check_tool("ssh"), check_netns(), check_containers(), check_libtorrent(), check_addresses(), *check_qdiscs()]
 
 
 def not_reproduced(findings: list[Finding]) -> list[str]:

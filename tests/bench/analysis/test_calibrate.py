@@ -209,3 +209,41 @@ def test_calibration_says_what_hosts_had_and_never_mixes_settings(synthetic, tmp
     with pytest.raises(UserError, match="runs differ in what each host had .*0.5 cores and 256 MB memory.*"
                                         "no container.*calibrate one host setting at a time"):
         calibrate.calibrate([a, plain])
+
+
+def with_p2p_copy(src: Path, dest: Path) -> Path:
+    """The run at `src` with its pull deploy recorded a second time as a p2p strategy named `swarm`."""
+    import shutil
+
+    shutil.copytree(src, dest)
+    m = json.loads((dest / "manifest.json").read_text())
+    m["config"]["strategies"].append({"name": "swarm", "kind": "p2p", "parallel": 0, "transport": "ssh"})
+    m["deploys"].append({**next(d for d in m["deploys"] if d["strategy"] == "pull"), "strategy": "swarm"})
+    (dest / "manifest.json").write_text(json.dumps(m))
+    rows = list(csv.reader(open(dest / "hosts.csv")))
+    extra = [["swarm", "p2p", *r[2:]] for r in rows[1:] if r[0] == "pull"]
+    with open(dest / "hosts.csv", "a", newline="") as fh:
+        csv.writer(fh).writerows(extra)
+    return dest
+
+
+def test_runs_with_a_p2p_strategy_fit_its_signalling_and_activation_and_load_under_a_scenario(synthetic, tmp_path):
+    """The p2p copy of the pull rows (same hosts, same times) must give the pull's key write and activation;
+    push and pull are fitted as without it; the file declares the p2p strategy and the simulator loads it."""
+    from sim.load.loader import load_scenario
+
+    plain = calibrate.calibrate([synthetic / "n10", synthetic / "n40"])
+    runs = [with_p2p_copy(synthetic / "n10", tmp_path / "r" / "n10"),
+            with_p2p_copy(synthetic / "n40", tmp_path / "r" / "n40")]
+    mixed = calibrate.calibrate(runs)
+    assert any(n.startswith("p2p: key write, key-to-swarm and activation fitted") for n in mixed.notes)
+    assert mixed.pull["wakeup"] == plain.pull["wakeup"] and len(mixed.pull["runs"]) == len(plain.pull["runs"])
+    assert mixed.p2p["key_write"] == mixed.pull["key_write"] and mixed.p2p["activation"] == mixed.pull["activation"]
+    assert calibrate.strategy_names(runs)[1] == "pull"
+    out = tmp_path / "cal" / "params.yaml"
+    calibrate.write(runs, out, "test")
+    assert "  swarm:\n    kind: p2p" in out.read_text()
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(f"version: 1\nname: cal\ninclude: {out}\n")
+    sc = load_scenario(scenario).scenario
+    assert sc.strategies["swarm"].activation.median == pytest.approx(mixed.p2p["activation"]["median"], rel=1e-3)
