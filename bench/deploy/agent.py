@@ -191,13 +191,23 @@ def handle(args, rel: Release, woke: float, first: float, attempts: int) -> Stat
 
 
 def serve(args) -> None:
+    release_loop(args, wait_release, lambda rel, woke, first, attempts: handle(args, rel, woke, first, attempts))
+
+
+def release_loop(args, wait_for, deploy, seeding=lambda: False, tick=lambda: None) -> None:
+    """Watch the release key and act on each release, as every agent does (pull, p2p): skip a release
+    whose percent leaves this host out, or that it already runs; retry a failed attempt after a back-off
+    (up to args.max_attempts); report every outcome. `wait_for(consul, token, index, wait)` is the
+    blocking read of the key; `deploy(rel, woke, first, attempts)` one attempt, returning its Status;
+    `tick()` runs before each wait, and while `seeding()` the key is polled every 2 s, not 60."""
     token = Path(args.token_file).read_text().strip()
     root = Path(args.root)
     index, attempts, retry_at, rel, first = 0, 0, None, None, 0.0
     while True:
-        wait = "2s" if retry_at else "60s"
+        tick()
+        wait = "2s" if retry_at or seeding() else "60s"
         try:
-            new_index, got = wait_release(args.consul, token, index, wait)
+            new_index, got = wait_for(args.consul, token, index, wait)
         except (urllib.error.URLError, OSError, ValueError):
             time.sleep(1.0)
             continue
@@ -218,7 +228,7 @@ def serve(args) -> None:
         if current_build(root) == rel.build:
             continue
         attempts += 1
-        st = handle(args, rel, woke, first, attempts)
+        st = deploy(rel, woke, first, attempts)
         report(args.consul, token, root, st)
         if st.state == "failed" and attempts < args.max_attempts:
             retry_at = time.monotonic() + min(1.0 * attempts, 5.0)

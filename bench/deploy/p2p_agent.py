@@ -176,39 +176,11 @@ def handle(args, swarm: Swarm, rel: P2PRelease, woke: float, first: float, attem
 
 def serve(args) -> None:
     token = Path(args.token_file).read_text().strip()
-    root = Path(args.root)
     register(args.consul, token, args.host, args.addr)
     swarm = Swarm(torrent.session(args.addr), [])
-    index, attempts, retry_at, rel, first = 0, 0, None, None, 0.0
-    while True:
-        swarm.expire(time.monotonic())
-        wait = "2s" if retry_at or swarm.seeding else "60s"
-        try:
-            new_index, got = wait_release(args.consul, token, index, wait)
-        except (urllib.error.URLError, OSError, ValueError):
-            time.sleep(1.0)
-            continue
-        woke = time.monotonic()
-        (root / "ready").touch()
-        index = new_index if new_index >= index else 0
-        if got is None or (rel is not None and got.index == rel.index and retry_at is None):
-            continue
-        if rel is None or got.index != rel.index:
-            rel, attempts, first, retry_at = got, 0, woke, None
-        if retry_at and woke < retry_at:
-            continue
-        retry_at = None
-        if not agent.selected(args.host, rel.percent):
-            agent.report(args.consul, token, root, agent.Status(args.host, rel.build, "skipped", "bucket", 0,
-                                                                rel.index, woke, first))
-            continue
-        if agent.current_build(root) == rel.build:
-            continue
-        attempts += 1
-        st = handle(args, swarm, rel, woke, first, attempts)
-        agent.report(args.consul, token, root, st)
-        if st.state == "failed" and attempts < args.max_attempts:
-            retry_at = time.monotonic() + min(1.0 * attempts, 5.0)
+    agent.release_loop(args, wait_release,
+                       lambda rel, woke, first, attempts: handle(args, swarm, rel, woke, first, attempts),
+                       seeding=lambda: bool(swarm.seeding), tick=lambda: swarm.expire(time.monotonic()))
 
 
 def main(argv: list[str] | None = None) -> None:
