@@ -245,3 +245,31 @@ def test_analysis_fields_without_effect_are_listed_with_the_reason(key, why):
     assert notes(out.ignored) == {path: (9, why)}
     assert out.gates == {"request-success-rate": {"semantics": "flagger", "interval": 60.0, "metric": "error_rate",
                                                   "max": pytest.approx(0.01)}}
+
+
+# --- a metric's own fields (_gate) ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("metrics, got_at", [
+    ("    metrics:\n    - thresholdRange: {min: 99}\n", (10, 7)),  # a metric without a name (line 10)
+    ("    metrics:\n    - request-success-rate\n", (10, 7)),  # a metric written as a bare string
+])
+def test_a_metric_without_a_name_is_refused_where_it_is_written(metrics, got_at):
+    text = "spec:\n  analysis:\n    interval: 1m\n    threshold: 2\n    stepWeight: 50\n" + metrics
+    [(line, column, path, message, got, allowed)] = refused(text)
+    assert (line, column) == got_at
+    assert (path, message, allowed) == ("spec.analysis.metrics[0]", "a metric needs a name",
+                                        "name, thresholdRange, ...")
+
+
+@pytest.mark.parametrize("window, noted", [("1m", False), ("60s", False), ("5m", True), ("soon", False)])
+def test_a_metric_window_other_than_the_interval_is_noted_as_read_as_the_interval(window, noted):
+    """Flagger's `interval` on a metric is its query's window; deploysim reads each check's window as the
+    metric intervals since the previous check, which equals it when it is the analysis interval (1m)."""
+    text = analysis(extra="").replace("      thresholdRange: {min: 99}\n",
+                                      f"      thresholdRange: {{min: 99}}\n      interval: {window}\n")
+    out = imported(text)
+    approximated = {n.path: n.note for n in out.approximated if n.source == SOURCE}
+    key = "spec.analysis.metrics[0].interval"
+    assert (key in approximated) == noted
+    if noted:
+        assert approximated[key].startswith(f"the query's window ({window}) is read as the metric intervals")

@@ -80,3 +80,16 @@ def test_a_run_reports_cross_zone_bytes_for_p2p_only():
         table.loc[table.strategy == "p", "cross_zone_bytes"].median())
     only_pull = replication_table([record.summary() for record in records if record.strategy == "q"])
     assert "cross_zone_bytes" not in only_pull
+
+
+@pytest.mark.parametrize("peers", ["tracker_random", "zone_first"])
+def test_the_planner_carries_the_peer_rule_and_spreads_hosts_over_the_zones(peers):
+    from sim.deploy.engine import build_plan
+    from sim.streams import Streams
+
+    scenario = Scenario.model_validate({
+        "version": 1, "name": "zones", "fleet": {"sizes": [7], "zones": 3}, "artifact": {"size": "100MB"},
+        "strategies": {"p": {"kind": "p2p", "peers": peers}}})
+    plan, _ = build_plan(scenario, "p", 7, Streams(3, 0))
+    assert plan.peers == peers
+    assert plan.zone.tolist() == [0, 1, 2, 0, 1, 2, 0]

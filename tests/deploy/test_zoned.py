@@ -262,3 +262,20 @@ def test_a_rollout_deploys_through_zone_links_and_caches():
     plain, linked, cached = lead_times(), lead_times("2Gbps"), lead_times("2Gbps", "10Gbps")
     assert np.isfinite(plain).all() and np.isfinite(linked).all() and np.isfinite(cached).all()
     assert (linked > plain).all() and (cached < linked).all()
+
+
+def test_a_plan_subset_keeps_each_chosen_host_s_own_numbers():
+    plan = plan_of(scenario(hosts=12, faults=FAULTS[1], zone_link="1Gbps"), 12)
+    chosen = np.array([7, 2, 11])
+    sub = plan.subset(chosen)
+    for name in ("pre", "signal_offset", "post", "fail_attempts"):
+        np.testing.assert_array_equal(getattr(sub, name), getattr(plan, name)[chosen], err_msg=name)
+    np.testing.assert_array_equal(sub.zone_links().of_host, plan.zone_links().of_host[chosen])
+    assert (sub.size, sub.capacity, sub.flow_cap, sub.slots) == (plan.size, plan.capacity, plan.flow_cap, plan.slots)
+
+
+def test_a_plan_without_zones_is_refused_by_the_zone_kernel():
+    plan = plan_of(scenario(hosts=5), 5)
+    assert plan.zones is None
+    with pytest.raises(ValueError, match=r"^this plan has no zones: it is a one-bottleneck wave \(sim.deploy.wave\)$"):
+        zoned_wave(plan, 0.0)
