@@ -30,6 +30,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,10 +102,21 @@ def _tmpfs(dest: str) -> dict:
     return {"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "mode=1777"]}
 
 
+HIDDEN = ("/tmp", "/srv", "/dev/shm")  # a host sees its own empty tmpfs there
+
+
+def code_paths() -> list[Path]:
+    """The project and the interpreter that runs it (its venv and base install), where a host's tmpfs
+    would hide them: a checkout under /tmp (as CI's clean clones are) must still run inside a host."""
+    code = (Path(__file__).resolve().parents[2], Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve())
+    return [p for p in dict.fromkeys(code) if any(p.is_relative_to(h) for h in HIDDEN)]
+
+
 def mounts(state: Path, shared_ro: tuple[Path, ...]) -> list[dict]:
-    """The machine's `/` read-only, a fresh /proc, tmpfs over /tmp and /srv, then the host's own files."""
+    """The machine's `/` read-only, a fresh /proc, tmpfs over /tmp and /srv (the project's code bound back
+    read-only when it lives there), then the host's own files."""
     out = [_bind("/", "/", "ro"), {"destination": "/proc", "type": "proc", "source": "proc"},
-           _tmpfs("/tmp"), _tmpfs("/srv"), _tmpfs("/dev/shm")]
+           *(_tmpfs(h) for h in HIDDEN), *(_bind(p, p, "ro") for p in code_paths())]
     if not state.is_relative_to("/tmp"):
         out.append(_tmpfs(str(state.parent)))  # hide the other hosts' folders there too
     out += [_bind(state, state), _bind(state, APP_DIR)] + [_bind(p, p, "ro") for p in shared_ro]
