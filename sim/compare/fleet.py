@@ -22,6 +22,7 @@ import numpy as np
 from sim.compare.difference import Measure
 from sim.report.folder import ResultsFolder
 from sim.report.formats import number
+from sim.results.tables import COUNTED_BYTES
 
 CONFIDENCE = 0.95
 # (name in the files, unit, summary's in-memory column, replications.csv in-memory column, its interval)
@@ -30,7 +31,6 @@ MEASURES = (("p50_s", "s", "p50", "p50", MEDIAN), ("p95_s", "s", "p95", "p95", M
             ("max_s", "s", "max", "makespan", MEDIAN), ("hosts_not_updated", "hosts", "not_updated", "not_updated", MEAN),
             ("origin_bytes", "bytes", "origin_bytes", "origin_bytes", MEDIAN),
             ("cross_zone_bytes", "bytes", "cross_zone_bytes", "cross_zone_bytes", MEDIAN))
-COUNTED = ("origin_bytes", "cross_zone_bytes")  # only some strategies count them
 INTERVAL = (f"{CONFIDENCE:.0%} interval of the median over replications (order statistics of replications.csv; "
             f"none with fewer than 6 replications); hosts not updated: {CONFIDENCE:.0%} t interval of the mean")
 
@@ -44,7 +44,7 @@ def measures(folder: ResultsFolder) -> list[Measure]:
         strategy, size = str(row["strategy"]), int(row["fleet_size"])
         at, own = f"{size:,} hosts", runs.get((strategy, size), {})
         for name, unit, column, replicated, kind in MEASURES:
-            if row.get(column) in (None, "") and name in COUNTED:
+            if row.get(column) in (None, "") and name in COUNTED_BYTES:
                 continue  # strategies that do not count these bytes (push; pull outside zones)
             low, high = (median_interval if kind == MEDIAN else mean_interval)(own.get(replicated, []))
             out.append(Measure(strategy, at, name, unit, number(row.get(column)), low, high, row.get("replications")))

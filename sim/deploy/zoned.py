@@ -86,7 +86,7 @@ def run_zoned(arrival, order, zone, zones, origin_cap, link_cap, cache_cap, size
     """One wave through zone links (and caches, when cache_cap > 0).
 
     `arrival[h]`: when host h reaches the origin or its cache (NaN: never); `order`: the hosts that
-    arrive, sorted by arrival time. Returns (transfer_start, transfer_end, fill_end per zone, fills)."""
+    arrive, sorted by arrival time. Returns (transfer_start, transfer_end, caches filled)."""
     n = len(arrival)
     cached = cache_cap > 0
     classes = 2 * zones if cached else zones
@@ -115,7 +115,6 @@ def run_zoned(arrival, order, zone, zones, origin_cap, link_cap, cache_cap, size
     vtime, rate, count = np.zeros(classes), np.zeros(classes), np.zeros(classes)
     settled = np.zeros(classes, np.bool_)
     t_start, t_end = np.full(n, np.nan), np.full(n, np.nan)
-    fill_end = np.full(zones, np.nan)
     fills = 0
     clock = arrival[order[0]] if len(order) else 0.0
     nxt = 0
@@ -142,7 +141,6 @@ def run_zoned(arrival, order, zone, zones, origin_cap, link_cap, cache_cap, size
                 t_end[h] = now
             else:  # a cache is full: its zone's waiting pulls start
                 z = k - zones
-                fill_end[z] = now
                 blocked[z] = False
                 for i in range(head[z], tail[z]):
                     t_start[fifo_host[i]] = now
@@ -161,7 +159,7 @@ def run_zoned(arrival, order, zone, zones, origin_cap, link_cap, cache_cap, size
         for k in range(classes):
             count[k] = 0.0 if blocked[k] else tail[k] - head[k]
         _fill(count, ceiling, own_link, via_origin, origin_cap, rate, settled)
-    return t_start, t_end, fill_end, fills
+    return t_start, t_end, fills
 
 
 def arrivals(plan: WavePlan, start: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -188,7 +186,7 @@ def zoned_wave(plan: WavePlan, start: float) -> WaveTimes:
         sub = plan.subset(hosts)
         a_start, arrive, tries, given_up_at = arrivals(sub, at)
         order = hosts_by_arrival(arrive)
-        s, e, _, filled = run_zoned(arrive, order, sub.zone_links().of_host.astype(np.int64), len(zones.link),
+        s, e, filled = run_zoned(arrive, order, sub.zone_links().of_host.astype(np.int64), len(zones.link),
                                     float(plan.capacity), zones.link, float(zones.cache), float(plan.size),
                                     float(plan.flow_cap), float(zones.fill_cap))
         attempt_start[hosts], t_start[hosts], t_end[hosts], attempts[hosts] = a_start, s, e, tries
