@@ -6,7 +6,7 @@ A round lasts the time one connection takes to move one piece when a host's uplo
 - the origin seeders send at most their egress worth of pieces and the extra seed boxes theirs; every
   host holding at least one whole piece sends up to one piece per connection (so a host must hold a
   piece a round before it passes it on: store and forward, which gives the log2 N ramp);
-- every host in the swarm takes at most its download limit worth of pieces (and one piece per
+- every host in the swarm takes at most its download rate worth of pieces (and one piece per
   connection); hosts served in one round are at most `connections` per sender (seeders included);
 - no host holds more distinct pieces than the seeders have sent so far (with `random` piece
   selection, the distinct pieces sent grow like a coupon collector's; with rarest-first, every piece a
@@ -41,7 +41,9 @@ def run_swarm(plan: SwarmPlan, start: float) -> SwarmTimes:
     n, pieces, k = plan.hosts, plan.pieces, plan.connections
     tau = round_length(plan)
     per_round = tau / plan.piece  # pieces one byte per second moves in a round
-    take = min(float(k), min(plan.download, k * plan.flow_cap) * per_round)  # pieces a host can take
+    # pieces each host can take in a round (the same for all unless their download rates spread)
+    spread = plan.download_share is not None
+    takes = np.minimum(float(k), np.minimum(plan.host_download(), k * plan.flow_cap) * per_round)
     flow_pieces = plan.flow_cap * per_round
     seeder_pieces = min(plan.seeder_rate, k * plan.flow_cap) * per_round
     extra_pieces = min(plan.extra_rate, k * plan.flow_cap) * per_round
@@ -55,7 +57,7 @@ def run_swarm(plan: SwarmPlan, start: float) -> SwarmTimes:
     joins, join_round, late = joins[by_join], join_round[by_join], (at - join_round)[by_join]
     end = np.full(n, np.nan)  # in rounds since the key's commit
     seed_rounds = plan.seed_time / tau
-    ids, held, credit, offset = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0)
+    ids, held, credit, offset, take = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0), np.empty(0)
     leave_at: list[float] = []  # rounds at which finished hosts stop seeding, in the order they finished
     distinct, o_credit, x_credit, p_credit, origin_pieces = 0.0, 0.0, 0.0, 0.0, 0.0
     from_extras, received = 0.0, 0  # pieces the seed boxes sent, and pieces hosts got, so far
@@ -65,7 +67,8 @@ def run_swarm(plan: SwarmPlan, start: float) -> SwarmTimes:
             stop = int(np.searchsorted(join_round, r, side="right"))
             ids = np.concatenate((ids, joins[next_join:stop]))
             held = np.concatenate((held, np.zeros(stop - next_join, np.int64)))
-            credit = np.concatenate((credit, -late[next_join:stop] * take))
+            take = np.concatenate((take, takes[joins[next_join:stop]]))
+            credit = np.concatenate((credit, -late[next_join:stop] * take[len(credit):]))
             offset = np.concatenate((offset, late[next_join:stop]))
             next_join = stop
         if not len(ids):
@@ -82,7 +85,8 @@ def run_swarm(plan: SwarmPlan, start: float) -> SwarmTimes:
         # what a peer sends
         senders = fixed + holders
         per_host = min(float(k), float(fixed + seeding + max(downloading - 1, 0)), k * senders / len(ids))
-        per_conn = min(flow_pieces, take / max(1.0, per_host))
+        typical = float(take.mean()) if spread else float(takes[0])  # a receiving host's pieces per round
+        per_conn = min(flow_pieces, typical / max(1.0, per_host))
         reach = min(k, len(ids)) * per_conn
         o_credit += plan.seeders * min(seeder_pieces, reach)
         x_credit += plan.extra_seeders * min(extra_pieces, reach)
@@ -122,13 +126,13 @@ def run_swarm(plan: SwarmPlan, start: float) -> SwarmTimes:
         if complete.any():
             # the last pieces land when the host's download, the senders' round (when they ran short) and
             # the seeders' new pieces (when the last ones went out this round) have all moved them
-            share = np.maximum(offset[complete] + got[complete] / take, max(used, wait_new))
+            share = np.maximum(offset[complete] + got[complete] / take[complete], max(used, wait_new))
             done_ids = ids[complete]
             end[done_ids] = r + np.minimum(share, 1.0)
             leave_at.extend((end[done_ids] + seed_rounds).tolist())
             leave_at.sort()
             keep = ~complete
-            ids, held, credit, offset = ids[keep], held[keep], credit[keep], offset[keep]
+            ids, held, credit, offset, take = ids[keep], held[keep], credit[keep], offset[keep], take[keep]
         offset[:] = 0.0
         r += 1
     peer_pieces = max(0.0, received - origin_pieces - from_extras)

@@ -32,6 +32,8 @@ class SwarmPlan:
     seed: the integer both engines seed their own generator with (peer sets, tie-breaks).
     zone: each host's zone (None: one zone); peers: "tracker_random" or "zone_first" (how a host's peer
         set is drawn: at random from the fleet, or from its own zone first).
+    download_share: each host's download rate as a share of `download` (at most 1; None: every host at
+        its limit).
     """
 
     signal_delay: float
@@ -54,6 +56,13 @@ class SwarmPlan:
     seed: int
     zone: np.ndarray | None = None
     peers: str = "tracker_random"
+    download_share: np.ndarray | None = None
+
+    def host_download(self) -> np.ndarray:
+        """Each host's download rate, bytes per second."""
+        if self.download_share is None:
+            return np.full(self.hosts, float(self.download))
+        return self.download * self.download_share
 
     @property
     def hosts(self) -> int:

@@ -46,6 +46,7 @@ class Swarm:
         # plain lists: these are read one element at a time, where numpy's scalars are slow
         self.present = [False] * n + [True] * seeds
         self.upload = [plan.upload] * n + [plan.seeder_rate] * plan.seeders + [plan.extra_rate] * plan.extra_seeders
+        self.download = plan.host_download().tolist()
         self.uploads = [0] * (n + seeds)
         self.downloads = [0] * n
         self.flows: list[set[Flow]] = [set() for _ in range(n + seeds)]
@@ -88,7 +89,7 @@ class Swarm:
     # ---- flows -----------------------------------------------------------------------------------
     def _rate(self, flow: Flow) -> float:
         return min(self.plan.flow_cap, self.upload[flow.src] / self.uploads[flow.src],
-                   self.plan.download / self.downloads[flow.dst])
+                   self.download[flow.dst] / self.downloads[flow.dst])
 
     def _retime(self, flows: set[Flow]) -> None:
         now = self.env.now

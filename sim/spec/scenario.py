@@ -245,6 +245,11 @@ class PeerStrategy(Section):
     agent config caps upload at 2/3 of download, 200 vs 300 MB/s; docs/sources.md)."""
     download: PositiveRate | None = None
     """Each host's download limit. Default: `network.host_download` (Kurose-Ross d_min)."""
+    download_p99_slowdown: float = Field(1.0, ge=1.0, le=100.0)
+    """Hosts do not all reach their limit (disks, CPU, busy neighbours): each host downloads at
+    `download / max(1, X)`, X lognormal with median 1 whose 99th percentile is this, so half the hosts
+    run at the limit and the slowest 1% at most 1/this of it. Default 1: every host at its limit.
+    Kraken's benchmark p99/p50, 18 s / 10 s, gives about 1.8 (docs/p2p.md)."""
     connections: int = Field(10, ge=1, le=1000)
     """Connections a host (seeders too) keeps open per build, for uploads and for downloads each
     (Kraken `max_open_conn`: 10; docs/sources.md). One flow is capped at `network.per_flow`."""

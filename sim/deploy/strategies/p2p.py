@@ -12,6 +12,8 @@ keeps seeding for `seed_time`. The origin's egress no longer bounds the fleet: e
 
 from __future__ import annotations
 
+import statistics
+
 import numpy as np
 
 from sim.deploy.faults import HostFaults
@@ -50,7 +52,22 @@ def plan(scenario: Scenario, spec: PeerStrategy, hosts: int, faults: HostFaults,
         seed=int(streams("p2p.swarm").integers(2**63)),
         zone=np.arange(hosts, dtype=np.int64) % scenario.fleet.zones,
         peers=spec.peers,
+        download_share=download_share(spec.download_p99_slowdown, hosts, streams),
     )
+
+
+P99_Z = statistics.NormalDist().inv_cdf(0.99)
+
+
+def download_share(p99_slowdown: float, hosts: int, streams: Streams) -> np.ndarray | None:
+    """Each host's download rate as a share of its limit: 1 / max(1, X), X lognormal with median 1 and
+    99th percentile `p99_slowdown` (None when that is 1: no draw, so scenarios without a spread keep
+    their numbers)."""
+    if p99_slowdown <= 1.0:
+        return None
+    sigma = np.log(p99_slowdown) / P99_Z
+    slowdown = np.exp(sigma * streams("p2p.download").standard_normal(hosts))
+    return 1.0 / np.maximum(1.0, slowdown)
 
 
 def join_delays(fail_attempts: np.ndarray, fail_cost: float, backoff: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
