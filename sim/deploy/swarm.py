@@ -11,6 +11,8 @@ A round lasts the time one connection takes to move one piece when a host's uplo
 - no host holds more distinct pieces than the seeders have sent so far (with `random` piece
   selection, the distinct pieces sent grow like a coupon collector's; with rarest-first, every piece a
   seeder sends is new until all are out);
+- a host whose agent drops out (at `drop_at` pieces) leaves at the end of that round with those pieces
+  and comes back `rejoin` seconds later (rounded like a join);
 - when senders cannot serve every request, the hosts with the fewest pieces are served first (ties by a
   per-host random rank): rarest-first and a random peer set spread pieces about evenly.
 
@@ -24,6 +26,7 @@ SimPy model this is held to (docs/p2p.md).
 
 from __future__ import annotations
 
+import heapq
 import math
 
 import numpy as np
@@ -61,6 +64,8 @@ def run_swarm(plan: SwarmPlan, start: float) -> SwarmTimes:
     leave_at: list[float] = []  # rounds at which finished hosts stop seeding, in the order they finished
     distinct, o_credit, x_credit, p_credit, origin_pieces = 0.0, 0.0, 0.0, 0.0, 0.0
     from_extras, received = 0.0, 0  # pieces the seed boxes sent, and pieces hosts got, so far
+    drop_at = None if plan.drop_at is None else plan.drop_at.copy()  # -1 once a host has dropped out
+    returning: list[tuple[float, int, int]] = []  # heap of (round it joins again, host, pieces it holds)
     next_join, r, left = 0, 0, 0
     while True:
         if next_join < len(joins) and join_round[next_join] <= r:  # hosts joining this round
@@ -71,10 +76,18 @@ def run_swarm(plan: SwarmPlan, start: float) -> SwarmTimes:
             credit = np.concatenate((credit, -late[next_join:stop] * take[len(credit):]))
             offset = np.concatenate((offset, late[next_join:stop]))
             next_join = stop
+        while returning and math.floor(returning[0][0] + 1e-9) <= r:  # hosts back after dropping out
+            at_round, host, holding = heapq.heappop(returning)
+            back = at_round - math.floor(at_round + 1e-9)
+            ids, held = np.append(ids, host), np.append(held, holding)
+            take = np.append(take, takes[host])
+            credit, offset = np.append(credit, -back * takes[host]), np.append(offset, back)
         if not len(ids):
-            if next_join >= len(joins):
+            upcoming = [float(join_round[next_join])] if next_join < len(joins) else []
+            upcoming += [math.floor(returning[0][0] + 1e-9)] if returning else []
+            if not upcoming:
                 break
-            r = int(join_round[next_join])
+            r = int(min(upcoming))
             continue
         while left < len(leave_at) and leave_at[left] <= r:
             left += 1
@@ -122,6 +135,22 @@ def run_swarm(plan: SwarmPlan, start: float) -> SwarmTimes:
         # the seeders send this round's new pieces at their pace: a host needing them waits for them
         wait_new = _sends_for(distinct, float(pieces), pieces, plan.piece_selection) / seeded if seeded else 0.0
         distinct = _distinct_after(distinct, advance, pieces, plan.piece_selection)
+        if drop_at is not None and plan.rejoin is not None:
+            # agents failing part-way: gone at the end of the round with the pieces they held when they
+            # failed (what they got past that point is lost), back after the time to notice and their
+            # back-off if they have an attempt left
+            dropping = (drop_at[ids] >= 0) & (held >= drop_at[ids])
+            if dropping.any():
+                gone = ids[dropping]
+                kept_pieces = drop_at[gone]
+                received -= int((held[dropping] - kept_pieces).sum())
+                drop_at[gone] = -1
+                for host, kept in zip(gone.tolist(), kept_pieces.tolist()):
+                    if not np.isnan(plan.rejoin[host]):
+                        heapq.heappush(returning, (r + 1 + plan.rejoin[host] / tau, host, kept))
+                keep = ~dropping
+                ids, held, credit, offset, take = ids[keep], held[keep], credit[keep], offset[keep], take[keep]
+                got = got[keep]
         complete = held >= pieces
         if complete.any():
             # the last pieces land when the host's download, the senders' round (when they ran short) and

@@ -16,6 +16,11 @@ PEER_SET = 50
 """Peers a tracker hands out (the BitTorrent tracker protocol's default `numwant`; docs/sources.md)."""
 
 
+def pieces_of(size: float, piece_size: float) -> int:
+    """The build cut into equal pieces of at most `piece_size` bytes: how many."""
+    return max(1, math.ceil(size / piece_size - 1e-9))
+
+
 @dataclass(frozen=True)
 class SwarmPlan:
     """What happens after the release key, for every host of a p2p deploy.
@@ -34,6 +39,8 @@ class SwarmPlan:
         set is drawn: at random from the fleet, or from its own zone first).
     download_share: each host's download rate as a share of `download` (at most 1; None: every host at
         its limit).
+    drop_at: pieces a host holds when its agent drops out (-1: it never does; None: no host does);
+        rejoin: seconds from its drop until it joins again (NaN: given up on, it never returns).
     """
 
     signal_delay: float
@@ -57,6 +64,8 @@ class SwarmPlan:
     zone: np.ndarray | None = None
     peers: str = "tracker_random"
     download_share: np.ndarray | None = None
+    drop_at: np.ndarray | None = None
+    rejoin: np.ndarray | None = None
 
     def host_download(self) -> np.ndarray:
         """Each host's download rate, bytes per second."""
@@ -70,7 +79,7 @@ class SwarmPlan:
 
     @property
     def pieces(self) -> int:
-        return max(1, math.ceil(self.size / self.piece_size - 1e-9))
+        return pieces_of(self.size, self.piece_size)
 
     @property
     def piece(self) -> float:

@@ -9,7 +9,9 @@ and has not requested (the rarest in the swarm, or one at random), from the leas
 A peer uploads on at most `connections` connections. Each flow moves at
 min(per_flow, sender's upload / its open uploads, receiver's download / its open downloads), recomputed
 whenever a flow starts or ends at either end (not max-min fairness: a later slice brings that).
-A host holding every piece verifies and activates, and keeps seeding for `seed_time`.
+A host holding every piece verifies and activates, and keeps seeding for `seed_time`. A host whose
+agent drops out (`drop_at` pieces held) loses its flows in flight, serves no one, and joins again after
+its `rejoin` delay with the pieces it held.
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ class Swarm:
         self.origin_bytes = 0.0
         self.cross_zone_bytes = 0.0
         self.times = {key: np.full(n, np.nan) for key in ("transfer_start", "transfer_end")}
+        self.held = [0] * n
+        self.drop_at = [-1] * n if plan.drop_at is None else plan.drop_at.tolist()
+        self.rejoin = [np.nan] * n if plan.rejoin is None else plan.rejoin.tolist()
         self.start = start
 
     def _peer_sets(self, n: int, seeds: int) -> tuple[list[np.ndarray], list[list[int]]]:
@@ -129,6 +134,7 @@ class Swarm:
         self.flows[dst].discard(flow)
         self.have[dst, flow.piece] = True
         self.count[flow.piece] += 1
+        self.held[dst] += 1
         if self.n <= src < self.n + self.plan.seeders:
             self.origin_bytes += self.piece
         elif src < self.n and self.zone[src] != self.zone[dst]:
@@ -137,11 +143,45 @@ class Swarm:
         if self.have[dst].all():
             self.times["transfer_end"][dst] = self.env.now
             self.env.process(self._leave(dst))
+        elif self.held[dst] == self.drop_at[dst]:
+            self._drop_out(dst)
         self._wake(dst)
         for host in self.listeners[src]:
             self._wake(host)
         for host in self.listeners[dst]:
             self._wake(host)
+
+    def _drop_out(self, host: int) -> None:
+        """The host's agent fails: every flow to or from it stops (a piece part-way is lost), it serves
+        no one until it joins again (if it has an attempt left), holding the pieces it had."""
+        self.drop_at[host] = -1
+        self.present[host] = False
+        ends: set[Flow] = set()
+        woken: set[int] = set()
+        for flow in sorted(self.flows[host], key=lambda f: (f.src, f.dst)):
+            flow.version += 1  # its timer no longer ends it
+            self.uploads[flow.src] -= 1
+            self.downloads[flow.dst] -= 1
+            self.asked[flow.dst, flow.piece] = False
+            self.linked.discard((flow.src, flow.dst))
+            for node in (flow.src, flow.dst):
+                self.flows[node].discard(flow)
+            other = flow.dst if flow.src == host else flow.src
+            ends |= self.flows[other]
+            # a host that lost its download asks again; a sender that lost its upload can serve another
+            woken.update([flow.dst] if flow.src == host else self.listeners[flow.src])
+        self._retime({flow for flow in ends if host not in (flow.src, flow.dst)})
+        for node in sorted(woken):
+            self._wake(node)
+        if not np.isnan(self.rejoin[host]):
+            self.env.process(self._come_back(host))
+
+    def _come_back(self, host: int):
+        yield self.env.timeout(self.rejoin[host])
+        self.present[host] = True
+        self._wake(host)
+        for listener in self.listeners[host]:
+            self._wake(listener)
 
     def _leave(self, host: int):
         yield self.env.timeout(self.plan.seed_time)
@@ -150,11 +190,13 @@ class Swarm:
     # ---- hosts -----------------------------------------------------------------------------------
     def _wake(self, host: int) -> None:
         event = self.waiting[host]
-        if event is not None and not event.triggered and self.downloads[host] < self.k:
+        if event is not None and not event.triggered and self.present[host] and self.downloads[host] < self.k:
             event.succeed()
 
     def request(self, host: int) -> None:
         """Open downloads until the host has `connections` of them or no peer can send it a piece."""
+        if not self.present[host]:
+            return  # dropped out: it asks again when it is back
         while self.downloads[host] < self.k:
             need = ~self.have[host] & ~self.asked[host]
             free = [s for s in self.sources[host]
@@ -178,6 +220,8 @@ class Swarm:
         yield self.env.timeout(self.plan.join[host])
         self.present[host] = True
         self.times["transfer_start"][host] = self.env.now
+        if self.drop_at[host] == 0:
+            self._drop_out(host)  # fails before its first piece
         for listener in self.listeners[host]:
             self._wake(listener)
         while not self.have[host].all():

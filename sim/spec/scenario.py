@@ -261,6 +261,12 @@ class PeerStrategy(Section):
     seed_time: NonNegativeDuration = 300.0
     """How long a host keeps seeding after its download (Kraken `seeder_tti`: 5 min; Murder: 30 s;
     docs/sources.md)."""
+    drop_out: Share = 0.0
+    """Share of hosts whose agent fails part-way through the download (a crash or a reset): at a point
+    drawn uniformly over its pieces it drops every connection, stops serving, and after
+    `faults.attempt_timeout` and its next back-off joins again with the pieces it holds (BitTorrent and
+    Kraken keep verified pieces on disk). The drop is one failed attempt: a host out of retries is given
+    up on. Default 0."""
 
 
 Strategy = Annotated[Union[PushStrategy, PullStrategy, PeerStrategy], Field(discriminator="kind")]

@@ -13,12 +13,13 @@ keeps seeding for `seed_time`. The origin's egress no longer bounds the fleet: e
 from __future__ import annotations
 
 import statistics
+from dataclasses import dataclass
 
 import numpy as np
 
 from sim.deploy.faults import HostFaults
 from sim.deploy.strategies.pull import key_signal
-from sim.deploy.swarm_plan import SwarmPlan
+from sim.deploy.swarm_plan import SwarmPlan, pieces_of
 from sim.spec.scenario import PeerStrategy, Scenario
 from sim.streams import Streams
 
@@ -31,14 +32,17 @@ def plan(scenario: Scenario, spec: PeerStrategy, hosts: int, faults: HostFaults,
     download = spec.download or net.host_download
     backoff = scenario.faults.backoff_delays()
     attempts, waited = join_delays(faults.fail_attempts, scenario.faults.attempt_timeout, backoff)
+    size, piece_size = scenario.artifact.size, min(spec.piece_size, scenario.artifact.size)
+    drops = drop_outs(spec.drop_out, pieces_of(size, piece_size), attempts, ~np.isnan(waited),
+                      scenario.faults.attempt_timeout, backoff, streams)
     return SwarmPlan(
         signal_delay=signal.delay,
         join=waited + signal.wakeup,
         wakeup=signal.wakeup,
-        attempts=attempts,
+        attempts=attempts if drops is None else drops.attempts,
         post=signal.settle * faults.slowdown,
-        size=scenario.artifact.size,
-        piece_size=min(spec.piece_size, scenario.artifact.size),
+        size=size,
+        piece_size=piece_size,
         seeders=spec.seeders,
         seeder_rate=net.origin_egress,
         extra_seeders=spec.extra_seeders,
@@ -53,7 +57,38 @@ def plan(scenario: Scenario, spec: PeerStrategy, hosts: int, faults: HostFaults,
         zone=np.arange(hosts, dtype=np.int64) % scenario.fleet.zones,
         peers=spec.peers,
         download_share=download_share(spec.download_p99_slowdown, hosts, streams),
+        drop_at=None if drops is None else drops.at,
+        rejoin=None if drops is None else drops.rejoin,
     )
+
+
+@dataclass(frozen=True)
+class DropOuts:
+    """Hosts whose agent fails part-way through the download: at how many pieces (-1: never), the
+    seconds until it joins again (NaN: given up on), and every host's attempts counting the drop."""
+
+    at: np.ndarray
+    rejoin: np.ndarray
+    attempts: np.ndarray
+
+
+def drop_outs(share: float, pieces: int, attempts: np.ndarray, joins: np.ndarray, fail_cost: float,
+              backoff: np.ndarray, streams: Streams) -> DropOuts | None:
+    """Which joining hosts drop out (each with probability `share`), at a piece count drawn uniformly
+    from 0 to pieces - 1; the drop is a failed attempt (it costs `fail_cost` to notice, then the back-off
+    of the attempts so far), and a host that has used its last attempt is given up on. None when
+    `share` is 0: no draw, so scenarios without drop-outs keep their numbers."""
+    if share <= 0:
+        return None
+    stream = streams("p2p.drop")
+    hosts = len(attempts)
+    drops = (stream.random(hosts) < share) & joins
+    at = np.where(drops, stream.integers(0, pieces, size=hosts), -1)
+    retry = np.minimum(attempts, len(backoff)) - 1  # back-off index after `attempts` attempts have failed
+    can_retry = attempts < 1 + len(backoff)
+    wait = fail_cost + (np.asarray(backoff, dtype=float)[retry.clip(0)] if len(backoff) else 0.0)
+    rejoin = np.where(drops & can_retry, wait, np.nan)
+    return DropOuts(at=at.astype(np.int64), rejoin=rejoin, attempts=attempts + drops)
 
 
 P99_Z = statistics.NormalDist().inv_cdf(0.99)
