@@ -11,7 +11,7 @@ import pytest
 
 from sim.deploy.engine import Job, build_plan, simulate
 from sim.deploy.strategies.p2p import drop_outs
-from sim.deploy.swarm import run_swarm, round_length
+from sim.deploy.swarm import round_length, run_swarm
 from sim.deploy.swarm_reference import reference_swarm
 from sim.streams import Streams
 from tests.conftest import make_scenario
