@@ -36,6 +36,7 @@ def test_defaults_come_from_the_network_section():
 @pytest.mark.parametrize("key,value,words", [
     ("piece_size", "0MB", "> 0"), ("connections", 0, ">= 1"), ("piece_selection", "endgame", "rarest_first"),
     ("peers", "same_zone", "tracker_random"), ("seed_time", "-5s", ">= 0"), ("seeders", 0, ">= 1"),
+    ("drop_out", "150%", "between 0% and 100%"), ("download_p99_slowdown", 0.5, ">= 1"),
 ])
 def test_wrong_values_are_located_errors(key, value, words, tmp_path):
     path = tmp_path / "p2p.yaml"
