@@ -181,10 +181,8 @@ def _simulate(scenario, out, set_, replications, seed, workers, format_, overwri
         if releases_only and loaded.scenario.rollout is None:
             raise UserError([Problem(loaded.source, None, None, "rollout", "release needs a rollout: section "
                                      "(deploysim run simulates a fleet-growth scenario)", allowed="a rollout: section")])
-        if sweep and rollback:
-            raise UserError([Problem("--rollback", None, None, "", "is not yet available with --sweep")])
         if sweep:
-            _sweep_runs(loaded, entropy, sweep, out, workers, overwrite, format_, report, executor, scheduler)
+            _sweep_runs(loaded, entropy, sweep, out, workers, overwrite, format_, report, executor, scheduler, rollback)
             return
         if not releases_only and loaded.scenario.rollout is not None:
             print("run: the scenario has a rollout: section, so releases go through it (as deploysim release)",
@@ -205,7 +203,8 @@ def _simulate(scenario, out, set_, replications, seed, workers, format_, overwri
             _write_report(out)
 
 
-def _sweep_runs(loaded, entropy, sweep, out, workers, overwrite, format_, report, executor, scheduler) -> None:
+def _sweep_runs(loaded, entropy, sweep, out, workers, overwrite, format_, report, executor, scheduler,
+                rollback=False) -> None:
     """`run --sweep`: the grid's fleet growths (`sim.commands.run_sweep`), written and printed."""
     from pathlib import Path
 
@@ -215,7 +214,7 @@ def _sweep_runs(loaded, entropy, sweep, out, workers, overwrite, format_, report
     run_sweep.parse_axes(sweep)  # the options' own problems first, before any executor starts
     pool = make_executor(executor, scheduler)
     try:
-        result = run_sweep.run_sweep(loaded, entropy, sweep, workers, err_console(), pool, out)
+        result = run_sweep.run_sweep(loaded, entropy, sweep, workers, err_console(), pool, out, rollback)
     finally:
         close_executor(pool)
     if out is not None:

@@ -10,7 +10,9 @@ same seed. All points' deploys go through one pool (or one Dask cluster).
 Written (results folder of kind `run (sweep)`): summary.csv, replications.csv and crossover.csv as `run`
 writes them, each row led by its `point` and followed by a `set KEY` column per swept key; per swept key
 a plot of the deploy time at the largest fleet size against the key's values (`sweep_KEY.png`); no host
-rows (a sweep's points would multiply them: run the point on its own for those).
+rows (a sweep's points would multiply them: run the point on its own for those). With `--rollback`,
+every point is also rolled back (`sim.deploy.rollback`, on the same seeds) and rollback.csv holds the
+rollbacks the way summary.csv holds the deploys.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from rich.text import Text
 from sim.commands import guards
 from sim.commands.run import crossover_table, summarise
 from sim.deploy.experiment import default_workers, plan_jobs, run_jobs_of
+from sim.deploy.rollback import rollback_scenario
 from sim.errors import Problem, ScenarioError, UserError
 from sim.load.loader import LoadedScenario, vary
 from sim.progress import progress_bar
@@ -75,6 +78,7 @@ class SweepRunResult:
     replications: pd.DataFrame
     crossovers: pd.DataFrame
     out: Path | None = None
+    rollback: pd.DataFrame | None = None  # with --rollback: the rollbacks' summary, laid out like `summary`
 
 
 def parse_axes(options: list[str]) -> list[Axis]:
@@ -169,11 +173,13 @@ def load_points(base: LoadedScenario, points: list[Point]) -> list[LoadedScenari
     return loaded
 
 
-def guard(points: list[LoadedScenario], workers: int, out: str | None, remote: bool) -> None:
+def guard(points: list[LoadedScenario], workers: int, out: str | None, remote: bool, rollback: bool = False) -> None:
     """Refuse a sweep this machine cannot hold or finish: its memory at the largest point, its time and
-    disk the sums over points."""
+    disk the sums over points (with `rollback`, each point's time twice: as many deploys again)."""
     writes = out is not None
     costs = [guards.fleet_costs(p.scenario, workers, writes, remote) for p in points]
+    if rollback:
+        costs = [{**cost, "time": [replace(c, amount=2 * c.amount) for c in cost["time"]]} for cost in costs]
     largest = max(range(len(points)), key=lambda i: sum(c.amount for c in costs[i]["memory"]))
     combined = {"memory": costs[largest]["memory"], "disk": [c for cost in costs for c in cost["disk"]],
                 "time": [replace(c, what=f"point {i + 1}: {c.what}") for i, cost in enumerate(costs) for c in cost["time"]]}
@@ -181,28 +187,35 @@ def guard(points: list[LoadedScenario], workers: int, out: str | None, remote: b
 
 
 def run_sweep(base: LoadedScenario, entropy: int, options: list[str], workers: int | None = None,
-              err: Console | None = None, executor: Executor | None = None, out: str | None = None) -> SweepRunResult:
+              err: Console | None = None, executor: Executor | None = None, out: str | None = None,
+              rollback: bool = False) -> SweepRunResult:
     """Fleet growth at every point of the grid the --sweep `options` name (`out`: where it will be written,
-    for the disk guard)."""
+    for the disk guard); with `rollback`, every point also rolled back on the same seeds."""
     axes = parse_axes(options)
     points = grid(axes)
     loaded = load_points(base, points)
-    jobs = [(i, job) for i, point in enumerate(loaded) for job in plan_jobs(point.scenario, entropy)]
-    workers = workers or default_workers(len(jobs))
-    guard(loaded, workers, out, executor is not None)
     scenarios = tuple(point.scenario for point in loaded)
+    if rollback:  # the rollbacks follow the deploys: scenario len(points) + i rolls point i back
+        scenarios += tuple(rollback_scenario(scenario) for scenario in scenarios)
+    jobs = [(i, job) for i, scenario in enumerate(scenarios) for job in plan_jobs(scenario, entropy)]
+    workers = workers or default_workers(len(jobs))
+    guard(loaded, workers, out, executor is not None, rollback)
     with progress_bar(err, "simulating", len(jobs)) as advance:
         grouped = run_jobs_of(scenarios, jobs, workers, progress=advance, executor=executor)
-    summaries, replications, crossings = [], [], []
-    for point, scenario, own in zip(points, loaded, grouped):
+    summaries, replications, crossings, rollbacks = [], [], [], []
+    for i, (point, scenario, own) in enumerate(zip(points, loaded, grouped)):
         reps, summary = summarise(own, scenario.scenario)
         found = crossovers(summary)
         settings = {f"set {key}": value for key, value in point.settings}
         summaries.append(summary.assign(**settings).pipe(_lead, point.label))
         replications.append(reps.assign(**settings).pipe(_lead, point.label))
         crossings.append(crossover_table(scenario.scenario, found).assign(**settings).pipe(_lead, point.label))
+        if rollback:
+            rolled = summarise(grouped[len(points) + i], scenarios[len(points) + i])[1]
+            rollbacks.append(rolled.assign(**settings).pipe(_lead, point.label))
     return SweepRunResult(base, entropy, tuple(axes), tuple(points), pd.concat(summaries, ignore_index=True),
-                          pd.concat(replications, ignore_index=True), pd.concat(crossings, ignore_index=True))
+                          pd.concat(replications, ignore_index=True), pd.concat(crossings, ignore_index=True),
+                          rollback=pd.concat(rollbacks, ignore_index=True) if rollback else None)
 
 
 def _lead(frame: pd.DataFrame, label: str) -> pd.DataFrame:
@@ -216,12 +229,15 @@ def write(result: SweepRunResult, out: Path, overwrite: bool) -> SweepRunResult:
         columns.write_csv(result.summary, folder / "summary.csv", columns.SWEEP_SUMMARY)
         columns.write_csv(result.replications, folder / "replications.csv", columns.SWEEP_REPLICATIONS)
         columns.write_csv(result.crossovers, folder / "crossover.csv", columns.SWEEP_CROSSOVER)
+        if result.rollback is not None:
+            columns.write_csv(result.rollback, folder / "rollback.csv", columns.SWEEP_ROLLBACK)
         for axis in result.axes:
             plots.deploy_time_vs_setting(result.summary, axis.key, [a.key for a in result.axes],
                                          folder / plots.sweep_plot_name(axis.key))
         write_json(folder / "summary.json", to_json(result))
         write_manifest(folder, KIND, base, result.entropy,
-                       extra={"sweep": {axis.key: list(axis.values) for axis in result.axes}})
+                       extra={"sweep": {axis.key: list(axis.values) for axis in result.axes},
+                              "rollback": result.rollback is not None})
     return replace(result, out=out)
 
 
@@ -232,6 +248,7 @@ def to_json(result: SweepRunResult) -> dict:
         "points": [point.label for point in result.points],
         "summary": records(result.summary, columns.SWEEP_SUMMARY),
         "crossovers": records(result.crossovers, columns.SWEEP_CROSSOVER),
+        **({"rollback": records(result.rollback, columns.SWEEP_ROLLBACK)} if result.rollback is not None else {}),
     }, scenario=scenario.name, seed=scenario.seed, entropy=result.entropy, out=result.out)
 
 
@@ -251,5 +268,18 @@ def render(result: SweepRunResult, console: Console) -> None:
     for row in result.crossovers.itertuples():
         where = (f"from about {row.hosts:,.0f} hosts" if pd.notna(row.hosts) else row.note)
         console.print(f"{row.point}: {row.pull} vs {row.push}: {where}", markup=False, highlight=False)
+    for line in rollback_lines(result):
+        console.print(line, markup=False, highlight=False)
     if result.out:
         console.print(f"results written to {result.out}/", markup=False, highlight=False)
+
+
+def rollback_lines(result: SweepRunResult) -> list[str]:
+    """With --rollback, per point and strategy at the largest fleet size: rolling back beside deploying."""
+    if result.rollback is None or not len(result.rollback):
+        return []
+    size = int(result.rollback.fleet_size.max())
+    deploy = result.summary[result.summary.fleet_size == size].set_index(["point", "strategy"])["max"]
+    return [f"{row.point}: rollback at {size:,} hosts: {row.strategy} takes {format_duration(row.max)} until "
+            f"the last host (its deploy: {format_duration(deploy[(row.point, row.strategy)])})"
+            for row in result.rollback[result.rollback.fleet_size == size].itertuples()]

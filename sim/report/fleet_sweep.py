@@ -3,7 +3,9 @@ fastest strategy at the largest fleet size and where each newer strategy overtak
 then one figure per swept key (drawn from summary.json as the run drew `sweep_KEY.png`), the table at the largest fleet size
 per point and strategy, and the scenario's parameters with their sources.
 
-Everything comes from `summary.json` (its summary and crossover rows, with their point), `manifest.json`; the rows at every fleet size are in summary.csv.
+With `run --sweep --rollback`, each point's answer also says how long rolling back takes there.
+
+Everything comes from `summary.json` (its summary, crossover and rollback rows, with their point), `manifest.json`; the rows at every fleet size are in summary.csv.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ def context(folder: ResultsFolder) -> dict:
     swept: dict = found if isinstance(found, dict) else {}
     points = [str(p) for p in summary.get("points") or []]
     largest = max((row["fleet_size"] for row in rows), default=None)
+    rolled = list(summary.get("rollback") or [])
     params, params_note = settings(folder.manifest, SECTIONS)
     return {
         "swept": [{"key": key, "choices": ", ".join(map(str, values))} for key, values in swept.items()],
         "hosts": formats.hosts(largest) if largest is not None else "",
-        "answers": [_answer(point, rows, largest, summary.get("crossovers") or []) for point in points],
+        "answers": [_answer(point, rows, largest, summary.get("crossovers") or [], rolled) for point in points],
         "figures": [{"key": key, "svg": figures.deploy_time_vs_setting(rows, key, list(swept))} for key in swept]
         if rows else [],
         "rows": [_row(row) for row in rows if row["fleet_size"] == largest],
@@ -36,9 +39,9 @@ def context(folder: ResultsFolder) -> dict:
     }
 
 
-def _answer(point: str, rows: list[dict], largest, crossovers: list[dict]) -> dict:
+def _answer(point: str, rows: list[dict], largest, crossovers: list[dict], rolled: list[dict]) -> dict:
     """'fastest at 100,010 hosts: consul-pull, 8 min 06 s (then ...); consul-pull overtakes rsync-32 from
-    about 184 hosts'."""
+    about 184 hosts'; with `run --sweep --rollback`, the point's rollbacks at that size, fastest first."""
     at = sorted((row for row in rows if row["point"] == point and row["fleet_size"] == largest),
                 key=lambda row: formats.number(row["max"]))
     times = ", then ".join(f"{row['strategy']} {formats.duration(row['max'])}" for row in at)
@@ -49,8 +52,11 @@ def _answer(point: str, rows: list[dict], largest, crossovers: list[dict]) -> di
         hosts = c.get("hosts")
         crossings.append(f"{c['pull']} overtakes {c['push']} from about {formats.hosts(hosts)} hosts" if hosts is not None
                          else f"{c['pull']} vs {c['push']}: {c.get('note', '')}")
+    back = sorted((row for row in rolled if row["point"] == point and row["fleet_size"] == largest),
+                  key=lambda row: formats.number(row["max"]))
     return {"point": point, "times": times, "crossings": crossings,
-            "fastest": at[0]["strategy"] if at else "", "max": at[0]["max"] if at else None}
+            "fastest": at[0]["strategy"] if at else "", "max": at[0]["max"] if at else None,
+            "rollback": ", then ".join(f"{row['strategy']} {formats.duration(row['max'])}" for row in back)}
 
 
 def _row(row: dict) -> dict:

@@ -135,6 +135,9 @@ SWEEP_REPLICATIONS = Table("replications.csv", ("run (sweep)",), "one deploy: pe
                            "size and replication", (POINT, *REPLICATIONS.columns), more=SWEPT)
 SWEEP_CROSSOVER = Table("crossover.csv", ("run (sweep)",), "per swept point, one pair of strategies",
                         (POINT, *CROSSOVER.columns), more=SWEPT)
+SWEEP_ROLLBACK = Table("rollback.csv", ("run (sweep)",), "per swept point, strategy and fleet size, rolling back "
+                       "to the previous build kept on every host (run --sweep --rollback), over its replications",
+                       (POINT, *SUMMARY.columns), more=SWEPT)
 BENCH_SUMMARY = Table("summary.csv", ("bench",), "one bench deploy: per strategy", (
     *STRATEGY[:2],
     _c("fleet_hosts", "hosts", "the fleet size deployed to", "hosts"),
@@ -287,13 +290,14 @@ VALIDATION = Table("validation.csv", ("validate-model",), "one bench deploy agai
 
 TABLES: tuple[Table, ...] = (SUMMARY, REPLICATIONS, HOSTS, CROSSOVER, BENCH_SUMMARY, RELEASES, DISTRIBUTION,
                              STAGES, METRICS, DECISIONS, POLICY_RELEASES, ESTIMATES, ACCEPTANCE, DETECTION_STAGES,
-                             SWEEP, VALIDATION, ROLLBACK, SWEEP_SUMMARY, SWEEP_REPLICATIONS, SWEEP_CROSSOVER)
+                             SWEEP, VALIDATION, ROLLBACK, SWEEP_SUMMARY, SWEEP_REPLICATIONS, SWEEP_CROSSOVER,
+                             SWEEP_ROLLBACK)
 
 # Per command: summary.json's `results` keys (and validation.json's) that hold a table's rows.
 JSON_TABLES: dict[str, dict[str, Table]] = {
     "run": {"summary": SUMMARY, "crossovers": CROSSOVER, "rollback": ROLLBACK},
     "run (releases)": {"releases": RELEASES, "distribution": DISTRIBUTION},
-    "run (sweep)": {"summary": SWEEP_SUMMARY, "crossovers": SWEEP_CROSSOVER},
+    "run (sweep)": {"summary": SWEEP_SUMMARY, "crossovers": SWEEP_CROSSOVER, "rollback": SWEEP_ROLLBACK},
     "evaluate": {"estimates": ESTIMATES},
     "sweep": {"points": SWEEP},
     "bench": {"deploys": BENCH_SUMMARY},

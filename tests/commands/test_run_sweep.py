@@ -119,3 +119,36 @@ def test_bad_values_of_every_point_come_at_once(base):
         run_sweep(base, 1, ["faults.down=lots,200%"])
     sources = [p.source for p in error.value.problems]
     assert sources == ["--sweep faults.down", "--sweep faults.down"], error.value.problems
+
+
+def test_with_rollback_each_point_rolls_back_as_the_plain_run_does(base):
+    """`run --sweep ... --rollback`: a point's rollbacks are `run --set KEY=V --rollback`'s, frame for frame,
+    and the deploys are unchanged by asking for them."""
+    swept = run_sweep(base, 5, SWEEPS, workers=1, rollback=True)
+    plain = run_sweep(base, 5, SWEEPS, workers=1)
+    pd.testing.assert_frame_equal(swept.summary, plain.summary)
+    assert plain.rollback is None and set(swept.rollback.point) == {p.label for p in swept.points}
+    for point in swept.points:
+        alone = run_module.run_loaded(vary(base, point.overrides), 5, workers=1, progress=False, rollback=True)
+        mine = swept.rollback[swept.rollback.point == point.label]
+        for key, value in point.settings:
+            assert (mine[f"set {key}"] == value).all()
+        pd.testing.assert_frame_equal(mine[alone.rollback.columns].reset_index(drop=True), alone.rollback)
+
+
+def test_with_rollback_the_folder_holds_rollback_csv_and_says_it(tmp_path):
+    (tmp_path / "fleet.yaml").write_text(FLEET)
+    out = tmp_path / "out"
+    result = invoke("run", tmp_path / "fleet.yaml", "--out", out, "-j", "2", "--rollback", "--report",
+                    f"--sweep={SWEEPS[0]}")
+    assert result.exit_code == 0, result.output
+    rolled = pd.read_csv(out / "rollback.csv")
+    assert list(rolled.columns) == ["point", *[c.name for c in columns.SUMMARY.columns if not c.only_when],
+                                    "set network.deploy_egress"]
+    assert len(rolled) == 2 * 2 * 4  # points x strategies x fleet sizes
+    assert json.loads((out / "manifest.json").read_text())["rollback"] is True
+    rows = json.loads((out / "summary.json").read_text())["results"]["rollback"]
+    assert len(rows) == len(rolled)
+    assert "rollback at 120 hosts" in result.stdout
+    page = (out / "report.html").read_text()
+    assert page.count('class="rollback"') == 2  # one sentence per point
