@@ -30,6 +30,8 @@ expected to be updated (a down host moves no bytes), cap = min(per_flow, host_do
 - p2p (Kurose-Ross), each plus s; u_s = seeders x origin_egress + extra_seeders x their egress:
   - seeder egress: s + F / u_s (every piece leaves a seeder once)
   - swarm upload: s + n·F / (u_s + n·u), u a host's upload
+  - zone link (`network.zone_link`): s + F / link_z for the slowest zone with a host (every piece enters
+    each zone at least once)
   - per-flow cap or host download: s + F / min(host download, connections x per_flow)
   - per-host fixed costs: as pull
 
@@ -186,4 +188,16 @@ def p2p_bounds(scenario: Scenario, spec: PeerStrategy, hosts: int) -> tuple[Boun
     seeders = spec.seeders * net.origin_egress + spec.extra_seeders * (spec.extra_seeder_egress or net.deploy_egress)
     one = transfer(size, spec.connections * net.per_flow, download)
     return (Bound("seeder egress", s + size / seeders), Bound("swarm upload", s + n * size / (seeders + n * upload)),
-            Bound(one.resource, s + one.seconds), Bound(FIXED, s + agent_costs(scenario, spec)))
+            *p2p_zone_link(scenario, hosts, s), Bound(one.resource, s + one.seconds),
+            Bound(FIXED, s + agent_costs(scenario, spec)))
+
+
+def p2p_zone_link(scenario: Scenario, hosts: int, s: float) -> tuple[Bound, ...]:
+    """Every piece enters each zone across its link at least once: F / link of the slowest zone with a host
+    (of the fastest when hosts may be down: a zone whose hosts are all down needs nothing)."""
+    if scenario.network.zone_link is None:
+        return ()
+    links = [link for count, link in zip(zone_hosts(scenario, hosts), scenario.network.zone_links(scenario.fleet.zones))
+             if count > 0]
+    link = min(links) if scenario.faults.down == 0 else max(links)
+    return (Bound("zone link", s + scenario.artifact.size / link),)

@@ -31,6 +31,7 @@ import math
 
 import numpy as np
 
+from sim.deploy.swarm_links import ZoneLinks
 from sim.deploy.swarm_plan import PEER_SET, SwarmPlan, SwarmTimes
 
 
@@ -65,6 +66,8 @@ def run_swarm(plan: SwarmPlan, start: float) -> SwarmTimes:
     distinct, o_credit, x_credit, p_credit, origin_pieces = 0.0, 0.0, 0.0, 0.0, 0.0
     from_extras, received = 0.0, 0  # pieces the seed boxes sent, and pieces hosts got, so far
     drop_at = None if plan.drop_at is None else plan.drop_at.copy()  # -1 once a host has dropped out
+    links = ZoneLinks.of(plan, tau)
+    zone = np.zeros(n, np.int64) if plan.zone is None else plan.zone
     returning: list[tuple[float, int, int]] = []  # heap of (round it joins again, host, pieces it holds)
     next_join, r, left = 0, 0, 0
     while True:
@@ -114,15 +117,23 @@ def run_swarm(plan: SwarmPlan, start: float) -> SwarmTimes:
         reachable = _reachable(distinct, from_origin + from_extra, pieces, plan.piece_selection)
         credit += take
         whole = np.floor(credit + 1e-9)
-        caps = np.minimum(whole.astype(np.int64), reachable - held).clip(0)
+        most = reachable
+        if links is not None:
+            zone_of = zone[ids]
+            links.start_round(zone_of, offset)
+            most = np.minimum(reachable, links.most(zone_of))
+        caps = np.minimum(whole.astype(np.int64), most - held).clip(0)
         waiting_new = bool(np.any(reachable - held < whole))
         got = allocate(caps, held, rank[ids], supply, k * senders)
+        if links is not None:
+            got = links.trim(got, held, rank[ids], zone_of, from_origin + from_extra, from_peers, allocate)
         delivered = int(got.sum())
         received += delivered
         credit = np.minimum(credit - got, credit - whole)  # only the fraction of a piece carries over
         o_credit, x_credit, p_credit = o_credit - from_origin, x_credit - from_extra, p_credit - from_peers
         used = delivered / supply if supply else 0.0  # every sender is used alike ...
         held += got
+        link_time = None if links is None else links.end_round(zone_of, got, held, from_origin + from_extra, from_peers)
         seeded = from_origin + from_extra
         # ... but the seeders sent at least what made the pieces no host had before this round
         sent = min(float(seeded), max(seeded * used, _sends_for(distinct, float(held.max(initial=0)), pieces,
@@ -157,6 +168,8 @@ def run_swarm(plan: SwarmPlan, start: float) -> SwarmTimes:
             # the seeders' new pieces (when the last ones went out this round) have all moved them
             share = np.maximum(offset[complete] + got[complete] / take[complete], max(used, wait_new))
             done_ids = ids[complete]
+            if link_time is not None:  # ... and their zone's link has carried its part of the round
+                share = np.maximum(share, link_time[zone[done_ids]])
             end[done_ids] = r + np.minimum(share, 1.0)
             leave_at.extend((end[done_ids] + seed_rounds).tolist())
             leave_at.sort()
@@ -165,8 +178,17 @@ def run_swarm(plan: SwarmPlan, start: float) -> SwarmTimes:
         offset[:] = 0.0
         r += 1
     peer_pieces = max(0.0, received - origin_pieces - from_extras)
-    return _times(plan, start, tau, end, origin_pieces * plan.piece,
-                  peer_pieces * plan.piece * cross_zone_share(plan))
+    across = peer_pieces * cross_zone_share(plan)
+    if plan.peers == "zone_first":  # each piece enters a zone once: what the seeders did not bring in
+        across = min(across, max(0.0, zones_joined(plan) * pieces - origin_pieces - from_extras))
+    return _times(plan, start, tau, end, origin_pieces * plan.piece, across * plan.piece)
+
+
+def zones_joined(plan: SwarmPlan) -> int:
+    """Zones with at least one host that joins the swarm."""
+    if plan.zone is None:
+        return 1
+    return len(np.unique(plan.zone[~np.isnan(plan.join)]))
 
 
 def cross_zone_share(plan: SwarmPlan) -> float:

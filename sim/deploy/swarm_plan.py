@@ -41,6 +41,7 @@ class SwarmPlan:
         its limit).
     drop_at: pieces a host holds when its agent drops out (-1: it never does; None: no host does);
         rejoin: seconds from its drop until it joins again (NaN: given up on, it never returns).
+    zone_link: each zone's link into the zone, bytes per second (None: no limit; `sim.deploy.swarm_links`).
     """
 
     signal_delay: float
@@ -66,6 +67,7 @@ class SwarmPlan:
     download_share: np.ndarray | None = None
     drop_at: np.ndarray | None = None
     rejoin: np.ndarray | None = None
+    zone_link: np.ndarray | None = None
 
     def host_download(self) -> np.ndarray:
         """Each host's download rate, bytes per second."""

@@ -5,10 +5,14 @@ hundred hosts). Every host, once its agent wakes, asks a tracker for peers (a ra
 `PEER_SET` other hosts that ever join, plus every seeder; with `peers: zone_first`, hosts of its own zone
 first, topped up at random from the other zones), and keeps up to `connections` downloads
 open, at most one per peer: each asks a peer with a free upload connection for a piece the host lacks
-and has not requested (the rarest in the swarm, or one at random), from the least busy peer holding it.
+and has not requested (the rarest in the swarm, or one at random), from the least busy peer holding it
+(with `zone_first`, a piece a free peer of its own zone holds, from that peer, before any other; from
+outside the zone only a piece no host of the zone holds or is fetching).
 A peer uploads on at most `connections` connections. Each flow moves at
 min(per_flow, sender's upload / its open uploads, receiver's download / its open downloads), recomputed
 whenever a flow starts or ends at either end (not max-min fairness: a later slice brings that).
+With zone links (`zone_link`), a flow entering its receiver's zone (from a seeder or from a host of another
+zone) is also held to the zone's link shared by every flow entering that zone.
 A host holding every piece verifies and activates, and keeps seeding for `seed_time`. A host whose
 agent drops out (`drop_at` pieces held) loses its flows in flight, serves no one, and joins again after
 its `rejoin` delay with the pieces it held.
@@ -54,6 +58,9 @@ class Swarm:
         self.flows: list[set[Flow]] = [set() for _ in range(n + seeds)]
         self.linked: set[tuple[int, int]] = set()
         self.zone = np.zeros(n, np.int64) if plan.zone is None else np.asarray(plan.zone)
+        self.members = [np.flatnonzero(self.zone == z) for z in range(int(self.zone.max(initial=0)) + 1)]
+        self.link = None if plan.zone_link is None else [float(x) for x in plan.zone_link]
+        self.entering: list[set[Flow]] = [set() for _ in range(len(self.link or ()))]
         self.sources, self.listeners = self._peer_sets(n, seeds)
         self.waiting: list[simpy.Event | None] = [None] * n
         self.origin_bytes = 0.0
@@ -93,8 +100,27 @@ class Swarm:
 
     # ---- flows -----------------------------------------------------------------------------------
     def _rate(self, flow: Flow) -> float:
-        return min(self.plan.flow_cap, self.upload[flow.src] / self.uploads[flow.src],
+        rate = min(self.plan.flow_cap, self.upload[flow.src] / self.uploads[flow.src],
                    self.download[flow.dst] / self.downloads[flow.dst])
+        if self.link is not None and self._crosses(flow):
+            zone = int(self.zone[flow.dst])
+            rate = min(rate, self.link[zone] / len(self.entering[zone]))
+        return rate
+
+    def _crosses(self, flow: Flow) -> bool:
+        """Whether the flow enters its receiver's zone (from a seeder, or from a host of another zone)."""
+        return flow.src >= self.n or self.zone[flow.src] != self.zone[flow.dst]
+
+    def _enter(self, flow: Flow, opening: bool) -> set[Flow]:
+        """Count a flow into (or out of) its receiver's zone link; the flows whose share that changes."""
+        if self.link is None or not self._crosses(flow):
+            return set()
+        entering = self.entering[int(self.zone[flow.dst])]
+        if opening:
+            entering.add(flow)
+        else:
+            entering.discard(flow)
+        return set(entering)
 
     def _retime(self, flows: set[Flow]) -> None:
         now = self.env.now
@@ -123,7 +149,7 @@ class Swarm:
         self.linked.add((src, dst))
         self.flows[src].add(flow)
         self.flows[dst].add(flow)
-        self._retime(self.flows[src] | self.flows[dst])
+        self._retime(self.flows[src] | self.flows[dst] | self._enter(flow, True))
 
     def _finish(self, flow: Flow) -> None:
         src, dst = flow.src, flow.dst
@@ -132,6 +158,7 @@ class Swarm:
         self.linked.discard((src, dst))
         self.flows[src].discard(flow)
         self.flows[dst].discard(flow)
+        shared = self._enter(flow, False)
         self.have[dst, flow.piece] = True
         self.count[flow.piece] += 1
         self.held[dst] += 1
@@ -139,7 +166,7 @@ class Swarm:
             self.origin_bytes += self.piece
         elif src < self.n and self.zone[src] != self.zone[dst]:
             self.cross_zone_bytes += self.piece
-        self._retime(self.flows[src] | self.flows[dst])
+        self._retime(self.flows[src] | self.flows[dst] | shared)
         if self.have[dst].all():
             self.times["transfer_end"][dst] = self.env.now
             self.env.process(self._leave(dst))
@@ -166,6 +193,7 @@ class Swarm:
             self.linked.discard((flow.src, flow.dst))
             for node in (flow.src, flow.dst):
                 self.flows[node].discard(flow)
+            ends |= self._enter(flow, False)
             other = flow.dst if flow.src == host else flow.src
             ends |= self.flows[other]
             # a host that lost its download asks again; a sender that lost its upload can serve another
@@ -207,11 +235,32 @@ class Swarm:
             available = np.flatnonzero(offers.any(axis=0))
             if not len(available):
                 return
+            if self.plan.peers == "zone_first":
+                available = self._zone_first(host, free, offers, available)
+                if not len(available):
+                    return
             if self.plan.piece_selection == "rarest_first":
                 available = available[self.count[available] == self.count[available].min()]
             piece = int(available[self.rng.integers(len(available))])
             holders = [free[i] for i in np.flatnonzero(offers[:, piece])]
-            self._open(min(holders, key=lambda s: (self.uploads[s], s)), host, piece)
+            self._open(min(holders, key=lambda s: (self._away(s, host), self.uploads[s], s)), host, piece)
+
+    def _zone_first(self, host: int, free: list[int], offers: np.ndarray, available: np.ndarray) -> np.ndarray:
+        """A zone-preferring scheduler's choice of pieces: those a free peer of the host's zone holds; else
+        those no host of its zone holds or is fetching (one copy crosses into a zone, then spreads inside)."""
+        near = [i for i, s in enumerate(free) if not self._away(s, host)]
+        close = np.flatnonzero(offers[near].any(axis=0)) if near else available[:0]
+        if len(close):
+            return close
+        members = self.members[int(self.zone[host])]
+        live = members[[self.present[m] for m in members]]
+        inside = (self.have[live] | self.asked[live]).any(axis=0)
+        return available[~inside[available]]
+
+    def _away(self, src: int, host: int) -> bool:
+        """With `zone_first`, a holder outside the host's zone (a seeder, or a host of another zone) is asked
+        only when no holder inside it is free; a tracker's random set has no such preference."""
+        return self.plan.peers == "zone_first" and (src >= self.n or self.zone[src] != self.zone[host])
 
     def host(self, host: int):
         """One host: wait for its agent to join, then download until it holds every piece."""

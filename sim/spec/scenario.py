@@ -132,8 +132,8 @@ class Network(Section):
     zone_link: PositiveRates | None = None
     """Each zone's link to the origin, shared by the zone's pulls (and its cache's fill), with every flow's
     rate max-min fair across the links it crosses (docs/zones.md). One rate for every zone, or a list
-    with one per zone (`fleet.zones` of them). Default: no limit. Pull only: push and p2p do not model it
-    yet."""
+    with one per zone (`fleet.zones` of them). Default: no limit. Pull and p2p (every byte entering a zone
+    from the seeders or another zone's hosts; docs/p2p.md); push does not model it yet."""
     def zone_links(self, zones: int) -> list[float]:
         """Each zone's link capacity (inf: no limit)."""
         if self.zone_link is None:

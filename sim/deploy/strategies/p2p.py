@@ -57,6 +57,7 @@ def plan(scenario: Scenario, spec: PeerStrategy, hosts: int, faults: HostFaults,
         zone=np.arange(hosts, dtype=np.int64) % scenario.fleet.zones,
         peers=spec.peers,
         download_share=download_share(spec.download_p99_slowdown, hosts, streams),
+        zone_link=None if net.zone_link is None else np.asarray(net.zone_links(scenario.fleet.zones), dtype=float),
         drop_at=None if drops is None else drops.at,
         rejoin=None if drops is None else drops.rejoin,
     )
