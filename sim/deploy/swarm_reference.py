@@ -254,7 +254,7 @@ class Swarm:
             return close
         members = self.members[int(self.zone[host])]
         live = members[[self.present[m] for m in members]]
-        inside = (self.have[live] | self.asked[live]).any(axis=0)
+        inside: np.ndarray = (self.have[live] | self.asked[live]).any(axis=0)
         return available[~inside[available]]
 
     def _away(self, src: int, host: int) -> bool:
