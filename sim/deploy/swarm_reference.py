@@ -254,7 +254,7 @@ class Swarm:
             return close
         members = self.members[int(self.zone[host])]
         live = members[[self.present[m] for m in members]]
-        inside: np.ndarray = (self.have[live] | self.asked[live]).any(axis=0)
+        inside = (self.have[live] | self.asked[live]).sum(axis=0) > 0  # held or on its way, per piece
         return available[~inside[available]]
 
     def _away(self, src: int, host: int) -> bool:
