@@ -273,3 +273,103 @@ def test_a_metric_window_other_than_the_interval_is_noted_as_read_as_the_interva
     assert (key in approximated) == noted
     if noted:
         assert approximated[key].startswith(f"the query's window ({window}) is read as the metric intervals")
+
+
+def with_metric_lines(metric: tuple[str, str], lines: str) -> str:
+    """The analysis with more lines in its one metric, after its thresholdRange (line 12 on)."""
+    name, bounds = metric
+    return analysis(metric).replace(f"      thresholdRange: {bounds}\n", f"      thresholdRange: {bounds}\n{lines}")
+
+
+def with_threshold_only(name: str, threshold: str) -> str:
+    """A metric with the deprecated `threshold` on line 11 and no thresholdRange."""
+    return ANALYSIS.format(name=name, bounds="{}", extra="").replace("      thresholdRange: {}\n",
+                                                                     f"      threshold: {threshold}\n")
+
+
+def test_a_metric_the_scenario_does_not_map_is_refused_with_the_mapping_to_write():
+    assert refused(analysis(("orders", "{max: 5}"))) == [(
+        10, 13, "spec.analysis.metrics[0].name",
+        "map this metric to a simulated measure in the scenario's `metrics:` section", "'orders'",
+        "metrics: {orders: {measure: <measure>, scale: <unit>}}, <measure> one of error_rate, success_rate, "
+        "error_rate_ratio, latency, latency_ratio, latency_p50, latency_p95, latency_p99")]
+
+
+@pytest.mark.parametrize("name, threshold, limit", [
+    # Flagger's built-in checks still read the deprecated `threshold`: a floor on the success rate ...
+    ("request-success-rate", "99", {"metric": "error_rate", "max": pytest.approx(0.01)}),
+    # ... and a ceiling on the P99 duration, in ms
+    ("request-duration", "500", {"metric": "latency", "quantile": "p99", "max": 0.5}),
+])
+def test_a_built_in_metric_reads_the_deprecated_threshold(name, threshold, limit):
+    out = imported(with_threshold_only(name, threshold))
+    assert out.gates == {name: {"semantics": "flagger", "interval": 60.0, **limit}}
+    assert notes(out.ignored) == {} and notes(out.approximated) == {}
+
+
+@pytest.mark.parametrize("text, where, got", [
+    (with_threshold_only("errors", "5"), (10, 7), "None"),  # only built-ins read `threshold`
+    (analysis(("errors", "5")), (11, 23), "5"),  # a range that is not a mapping
+    (analysis(("errors", "{floor: 1}")), (11, 23), "{'floor': 1}"),  # a mapping without min or max
+])
+def test_a_metric_without_a_usable_threshold_range_is_refused(text, where, got):
+    assert refused(text) == [(*where, "spec.analysis.metrics[0].thresholdRange",
+                              "a metric without thresholdRange fails only when its query returns nothing: give the "
+                              "range it must stay in", got, "thresholdRange: {min: ..., max: ...}")]
+
+
+def test_a_built_in_with_its_own_query_is_run_as_the_built_in_and_the_query_is_noted():
+    out = imported(with_metric_lines(SUCCESS, "      query: sum(rate(x[1m]))\n      templateVariables: {a: b}\n"
+                                              "      weight: 3\n"))
+    assert out.gates == {"request-success-rate": {"semantics": "flagger", "interval": 60.0, "metric": "error_rate",
+                                                  "max": pytest.approx(0.01)}}
+    assert notes(out.approximated) == {"spec.analysis.metrics[0].name": (
+        10, "Flagger runs request-success-rate as its built-in check: the templateRef or query is not used")}
+    not_run = "the query is not run: 'request-success-rate' is simulated (metrics:)"
+    assert notes(out.ignored) == {"spec.analysis.metrics[0].query": (12, not_run),
+                                  "spec.analysis.metrics[0].templateVariables": (13, not_run),
+                                  "spec.analysis.metrics[0].weight": (14, "no effect on the simulation")}
+
+
+TEMPLATE = "apiVersion: flagger.app/v1beta1\nkind: MetricTemplate\nmetadata: {name: error-rate}\nspec: {query: x}\n"
+
+
+@pytest.mark.parametrize("templates, allowed", [
+    ("", "none: give the file with the MetricTemplate"),
+    (TEMPLATE, "error-rate"),  # the templates there are
+])
+def test_a_template_ref_to_no_template_given_is_refused_with_those_there_are(templates, allowed):
+    given = objects_of(parse_yaml(templates, "t.yaml", documents=True), "t.yaml") if templates else []
+    text = with_metric_lines(("errors", "{max: 5}"), "      templateRef: {name: errs}\n")
+    with pytest.raises(ManifestError) as caught:
+        import_canary(canary_of(text), given, MEASURES, "pull")
+    assert [(p.line, p.column, p.path, p.message, p.got, p.allowed) for p in caught.value.problems] == [
+        (12, 27, "spec.analysis.metrics[0].templateRef.name", "no MetricTemplate of this name among the templates given",
+         "'errs'", allowed)]
+
+
+def test_a_custom_metric_from_a_template_is_simulated_and_its_query_noted():
+    given = objects_of(parse_yaml(TEMPLATE, "t.yaml", documents=True), "t.yaml")
+    text = with_metric_lines(("errors", "{max: 5}"), "      templateRef: {name: error-rate}\n")
+    out = import_canary(canary_of(text), given, MEASURES, "pull")
+    assert out.gates == {"errors": {"semantics": "flagger", "interval": 60.0, "metric": "error_rate", "max": 0.05}}
+    assert notes(out.ignored) == {"spec.analysis.metrics[0].templateRef": (
+        12, "the query is not run: 'errors' is simulated (metrics:)")}
+    assert notes(out.approximated) == {}
+
+
+@pytest.mark.parametrize("spec, problem", [
+    ("spec:\n  skipAnalysis: true\n" + ANALYSIS.format(name=SUCCESS[0], bounds=SUCCESS[1], extra="").removeprefix("spec:\n"),
+     (5, 17, "spec.skipAnalysis", "promotes every build without analysis: nothing to judge", "true", "false")),
+    (ANALYSIS.format(name=SUCCESS[0], bounds=SUCCESS[1], extra="    match: [{headers: {x: {exact: y}}}]\n"),
+     (9, 12, "spec.analysis.match", "A/B testing routes requests by header or cookie for a number of iterations: "
+      "not modelled", "match", "stepWeight or stepWeights")),
+    (ANALYSIS.format(name=SUCCESS[0], bounds=SUCCESS[1], extra="    iterations: 10\n"),
+     (9, 17, "spec.analysis.iterations", "blue/green switches all traffic at once after the iterations: not modelled",
+      "iterations: 10", "stepWeight or stepWeights")),
+    (ANALYSIS.format(name=SUCCESS[0], bounds=SUCCESS[1], extra="    sessionAffinity: {cookieName: x}\n"),
+     (9, 22, "spec.analysis.sessionAffinity", "session affinity pins users to a build: not modelled", "sessionAffinity",
+      "no sessionAffinity")),
+])
+def test_what_deploysim_does_not_model_is_refused_where_it_is_written(spec, problem):
+    assert refused(spec) == [problem]
