@@ -373,3 +373,41 @@ def test_a_custom_metric_from_a_template_is_simulated_and_its_query_noted():
 ])
 def test_what_deploysim_does_not_model_is_refused_where_it_is_written(spec, problem):
     assert refused(spec) == [problem]
+
+
+def test_no_threshold_is_flaggers_default_of_one_failed_check_and_noted():
+    out = imported(analysis().replace("    threshold: 2\n", ""))
+    assert out.rollout["steps"][0]["canary"]["threshold"] == 1
+    assert notes(out.approximated) == {"spec.analysis": (
+        6, "no threshold: Flagger's code rolls back at the first failed check (1)")}
+
+
+def test_a_threshold_of_one_is_kept_as_it_is():
+    out = imported(analysis().replace("    threshold: 2\n", "    threshold: 1\n"))
+    assert out.rollout["steps"][0]["canary"]["threshold"] == 1 and notes(out.approximated) == {}
+
+
+@pytest.mark.parametrize("value, got", [("0", "0"), ("1.5", "1.5"), ("true", "True"), ("two", "'two'"), ("-3", "-3")])
+def test_a_threshold_that_is_not_a_count_of_failed_checks_is_refused(value, got):
+    assert refused(analysis().replace("    threshold: 2\n", f"    threshold: {value}\n")) == [
+        (7, 16, "spec.analysis.threshold", "not a count of failed checks", got, "a whole number >= 1")]
+
+
+@pytest.mark.parametrize("metrics", ["", "    metrics: []\n"])
+def test_an_analysis_without_metrics_is_refused(metrics):
+    text = "spec:\n  analysis:\n    interval: 1m\n    threshold: 2\n    stepWeight: 50\n" + metrics
+    assert refused(text) == [(6, 5, "spec.analysis", "an analysis without metrics promotes every build: nothing to "
+                              "simulate", None, "metrics: [{name: request-success-rate, thresholdRange: {min: 99}}]")]
+
+
+def test_metrics_of_one_name_with_different_ranges_become_gates_of_their_own_and_say_where():
+    """The same name with another range is another gate (`-2`); with the same range, the same gate. Each
+    gate's origin is the metric it came from (where a later error about the gate points)."""
+    text = with_metric_lines(SUCCESS, "    - name: request-success-rate\n      thresholdRange: {min: 95}\n"
+                                      "    - name: request-success-rate\n      thresholdRange: {min: 99}\n")
+    out = imported(text)
+    assert out.rollout["steps"][0]["canary"]["gates"] == ["request-success-rate", "request-success-rate-2",
+                                                          "request-success-rate"]
+    assert out.gates["request-success-rate-2"]["max"] == pytest.approx(0.05)
+    assert out.origins[("gates", "request-success-rate-2")] == (SOURCE, 12, 7)
+    assert out.origins[("rollout", "steps", 0)] == (SOURCE, 6, 5)

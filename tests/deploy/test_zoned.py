@@ -279,3 +279,19 @@ def test_a_plan_without_zones_is_refused_by_the_zone_kernel():
     assert plan.zones is None
     with pytest.raises(ValueError, match=r"^this plan has no zones: it is a one-bottleneck wave \(sim.deploy.wave\)$"):
         zoned_wave(plan, 0.0)
+
+
+def test_a_subset_of_a_plan_keeps_each_chosen_hosts_own_numbers():
+    plan = plan_of(scenario(30, 3, faults=FAULTS[1], zone_link="200Mbps"), 30)
+    hosts = np.array([7, 2, 29])
+    part = plan.subset(hosts)
+    for field in ("pre", "signal_offset", "post", "fail_attempts"):
+        np.testing.assert_array_equal(getattr(part, field), getattr(plan, field)[hosts])
+    np.testing.assert_array_equal(part.zone_links().of_host, plan.zone_links().of_host[hosts])
+    assert part.size == plan.size and part.capacity == plan.capacity
+
+
+def test_a_one_bottleneck_plan_has_no_zones_to_give():
+    plan = plan_of(scenario(10, 1), 10)
+    with pytest.raises(ValueError, match="this plan has no zones: it is a one-bottleneck wave"):
+        plan.zone_links()
