@@ -271,6 +271,7 @@ def test_a_metric_window_other_than_the_interval_is_noted_as_read_as_the_interva
     approximated = {n.path: n.note for n in out.approximated if n.source == SOURCE}
     key = "spec.analysis.metrics[0].interval"
     assert (key in approximated) == noted
+    assert notes(out.ignored) == {}  # a metric's interval is read, never listed as without effect
     if noted:
         assert approximated[key].startswith(f"the query's window ({window}) is read as the metric intervals")
 
