@@ -33,6 +33,7 @@ class Reader:
 # The manifest's command -> its reader (sim.compare.folders.COMPARABLE lists the same kinds).
 READERS = {
     "run": Reader(fleet.measures, lambda folder: fleet.INTERVAL),
+    "run (sweep)": Reader(fleet.measures, lambda folder: fleet.INTERVAL),
     "run (releases)": Reader(releases.measures, lambda folder: releases.INTERVAL),
     "evaluate": Reader(evaluation.measures, evaluation.interval, verdicts=True),
     "sweep": Reader(evaluation.measures, evaluation.interval, verdicts=True, notes=sweep.notes),

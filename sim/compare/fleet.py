@@ -36,33 +36,53 @@ INTERVAL = (f"{CONFIDENCE:.0%} interval of the median over replications (order s
 
 
 def measures(folder: ResultsFolder) -> list[Measure]:
-    """Every measure of the folder, in the order of its summary."""
+    """Every measure of the folder, in the order of its summary; with `run --rollback`, the rollbacks'
+    times after them (at "N hosts, rollback"; rollback.csv keeps no replications, so no interval). In a
+    `run --sweep` folder every row is named by its point and strategy ("point | strategy")."""
     summary = folder.summary()
     runs = _replications(folder)
     out = []
     for row in summary.get("summary") or []:
-        strategy, size = str(row["strategy"]), int(row["fleet_size"])
-        at, own = f"{size:,} hosts", runs.get((strategy, size), {})
-        for name, unit, column, replicated, kind in MEASURES:
-            if row.get(column) in (None, "") and name in COUNTED_BYTES:
-                continue  # strategies that do not count these bytes (push; pull outside zones)
-            low, high = (median_interval if kind == MEDIAN else mean_interval)(own.get(replicated, []))
-            out.append(Measure(strategy, at, name, unit, number(row.get(column)), low, high, row.get("replications")))
+        out += _row_measures(row, runs.get(_key(row), {}))
+    for row in summary.get("rollback") or []:
+        out += _row_measures(row, {}, ", rollback")
     for crossing in summary.get("crossovers") or []:
-        out.append(Measure(f"{crossing['pull']} vs {crossing['push']}", "crossover", "fleet_hosts", "hosts",
-                           number(crossing.get("hosts"))))
+        who = f"{crossing['pull']} vs {crossing['push']}"
+        out.append(Measure(_named(crossing, who), "crossover", "fleet_hosts", "hosts", number(crossing.get("hosts"))))
     for strategy, seconds in (summary.get("per_added_host_s_at_scale") or {}).items():
         out.append(Measure(str(strategy), "at scale", "per_added_host_s", "s/host", number(seconds)))
     return out
 
 
-def _replications(folder: ResultsFolder) -> dict[tuple[str, int], dict[str, list[float]]]:
-    """Per strategy and fleet size, each column's values over replications ({} without the file)."""
+def _row_measures(row: dict, own: dict[str, list[float]], suffix: str = "") -> list[Measure]:
+    at = f"{int(row['fleet_size']):,} hosts{suffix}"
+    out = []
+    for name, unit, column, replicated, kind in MEASURES:
+        if row.get(column) in (None, "") and name in COUNTED_BYTES:
+            continue  # strategies that do not count these bytes (push; pull outside zones)
+        low, high = (median_interval if kind == MEDIAN else mean_interval)(own.get(replicated, []))
+        out.append(Measure(_named(row, str(row["strategy"])), at, name, unit, number(row.get(column)), low, high,
+                           row.get("replications")))
+    return out
+
+
+def _named(row: dict, who: str) -> str:
+    """`who`, led by the row's swept point in a `run --sweep` folder."""
+    return f"{row['point']} | {who}" if row.get("point") else who
+
+
+def _key(row: dict) -> tuple[str, str, int]:
+    return (str(row.get("point") or ""), str(row["strategy"]), int(float(row["fleet_size"])))
+
+
+def _replications(folder: ResultsFolder) -> dict[tuple[str, str, int], dict[str, list[float]]]:
+    """Per point (of a sweep), strategy and fleet size, each column's values over replications ({} without
+    the file)."""
     if not folder.has("replications.csv"):
         return {}
-    found: dict[tuple[str, int], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    found: dict[tuple[str, str, int], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for row in folder.read_csv("replications.csv"):
-        values = found[(row["strategy"], int(float(row["fleet_size"])))]
+        values = found[_key(row)]
         for *_, column, _kind in MEASURES:
             values[column].append(number(row.get(column)))  # empty: NaN (a time never reached)
     return found

@@ -16,7 +16,7 @@ from sim.errors import UserError
 from sim.report.folder import KINDS, ResultsFolder, open_folder
 from sim.results.output import FORMAT_NAME, manifest_text
 
-COMPARABLE = ("run", "run (releases)", "evaluate", "sweep", "bench")  # sim.compare.comparison.READERS reads each
+COMPARABLE = ("run", "run (releases)", "run (sweep)", "evaluate", "sweep", "bench")  # sim.compare.comparison.READERS reads each
 
 
 def open_pair(a: str | Path, b: str | Path) -> tuple[ResultsFolder, ResultsFolder]:

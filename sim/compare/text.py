@@ -13,8 +13,9 @@ SEPARATED = ("separated: the two intervals do not overlap (for one measure, abou
              "across many measures an occasional separation comes by chance); overlap is inconclusive, not equal; "
              "no interval: never called separated")
 # The manifest's command -> the headers of a row's subject and where in it (sim.compare.difference.Measure).
-SUBJECT = {"run": ("strategy", "fleet"), "run (releases)": ("statistic", "of"), "evaluate": ("policy", "of"),
-           "sweep": ("point", "of"), "bench": ("strategy", "fleet")}
+SUBJECT = {"run": ("strategy", "fleet"), "run (sweep)": ("point | strategy", "fleet"),
+           "run (releases)": ("statistic", "of"), "evaluate": ("policy", "of"), "sweep": ("point", "of"),
+           "bench": ("strategy", "fleet")}
 
 
 def value(unit: str, x: float) -> str:

@@ -91,3 +91,32 @@ def test_evaluation_table_shows_shares_in_percent(evaluation_runs):
     assert result.exit_code == 0, result.output
     assert "false_rollback_rate" in result.stdout and "%" in result.stdout and " pp" in result.stdout
     assert '<script>alert("p")</script>' in result.stdout  # a policy's name prints as itself
+
+
+def test_sweeps_with_rollbacks_compare_every_point_strategy_and_size(tmp_path):
+    """`run --sweep ... --rollback` folders: each row is named `point | strategy`, the deploys' numbers are
+    summary.json's with their intervals (6 replications), the rollbacks' are rollback's at 'N hosts,
+    rollback' (no interval: rollback.csv keeps no replications)."""
+    from tests.compare.conftest import FLEET
+
+    (tmp_path / "fleet.yaml").write_text(FLEET)
+    folders = {}
+    for name, flags in {"a": ["--seed", 1], "b": ["--seed", 1, "--set", "faults.down=10%"]}.items():
+        folders[name] = tmp_path / name
+        result = invoke("run", tmp_path / "fleet.yaml", "--out", folders[name], "--workers", "2", "--rollback",
+                        "--sweep", "network.deploy_egress=1Gbps,20Mbps", *flags)
+        assert result.exit_code == 0, result.output
+    data = compare_json(folders["a"], folders["b"])
+    rows = {(r["subject"], r["at"], r["measure"]): r for r in data["differences"]}
+    for side in ("a", "b"):
+        summary = json.loads((folders[side] / "summary.json").read_text())["results"]
+        for row in summary["summary"]:
+            found = rows[(f"{row['point']} | {row['strategy']}", f"{row['fleet_hosts']:,} hosts", "max_s")]
+            assert found[side] == row["max_s"] and found[f"{side}_low"] is not None
+        for row in summary["rollback"]:
+            found = rows[(f"{row['point']} | {row['strategy']}", f"{row['fleet_hosts']:,} hosts, rollback", "max_s")]
+            assert found[side] == row["max_s"] and found[f"{side}_low"] is None
+    subjects = {r["subject"] for r in data["differences"]}
+    assert subjects == {f"network.deploy_egress={egress} | {who}" for egress in ("1Gbps", "20Mbps")
+                        for who in ("rsync-2", "pull", "pull vs rsync-2")}  # each point's strategies and crossover
+    assert data["kind"] == "run (sweep)" and [c["key"] for c in data["changed_settings"]] == ["faults.down"]
