@@ -93,10 +93,8 @@ def test_run_rollback_writes_and_prints_the_comparison(tmp_path):
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "plain" / "summary.csv"), summary)  # deploys unchanged
 
 
-def test_rollback_is_refused_for_a_rollout_scenario_and_with_sweep(tmp_path):
+def test_rollback_is_refused_for_a_rollout_scenario(tmp_path):
+    """(With --sweep it is accepted: tests/commands/test_run_sweep.py.)"""
     (tmp_path / "release.yaml").write_text(RELEASE)
     result = invoke("run", tmp_path / "release.yaml", "--rollback")
     assert result.exit_code == 2 and "--rollback" in result.stderr and "rollout.rollback" in result.stderr
-    (tmp_path / "fleet.yaml").write_text(FLEET)
-    result = invoke("run", tmp_path / "fleet.yaml", "--rollback", "--sweep", "faults.down=0,1%")
-    assert result.exit_code == 2 and "--rollback" in result.stderr
