@@ -59,9 +59,10 @@ def test_engines_agree_behind_zone_links_within_the_stated_bound(peers, hosts, z
 
 @pytest.mark.parametrize("engine", [run_swarm, reference_swarm])
 def test_a_zone_first_scheduler_beats_random_peers_behind_slow_links(engine):
-    """Two zones of 20 behind 20 MB/s: random peers pull about half their pieces across the link; a zone-first
-    scheduler brings each piece in once and spreads it inside (measured 7-13x faster)."""
-    random, first = (np.max(engine(behind(40, 2, 20 * MB, peers, pieces=16), 0.0).done) for peers in PEERS)
+    """Two zones of 15 behind 20 MB/s: random peers pull about half their pieces across the link; a zone-first
+    scheduler brings each piece in once and spreads it inside (measured 6.4x faster in the fast engine,
+    8.2x in the piece-level model)."""
+    random, first = (np.max(engine(behind(30, 2, 20 * MB, peers, pieces=16), 0.0).done) for peers in PEERS)
     assert first * 4 < random
 
 
