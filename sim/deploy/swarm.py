@@ -32,7 +32,7 @@ import math
 import numpy as np
 
 from sim.deploy.swarm_links import ZoneLinks
-from sim.deploy.swarm_plan import PEER_SET, SwarmPlan, SwarmTimes
+from sim.deploy.swarm_plan import SwarmPlan, SwarmTimes, peer_set_outside
 
 
 def round_length(plan: SwarmPlan) -> float:
@@ -204,12 +204,7 @@ def cross_zone_share(plan: SwarmPlan) -> float:
         return 0.0
     counts = np.bincount(joining)
     counts = counts[counts > 0]
-    if plan.peers == "zone_first":
-        peer_set = min(PEER_SET, hosts - 1)
-        other = np.maximum(0, peer_set - (counts - 1)) / peer_set
-    else:
-        other = (hosts - counts) / (hosts - 1)
-    return float((counts * other).sum() / hosts)
+    return float((counts * peer_set_outside(counts, plan.peers)).sum() / hosts)
 
 
 def _reachable(distinct: float, from_seeders: float, pieces: int, selection: str) -> int:

@@ -15,8 +15,9 @@ The budget is the link's round (link x round length / piece; in the round a zone
 part of the round after the join) plus what earlier rounds left unused while the zone had hosts in the
 swarm, at most a round's worth or one piece (so a link slower than a piece a round still moves whole
 pieces). A host that finishes in a round whose budget it drew beyond the bank ends no earlier than that
-part of the round, so no zone imports the build faster than F / link from its first host's join. The piece-level model (`sim.deploy.swarm_reference`) shares
-each zone's link among the flows entering it; tests/deploy/test_p2p_zone_links.py holds the two together.
+part of the round, so no zone imports the build faster than F / link from its first host's join. The
+piece-level model (`sim.deploy.swarm_reference`) shares each zone's link among the flows entering it;
+tests/deploy/test_p2p_zone_links.py holds the two together.
 Links out of a zone are not limited (links are full duplex; what leaves one zone enters another).
 """
 
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.deploy.swarm_plan import SwarmPlan
+from sim.deploy.swarm_plan import SwarmPlan, peer_set_outside
 
 
 @dataclass
@@ -118,4 +119,4 @@ def outside_shares(plan: SwarmPlan, zones: int) -> np.ndarray:
         return np.zeros(zones)
     if plan.peers == "zone_first":  # a zone-first scheduler fetches from outside only what its zone lacks:
         return np.zeros(zones)       # those crossings are the zone's new pieces, counted as such
-    return (hosts - counts) / (hosts - 1)
+    return peer_set_outside(counts, plan.peers)

@@ -16,6 +16,18 @@ PEER_SET = 50
 """Peers a tracker hands out (the BitTorrent tracker protocol's default `numwant`; docs/sources.md)."""
 
 
+def peer_set_outside(counts: np.ndarray, peers: str) -> np.ndarray:
+    """Per zone (`counts`: the hosts of each zone that join, two or more in all), the share of a host's
+    peer set in other zones: (J - n_z) / (J - 1) from a tracker's random set (J hosts join, n_z in zone
+    z); with `zone_first`, the part of the set (PEER_SET, or every other host when fewer) that its own
+    zone cannot fill."""
+    hosts = counts.sum()
+    if peers == "zone_first":
+        peer_set = min(PEER_SET, hosts - 1)
+        return np.maximum(0, peer_set - (counts - 1)) / peer_set
+    return (hosts - counts) / (hosts - 1)
+
+
 def pieces_of(size: float, piece_size: float) -> int:
     """The build cut into equal pieces of at most `piece_size` bytes: how many."""
     return max(1, math.ceil(size / piece_size - 1e-9))
