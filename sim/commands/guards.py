@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping
 
@@ -165,9 +165,12 @@ def check(loaded, costs: Mapping[str, list[Cost]], have: Budget, environ: Mappin
         raise UserError(problems)
 
 
-def fleet_costs(scenario, workers: int, writes: bool, remote: bool = False) -> dict[str, list[Cost]]:
+def fleet_costs(scenario, workers: int, writes: bool, remote: bool = False, rollback: bool = False
+                ) -> dict[str, list[Cost]]:
     """A fleet-growth run: every strategy at every fleet size, `replications` times (`sim.commands.run`);
-    `remote`: the deploys run elsewhere (Dask), so only what this process keeps and writes counts."""
+    `remote`: the deploys run elsewhere (Dask), so only what this process keeps and writes counts;
+    `rollback` (run --rollback): as many deploys again, each moving no bytes, counted as deploys (an upper
+    bound on the time)."""
     sizes = scenario.fleet_sizes()
     strategies, replications = len(scenario.strategies), scenario.replications
     jobs = strategies * len(sizes) * replications
@@ -186,6 +189,8 @@ def fleet_costs(scenario, workers: int, writes: bool, remote: bool = False) -> d
              f"{jobs:,} deploys ({strategies} strategies x {span} x {replications:,} replications) "
              f"on {_workers(workers)}", ("replications",) if replications > 1 else size_key)]
     time += [Cost(kept * HOST_ROW_SECONDS, f"{kept:,} host rows", ("output", "host_rows"), ROWS_ADVICE)]
+    if rollback:
+        time = [replace(c, amount=2 * c.amount) for c in time]
     disk = [Cost(kept * HOST_ROW_CSV_BYTES, f"hosts.csv of {kept:,} rows", ("output", "host_rows"), ROWS_ADVICE)
             ] if writes else []
     return {"memory": memory, "time": time, "disk": disk}

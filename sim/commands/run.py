@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import Executor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -93,9 +93,7 @@ def guard(loaded: LoadedScenario, workers: int | None, out: str | None, remote: 
                                      remote)
     else:
         jobs = len(scenario.strategies) * len(scenario.fleet_sizes()) * scenario.replications * (1 + rollback)
-        costs = guards.fleet_costs(scenario, workers or default_workers(jobs), out is not None, remote)
-        if rollback:  # as many deploys again, each moving no bytes: count them as deploys (an upper bound)
-            costs = {**costs, "time": [replace(c, amount=2 * c.amount) for c in costs["time"]]}
+        costs = guards.fleet_costs(scenario, workers or default_workers(jobs), out is not None, remote, rollback)
     guards.check(loaded, costs, guards.budget(out))
 
 

@@ -177,9 +177,7 @@ def guard(points: list[LoadedScenario], workers: int, out: str | None, remote: b
     """Refuse a sweep this machine cannot hold or finish: its memory at the largest point, its time and
     disk the sums over points (with `rollback`, each point's time twice: as many deploys again)."""
     writes = out is not None
-    costs = [guards.fleet_costs(p.scenario, workers, writes, remote) for p in points]
-    if rollback:
-        costs = [{**cost, "time": [replace(c, amount=2 * c.amount) for c in cost["time"]]} for cost in costs]
+    costs = [guards.fleet_costs(p.scenario, workers, writes, remote, rollback) for p in points]
     largest = max(range(len(points)), key=lambda i: sum(c.amount for c in costs[i]["memory"]))
     combined = {"memory": costs[largest]["memory"], "disk": [c for cost in costs for c in cost["disk"]],
                 "time": [replace(c, what=f"point {i + 1}: {c.what}") for i, cost in enumerate(costs) for c in cost["time"]]}
