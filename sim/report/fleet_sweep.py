@@ -42,9 +42,7 @@ def context(folder: ResultsFolder) -> dict:
 def _answer(point: str, rows: list[dict], largest, crossovers: list[dict], rolled: list[dict]) -> dict:
     """'fastest at 100,010 hosts: consul-pull, 8 min 06 s (then ...); consul-pull overtakes rsync-32 from
     about 184 hosts'; with `run --sweep --rollback`, the point's rollbacks at that size, fastest first."""
-    at = sorted((row for row in rows if row["point"] == point and row["fleet_size"] == largest),
-                key=lambda row: formats.number(row["max"]))
-    times = ", then ".join(f"{row['strategy']} {formats.duration(row['max'])}" for row in at)
+    at = _fastest_first(rows, point, largest)
     crossings = []
     for c in crossovers:
         if c.get("point") != point:
@@ -52,11 +50,20 @@ def _answer(point: str, rows: list[dict], largest, crossovers: list[dict], rolle
         hosts = c.get("hosts")
         crossings.append(f"{c['pull']} overtakes {c['push']} from about {formats.hosts(hosts)} hosts" if hosts is not None
                          else f"{c['pull']} vs {c['push']}: {c.get('note', '')}")
-    back = sorted((row for row in rolled if row["point"] == point and row["fleet_size"] == largest),
-                  key=lambda row: formats.number(row["max"]))
-    return {"point": point, "times": times, "crossings": crossings,
+    return {"point": point, "times": _in_turn(at), "crossings": crossings,
             "fastest": at[0]["strategy"] if at else "", "max": at[0]["max"] if at else None,
-            "rollback": ", then ".join(f"{row['strategy']} {formats.duration(row['max'])}" for row in back)}
+            "rollback": _in_turn(_fastest_first(rolled, point, largest))}
+
+
+def _fastest_first(rows: list[dict], point: str, largest) -> list[dict]:
+    """The point's rows at the largest fleet size, the shortest `max` first."""
+    return sorted((row for row in rows if row["point"] == point and row["fleet_size"] == largest),
+                  key=lambda row: formats.number(row["max"]))
+
+
+def _in_turn(rows: list[dict]) -> str:
+    """'consul-pull 8 min 06 s, then rsync-32 1 h 02 min'."""
+    return ", then ".join(f"{row['strategy']} {formats.duration(row['max'])}" for row in rows)
 
 
 def _row(row: dict) -> dict:
