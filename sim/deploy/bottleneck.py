@@ -9,6 +9,8 @@ expected to be updated (a down host moves no bytes), cap = min(per_flow, host_do
 
 - push, k = `parallel` slots:
   - deploy egress: n·F / deploy_egress
+  - zone link (`network.zone_link`): n_z·F / link_z for the zone z where that is largest, n_z its
+    expected updated hosts (every push to a host of zone z crosses its link)
   - per-flow cap or host download (whichever is smaller): F / cap, one host's transfer
   - per-host fixed costs: connect + scan + activation, one host's
   - slots (only when N > k): (W + n·F/cap) / k. Every host holds a slot for its fixed costs and its
@@ -104,7 +106,8 @@ def push_bounds(scenario: Scenario, spec: PushStrategy, hosts: int) -> tuple[Bou
     scan = spec.scan_per_file * scenario.artifact.files
     fixed = median_of(spec.connect) + scan + median_of(spec.activation)
     one = transfer(size, net.per_flow, net.host_download)
-    found = [Bound("deploy egress", n * size / net.deploy_egress), one, Bound(FIXED, fixed)]
+    found = [Bound("deploy egress", n * size / net.deploy_egress), *zone_link(scenario, hosts, size, 0.0), one,
+             Bound(FIXED, fixed)]
     if hosts > spec.parallel:
         mean = mean_of(spec.connect) + scan + mean_of(spec.activation)
         spread = (variance_of(spec.connect) + variance_of(spec.activation)) ** 0.5
@@ -158,8 +161,15 @@ def zone_bounds(scenario: Scenario, spec: PullStrategy, hosts: int, s: float) ->
         fill = max(size / min(net.per_flow, net.origin_egress, link) for _, link in per_zone)
         busiest = max(count for count, _ in per_zone) * keep
         return (Bound("cache egress", s + fill + busiest * size / spec.zone_cache),)
-    if net.zone_link is None:
+    return zone_link(scenario, hosts, size, s)
+
+
+def zone_link(scenario: Scenario, hosts: int, size: float, s: float) -> tuple[Bound, ...]:
+    """The busiest zone's link when each of its hosts' `size` bytes cross it, after `s` (none without links)."""
+    if scenario.network.zone_link is None:
         return ()
+    keep = 1.0 - scenario.faults.down
+    per_zone = zip(zone_hosts(scenario, hosts), scenario.network.zone_links(scenario.fleet.zones))
     return (Bound("zone link", s + max(count * keep * size / link for count, link in per_zone)),)
 
 

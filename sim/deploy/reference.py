@@ -4,6 +4,10 @@ This is what a competent user would write, and the yardstick for the fast engine
 to the same per-host times on the same plan, and the benchmark measures the speed-up. It is not a
 strawman: the shared bottleneck keeps a processor-sharing virtual clock, so each arrival or finish
 costs O(log N) (a heap of finish tags and one pending wake-up), not a recomputation of every flow.
+
+Behind zone links (a push plan with `zones`) the transfers share the deploy host's egress and their zones'
+links, and `ZonedLinks` sets every flow's rate by max-min fairness over the whole topology
+(`sim.deploy.maxmin`, flow by flow) at every arrival and finish: O(flows^2) per event, for small fleets.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import heapq
 import numpy as np
 import simpy
 
-from sim.deploy.plan import WavePlan, WaveTimes
+from sim.deploy.maxmin import max_min_rates
+from sim.deploy.plan import WavePlan, WaveTimes, Zones
 
 
 class SharedLink:
@@ -34,8 +39,8 @@ class SharedLink:
         self.vtime += (now - self.clock) * self._rate()
         self.clock = now
 
-    def transfer(self, size: float) -> simpy.Event:
-        """An event that fires when `size` bytes have gone through."""
+    def transfer(self, size: float, host: int) -> simpy.Event:
+        """An event that fires when `size` bytes have gone through (to any host: one link for all)."""
         self._advance()
         done = self.env.event()
         heapq.heappush(self.flows, (self.vtime + size, self.order, done))
@@ -57,6 +62,56 @@ class SharedLink:
         tag, _, done = heapq.heappop(self.flows)
         self.vtime = tag
         done.succeed()
+        self._schedule()
+
+
+class ZonedLinks:
+    """The deploy host's egress and one link per zone; a host's transfer crosses the egress and its zone's
+    link, capped by `flow_cap`, at the max-min fair rate of the moment."""
+
+    def __init__(self, env: simpy.Environment, capacity: float, flow_cap: float, zones: Zones):
+        if zones.cache > 0 or zones.by_zone:
+            raise ValueError("caches and zone-by-zone pulls are sim.deploy.zoned_reference's to model")
+        self.env, self.flow_cap, self.zones = env, flow_cap, zones
+        self.capacity = [capacity, *zones.link]  # link 0: the egress; link 1 + z: zone z's link
+        self.flows: list[list] = []  # [bytes left, links crossed, event], in arrival order
+        self.clock = env.now
+        self.rates = np.zeros(0)
+        self.generation = 0
+
+    def _advance(self) -> None:
+        now = self.env.now
+        for flow, rate in zip(self.flows, self.rates):
+            flow[0] -= (now - self.clock) * rate
+        self.clock = now
+
+    def transfer(self, size: float, host: int) -> simpy.Event:
+        self._advance()
+        done = self.env.event()
+        self.flows.append([size, [0, 1 + int(self.zones.of_host[host])], done])
+        self._schedule()
+        return done
+
+    def _schedule(self) -> None:
+        self.generation += 1
+        self.rates = max_min_rates([links for _, links, _ in self.flows], self.capacity,
+                                   [self.flow_cap] * len(self.flows)) if self.flows else np.zeros(0)
+        if self.flows:
+            delay = min(max(left, 0.0) / rate for (left, _, _), rate in zip(self.flows, self.rates))
+            self.env.process(self._wake(delay, self.generation))
+
+    def _wake(self, delay: float, generation: int):
+        yield self.env.timeout(delay)
+        if generation != self.generation:
+            return
+        self._advance()
+        size = max(left for left, _, _ in self.flows) if self.flows else 0.0
+        finished = [f for f in self.flows if f[0] <= 1e-9 * max(size, 1.0)]
+        if not finished:  # rounding left the first finisher a hair short: it is the one
+            finished = [min(self.flows, key=lambda f: f[0])]
+        for flow in finished:
+            self.flows.remove(flow)
+            flow[2].succeed()
         self._schedule()
 
 
@@ -82,7 +137,7 @@ class _Granted:
         return False
 
 
-def host(env, h, plan: WavePlan, slots, link: SharedLink, times: dict):
+def host(env, h, plan: WavePlan, slots, link: "SharedLink | ZonedLinks", times: dict):
     """One host: take a slot, fail or do the work, retry after back-off until it succeeds or gives up."""
     for attempt in range(1, 2 + len(plan.backoff)):
         with slots.request() as slot:
@@ -94,7 +149,7 @@ def host(env, h, plan: WavePlan, slots, link: SharedLink, times: dict):
                 times["signal"][h] = env.now + plan.signal_offset[h]
                 yield env.timeout(plan.pre[h])
                 times["transfer_start"][h] = env.now
-                yield link.transfer(plan.size)
+                yield link.transfer(plan.size, h)
                 times["transfer_end"][h] = env.now
                 yield env.timeout(plan.post[h])
                 times["done"][h] = env.now
@@ -108,8 +163,12 @@ def deploy(env, plan: WavePlan, times: dict):
     if plan.signal_delay > 0:
         yield env.timeout(plan.signal_delay)
     slots = Unlimited(env) if plan.slots >= plan.hosts else simpy.Resource(env, capacity=plan.slots)
-    link = SharedLink(env, plan.capacity, plan.flow_cap)
-    link.clock = env.now
+    link: SharedLink | ZonedLinks
+    if plan.zones is None:
+        link = SharedLink(env, plan.capacity, plan.flow_cap)
+        link.clock = env.now
+    else:
+        link = ZonedLinks(env, plan.capacity, plan.flow_cap, plan.zones)
     for h in range(plan.hosts):
         env.process(host(env, h, plan, slots, link, times))
 

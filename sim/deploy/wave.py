@@ -81,6 +81,44 @@ def _first_attempts_at_once(t0, order, fail_attempts, fail_cost, attempts, attem
 
 
 @njit(cache=True, error_model="numpy")
+def fill_rates(count, ceiling, own_link, via_origin, origin_cap):
+    """Max-min rates of classes of identical flows in this topology: class k has count[k] flows, each
+    with ceiling[k], crossing a link of its own (own_link[k], inf: none; a zone's link or its cache's
+    egress, which no other class crosses) and, when via_origin[k], the origin's uplink shared by every
+    such class. Returns each class's per-flow rate (0 for empty classes)."""
+    rate = np.zeros(len(count))
+    fill_into(count, ceiling, own_link, via_origin, origin_cap, rate, np.zeros(len(count), np.bool_))
+    return rate
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def fill_into(count, ceiling, own_link, via_origin, origin_cap, rate, settled):
+    """`fill_rates` into `rate` (`settled` is work space). Progressive filling on this topology: alone, a
+    class would rise to its limit min(ceiling, own link / count); classes crossing the origin rise
+    together to the origin's fair share, and those whose limit is below it stop there, leaving more to
+    the rest, until no limit is below the share: the rest get the share."""
+    sharing, left = 0.0, origin_cap
+    for k in range(len(count)):
+        rate[k] = min(ceiling[k], own_link[k] / count[k]) if count[k] > 0 else 0.0
+        settled[k] = count[k] == 0 or not via_origin[k]
+        if not settled[k]:
+            sharing += count[k]
+    while sharing > 0:
+        share = left / sharing
+        stopped = False
+        for k in range(len(count)):
+            if not settled[k] and rate[k] <= share:
+                settled[k], stopped = True, True
+                left -= count[k] * rate[k]
+                sharing -= count[k]
+        if not stopped:
+            for k in range(len(count)):
+                if not settled[k]:
+                    rate[k] = share
+            break
+
+
+@njit(cache=True, error_model="numpy")
 def run_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size, capacity, flow_cap, order):
     """Simulate one wave; returns (attempt_start, transfer_start, transfer_end, done, attempts).
 
@@ -88,7 +126,21 @@ def run_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size, capa
     1 + len(backoff) attempts and keeps NaN times. `attempt_start` is when its successful attempt began.
     `order` is argsort(pre) when slots >= hosts (numpy's sort beats a compiled one here), else empty.
     """
+    return run_zoned_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size, capacity, flow_cap,
+                          order, np.zeros(len(pre), np.int64), np.full(1, np.inf))
+
+
+@njit(cache=True, error_model="numpy")
+def run_zoned_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size, capacity, flow_cap, order,
+                   zone, link_cap):
+    """`run_wave` with zone links (push through `network.zone_link`): host h's transfer also crosses its
+    zone's link (`link_cap[zone[h]]`, inf: no limit), and rates are max-min fair across the bottleneck
+    and the links (`fill_rates`). A zone's flows share one link and one ceiling, so they get the same
+    rate and finish in the order they started: one virtual clock per zone, O(zones) per event. With one
+    zone and no limit this is the one-bottleneck wave number for number: the rate is min(flow_cap,
+    capacity / n), computed by the same operations."""
     n = len(pre)
+    zones = len(link_cap)
     attempt_start, t_start, t_end, done = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     attempts = np.zeros(n, np.int64)
     max_attempts = 1 + len(backoff)
@@ -108,10 +160,18 @@ def run_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size, capa
                                                   h_time, h_key, hsize)
         next_host = n
     next_arrival = 0
-    # the bottleneck: flows in FIFO order with their virtual finish tags; `rate` is each flow's share
+    # each zone's flows in FIFO order (a block of the shared arrays per zone, sized by its hosts) with
+    # their virtual finish tags; `rate[z]` is each flow's share, `t_depart[z]` when its head finishes
+    first = np.zeros(zones + 1, np.int64)
+    for h in range(n):
+        first[zone[h] + 1] += 1
+    first = np.cumsum(first)
     fifo_host, fifo_tag = np.empty(n, np.int64), np.empty(n)
-    f_head, f_tail = 0, 0
-    vtime, v_clock, rate, t_depart = 0.0, t0, 0.0, np.inf
+    f_head, f_tail = first[:zones].copy(), first[:zones].copy()
+    vtime, rate, t_depart = np.zeros(zones), np.zeros(zones), np.full(zones, np.inf)
+    count, ceiling, via_origin = np.zeros(zones), np.full(zones, flow_cap), np.ones(zones, np.bool_)
+    settled = np.zeros(zones, np.bool_)
+    v_clock = t0
     free, now = min(slots, n), t0
     while True:
         while free > 0 and (next_host < n or ready_head < ready_tail):  # hand free slots to waiting hosts
@@ -130,12 +190,20 @@ def run_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size, capa
                 hsize = _push(h_time, h_key, hsize, now + pre[h], _ARRIVE, h)
         t_static = t0 + pre[arrivals[next_arrival]] if next_arrival < len(arrivals) else np.inf
         t_heap = h_time[0] if hsize > 0 else np.inf
-        if t_depart == np.inf and t_heap == np.inf and t_static == np.inf:
+        finishing, t_finish = 0, t_depart[0]
+        for z in range(1, zones):
+            if t_depart[z] < t_finish:
+                finishing, t_finish = z, t_depart[z]
+        if t_finish == np.inf and t_heap == np.inf and t_static == np.inf:
             break
-        if t_depart <= t_heap and t_depart <= t_static:  # a flow finishes
-            now, vtime, v_clock = t_depart, fifo_tag[f_head], t_depart
-            h = fifo_host[f_head]
-            f_head += 1
+        if t_finish <= t_heap and t_finish <= t_static:  # a flow finishes
+            z = finishing
+            for k in range(zones):
+                if k != z:
+                    vtime[k] += (t_finish - v_clock) * rate[k]
+            now, vtime[z], v_clock = t_finish, fifo_tag[f_head[z]], t_finish
+            h = fifo_host[f_head[z]]
+            f_head[z] += 1
             t_end[h] = now
             done[h] = now + post[h]
             if not unlimited:
@@ -146,12 +214,14 @@ def run_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size, capa
                 next_arrival += 1
             else:
                 t, kind, h, hsize = _pop(h_time, h_key, hsize)
-            vtime += (t - v_clock) * rate
+            for k in range(zones):
+                vtime[k] += (t - v_clock) * rate[k]
             now, v_clock = t, t
             if kind == _ARRIVE:
+                z = zone[h]
                 t_start[h] = now
-                fifo_host[f_tail], fifo_tag[f_tail] = h, vtime + size
-                f_tail += 1
+                fifo_host[f_tail[z]], fifo_tag[f_tail[z]] = h, vtime[z] + size
+                f_tail[z] += 1
             elif kind == _RETRY:
                 ready[ready_tail] = h
                 ready_tail += 1
@@ -159,8 +229,15 @@ def run_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size, capa
                 free += 1
                 if kind == _SLOT_FREE_FAILED and attempts[h] < max_attempts:
                     hsize = _push(h_time, h_key, hsize, now + backoff[attempts[h] - 1], _RETRY, h)
-                continue  # the bottleneck did not change
-        active = f_tail - f_head
-        rate = min(flow_cap, capacity / active) if active > 0 else 0.0
-        t_depart = v_clock + max(fifo_tag[f_head] - vtime, 0.0) / rate if active > 0 else np.inf
+                continue  # no link changed
+        if zones == 1:  # one link behind the bottleneck: min(a, b) / n is min(a / n, b / n) to the bit
+            active = f_tail[0] - f_head[0]
+            rate[0] = min(flow_cap, min(link_cap[0], capacity) / active) if active > 0 else 0.0
+        else:
+            for k in range(zones):
+                count[k] = f_tail[k] - f_head[k]
+            fill_into(count, ceiling, link_cap, via_origin, capacity, rate, settled)
+        for k in range(zones):
+            active = f_tail[k] - f_head[k]
+            t_depart[k] = v_clock + max(fifo_tag[f_head[k]] - vtime[k], 0.0) / rate[k] if active > 0 else np.inf
     return attempt_start, t_start, t_end, done, attempts

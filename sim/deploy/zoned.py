@@ -18,10 +18,14 @@ the same links with the same ceiling, so they get the same rate, and being the s
 the order they started: one virtual clock per class finds each finish, and progressive filling runs
 over classes, not flows. Every link but the origin's belongs to one class (a zone's link carries its
 pulls or its cache's fill, never both; a cache's egress its zone's pulls), which makes the filling a
-short loop (`fill_rates`): O(classes) per event, O(N log N) a wave. With no zone links and no caches
-every flow crosses the origin alone, and this is the one-bottleneck wave (`sim.deploy.wave`) exactly;
-tests/deploy/test_zoned.py holds the two together and this kernel to a flow-by-flow simulation
+short loop (`sim.deploy.wave.fill_rates`): O(classes) per event, O(N log N) a wave. With no zone links
+and no caches every flow crosses the origin alone, and this is the one-bottleneck wave (`sim.deploy.wave`)
+exactly; tests/deploy/test_zoned.py holds the two together and this kernel to a flow-by-flow simulation
 (`sim.deploy.zoned_reference`).
+
+Push (slots < hosts) has no caches and no zone-by-zone signal: its hosts wait for rsync slots, so
+arrivals are not closed-form, and the slotted wave runs with a virtual clock per zone
+(`sim.deploy.wave.run_zoned_wave`).
 
 Zone by zone (`by_zone: true` on a pull strategy): the key is written for zone 0 first; zone z + 1 is
 signalled when every host of zone z is done or has given up. Flows of two zones then never overlap, so
@@ -39,46 +43,9 @@ from numba import njit
 
 from sim.deploy.plan import WavePlan, WaveTimes
 from sim.deploy.strategies.p2p import join_delays
+from sim.deploy.wave import fill_into, run_zoned_wave
 
 _NONE = -1  # a cache fill's place in a class's FIFO (no host)
-
-
-@njit(cache=True, error_model="numpy")
-def fill_rates(count, ceiling, own_link, via_origin, origin_cap):
-    """Max-min rates of classes of identical flows in this topology: class k has count[k] flows, each
-    with ceiling[k], crossing a link of its own (own_link[k], inf: none; a zone's link or its cache's
-    egress, which no other class crosses) and, when via_origin[k], the origin's uplink shared by every
-    such class. Returns each class's per-flow rate (0 for empty classes)."""
-    rate = np.zeros(len(count))
-    _fill(count, ceiling, own_link, via_origin, origin_cap, rate, np.zeros(len(count), np.bool_))
-    return rate
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _fill(count, ceiling, own_link, via_origin, origin_cap, rate, settled):
-    """`fill_rates` into `rate` (`settled` is work space). Progressive filling on this topology: alone, a
-    class would rise to its limit min(ceiling, own link / count); classes crossing the origin rise
-    together to the origin's fair share, and those whose limit is below it stop there, leaving more to
-    the rest, until no limit is below the share: the rest get the share."""
-    sharing, left = 0.0, origin_cap
-    for k in range(len(count)):
-        rate[k] = min(ceiling[k], own_link[k] / count[k]) if count[k] > 0 else 0.0
-        settled[k] = count[k] == 0 or not via_origin[k]
-        if not settled[k]:
-            sharing += count[k]
-    while sharing > 0:
-        share = left / sharing
-        stopped = False
-        for k in range(len(count)):
-            if not settled[k] and rate[k] <= share:
-                settled[k], stopped = True, True
-                left -= count[k] * rate[k]
-                sharing -= count[k]
-        if not stopped:
-            for k in range(len(count)):
-                if not settled[k]:
-                    rate[k] = share
-            break
 
 
 @njit(cache=True, error_model="numpy")
@@ -158,7 +125,7 @@ def run_zoned(arrival, order, zone, zones, origin_cap, link_cap, cache_cap, size
                 t_start[h] = now
         for k in range(classes):
             count[k] = 0.0 if blocked[k] else tail[k] - head[k]
-        _fill(count, ceiling, own_link, via_origin, origin_cap, rate, settled)
+        fill_into(count, ceiling, own_link, via_origin, origin_cap, rate, settled)
     return t_start, t_end, fills
 
 
@@ -173,8 +140,11 @@ def arrivals(plan: WavePlan, start: float) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def zoned_wave(plan: WavePlan, start: float) -> WaveTimes:
-    """Run a pull plan with `plan.zones`; times as the one-bottleneck wave's, plus origin bytes."""
+    """Run a plan with `plan.zones`; times as the one-bottleneck wave's, plus origin bytes (the bytes the
+    origin, or a push's deploy host, sent)."""
     zones = plan.zone_links()
+    if plan.slots < plan.hosts:
+        return slotted_wave(plan, start)
     n = plan.hosts
     attempt_start, t_start, t_end = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     attempts = np.zeros(n, np.int64)
@@ -197,6 +167,20 @@ def zoned_wave(plan: WavePlan, start: float) -> WaveTimes:
             zones.key_write if zones.by_zone else 0.0)
     origin = plan.size * (fills if zones.cache > 0 else pulls)
     return WaveTimes(attempt_start + plan.signal_offset, t_start, t_end, done, attempts, origin_bytes=origin)
+
+
+def slotted_wave(plan: WavePlan, start: float) -> WaveTimes:
+    """A push through zone links: hosts wait for slots, then cross the deploy host's egress and their zone's
+    link (no caches, no zone-by-zone signal: push has neither)."""
+    zones = plan.zone_links()
+    if zones.cache > 0 or zones.by_zone:
+        raise ValueError("a wave with slots crosses zone links only: caches and zone-by-zone are pull's")
+    attempt_start, t_start, t_end, done, attempts = run_zoned_wave(
+        float(start), int(plan.slots), plan.pre, plan.post, plan.fail_attempts, float(plan.fail_cost), plan.backoff,
+        float(plan.size), float(plan.capacity), float(plan.flow_cap), np.empty(0, np.int64),
+        zones.of_host.astype(np.int64), np.asarray(zones.link, dtype=float))
+    return WaveTimes(attempt_start + plan.signal_offset, t_start, t_end, done, attempts,
+                     origin_bytes=plan.size * int(np.isfinite(t_end).sum()))
 
 
 def hosts_by_arrival(arrive: np.ndarray) -> np.ndarray:

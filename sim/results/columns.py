@@ -56,7 +56,7 @@ def _c(name: str, unit: str, meaning: str, internal: str = "", only_when: str = 
 
 
 P2P_PEERS = "the run has a p2p strategy"
-P2P_ONLY = "the run has a p2p strategy or a pull through zone links or caches"
+P2P_ONLY = "the run has a p2p strategy, or a pull or push through zone links (or a pull through caches)"
 
 
 STRATEGY = (_c("strategy", "", "the strategy's name in the scenario"),
@@ -88,7 +88,7 @@ REPLICATIONS = Table("replications.csv", RUN_FILES, "one deploy: per strategy, f
     _c("hosts_updated", "hosts", "hosts running the new build at the end", "updated"),
     _c("hosts_not_updated", "hosts", "hosts never updated", "not_updated"),
     _c("mean_attempts", "count", "deploy attempts per host, mean over the fleet"),
-    _c("origin_bytes", "bytes", "bytes the origin (its seeders) served: p2p, and pull through zone links or caches (`network.zone_link`, `zone_cache`); empty otherwise", only_when=P2P_ONLY),
+    _c("origin_bytes", "bytes", "bytes the origin (its seeders) served: p2p, and pull through zone links or caches (`network.zone_link`, `zone_cache`); push through zone links: the bytes the deploy host sent; empty otherwise", only_when=P2P_ONLY),
     _c("cross_zone_bytes", "bytes", "bytes hosts received from hosts of another zone (p2p: the reference model counts them, "
                                     "the fast engine estimates them from its peer bytes and the peer sets' zones, docs/p2p.md); "
                                     "empty otherwise", only_when=P2P_PEERS),
@@ -102,7 +102,7 @@ SUMMARY = Table("summary.csv", ("run",), "per strategy and fleet size, over its 
     _c("max_p5_s", "s", "5th percentile over replications of makespan_s", "max_p5"),
     _c("max_p95_s", "s", "95th percentile over replications of makespan_s", "max_p95"),
     _c("hosts_not_updated", "hosts", "mean over replications of hosts_not_updated", "not_updated"),
-    _c("origin_bytes", "bytes", "median over replications of origin_bytes (p2p, and pull through zones; empty otherwise)",
+    _c("origin_bytes", "bytes", "median over replications of origin_bytes (p2p, and pull or push through zones; empty otherwise)",
        only_when=P2P_ONLY),
     _c("cross_zone_bytes", "bytes", "median over replications of cross_zone_bytes (p2p; empty otherwise)",
        only_when=P2P_PEERS),

@@ -56,7 +56,8 @@ class DeployRecord:
 
     `release_signalled` is when the release became visible to hosts (pull: the release key's Raft
     commit; push: 0). `source` says who produced it: "sim" or "bench". `origin_bytes` is what the
-    origin seeders served (p2p and pull through zones; NaN where the strategy has no such count);
+    origin seeders served (p2p and pull through zones; push through zone links: what the deploy host
+    sent; NaN where the strategy has no such count);
     `cross_zone_bytes` what hosts received from hosts of another zone (p2p; NaN otherwise).
     """
 
@@ -108,7 +109,7 @@ class DeploySummary:
 
     p50/p95 are the times by which 50%/95% of the fleet ran the new build; `makespan` is when the last
     updated host went live. When fewer than half (or 95%) of hosts were updated, the quantile is NaN.
-    `origin_bytes`: bytes the origin seeders served (p2p and pull through zones; NaN otherwise, and the
+    `origin_bytes`: bytes the origin seeders served (p2p, and pull or push through zones; NaN otherwise, and the
     tables leave the column out when no deploy has it, so push and pull tables stay as they were);
     `cross_zone_bytes` likewise (p2p).
     """

@@ -1,5 +1,4 @@
-"""Warnings before a run wastes time: gate settings that cannot work with the scenario's traffic, and
-settings a strategy does not model.
+"""Warnings before a run wastes time: gate settings that cannot work with the scenario's traffic.
 
 `scenario_warnings(scenario)` is a pure function of a validated scenario. It looks at every gate the
 rollout uses, in `gates:` and in each policy of `evaluation.policies` (each a full set of gates), and
@@ -13,9 +12,7 @@ reports, each with the numbers that justify it and what to change:
    then cannot compute an interval: score 0, a failed check);
 3. a sequential test that assumes binomial errors under synthetic over-dispersion strong enough to
    matter where it runs (variance at least twice the binomial one; its alpha bound then does not hold);
-4. a bad build whose onset (median) comes after every gate has stopped watching the new build;
-5. a push strategy in a scenario with `network.zone_link`: push does not cross zone links yet, so its
-   times ignore them (pull and p2p cross them).
+4. a bad build whose onset (median) comes after every gate has stopped watching the new build.
 
 Nothing here runs a release; the numbers are expectations (`sim.rollout.levels`). The CLI prints the
 warnings (`sim.commands.check.print_warnings`); they never change an exit code.
@@ -51,25 +48,15 @@ class ScenarioWarning:
 
 def scenario_warnings(scenario) -> list[ScenarioWarning]:
     """Every warning for this scenario, in a stable order."""
-    unlinked = unmodelled_links(scenario)
     if scenario.rollout is None:
-        return unlinked
-    found = unlinked + idle_analyses(scenario)
+        return []
+    found = idle_analyses(scenario)
     for prefix, gates in gate_sets(scenario):
         policy = _pipeline_of(scenario, prefix)
         views = walk(policy, gates)
         for name in used_gates(policy):
             found += gate_warnings(policy, views, prefix + (name,), name, gates[name])
     return found + onset_warnings(scenario)
-
-
-def unmodelled_links(scenario) -> list[ScenarioWarning]:
-    """Push strategies of a scenario with zone links: their times leave the links out."""
-    if scenario.network.zone_link is None:
-        return []
-    return [ScenarioWarning(("strategies", name), "push does not cross zone links yet (network.zone_link): this "
-                            "strategy's times leave them out; pull and p2p cross them")
-            for name, spec in scenario.strategies.items() if spec.kind == "push"]
 
 
 def _pipeline_of(scenario, prefix: tuple):

@@ -130,10 +130,10 @@ class Network(Section):
     host_download: PositiveRate = 1.25e8
     """Each host's download rate (Kurose-Ross d_min). 1Gbps: guess."""
     zone_link: PositiveRates | None = None
-    """Each zone's link to the origin, shared by the zone's pulls (and its cache's fill), with every flow's
-    rate max-min fair across the links it crosses (docs/zones.md). One rate for every zone, or a list
-    with one per zone (`fleet.zones` of them). Default: no limit. Pull and p2p (every byte entering a zone
-    from the seeders or another zone's hosts; docs/p2p.md); push does not model it yet."""
+    """Each zone's link to the origin and the deploy host, shared by the zone's pulls (and its cache's
+    fill) or pushes, with every flow's rate max-min fair across the links it crosses (docs/zones.md).
+    One rate for every zone, or a list with one per zone (`fleet.zones` of them). Default: no limit.
+    p2p: every byte entering a zone from the seeders or another zone's hosts (docs/p2p.md)."""
     def zone_links(self, zones: int) -> list[float]:
         """Each zone's link capacity (inf: no limit)."""
         if self.zone_link is None:

@@ -16,7 +16,8 @@ from sim.deploy.bottleneck import bottleneck
 from sim.deploy.engine import Job, _run, build_plan, simulate
 from sim.deploy.maxmin import max_min_rates
 from sim.deploy.plan import Zones
-from sim.deploy.zoned import fill_rates, zoned_wave
+from sim.deploy.wave import fill_rates
+from sim.deploy.zoned import zoned_wave
 from sim.deploy.zoned_reference import reference_zoned
 from sim.spec.scenario import Scenario
 from sim.streams import Streams

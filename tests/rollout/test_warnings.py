@@ -282,17 +282,3 @@ def test_a_warning_key_renders_list_items_and_dotted_names():
     assert ScenarioWarning(("rollout", "steps", 2, "analysis"), "m").key == "rollout.steps[2].analysis"
     assert ScenarioWarning(("evaluation", "policies", "p-0.5pct", "errors"), "m").key == \
         "evaluation.policies.p-0.5pct.errors"
-
-
-def test_a_push_strategy_behind_zone_links_warns_that_it_leaves_them_out(tmp_path):
-    path = tmp_path / "zones.yaml"
-    path.write_text("version: 1\nname: x\nfleet: {hosts: 10, zones: 2}\nnetwork: {zone_link: 1Gbps}\nstrategies:\n"
-                    "  rsync: {kind: push}\n  pull: {kind: pull}\n  swarm: {kind: p2p}\n")
-    loaded = load_scenario(path)
-    assert [(w.key, w.message) for w in scenario_warnings(loaded.scenario)] == [
-        ("strategies.rsync", "push does not cross zone links yet (network.zone_link): this strategy's times leave "
-                             "them out; pull and p2p cross them")]
-    result = CliRunner().invoke(app, ["check", str(path)])
-    assert result.exit_code == 0 and f"{path}:6:10: strategies.rsync: warning: push does not cross" in result.output
-    path.write_text(path.read_text().replace("network: {zone_link: 1Gbps}\n", ""))
-    assert scenario_warnings(load_scenario(path).scenario) == []

@@ -3,7 +3,9 @@
 Per host: ssh connection set-up, rsync's file-list scan (grows with file count), the transfer through
 the deploy host's shared egress, then activation (drain, switch the symlink, undrain). The slot is held
 for all of it, as a fan-out tool such as pdsh holds it. Each added server adds its own work to the
-queue, which is why push deploy time grows with the fleet.
+queue, which is why push deploy time grows with the fleet. Behind zone links (`network.zone_link`) each
+transfer also crosses its host's zone link, max-min fair with the other transfers in flight
+(`sim.deploy.wave.run_zoned_wave`); hosts are walked in deploy order, so the zones take turns.
 
     strategies:
       rsync-32: {kind: push, parallel: 32, connect: {dist: lognormal, median: 1.1s, p95: 1.7s}}
@@ -14,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.deploy.faults import HostFaults
-from sim.deploy.plan import WavePlan
+from sim.deploy.plan import WavePlan, Zones
 from sim.distributions import sample_named
 from sim.spec.scenario import PushStrategy, Scenario
 from sim.streams import Streams
@@ -37,4 +39,15 @@ def plan(scenario: Scenario, spec: PushStrategy, hosts: int, faults: HostFaults,
         fail_attempts=faults.fail_attempts,
         fail_cost=scenario.faults.attempt_timeout,
         backoff=scenario.faults.backoff_delays(),
+        zones=zones(scenario, hosts),
     )
+
+
+def zones(scenario: Scenario, hosts: int) -> Zones | None:
+    """The zone links the transfers cross (None: the deploy host's egress is the only shared link); hosts
+    are in zones round-robin, as the fleet's are (`sim.deploy.fleet`)."""
+    links = scenario.network.zone_link and scenario.network.zone_links(scenario.fleet.zones)
+    if not links:
+        return None
+    return Zones(of_host=np.arange(hosts, dtype=np.int64) % len(links), link=np.asarray(links, dtype=float),
+                 cache=0.0, fill_cap=scenario.network.per_flow, by_zone=False, key_write=0.0)
