@@ -12,7 +12,9 @@ What each per-host phase of a bench record is, and which simulator parameter it 
 | signal (pull, from the key write start)| -                                   | `key_write` + `wakeup`               |
 
 The transfer phase is split into a fixed per-host overhead and a share of a bottleneck by replaying
-the flows through the simulator's own kernel (`bench.analysis.transfer_fit`). The push overhead becomes
+the flows through the simulator's own kernel (`bench.analysis.transfer_fit`); the spread of the pulls'
+ends then gives `network.flow_share_p95`, how unequally concurrent flows share the link (replayed with
+weighted shares, `sim.deploy.unfair`). The push overhead becomes
 `scan_per_file` (overhead / files: with one file count per run, rsync's process start and its
 file-list scan cannot be told apart); the pull overhead moves into the wake-up (the simulator has
 no per-host step between waking and the first byte). The file itself is rendered by
@@ -33,7 +35,14 @@ import typer
 from bench.analysis.params_file import calibration_json, render_params
 from bench.analysis.recording import fit_problems
 from bench.analysis.runs import BenchRun, find_runs
-from bench.analysis.transfer_fit import PULL_MAKESPAN_WEIGHT, Group, TransferFit, fit_push, fit_transfers
+from bench.analysis.transfer_fit import (
+    PULL_MAKESPAN_WEIGHT,
+    Group,
+    TransferFit,
+    fit_push,
+    fit_share_spread,
+    fit_transfers,
+)
 from sim.api import UserError
 
 if TYPE_CHECKING:
@@ -176,9 +185,10 @@ def calibrate_pull(runs: list[BenchRun]) -> dict | None:
     if not used:
         return None
     ph = [phases(r, s) for r, s in used]
-    fit = fit_transfers([(p.start.to_numpy(), p.end.to_numpy(), r.size, "pull") for (r, _), p in zip(used, ph)],
-                        makespan_weight=PULL_MAKESPAN_WEIGHT)
+    groups = [(p.start.to_numpy(), p.end.to_numpy(), r.size, "pull") for (r, _), p in zip(used, ph)]
+    fit = fit_transfers(groups, makespan_weight=PULL_MAKESPAN_WEIGHT)
     overhead = fit.overheads["pull"]
+    share = fit_share_spread(groups, overhead, fit.capacity, fit.fastest_rate if fit.ceiling_identified else math.inf)
     writes = np.array([key_write_of(r, s, p) for (r, s), p in zip(used, ph)])
     recorded = any("release_signalled" in r.deploy(s) for r, s in used)
     wake = np.concatenate([np.maximum(p.signal.to_numpy() - kw, 0.0) for p, kw in zip(ph, writes)])
@@ -186,7 +196,7 @@ def calibrate_pull(runs: list[BenchRun]) -> dict | None:
     activation = np.concatenate([p.activation.to_numpy() for p in ph])
     return {"key_write": lognormal_fit(writes), "key_write_recorded": recorded, "wakeup": lognormal_fit(wake),
             "to_first_byte": lognormal_fit(to_bytes), "activation": lognormal_fit(activation),
-            "overhead": overhead, "transfer": fit, "wake_values": wake, "to_bytes_values": to_bytes,
+            "overhead": overhead, "transfer": fit, "share": share, "wake_values": wake, "to_bytes_values": to_bytes,
             "runs": [r.label for r, _ in used]}
 
 
@@ -260,6 +270,7 @@ def network_of(cal: Calibration) -> dict:
         net["deploy_egress"] = push_fits[0].capacity
     if cal.pull:
         net["origin_egress"] = cal.pull["transfer"].capacity
+        net["share"] = cal.pull["share"]
     fits = push_fits + ([cal.pull["transfer"]] if cal.pull else [])
     identified = [f for f in fits if f.ceiling_identified]
     net["per_flow_identified"] = bool(identified)

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from bench.analysis.transfer_fit import TransferFit
+from bench.analysis.transfer_fit import ShareFit, TransferFit
 
 
 def _s(x: float) -> str:
@@ -107,6 +107,13 @@ def network_lines(cal) -> list[str]:
         lines += [f"  origin_egress: {_rate(net['origin_egress'])}",
                   f"    # shared capacity of the pull downloads, replayed through sim.deploy.wave ({t.flows} flows, "
                   f"rmse {t.rmse:.3f}s)"]
+    if "share" in net:
+        share = net["share"]
+        lines += [f"  flow_share_p95: {share.p95:.3g}",
+                  f"    # {'fitted' if share.identified else 'NOT identified (equal shares)'}: the pulls' spread of ends, "
+                  f"sorted, against replays with weighted shares",
+                  f"    # (sim.deploy.unfair; mean of {share.draws} weight draws, seed {share.seed}): rmse {share.rmse:.3f}s, "
+                  f"equal shares {share.rmse_equal:.3f}s"]
     if net["per_flow_identified"]:
         lines += [f"  per_flow: {_rate(net['per_flow'])}", "    # fitted: a finite per-flow ceiling explained lone flows"]
     else:
@@ -152,7 +159,7 @@ def calibration_json(cal) -> dict:
     def clean(d: dict) -> dict:
         out = {}
         for k, v in d.items():
-            if isinstance(v, TransferFit):
+            if isinstance(v, (TransferFit, ShareFit)):
                 out[k] = v.__dict__
             elif isinstance(v, np.ndarray):
                 continue
@@ -163,6 +170,7 @@ def calibration_json(cal) -> dict:
         return out
     return {"format": "deploysim-calibration", "format_version": 1, "runs": cal.runs, "sizes": cal.sizes,
             "size": cal.size, "files": cal.files, "push": {k: clean(v) for k, v in cal.push.items()},
-            "pull": clean(cal.pull), "p2p": clean(cal.p2p), "network": cal.network, "contention": cal.contention, "notes": cal.notes}
+            "pull": clean(cal.pull), "p2p": clean(cal.p2p), "network": clean(cal.network), "contention": cal.contention,
+            "notes": cal.notes}
 
 

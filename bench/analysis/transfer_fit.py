@@ -11,6 +11,7 @@ identified, with a lower bound).
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,15 +21,17 @@ _NM = {"xatol": 1e-4, "fatol": 1e-10, "maxiter": 4000}
 
 
 def replay_ends(starts: np.ndarray, size: float, overhead: float, capacity: float,
-                flow_cap: float = math.inf) -> np.ndarray:
-    """Transfer ends if each flow enters a shared bottleneck at start + overhead (sim.deploy.wave's kernel)."""
-    from sim.api import run_wave  # numba: compiled on first use, so imported late
+                flow_cap: float = math.inf, weight: np.ndarray | None = None) -> np.ndarray:
+    """Transfer ends if each flow enters a shared bottleneck at start + overhead (sim.deploy.wave's kernel;
+    with `weight`, each flow's share weighted by it: sim.deploy.unfair's)."""
+    from sim.api import run_unfair_wave, run_wave  # numba: compiled on first use, so imported late
 
     n = len(starts)
     t0 = float(starts.min())
     pre = np.asarray(starts - t0 + overhead, dtype=float)
-    _, _, t_end, _, _ = run_wave(t0, n, pre, np.zeros(n), np.zeros(n, np.int64), 0.0, np.empty(0), float(size),
-                                 float(capacity), float(flow_cap), np.argsort(pre, kind="stable").astype(np.int64))
+    args = (t0, n, pre, np.zeros(n), np.zeros(n, np.int64), 0.0, np.empty(0), float(size), float(capacity),
+            float(flow_cap), np.argsort(pre, kind="stable").astype(np.int64))
+    _, _, t_end, _, _ = run_wave(*args) if weight is None else run_unfair_wave(*args, weight)
     return t_end
 
 
@@ -149,3 +152,55 @@ def fit_push(groups: list[Group]) -> TransferFit:
                        link.ceiling_identified)
 
 
+
+
+SHARE_DRAWS = 32  # weight draws per candidate spread and deploy
+SHARE_SEED = 20261202  # the draws' seed (calibration.json records it)
+SHARE_IDENTIFIED = 0.9  # a spread counts as identified when it cuts the loss of equal shares by 10% or more
+
+
+@dataclass(frozen=True)
+class ShareFit:
+    """The spread of flows' shares (`network.flow_share_p95`) that best replays each deploy's spread of ends."""
+
+    p95: float
+    rmse: float          # seconds, of the sorted ends against the mean sorted replay
+    rmse_equal: float    # the same with equal shares (p95 = 1)
+    identified: bool
+    draws: int
+    seed: int
+
+
+def fit_share_spread(groups: list[Group], overhead: float, capacity: float, flow_cap: float = math.inf,
+                     seed: int = SHARE_SEED) -> ShareFit:
+    """Fit `network.flow_share_p95` with the overhead and capacity held (fitted first: the makespan does
+    not depend on the shares, so they are fitted alike with or without a spread).
+
+    Which host drew which weight is chance, so the fit compares distributions: each deploy's measured
+    ends, sorted, against the mean over `SHARE_DRAWS` weight draws (numpy Generator from `seed`, the same
+    draws for every candidate) of its replayed ends, sorted. The loss is their mean squared difference;
+    a grid over p95 from 1 to 50 finds the basin and a bounded search the minimum. The spread counts as
+    identified when it cuts equal shares' loss by 10% or more; otherwise p95 = 1 is reported."""
+    from scipy.optimize import minimize_scalar  # imported late, as above
+
+    rng = np.random.default_rng(seed)
+    normals = [rng.standard_normal((SHARE_DRAWS, len(g[0]))) for g in groups]
+    z95 = statistics.NormalDist().inv_cdf(0.95)
+
+    def loss(log_p95: float) -> float:
+        sigma = max(log_p95, 0.0) / z95
+        errs = []
+        for (starts, ends, size, _), z in zip(groups, normals):
+            replays = [np.sort(replay_ends(starts, size, overhead, capacity, flow_cap, np.exp(sigma * row)))
+                       for row in z]
+            errs.append(np.mean(replays, axis=0) - np.sort(ends))
+        return float(np.mean(np.concatenate(errs) ** 2))
+
+    grid = np.log(np.geomspace(1.0, 50.0, 25))
+    best = int(np.argmin([loss(x) for x in grid]))
+    low, high = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
+    res = minimize_scalar(loss, bounds=(low, high), method="bounded", options={"xatol": 1e-3})
+    equal = loss(0.0)
+    identified = res.fun <= SHARE_IDENTIFIED * equal
+    p95 = math.exp(float(res.x)) if identified else 1.0
+    return ShareFit(p95, math.sqrt(res.fun if identified else equal), math.sqrt(equal), identified, SHARE_DRAWS, seed)

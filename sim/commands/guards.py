@@ -57,6 +57,11 @@ HOST_ROW_BYTES = 400.0
 peak in the parent)."""
 HOST_ROW_SECONDS = 18e-6
 """Wall time per kept host row (host table, hosts.csv, plot): 17.5 us (the same run: 52.5 s)."""
+UNEQUAL_SHARE_SECONDS_PER_STEP = 4e-8
+"""With unequal shares (`network.flow_share_p95` > 1, `sim.deploy.unfair`) every event touches every flow in
+flight: wall time per (event, flow) step, counting 2 N x (flows in flight) steps a wave. A 10,000-host pull
+(all flows in flight at once) took 1.0-1.1 s on a machine loaded by a mutation run: 1e-8 s a step, rounded
+up to allow for the rest of the job."""
 HOST_ROW_CSV_BYTES = 135.0
 """hosts.csv bytes per row: 131 B (the same run: 392.7 MB for 3e6 rows)."""
 
@@ -189,11 +194,26 @@ def fleet_costs(scenario, workers: int, writes: bool, remote: bool = False, roll
              f"{jobs:,} deploys ({strategies} strategies x {span} x {replications:,} replications) "
              f"on {_workers(workers)}", ("replications",) if replications > 1 else size_key)]
     time += [Cost(kept * HOST_ROW_SECONDS, f"{kept:,} host rows", ("output", "host_rows"), ROWS_ADVICE)]
+    steps = replications * sum(unequal_share_steps(scenario, n) for n in sizes)
+    if steps and not remote:
+        time.append(Cost(steps * UNEQUAL_SHARE_SECONDS_PER_STEP / workers,
+                         f"unequal shares on {_workers(workers)}: {steps:,} flow steps", ("network", "flow_share_p95"),
+                         "set network.flow_share_p95 to 1 (equal shares), or lower the fleet sizes"))
     if rollback:
         time = [replace(c, amount=2 * c.amount) for c in time]
     disk = [Cost(kept * HOST_ROW_CSV_BYTES, f"hosts.csv of {kept:,} rows", ("output", "host_rows"), ROWS_ADVICE)
             ] if writes else []
     return {"memory": memory, "time": time, "disk": disk}
+
+
+def unequal_share_steps(scenario, hosts: int) -> int:
+    """(event, flow) steps of one deploy of every push and pull strategy at `hosts` hosts with unequal shares
+    (0 with equal ones): 2 N events, each touching the flows in flight (a push's slots, or every pulling host)."""
+    if scenario.network.flow_share_p95 == 1.0:
+        return 0
+    in_flight = [min(hosts, spec.parallel) if spec.kind == "push" else hosts
+                 for spec in scenario.strategies.values() if spec.kind in ("push", "pull")]
+    return sum(2 * hosts * flows for flows in in_flight)
 
 
 def release_costs(scenario, workers: int, writes: bool, remote: bool = False) -> dict[str, list[Cost]]:
@@ -208,6 +228,11 @@ def release_costs(scenario, workers: int, writes: bool, remote: bool = False) ->
     each = RELEASE_SECONDS + RELEASE_SECONDS_PER_HOST * hosts + RELEASE_SECONDS_PER_INTERVAL * intervals
     time = [] if remote else [Cost(n * each / workers, f"{n:,} releases of {hosts:,} hosts on {_workers(workers)}",
                                    ("replications",))]
+    steps = n * unequal_share_steps(scenario, hosts)
+    if steps and not remote:
+        time.append(Cost(steps * UNEQUAL_SHARE_SECONDS_PER_STEP / workers,
+                         f"unequal shares on {_workers(workers)}: {steps:,} flow steps", ("network", "flow_share_p95"),
+                         "set network.flow_share_p95 to 1 (equal shares), or lower fleet.hosts"))
     detail = RELEASE_DETAIL_CSV_BYTES if scenario.output.host_rows == "all" else 0.0
     disk = [Cost(n * (RELEASE_CSV_BYTES + detail), f"the files of {n:,} releases", ("replications",))] if writes else []
     return {"memory": memory, "time": time, "disk": disk}

@@ -20,6 +20,7 @@ from sim.deploy.plan import WavePlan, WaveTimes
 from sim.deploy.strategies import PLANNERS
 from sim.deploy.swarm import run_swarm
 from sim.deploy.swarm_plan import SwarmPlan, SwarmTimes
+from sim.deploy.unfair import run_unfair_wave
 from sim.deploy.wave import run_wave
 from sim.deploy.zoned import zoned_wave
 from sim.results.records import DeployRecord
@@ -79,8 +80,11 @@ def wave_done(plan: Plan, start: float) -> np.ndarray:
 
 def _run(plan: WavePlan, start: float) -> tuple[np.ndarray, ...]:
     """The kernel's arrays for this plan: attempt start, transfer start and end, done, attempts."""
-    return run_wave(float(start), int(plan.slots), plan.pre, plan.post, plan.fail_attempts, float(plan.fail_cost),
-                    plan.backoff, float(plan.size), float(plan.capacity), float(plan.flow_cap), arrival_order(plan))
+    args = (float(start), int(plan.slots), plan.pre, plan.post, plan.fail_attempts, float(plan.fail_cost),
+            plan.backoff, float(plan.size), float(plan.capacity), float(plan.flow_cap), arrival_order(plan))
+    if plan.share_weight is not None:
+        return run_unfair_wave(*args, plan.share_weight)
+    return run_wave(*args)
 
 
 def arrival_order(plan: WavePlan) -> np.ndarray:

@@ -28,15 +28,17 @@ FULL = 1e-12  # a link or ceiling within this share of its capacity counts as re
 
 
 def max_min_rates(links_of_flow: Sequence[Sequence[int]], capacity: Sequence[float],
-                  ceiling: Sequence[float] | None = None) -> np.ndarray:
+                  ceiling: Sequence[float] | None = None, weight: Sequence[float] | None = None) -> np.ndarray:
     """The max-min fair rate of every flow.
 
     `links_of_flow[f]` lists the links flow f crosses; `capacity[l]` is link l's capacity (inf: no
-    limit); `ceiling[f]` is flow f's own cap (default: none). A flow bounded by neither a finite link
+    limit); `ceiling[f]` is flow f's own cap (default: none); `weight[f]` how fast flow f rises against
+    the others while filling (weighted max-min; default: all 1). A flow bounded by neither a finite link
     nor a finite ceiling is an error (its fair rate is unbounded)."""
     flows = len(links_of_flow)
     limit = np.asarray(capacity, dtype=float)
     cap = np.full(flows, np.inf) if ceiling is None else np.asarray(ceiling, dtype=float)
+    w = np.ones(flows) if weight is None else np.asarray(weight, dtype=float)
     rate = np.zeros(flows)
     left = limit.copy()
     frozen = np.zeros(flows, dtype=bool)
@@ -45,17 +47,17 @@ def max_min_rates(links_of_flow: Sequence[Sequence[int]], capacity: Sequence[flo
             raise ValueError(f"flow {f} has no finite link or ceiling: its fair rate is unbounded")
     while not frozen.all():
         rising = [int(f) for f in np.flatnonzero(~frozen)]
-        crossing = np.zeros(len(limit))
+        crossing = np.zeros(len(limit))  # the weights of the rising flows on each link
         for f in rising:
             for link in links_of_flow[f]:
-                crossing[link] += 1
+                crossing[link] += w[f]
         shares = [left[link] / crossing[link] for link in range(len(limit))
                   if crossing[link] > 0 and np.isfinite(left[link])]
-        step = min([*shares, *(cap[rising] - rate[rising])])
+        step = min([*shares, *((cap[rising] - rate[rising]) / w[rising])])  # per unit of weight
         for f in rising:
-            rate[f] += step
+            rate[f] += step * w[f]
             for link in links_of_flow[f]:
-                left[link] -= step
+                left[link] -= step * w[f]
         for f in rising:
             full_link = any(np.isfinite(limit[link]) and left[link] <= FULL * limit[link] for link in links_of_flow[f])
             if full_link or (np.isfinite(cap[f]) and cap[f] - rate[f] <= FULL * cap[f]):

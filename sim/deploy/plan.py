@@ -40,6 +40,7 @@ class WavePlan:
     size: bytes each host transfers; capacity: the shared bottleneck (bytes/s); flow_cap: one flow's ceiling.
     fail_attempts, fail_cost, backoff: failed attempts per host, what one costs, waits before retries.
     zones: zone links and caches the transfers also cross (None: the `capacity` bottleneck alone).
+    share_weight: each host's flow's weight in the bottleneck's sharing (`sim.deploy.unfair`; None: equal).
     """
 
     signal_delay: float
@@ -54,6 +55,7 @@ class WavePlan:
     fail_cost: float
     backoff: np.ndarray
     zones: Zones | None = None
+    share_weight: np.ndarray | None = None
 
     @property
     def hosts(self) -> int:
@@ -68,8 +70,9 @@ class WavePlan:
     def subset(self, hosts: np.ndarray) -> "WavePlan":
         """The plan of some hosts only (their per-host numbers, in the order given)."""
         zones = self.zones and replace(self.zones, of_host=self.zones.of_host[hosts])
+        weight = None if self.share_weight is None else self.share_weight[hosts]
         return replace(self, pre=self.pre[hosts], signal_offset=self.signal_offset[hosts], post=self.post[hosts],
-                       fail_attempts=self.fail_attempts[hosts], zones=zones)
+                       fail_attempts=self.fail_attempts[hosts], zones=zones, share_weight=weight)
 
 
 @dataclass(frozen=True)

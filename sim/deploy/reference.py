@@ -6,8 +6,9 @@ strawman: the shared bottleneck keeps a processor-sharing virtual clock, so each
 costs O(log N) (a heap of finish tags and one pending wake-up), not a recomputation of every flow.
 
 Behind zone links (a push plan with `zones`) the transfers share the deploy host's egress and their zones'
-links, and `ZonedLinks` sets every flow's rate by max-min fairness over the whole topology
-(`sim.deploy.maxmin`, flow by flow) at every arrival and finish: O(flows^2) per event, for small fleets.
+links, and with unequal shares (`share_weight`) flows get weighted shares; `FlowByFlowLinks` then sets
+every flow's rate by (weighted) max-min fairness over the whole topology (`sim.deploy.maxmin`, flow by
+flow) at every arrival and finish: O(flows^2) per event, for small fleets.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 import simpy
 
 from sim.deploy.maxmin import max_min_rates
-from sim.deploy.plan import WavePlan, WaveTimes, Zones
+from sim.deploy.plan import WavePlan, WaveTimes
 
 
 class SharedLink:
@@ -65,16 +66,15 @@ class SharedLink:
         self._schedule()
 
 
-class ZonedLinks:
-    """The deploy host's egress and one link per zone; a host's transfer crosses the egress and its zone's
-    link, capped by `flow_cap`, at the max-min fair rate of the moment."""
+class FlowByFlowLinks:
+    """Links whose every flow is its own entry: a transfer of host h crosses `links_of[h]` (indices into
+    `capacity`), capped by `flow_cap`, at the (weighted, `weight[h]`) max-min fair rate of the moment,
+    set anew over all flows in flight at every arrival and finish (`sim.deploy.maxmin`)."""
 
-    def __init__(self, env: simpy.Environment, capacity: float, flow_cap: float, zones: Zones):
-        if zones.cache > 0 or zones.by_zone:
-            raise ValueError("caches and zone-by-zone pulls are sim.deploy.zoned_reference's to model")
-        self.env, self.flow_cap, self.zones = env, flow_cap, zones
-        self.capacity = [capacity, *zones.link]  # link 0: the egress; link 1 + z: zone z's link
-        self.flows: list[list] = []  # [bytes left, links crossed, event], in arrival order
+    def __init__(self, env: simpy.Environment, capacity: list[float], flow_cap: float, links_of: list[list[int]],
+                 weight: np.ndarray):
+        self.env, self.capacity, self.flow_cap, self.links_of, self.weight = env, capacity, flow_cap, links_of, weight
+        self.flows: list[list] = []  # [bytes left, host, event], in arrival order
         self.clock = env.now
         self.rates = np.zeros(0)
         self.generation = 0
@@ -88,14 +88,15 @@ class ZonedLinks:
     def transfer(self, size: float, host: int) -> simpy.Event:
         self._advance()
         done = self.env.event()
-        self.flows.append([size, [0, 1 + int(self.zones.of_host[host])], done])
+        self.flows.append([size, host, done])
         self._schedule()
         return done
 
     def _schedule(self) -> None:
         self.generation += 1
-        self.rates = max_min_rates([links for _, links, _ in self.flows], self.capacity,
-                                   [self.flow_cap] * len(self.flows)) if self.flows else np.zeros(0)
+        hosts = [host for _, host, _ in self.flows]
+        self.rates = max_min_rates([self.links_of[h] for h in hosts], self.capacity, [self.flow_cap] * len(hosts),
+                                   list(self.weight[hosts])) if hosts else np.zeros(0)
         if self.flows:
             delay = min(max(left, 0.0) / rate for (left, _, _), rate in zip(self.flows, self.rates))
             self.env.process(self._wake(delay, self.generation))
@@ -113,6 +114,22 @@ class ZonedLinks:
             self.flows.remove(flow)
             flow[2].succeed()
         self._schedule()
+
+
+def links_for(env: simpy.Environment, plan: WavePlan) -> "SharedLink | FlowByFlowLinks":
+    """The plan's network: one fairly shared bottleneck, or flow by flow behind zone links (the deploy
+    host's egress, link 0, and zone z's link, 1 + z) or with unequal shares."""
+    if plan.zones is None and plan.share_weight is None:
+        link = SharedLink(env, plan.capacity, plan.flow_cap)
+        link.clock = env.now
+        return link
+    weight = np.ones(plan.hosts) if plan.share_weight is None else plan.share_weight
+    if plan.zones is None:
+        return FlowByFlowLinks(env, [plan.capacity], plan.flow_cap, [[0]] * plan.hosts, weight)
+    if plan.zones.cache > 0 or plan.zones.by_zone:
+        raise ValueError("caches and zone-by-zone pulls are sim.deploy.zoned_reference's to model")
+    links_of = [[0, 1 + int(z)] for z in plan.zones.of_host]
+    return FlowByFlowLinks(env, [plan.capacity, *plan.zones.link], plan.flow_cap, links_of, weight)
 
 
 class Unlimited:
@@ -137,7 +154,7 @@ class _Granted:
         return False
 
 
-def host(env, h, plan: WavePlan, slots, link: "SharedLink | ZonedLinks", times: dict):
+def host(env, h, plan: WavePlan, slots, link: "SharedLink | FlowByFlowLinks", times: dict):
     """One host: take a slot, fail or do the work, retry after back-off until it succeeds or gives up."""
     for attempt in range(1, 2 + len(plan.backoff)):
         with slots.request() as slot:
@@ -163,12 +180,7 @@ def deploy(env, plan: WavePlan, times: dict):
     if plan.signal_delay > 0:
         yield env.timeout(plan.signal_delay)
     slots = Unlimited(env) if plan.slots >= plan.hosts else simpy.Resource(env, capacity=plan.slots)
-    link: SharedLink | ZonedLinks
-    if plan.zones is None:
-        link = SharedLink(env, plan.capacity, plan.flow_cap)
-        link.clock = env.now
-    else:
-        link = ZonedLinks(env, plan.capacity, plan.flow_cap, plan.zones)
+    link = links_for(env, plan)
     for h in range(plan.hosts):
         env.process(host(env, h, plan, slots, link, times))
 

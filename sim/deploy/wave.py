@@ -19,18 +19,18 @@ import numpy as np
 from numba import njit
 
 # Heap event kinds, in the order they are handled when they fall at the same instant (a finish on the
-# bottleneck comes before all of them). An event's key is kind * _KIND + host: ties in time break by
+# bottleneck comes before all of them). An event's key is kind * KIND + host: ties in time break by
 # kind, then by host number (deterministic; which of two simultaneous events goes first changes no
 # host's times: slots are handed out from the ready queue, and simultaneous arrivals get equal shares).
-_SLOT_FREE, _SLOT_FREE_FAILED, _RETRY, _ARRIVE = 0, 1, 2, 3
-_KIND = np.int64(2) ** 40
+SLOT_FREE, SLOT_FREE_FAILED, RETRY, ARRIVE = 0, 1, 2, 3
+KIND = np.int64(2) ** 40
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _push(time, key, size, t, kind, host):
-    """Add an event (time, kind * _KIND + host) to the binary heap held in `time` and `key`."""
+def push_event(time, key, size, t, kind, host):
+    """Add an event (time, kind * KIND + host) to the binary heap held in `time` and `key`."""
     i = size
-    k = kind * _KIND + host
+    k = kind * KIND + host
     while i > 0:
         parent = (i - 1) >> 1
         if time[parent] < t or (time[parent] == t and key[parent] < k):
@@ -42,7 +42,7 @@ def _push(time, key, size, t, kind, host):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _pop(time, key, size):
+def pop_event(time, key, size):
     """Remove the earliest event; returns (time, kind, host, new size)."""
     t, k = time[0], key[0]
     size -= 1
@@ -60,11 +60,11 @@ def _pop(time, key, size):
         time[i], key[i] = time[child], key[child]
         i = child
     time[i], key[i] = last_t, last_k
-    return t, k // _KIND, k % _KIND, size
+    return t, k // KIND, k % KIND, size
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _first_attempts_at_once(t0, order, fail_attempts, fail_cost, attempts, attempt_start, h_time, h_key, hsize):
+def first_attempts_at_once(t0, order, fail_attempts, fail_cost, attempts, attempt_start, h_time, h_key, hsize):
     """No slot contention (pull): every first attempt starts at t0. Failing ones go to the heap; the
     rest arrive at the bottleneck in `order` (sorted by arrival time). Returns the successful order."""
     keep = 0
@@ -72,12 +72,50 @@ def _first_attempts_at_once(t0, order, fail_attempts, fail_cost, attempts, attem
     for h in order:
         attempts[h] = 1
         if fail_attempts[h] >= 1:
-            hsize = _push(h_time, h_key, hsize, t0 + fail_cost, _SLOT_FREE_FAILED, h)
+            hsize = push_event(h_time, h_key, hsize, t0 + fail_cost, SLOT_FREE_FAILED, h)
         else:
             attempt_start[h] = t0
             arrivals[keep] = h
             keep += 1
     return arrivals[:keep], hsize
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def hand_out_slots(now, free, next_host, ready, ready_head, ready_tail, pre, fail_attempts, fail_cost, attempts,
+                   attempt_start, h_time, h_key, hsize):
+    """Give free slots to waiting hosts: hosts 0..n-1 in deploy order first (`next_host`), then retries in
+    the order they became ready (`ready[ready_head:ready_tail]`). An attempt that will fail frees its slot
+    after `fail_cost`; a good one reaches the bottleneck after `pre`. Returns the updated counters."""
+    n = len(pre)
+    while free > 0 and (next_host < n or ready_head < ready_tail):
+        if next_host < n:
+            h = next_host
+            next_host += 1
+        else:
+            h = ready[ready_head]
+            ready_head += 1
+        free -= 1
+        attempts[h] += 1
+        if attempts[h] <= fail_attempts[h]:
+            hsize = push_event(h_time, h_key, hsize, now + fail_cost, SLOT_FREE_FAILED, h)
+        else:
+            attempt_start[h] = now
+            hsize = push_event(h_time, h_key, hsize, now + pre[h], ARRIVE, h)
+    return free, next_host, ready_head, hsize
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def after_slot_event(kind, h, now, free, ready, ready_tail, attempts, backoff, h_time, h_key, hsize):
+    """A retry's back-off is over (the host queues for a slot), or a slot is free again (after a failed
+    attempt the host retries after its back-off, or gives up after 1 + len(backoff) attempts)."""
+    if kind == RETRY:
+        ready[ready_tail] = h
+        ready_tail += 1
+    else:
+        free += 1
+        if kind == SLOT_FREE_FAILED and attempts[h] < 1 + len(backoff):
+            hsize = push_event(h_time, h_key, hsize, now + backoff[attempts[h] - 1], RETRY, h)
+    return free, ready_tail, hsize
 
 
 @njit(cache=True, error_model="numpy")
@@ -143,7 +181,6 @@ def run_zoned_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size
     zones = len(link_cap)
     attempt_start, t_start, t_end, done = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     attempts = np.zeros(n, np.int64)
-    max_attempts = 1 + len(backoff)
     # slot releases, arrivals and retries share one heap keyed by (time, kind, insertion); a host has at
     # most one pending event
     h_time, h_key = np.empty(n + 2), np.empty(n + 2, np.int64)
@@ -151,12 +188,12 @@ def run_zoned_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size
     # hosts waiting for a slot: hosts 0..n-1 in deploy order first (next_host), then retries in the
     # order they became ready (a FIFO in `ready`)
     next_host = 0
-    ready = np.empty(n * (max_attempts - 1) + 1, np.int64)
+    ready = np.empty(n * len(backoff) + 1, np.int64)
     ready_head, ready_tail = 0, 0
     unlimited = slots >= n
     arrivals = order[:0]
     if unlimited:
-        arrivals, hsize = _first_attempts_at_once(t0, order, fail_attempts, fail_cost, attempts, attempt_start,
+        arrivals, hsize = first_attempts_at_once(t0, order, fail_attempts, fail_cost, attempts, attempt_start,
                                                   h_time, h_key, hsize)
         next_host = n
     next_arrival = 0
@@ -174,20 +211,9 @@ def run_zoned_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size
     v_clock = t0
     free, now = min(slots, n), t0
     while True:
-        while free > 0 and (next_host < n or ready_head < ready_tail):  # hand free slots to waiting hosts
-            if next_host < n:
-                h = next_host
-                next_host += 1
-            else:
-                h = ready[ready_head]
-                ready_head += 1
-            free -= 1
-            attempts[h] += 1
-            if attempts[h] <= fail_attempts[h]:
-                hsize = _push(h_time, h_key, hsize, now + fail_cost, _SLOT_FREE_FAILED, h)
-            else:
-                attempt_start[h] = now
-                hsize = _push(h_time, h_key, hsize, now + pre[h], _ARRIVE, h)
+        free, next_host, ready_head, hsize = hand_out_slots(now, free, next_host, ready, ready_head, ready_tail, pre,
+                                                            fail_attempts, fail_cost, attempts, attempt_start,
+                                                            h_time, h_key, hsize)
         t_static = t0 + pre[arrivals[next_arrival]] if next_arrival < len(arrivals) else np.inf
         t_heap = h_time[0] if hsize > 0 else np.inf
         finishing, t_finish = 0, t_depart[0]
@@ -207,29 +233,26 @@ def run_zoned_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size
             t_end[h] = now
             done[h] = now + post[h]
             if not unlimited:
-                hsize = _push(h_time, h_key, hsize, done[h], _SLOT_FREE, h)
+                hsize = push_event(h_time, h_key, hsize, done[h], SLOT_FREE, h)
         else:
             if t_static < t_heap:
-                t, kind, h = t_static, _ARRIVE, arrivals[next_arrival]
+                t, kind, h = t_static, ARRIVE, arrivals[next_arrival]
                 next_arrival += 1
             else:
-                t, kind, h, hsize = _pop(h_time, h_key, hsize)
+                t, kind, h, hsize = pop_event(h_time, h_key, hsize)
             for k in range(zones):
                 vtime[k] += (t - v_clock) * rate[k]
             now, v_clock = t, t
-            if kind == _ARRIVE:
+            if kind == ARRIVE:
                 z = zone[h]
                 t_start[h] = now
                 fifo_host[f_tail[z]], fifo_tag[f_tail[z]] = h, vtime[z] + size
                 f_tail[z] += 1
-            elif kind == _RETRY:
-                ready[ready_tail] = h
-                ready_tail += 1
-            else:  # a slot is free again; after a failed attempt, retry after back-off or give up
-                free += 1
-                if kind == _SLOT_FREE_FAILED and attempts[h] < max_attempts:
-                    hsize = _push(h_time, h_key, hsize, now + backoff[attempts[h] - 1], _RETRY, h)
-                continue  # no link changed
+            else:
+                free, ready_tail, hsize = after_slot_event(kind, h, now, free, ready, ready_tail, attempts, backoff,
+                                                           h_time, h_key, hsize)
+                if kind != RETRY:
+                    continue  # no link changed (after a retry's back-off the finish times are computed anew)
         if zones == 1:  # one link behind the bottleneck: min(a, b) / n is min(a / n, b / n) to the bit
             active = f_tail[0] - f_head[0]
             rate[0] = min(flow_cap, min(link_cap[0], capacity) / active) if active > 0 else 0.0

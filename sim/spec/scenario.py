@@ -134,6 +134,14 @@ class Network(Section):
     fill) or pushes, with every flow's rate max-min fair across the links it crosses (docs/zones.md).
     One rate for every zone, or a list with one per zone (`fleet.zones` of them). Default: no limit.
     p2p: every byte entering a zone from the seeders or another zone's hosts (docs/p2p.md)."""
+    flow_share_p95: float = Field(1.0, ge=1.0, le=100.0)
+    """Flows through one bottleneck do not share it evenly (TCP is not perfectly fair): each host's flow
+    is weighted by W, lognormal with median 1 whose 95th percentile is this, and rates are weighted
+    max-min fair under the per-flow cap, so some hosts finish well before others while the last still
+    ends when the link has carried every byte (docs/bench.md, "Unequal shares"). Default 1: equal shares.
+    Push and pull through one bottleneck (not with zone links, zone caches or zone waves). It costs
+    O(flows in flight) per event: about N^2 / 2 steps for N hosts pulling at once."""
+
     def zone_links(self, zones: int) -> list[float]:
         """Each zone's link capacity (inf: no limit)."""
         if self.zone_link is None:
@@ -383,6 +391,18 @@ class Scenario(Section):
             raise located("Scenario", [(("network", "zone_link"), links, (
                 f"give one link per zone: fleet.zones is {self.fleet.zones}, the list has {len(links)} "
                 "(or give one rate for every zone)"))])
+        return self
+
+    @model_validator(mode="after")
+    def _unequal_shares_through_one_bottleneck(self) -> "Scenario":
+        zoned = [f"strategies.{name}" for name, spec in self.strategies.items()
+                 if isinstance(spec, PullStrategy) and (spec.zone_cache is not None or spec.by_zone)]
+        if self.network.zone_link is not None:
+            zoned.insert(0, "network.zone_link")
+        if self.network.flow_share_p95 > 1.0 and zoned:
+            raise located("Scenario", [(("network", "flow_share_p95"), self.network.flow_share_p95, (
+                f"unequal shares are modelled through one bottleneck only, and {zoned[0]} adds zone links, "
+                "caches or zone waves (allowed: 1 with those, or remove them)"))])
         return self
 
     @model_validator(mode="after")

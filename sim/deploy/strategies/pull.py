@@ -17,6 +17,7 @@ import numpy as np
 
 from sim.deploy.faults import HostFaults
 from sim.deploy.plan import WavePlan, Zones
+from sim.deploy.unfair import share_weights
 from sim.distributions import sample_named
 from sim.spec.scenario import PullStrategy, Scenario
 from sim.streams import Streams
@@ -59,6 +60,7 @@ def plan(scenario: Scenario, spec: PullStrategy, hosts: int, faults: HostFaults,
         fail_cost=scenario.faults.attempt_timeout,
         backoff=scenario.faults.backoff_delays(),
         zones=zones(scenario, spec, hosts, signal.key_write),
+        share_weight=share_weights(net.flow_share_p95, hosts, streams),
     )
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from sim.deploy.faults import HostFaults
 from sim.deploy.plan import WavePlan, Zones
+from sim.deploy.unfair import share_weights
 from sim.distributions import sample_named
 from sim.spec.scenario import PushStrategy, Scenario
 from sim.streams import Streams
@@ -40,6 +41,7 @@ def plan(scenario: Scenario, spec: PushStrategy, hosts: int, faults: HostFaults,
         fail_cost=scenario.faults.attempt_timeout,
         backoff=scenario.faults.backoff_delays(),
         zones=zones(scenario, hosts),
+        share_weight=share_weights(net.flow_share_p95, hosts, streams),
     )
 
 
