@@ -36,6 +36,29 @@ def test_the_drop_is_one_more_failed_attempt_with_its_back_off():
     assert ((drops.at[:3] >= 0) & (drops.at[:3] < 8)).all()
 
 
+def test_the_drops_are_the_p2p_drop_stream_s_draws_below_the_share():
+    """Reproducible across versions: host h drops when the h-th uniform of the replication's `p2p.drop`
+    stream is below the share, at the piece the stream draws next (the same seed, the same hosts)."""
+    hosts, share, pieces = 400, 0.3, 16
+    drops = drop_outs(share, pieces, np.ones(hosts, np.int64), np.ones(hosts, bool), 10.0, np.array([5.0]),
+                      Streams(8, 2))
+    stream = Streams(8, 2)("p2p.drop")
+    dropped = stream.random(hosts) < share
+    np.testing.assert_array_equal(drops.at >= 0, dropped)
+    np.testing.assert_array_equal(drops.at[dropped], stream.integers(0, pieces, size=hosts)[dropped])
+
+
+def test_without_retries_a_dropped_host_is_given_up_on():
+    """`faults.retries: 0` (no back-off at all): the drop was the host's one attempt."""
+    drops = drop_outs(1.0, 8, np.ones(3, np.int64), np.ones(3, bool), 10.0, np.zeros(0), Streams(4, 0))
+    assert np.isnan(drops.rejoin).all()
+    np.testing.assert_array_equal(drops.attempts, [2, 2, 2])
+    scenario = make_scenario(fleet={"sizes": [6], "zones": 1}, faults={"retries": 0},
+                             strategies={"swarm": {"kind": "p2p", "drop_out": "100%"}})
+    record = simulate(scenario, Job("swarm", 6, 0, 1))
+    assert np.isnan(np.asarray(record.done, dtype=float)).all()
+
+
 def test_drops_happen_at_the_stated_rate_uniformly_over_the_pieces():
     hosts, share, pieces = 100_000, 0.05, 10
     drops = drop_outs(share, pieces, np.ones(hosts, np.int64), np.ones(hosts, bool), 10.0, np.array([5.0]),

@@ -93,6 +93,14 @@ def test_the_planner_carries_each_zones_link_and_the_bound_names_it():
     assert np.median(done[slow_zone]) > np.median(done[~slow_zone])
 
 
+def test_one_rate_for_every_zone_gives_every_zone_that_link():
+    scenario = make_scenario(fleet={"sizes": [12], "zones": 4}, network={"zone_link": "400Mbps"},
+                             strategies={"p": {"kind": "p2p"}})
+    plan, _ = build_plan(scenario, "p", 12, Streams(1, 0))
+    np.testing.assert_array_equal(plan.zone_link, [50e6] * 4)
+    np.testing.assert_array_equal(plan.zone, np.arange(12) % 4)
+
+
 def test_without_zone_links_the_plan_has_none():
     scenario = make_scenario(fleet={"sizes": [10], "zones": 2}, strategies={"p": {"kind": "p2p"}})
     plan, _ = build_plan(scenario, "p", 10, Streams(1, 0))
