@@ -273,3 +273,17 @@ def test_runs_with_a_p2p_strategy_fit_its_signalling_and_activation_and_load_und
     scenario.write_text(f"version: 1\nname: cal\ninclude: {out}\n")
     sc = load_scenario(scenario).scenario
     assert sc.strategies["swarm"].activation.median == pytest.approx(mixed.p2p["activation"]["median"], rel=1e-3)
+
+
+def test_validate_model_compares_p2p_deploys_too(synthetic, tmp_path):
+    """p2p rows sit beside push and pull, simulated with the bench's pieces and connections and the fitted
+    signalling and activation (their swarm rates are the scenario's: not calibrated)."""
+    runs = [with_p2p_copy(synthetic / "n10", tmp_path / "r" / "n10"),
+            with_p2p_copy(synthetic / "n40", tmp_path / "r" / "n40")]
+    out = tmp_path / "cal" / "params.yaml"
+    calibrate.write(runs, out, "test")
+    table = validate.validate(runs, out, replications=1).table
+    swarm = table[table.strategy == "swarm"]
+    assert list(swarm.kind) == ["p2p", "p2p"] and sorted(swarm.hosts) == [10, 40]
+    assert swarm[["p50_err_pct", "p95_err_pct", "max_err_pct"]].notna().all().all()
+    assert {"pull", "rsync-4", "rsync-serial"} <= set(table.strategy)
