@@ -11,6 +11,11 @@ flows are the same size and get the same rate, so they finish in the order they 
 "virtual time" clock per bottleneck (bytes served to each flow so far) finds every finish in O(1):
 the whole wave costs O(N log N), never O(N^2). The loop is compiled with numba; set
 NUMBA_DISABLE_JIT=1 to step through it as plain Python.
+
+Behind zone links (push through `network.zone_link`) each zone's transfers are such a class with its own
+virtual clock, and the rates are max-min fair across the bottleneck and the zones' links
+(`run_zoned_wave`, `fill_rates`); `run_wave` is its one-zone case. The slot hand-out and the event heap
+are shared with the unequal-shares kernel (`sim.deploy.unfair`), whose flows do not finish in order.
 """
 
 from __future__ import annotations
