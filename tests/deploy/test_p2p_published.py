@@ -16,6 +16,7 @@ that only distribution is timed (as the benchmarks time it).
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from sim.deploy.engine import Job, simulate
 from tests.conftest import make_scenario
@@ -52,3 +53,20 @@ def test_dragonfly_stays_flat_to_1200_hosts_while_pull_grows_with_the_fleet():
     origin_bound = {n: n * 200e6 / 125e6 for n in pull}  # N F / u_s: 160 s and 1,920 s
     for n in pull:
         assert origin_bound[n] <= pull[n] <= 1.01 * origin_bound[n] + 0.1, (n, pull[n])
+
+
+@pytest.mark.parametrize("connections, flat", [(1, 0.20), (2, 0.20)])
+def test_with_one_or_two_connections_a_host_the_dragonfly_shape_is_flat_from_10_hosts(connections, flat):
+    """The ramp of a swarm is about log_(k+1)(N) rounds of k pieces' time at a host's upload (k connections
+    share it): fewer connections, shorter rounds, a flatter curve. With 1 or 2 (a scheduler handing each
+    download one or two parents) the model stays within 20% from 10 to 1,200 hosts (8.4 -> 9.4 s and
+    8.5 -> 9.9 s when written); with Kraken's 10 it rises 43%. Dragonfly's parent count per download is
+    not in our sources, so the test above keeps 10 (docs/p2p.md)."""
+    scenario = make_scenario(
+        fleet={"hosts": 10, "zones": 1, "tiers": {"canary": 0}}, artifact={"size": "200MB", "files": 1},
+        network={"origin_egress": "1Gbps", "per_flow": "10Gbps", "host_download": "200Mbps"},
+        strategies={"dragonfly": {"kind": "p2p", **ONLY_DISTRIBUTION, "upload": "200Mbps",
+                                  "connections": connections}})
+    p2p = {n: np.median(done_times(scenario, "dragonfly", n)) for n in (10, 1200)}
+    assert p2p[10] <= p2p[1200] <= (1 + flat) * p2p[10], p2p
+    assert p2p[10] >= 200e6 / 25e6  # no host beats its own download: F / d = 8 s
