@@ -90,3 +90,39 @@ def test_ratio_to_the_old_build():
 def test_bad_condition_gates_are_refused(spec, message):
     with pytest.raises(ValidationError, match=message):
         parse_policy({"semantics": "argo", **spec})
+
+
+INCONCLUSIVE_NOW = "Metric Assessment Result - Inconclusive: inconclusive (1) > inconclusiveLimit (0)"
+
+
+@pytest.mark.parametrize("requests", [1, 100, 499])
+def test_a_condition_gate_below_min_requests_is_inconclusive_valued_by_its_request_count(requests):
+    """Even one request is too few: an Inconclusive measurement worth the request count, its rule saying
+    so, before any condition is evaluated (the 99% success would pass them)."""
+    gate = parse_policy({"semantics": "argo", **SUCCESS, "min_requests": 500})
+    _, v = check(gate, start(gate), window(0.99, requests=requests))
+    assert (v.outcome, v.action, v.metric, v.value, v.rule, v.measurement) == (
+        "inconclusive", "pause", "error_rate", float(requests),
+        f"requests {requests} < min_requests 500; {INCONCLUSIVE_NOW}", "inconclusive")
+    assert type(v.value) is float
+
+
+def test_a_condition_gate_with_no_requests_has_an_empty_result_whatever_min_requests_says():
+    gate = parse_policy({"semantics": "argo", **SUCCESS, "min_requests": 500})
+    _, v = check(gate, start(gate), window(None))
+    assert (v.outcome, v.measurement) == ("continue", "error") and math.isnan(v.value)
+    assert v.rule.startswith("success_rate: no data (result []); condition error:")
+
+
+def test_at_min_requests_exactly_the_conditions_are_judged():
+    gate = parse_policy({"semantics": "argo", **SUCCESS, "min_requests": 500})
+    _, v = check(gate, start(gate), window(0.99, requests=500))
+    assert (v.outcome, v.measurement, v.value) == ("continue", "success", pytest.approx(0.99))
+
+
+def test_the_conditions_read_the_measure_times_its_scale():
+    """`scale: 100` writes a success rate in percent, as a Prometheus query multiplying by 100 would."""
+    gate = parse_policy({"semantics": "argo", "measure": "success_rate", "scale": 100,
+                         "success_condition": "result[0] >= 95"})
+    _, v = check(gate, start(gate), window(0.99))
+    assert (v.measurement, v.value) == ("success", pytest.approx(99.0))

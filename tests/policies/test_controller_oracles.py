@@ -340,6 +340,23 @@ def test_argo_low_traffic_is_inconclusive_even_while_a_breach_run_is_open():
     assert states[1] == ArgoState(count=2, inconclusive=1, run=1)
 
 
+INCONCLUSIVE_NOW = "Metric Assessment Result - Inconclusive: inconclusive (1) > inconclusiveLimit (0)"
+
+
+@pytest.mark.parametrize("window, expected", [
+    (LOW, ("inconclusive", "pause", "error_rate", 100.0, f"{TOO_FEW}; {INCONCLUSIVE_NOW}", "inconclusive")),
+    (win(GOOD, requests=1), ("inconclusive", "pause", "error_rate", 1.0,
+                             f"requests 1 < min_requests 500; {INCONCLUSIVE_NOW}", "inconclusive")),
+    (NONE, ("fail", "rollback", "error_rate", NAN,
+            f"{NO_DATA}; Metric Assessment Result - Failed: failed (1) > failureLimit (0)", "failure")),
+])
+def test_argo_below_min_requests_is_inconclusive_valued_by_its_requests_but_no_requests_is_no_data(window, expected):
+    """One request is already too few (an Inconclusive measurement worth the request count), while a window
+    with none is no data at all, which `no_data: failed` fails, whatever `min_requests` says."""
+    verdicts, _ = trace({**ARGO, "min_requests": 500, "no_data": "failed"}, [window])
+    assert_trace(verdicts, [expected])
+
+
 # --- Verdicts and the registry -------------------------------------------------------------------------
 
 def test_verdict_builders_set_outcome_and_action():
