@@ -131,6 +131,52 @@ def main() -> int:
 
 
 NOT_CAUGHT = {0, 33}  # survived; no test reached it
+RESULTS = ROOT / "tests" / "mutation" / "results.json"
+"""The last run's verdicts, kept in the repository: a run takes hours on 2 cores and machines do not keep
+./mutants, so a fresh checkout starts from them (`--restore`) and runs only the mutants of functions that
+changed since (mutmut keeps a verdict while its function's hash is the same)."""
+
+
+def save_results() -> int:
+    """Write every target module's verdicts and function hashes to `RESULTS` (mutant names without their
+    module, which is the key they sit under). Returns how many verdicts were written."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    out, count = {}, 0
+    for file in target_files(config):
+        meta = ROOT / "mutants" / (file + ".meta")
+        if not meta.exists():
+            continue
+        data = json.loads(meta.read_text())
+        module = file.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
+        verdicts = {k.removeprefix(module + "."): code for k, code in data["exit_code_by_key"].items()
+                    if code is not None}
+        out[file] = {"hashes": data.get("hash_by_function_name", {}), "verdicts": dict(sorted(verdicts.items()))}
+        count += len(verdicts)
+    text = json.dumps(out, indent=0, sort_keys=True) + "\n"
+    tmp = RESULTS.with_name(f".{RESULTS.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(RESULTS)
+    return count
+
+
+def restore_results() -> int:
+    """Before mutmut first makes ./mutants: put the saved verdicts where mutmut looks for its own (one .meta
+    per target file), so that it keeps those whose function is unchanged. Returns how many were placed."""
+    if not RESULTS.exists():
+        return 0
+    count = 0
+    for file, saved in json.loads(RESULTS.read_text()).items():
+        meta = ROOT / "mutants" / (file + ".meta")
+        if meta.exists():
+            continue
+        module = file.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
+        meta.parent.mkdir(parents=True, exist_ok=True)
+        meta.write_text(json.dumps({
+            "exit_code_by_key": {f"{module}.{k}": code for k, code in saved["verdicts"].items()},
+            "hash_by_function_name": saved["hashes"], "type_check_error_by_key": {}, "durations_by_key": {},
+            "estimated_durations_by_key": {}}))
+        count += len(saved["verdicts"])
+    return count
 
 
 def forget_survivors() -> int:
@@ -168,6 +214,12 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--refresh-stats"]:
         if refresh_stats():
             print("the code changed since mutmut mapped tests to functions: mapping again", file=sys.stderr)
+        sys.exit(0)
+    if sys.argv[1:2] == ["--save"]:
+        print(f"{save_results()} verdicts saved to {RESULTS.relative_to(ROOT)}", file=sys.stderr)
+        sys.exit(0)
+    if sys.argv[1:2] == ["--restore"]:
+        print(f"{restore_results()} verdicts of the last saved run restored into ./mutants", file=sys.stderr)
         sys.exit(0)
     if sys.argv[1:2] == ["--forget-survivors"]:
         print(f"{forget_survivors()} survivors marked as not run", file=sys.stderr)
