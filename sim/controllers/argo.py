@@ -181,9 +181,13 @@ def _analysis(out: Imported, rollout: KubeObject, templates: list[KubeObject], m
 
 
 def _template_gates(out: Imported, template: KubeObject, args: dict, dry: list[str], measures, names) -> tuple[list[str], list[Problem]]:
+    spec = template.get("spec")
+    if spec is not None and not isinstance(spec, dict):
+        return [], [template.problem(("spec",), "an AnalysisTemplate's spec is a mapping", got=repr(spec)[:80],
+                                     allowed="spec: {metrics: [...], args: [...]}")]
     problems: list[Problem] = []
     defaults = {a.get("name"): a for a in template.get("spec", "args", default=[]) or [] if isinstance(a, dict)}
-    for key in template.get("spec", default={}):
+    for key in spec or {}:  # an empty spec (`spec:` and nothing under it) is no spec: no metrics, no gates
         if key not in ("metrics", "args", "dryRun"):
             ignore(out, template, ("spec", key), NO_EFFECT)
     dry = dry + [d.get("metricName", "") for d in template.get("spec", "dryRun", default=[]) or [] if isinstance(d, dict)]

@@ -7,11 +7,14 @@ end to end):
   and become no native step, so a background analysis's `startingStep` counts the native steps before it;
   an indefinite pause is an approval; the steps end at 100%;
 - analyses: templates found by kind and name (clusterScope), the step's args over the template's
-  defaults, dryRun patterns from the step and the template, every other key listed as ignored;
+  defaults, dryRun patterns from the step and the template (an entry without metricName marks none),
+  every other key listed as ignored, a template without a spec giving no gates, and each template not
+  found refused with the names given;
 - metrics: each field as the gate's (counts written as `{{args.n}}` become numbers), the provider's
-  query noted as not run, a metric without an interval measured once, and every refusal (no name, a
-  provider that cannot be simulated, an unmapped name, an arg without a value, a count without an
-  interval) with its message, `got`, `allowed` and location;
+  query noted as not run (a provider that is not a mapping names none), a metric without an interval
+  measured once, and every refusal (no name, a provider that cannot be simulated, an unmapped name,
+  each field using an arg without a value, a count above 1 without an interval) with its message,
+  `got`, `allowed` and location;
 - the rest of the Rollout: blue/green refused, every field without effect listed with its reason.
 
 Mutation testing (mutmut) found that nothing else held these messages, locations and names.
@@ -280,3 +283,100 @@ def test_metrics_that_cannot_be_simulated_are_refused_where_they_are_written():
         ("t.yaml", 26, 12, "spec.metrics[8].count", "a count above 1 needs an interval (Argo refuses it too)", "3",
          "interval: 1m, or count: 1"),
     ]
+
+
+LATENCY = ("---\napiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: latency}\nspec:\n"
+           "  metrics:\n  - name: errors\n    interval: 1m\n    provider: {prometheus: {query: x}}\n")
+
+
+def test_each_template_not_found_is_refused_with_the_names_given_even_when_a_later_one_is_found():
+    """A reference that is not a mapping names no template (got None); the third reference is found, and
+    its template's (lack of) problems must not hide the first two."""
+    steps = ("      steps:\n      - analysis:\n          templates:\n          - templateName: nope\n"
+             "          - errors\n          - templateName: errors\n")
+    missing = "no AnalysisTemplate of this name among the templates given"
+    assert refused(steps, TEMPLATE + LATENCY) == [
+        (10, 27, "spec.strategy.canary.steps[0].analysis.templates[0].templateName", missing, "'nope'",
+         "errors, latency"),
+        (11, 13, "spec.strategy.canary.steps[0].analysis.templates[1].templateName", missing, "None",
+         "errors, latency"),
+    ]
+
+
+DRY = """apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: errors}
+spec:
+  dryRun: [{}]
+  metrics:
+  - name: errors
+    interval: 1m
+    provider: {prometheus: {query: x}}
+  - name: XXXX
+    interval: 1m
+    provider: {prometheus: {query: y}}
+"""
+
+
+def test_a_dry_run_entry_without_a_metric_name_marks_no_metric():
+    """Neither the step's `dryRun: [{}]` nor the template's marks a metric, whatever its name (XXXX too)."""
+    out = imported("      steps:\n      - analysis: {templates: [{templateName: errors}], dryRun: [{}]}\n", DRY,
+                   {"errors": "error_rate", "XXXX": "latency"})
+    assert out.gates == {"errors.errors": {"semantics": "argo", "measure": "error_rate", "interval": "1m"},
+                         "errors.xxxx": {"semantics": "argo", "measure": "latency", "interval": "1m"}}
+
+
+def test_a_template_without_a_spec_gives_an_analysis_without_gates():
+    out = imported("      steps:\n      - analysis: {templates: [{templateName: errors}]}\n",
+                   "apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: errors}\n")
+    assert out.gates == {} and out.ignored == []
+    assert out.rollout["steps"] == [{"analysis": {"gates": []}}, {"set_weight": 100}]
+
+
+COUNTED = ("apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: errors}\nspec:\n  metrics:\n"
+           "  - name: errors\n    count: {count}\n")  # the metric on line 6, its count on line 7
+ANALYSIS_STEP = "      steps:\n      - analysis: {templates: [{templateName: errors}]}\n"
+
+
+def test_without_an_interval_a_count_of_1_is_measured_once_and_a_count_of_2_is_refused():
+    out = imported(ANALYSIS_STEP, COUNTED.replace("{count}", "1"))
+    assert out.gates == {"errors.errors": {"semantics": "argo", "measure": "error_rate", "count": 1}}
+    assert notes(out.approximated)[("t.yaml", "spec.metrics[0]")] == (
+        6, "without an interval Argo measures once: one check after the gate's default interval (1m) of traffic")
+    assert refused(ANALYSIS_STEP, COUNTED.replace("{count}", "2")) == [
+        ("t.yaml", 7, 12, "spec.metrics[0].count", "a count above 1 needs an interval (Argo refuses it too)", "2",
+         "interval: 1m, or count: 1")]
+
+
+def test_every_field_of_a_metric_using_an_arg_without_a_value_is_refused_not_only_the_first():
+    template = ("apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: errors}\nspec:\n"
+                "  metrics:\n  - name: errors\n    interval: '{{args.every}}'\n"
+                "    failureCondition: result[0] > {{args.limit}}\n")
+    no_value = "which has no value (valueFrom is read from the cluster: give a value)"
+    assert refused(ANALYSIS_STEP, template) == [
+        ("t.yaml", 7, 15, "spec.metrics[0].interval", f"uses args.every, {no_value}", "'{{args.every}}'", "a value"),
+        ("t.yaml", 8, 23, "spec.metrics[0].failureCondition", f"uses args.limit, {no_value}",
+         "'result[0] > {{args.limit}}'", "a value"),
+    ]
+
+
+def test_a_provider_that_is_not_a_mapping_names_no_provider_to_note_or_refuse():
+    template = ("apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: errors}\nspec:\n"
+                "  metrics:\n  - name: errors\n    interval: 1m\n    provider: job\n")
+    out = imported(ANALYSIS_STEP, template)
+    assert out.gates == {"errors.errors": {"semantics": "argo", "measure": "error_rate", "interval": "1m"}}
+    assert out.ignored == []
+
+
+TEMPLATE_HEAD = "apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: errors}\n"
+
+
+def test_an_empty_template_spec_is_no_spec_and_a_spec_that_is_not_a_mapping_is_refused_where_written():
+    """`spec:` with nothing under it imports as a template without a spec (no metrics: no gates), where it
+    used to crash the importer; `spec: [metrics]` or `spec: errors` is refused at line 4."""
+    empty = imported(ANALYSIS_STEP, TEMPLATE_HEAD + "spec:\n")
+    assert empty.gates == {} and empty.rollout["steps"] == [{"analysis": {"gates": []}}, {"set_weight": 100}]
+    for spec, got in (("[metrics]", "['metrics']"), ("errors", "'errors'")):
+        assert refused(ANALYSIS_STEP, TEMPLATE_HEAD + f"spec: {spec}\n") == [
+            ("t.yaml", 4, 7, "spec", "an AnalysisTemplate's spec is a mapping", got,
+             "spec: {metrics: [...], args: [...]}")]

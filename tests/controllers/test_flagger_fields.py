@@ -412,3 +412,11 @@ def test_metrics_of_one_name_with_different_ranges_become_gates_of_their_own_and
     assert out.gates["request-success-rate-2"]["max"] == pytest.approx(0.05)
     assert out.origins[("gates", "request-success-rate-2")] == (SOURCE, 12, 7)
     assert out.origins[("rollout", "steps", 0)] == (SOURCE, 6, 5)
+
+
+@pytest.mark.parametrize("mapping", ["error_rate", {"measure": "error_rate"}, {"measure": "error_rate", "scale": 1}])
+def test_a_mapping_without_a_scale_reads_the_measure_in_its_own_unit(mapping):
+    """`{measure: error_rate}` is the bare name: scale 1, so `max: 0.05` is an error rate of 5%."""
+    out = import_canary(canary_of(analysis(("errors", "{max: 0.05}"))), [], {"errors": mapping}, "pull")
+    assert out.gates == {"errors": {"semantics": "flagger", "interval": 60.0, "metric": "error_rate",
+                                    "max": pytest.approx(0.05)}}
