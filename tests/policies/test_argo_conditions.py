@@ -126,3 +126,36 @@ def test_the_conditions_read_the_measure_times_its_scale():
                          "success_condition": "result[0] >= 95"})
     _, v = check(gate, start(gate), window(0.99))
     assert (v.measurement, v.value) == ("success", pytest.approx(99.0))
+
+
+RUNNING = "failed 0/0, inconclusive 0, errors in a row 0"
+FAILED_NOW = "Metric Assessment Result - Failed: failed (1) > failureLimit (0)"
+BOTH = {"measure": "success_rate", "success_condition": "result[0] >= 0.99", "failure_condition": "result[0] < 0.90"}
+
+
+@pytest.mark.parametrize("spec, rate, expected", [
+    (SUCCESS, 0.99, ("continue", "none", 0.99, f"success_rate 0.99; result[0] >= 0.95; {RUNNING}", "success")),
+    (SUCCESS, 0.90, ("fail", "rollback", 0.90, f"success_rate 0.9; not (result[0] >= 0.95); {FAILED_NOW}",
+                     "failure")),
+    ({"measure": "error_rate", "failure_condition": "result[0] > 0.02"}, 0.99,
+     ("continue", "none", 0.01, f"error_rate 0.01; not (result[0] > 0.02); {RUNNING}", "success")),
+    ({"measure": "error_rate", "failure_condition": "result[0] > 0.02"}, 0.97,
+     ("fail", "rollback", 0.03, f"error_rate 0.03; result[0] > 0.02; {FAILED_NOW}", "failure")),
+    (BOTH, 0.95, ("inconclusive", "pause", 0.95,
+                  f"success_rate 0.95; neither result[0] >= 0.99 nor result[0] < 0.90; {INCONCLUSIVE_NOW}",
+                  "inconclusive")),
+    ({"measure": "error_rate"}, 0.5, ("continue", "none", 0.5, f"error_rate 0.5; no condition: Successful; {RUNNING}",
+                                      "success")),
+    ({"measure": "success_rate", "success_condition": "result[1] >= 0.95"}, 0.99,
+     ("continue", "none", 0.99, "success_rate 0.99; condition error: column 7: index 1 out of range (the list has 1 "
+                                "element); failed 0/0, inconclusive 0, errors in a row 1", "error")),
+])
+def test_each_measurement_says_what_was_measured_and_which_condition_decided(spec, rate, expected):
+    """The decision record of one check, whole: the measure and its value, then the condition that held (a
+    success condition that failed reads `not (...)`, and so does a failure condition that did not hold),
+    then Argo's counters. The metric is the data column the measure reads (error_rate for both rates)."""
+    gate = parse_policy({"semantics": "argo", **spec})
+    _, v = check(gate, start(gate), window(rate))
+    outcome, action, value, rule, measurement = expected
+    assert (v.outcome, v.action, v.metric, v.rule, v.measurement) == (outcome, action, "error_rate", rule, measurement)
+    assert v.value == pytest.approx(value) and type(v.value) is float
