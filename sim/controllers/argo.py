@@ -88,12 +88,12 @@ def import_rollout(rollout: KubeObject, templates: list[KubeObject], measures: M
     for i, step in enumerate(steps):
         problems += _step(out, rollout, templates, measures, names, step, ("spec", "strategy", "canary", "steps", i))
     background = canary.get("analysis")
-    if background:
+    if background is not None:  # `analysis: {}` or `analysis: 5` is refused as a step's would be
         path: tuple = ("spec", "strategy", "canary", "analysis")
         gates, background_problems = _analysis(out, rollout, templates, measures, names, background, path)
         problems += background_problems
         out.rollout["background_gates"] = gates
-        starting = background.get("startingStep")
+        starting = background.get("startingStep") if isinstance(background, dict) else None
         if starting is not None:
             if not isinstance(starting, int) or not 0 <= starting < max(len(steps), 1):
                 problems.append(rollout.problem(path + ("startingStep",), "not a step of this rollout",
