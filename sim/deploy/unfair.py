@@ -32,10 +32,10 @@ from sim.deploy.wave import (
     RETRY,
     SLOT_FREE,
     after_slot_event,
-    first_attempts_at_once,
     hand_out_slots,
     pop_event,
     push_event,
+    start_wave,
 )
 from sim.streams import Streams
 
@@ -71,20 +71,9 @@ def run_unfair_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, siz
     """`sim.deploy.wave.run_wave` with each host's flow weighted by `weight[h]`; the same arguments and
     returns."""
     n = len(pre)
-    attempt_start, t_start, t_end, done = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-    attempts = np.zeros(n, np.int64)
-    h_time, h_key = np.empty(n + 2), np.empty(n + 2, np.int64)
-    hsize = 0
-    next_host = 0
-    ready = np.empty(n * len(backoff) + 1, np.int64)
-    ready_head, ready_tail = 0, 0
-    unlimited = slots >= n
-    arrivals = order[:0]
-    if unlimited:
-        arrivals, hsize = first_attempts_at_once(t0, order, fail_attempts, fail_cost, attempts, attempt_start,
-                                                 h_time, h_key, hsize)
-        next_host = n
-    next_arrival = 0
+    (attempt_start, t_start, t_end, done, attempts, h_time, h_key, hsize, next_host, ready, unlimited,
+     arrivals) = start_wave(t0, slots, n, fail_attempts, fail_cost, backoff, order)
+    ready_head, ready_tail, next_arrival = 0, 0, 0
     # flows in flight, heaviest first (ties: the earlier arrival first): host, weight, bytes left, rate
     f_host, f_weight, f_left, f_rate = np.empty(n, np.int64), np.empty(n), np.empty(n), np.empty(n)
     m = 0

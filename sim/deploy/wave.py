@@ -86,6 +86,28 @@ def first_attempts_at_once(t0, order, fail_attempts, fail_cost, attempts, attemp
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def start_wave(t0, slots, n, fail_attempts, fail_cost, backoff, order):
+    """A wave's state before its first event: per-host times (NaN) and attempts; the event heap (slot
+    releases, arrivals and retries, keyed by (time, kind, host); a host has at most one pending event);
+    the FIFO of retries waiting for a slot (`ready`; hosts 0..n-1 in deploy order come first, from
+    `next_host`); and, without slot contention (pull), every first attempt started at t0 and the
+    successful ones' arrivals in `order`."""
+    attempt_start, t_start, t_end, done = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    attempts = np.zeros(n, np.int64)
+    h_time, h_key = np.empty(n + 2), np.empty(n + 2, np.int64)
+    hsize, next_host = 0, 0
+    ready = np.empty(n * len(backoff) + 1, np.int64)
+    unlimited = slots >= n
+    arrivals = order[:0]
+    if unlimited:
+        arrivals, hsize = first_attempts_at_once(t0, order, fail_attempts, fail_cost, attempts, attempt_start,
+                                                  h_time, h_key, hsize)
+        next_host = n
+    return (attempt_start, t_start, t_end, done, attempts, h_time, h_key, hsize, next_host, ready, unlimited,
+            arrivals)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def hand_out_slots(now, free, next_host, ready, ready_head, ready_tail, pre, fail_attempts, fail_cost, attempts,
                    attempt_start, h_time, h_key, hsize):
     """Give free slots to waiting hosts: hosts 0..n-1 in deploy order first (`next_host`), then retries in
@@ -184,24 +206,9 @@ def run_zoned_wave(t0, slots, pre, post, fail_attempts, fail_cost, backoff, size
     capacity / n), computed by the same operations."""
     n = len(pre)
     zones = len(link_cap)
-    attempt_start, t_start, t_end, done = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-    attempts = np.zeros(n, np.int64)
-    # slot releases, arrivals and retries share one heap keyed by (time, kind, insertion); a host has at
-    # most one pending event
-    h_time, h_key = np.empty(n + 2), np.empty(n + 2, np.int64)
-    hsize = 0
-    # hosts waiting for a slot: hosts 0..n-1 in deploy order first (next_host), then retries in the
-    # order they became ready (a FIFO in `ready`)
-    next_host = 0
-    ready = np.empty(n * len(backoff) + 1, np.int64)
-    ready_head, ready_tail = 0, 0
-    unlimited = slots >= n
-    arrivals = order[:0]
-    if unlimited:
-        arrivals, hsize = first_attempts_at_once(t0, order, fail_attempts, fail_cost, attempts, attempt_start,
-                                                  h_time, h_key, hsize)
-        next_host = n
-    next_arrival = 0
+    (attempt_start, t_start, t_end, done, attempts, h_time, h_key, hsize, next_host, ready, unlimited,
+     arrivals) = start_wave(t0, slots, n, fail_attempts, fail_cost, backoff, order)
+    ready_head, ready_tail, next_arrival = 0, 0, 0
     # each zone's flows in FIFO order (a block of the shared arrays per zone, sized by its hosts) with
     # their virtual finish tags; `rate[z]` is each flow's share, `t_depart[z]` when its head finishes
     first = np.zeros(zones + 1, np.int64)
