@@ -676,3 +676,27 @@ def test_a_predicate_body_that_is_result_is_not_a_boolean():
 def test_a_call_is_one_level_of_nesting():
     # 40 nested calls are 40 levels (the argument list is not a level of its own), within the limit of 50.
     assert ev("abs(" * 40 + "-1" + ")" * 40 + " == 1", []) is True
+
+
+def test_nested_predicates_over_a_long_result_stop_at_the_step_budget_with_a_reason(monkeypatch):
+    """Three nested `all` over 20 values visit about 32,000 nodes: a budget of 10,000 steps stops them with an
+    error naming the likely cause (the shipped budget, 1,000,000, does the same for 100 values); without the
+    budget they finish. Kept small so that a broken step count fails in milliseconds, not minutes."""
+    from sim.policies import expr
+
+    nested = parse("all(result, {all(result, {all(result, {# >= 0})})})")
+    assert evaluate(nested, [1.0] * 20) is True
+    monkeypatch.setattr(expr, "MAX_STEPS", 10_000)
+    with pytest.raises(EvalError, match=r"took more than 10,000 steps \(nested predicates over a long result\?\)"):
+        evaluate(nested, [1.0] * 20)
+
+
+def test_every_node_visited_is_one_step_and_the_budget_is_inclusive(monkeypatch):
+    """`1 < 2` is three nodes (the comparison and its two numbers): it fits a budget of 3, not of 2."""
+    from sim.policies import expr
+
+    monkeypatch.setattr(expr, "MAX_STEPS", 3)
+    assert evaluate(parse("1 < 2"), []) is True
+    monkeypatch.setattr(expr, "MAX_STEPS", 2)
+    with pytest.raises(EvalError, match="took more than 2 steps"):
+        evaluate(parse("1 < 2"), [])
