@@ -194,11 +194,9 @@ def fleet_costs(scenario, workers: int, writes: bool, remote: bool = False, roll
              f"{jobs:,} deploys ({strategies} strategies x {span} x {replications:,} replications) "
              f"on {_workers(workers)}", ("replications",) if replications > 1 else size_key)]
     time += [Cost(kept * HOST_ROW_SECONDS, f"{kept:,} host rows", ("output", "host_rows"), ROWS_ADVICE)]
-    steps = replications * sum(unequal_share_steps(scenario, n) for n in sizes)
-    if steps and not remote:
-        time.append(Cost(steps * UNEQUAL_SHARE_SECONDS_PER_STEP / workers,
-                         f"unequal shares on {_workers(workers)}: {steps:,} flow steps", ("network", "flow_share_p95"),
-                         "set network.flow_share_p95 to 1 (equal shares), or lower the fleet sizes"))
+    if not remote:
+        time += unequal_share_cost(replications * sum(unequal_share_steps(scenario, n) for n in sizes), workers,
+                                   "the fleet sizes")
     if rollback:
         time = [replace(c, amount=2 * c.amount) for c in time]
     disk = [Cost(kept * HOST_ROW_CSV_BYTES, f"hosts.csv of {kept:,} rows", ("output", "host_rows"), ROWS_ADVICE)
@@ -216,6 +214,16 @@ def unequal_share_steps(scenario, hosts: int) -> int:
     return sum(2 * hosts * flows for flows in in_flight)
 
 
+def unequal_share_cost(steps: int, workers: int, sizes: str) -> list[Cost]:
+    """The time of `steps` unequal-shares steps on `workers` (none when there are none); `sizes` names the
+    setting that sets the fleet sizes, for the advice."""
+    if not steps:
+        return []
+    return [Cost(steps * UNEQUAL_SHARE_SECONDS_PER_STEP / workers,
+                 f"unequal shares on {_workers(workers)}: {steps:,} flow steps", ("network", "flow_share_p95"),
+                 f"set network.flow_share_p95 to 1 (equal shares), or lower {sizes}")]
+
+
 def release_costs(scenario, workers: int, writes: bool, remote: bool = False) -> dict[str, list[Cost]]:
     """Releases through the rollout, `replications` of them (`sim.commands.release`); `remote`: simulated
     elsewhere (Dask), so only the releases this process keeps count."""
@@ -228,11 +236,8 @@ def release_costs(scenario, workers: int, writes: bool, remote: bool = False) ->
     each = RELEASE_SECONDS + RELEASE_SECONDS_PER_HOST * hosts + RELEASE_SECONDS_PER_INTERVAL * intervals
     time = [] if remote else [Cost(n * each / workers, f"{n:,} releases of {hosts:,} hosts on {_workers(workers)}",
                                    ("replications",))]
-    steps = n * unequal_share_steps(scenario, hosts)
-    if steps and not remote:
-        time.append(Cost(steps * UNEQUAL_SHARE_SECONDS_PER_STEP / workers,
-                         f"unequal shares on {_workers(workers)}: {steps:,} flow steps", ("network", "flow_share_p95"),
-                         "set network.flow_share_p95 to 1 (equal shares), or lower fleet.hosts"))
+    if not remote:
+        time += unequal_share_cost(n * unequal_share_steps(scenario, hosts), workers, "fleet.hosts")
     detail = RELEASE_DETAIL_CSV_BYTES if scenario.output.host_rows == "all" else 0.0
     disk = [Cost(n * (RELEASE_CSV_BYTES + detail), f"the files of {n:,} releases", ("replications",))] if writes else []
     return {"memory": memory, "time": time, "disk": disk}
