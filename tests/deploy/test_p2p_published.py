@@ -1,4 +1,4 @@
-"""The p2p strategy against published systems (docs/p2p.md, "Against published systems"; sources D2, D8):
+"""The p2p strategy against published systems (docs/p2p.md, "Against published systems"; sources D2, D8, D11):
 the shapes of their benchmarks, simulated with signalling, verification and activation set to zero so
 that only distribution is timed (as the benchmarks time it).
 
@@ -6,11 +6,14 @@ that only distribution is timed (as the benchmarks time it).
   issue's bar: within 15%. Its p99 of 18 s needs hosts whose rates spread: with every host at its limit
   all end within a few tenths of a second; tests/deploy/test_p2p_spread.py holds the tail with
   `download_p99_slowdown: 1.8` (fitted to the published p99/p50).
-- Dragonfly: 200 MB at 200 Mb/s, about 12 s flat from 1 to 1,200 clients. Held: flat within 20% from 100
-  to 1,200 hosts and within 15% of 12 s at 1,200, while pull from one origin grows in proportion to the
-  fleet. NOT met: flat from 10 hosts (8.8 s there, 12.6 s at 1,200: the model has none of Dragonfly's
-  per-task scheduling overhead, which is what keeps its small swarms at 12 s; the piece-level reference
-  model rises as much, 9.2 s at 10 hosts to 12.9 s at 100).
+- Dragonfly: 200 MB at 200 Mb/s, "the average downloading time is almost stable" at about 12 s from 1 to
+  1,200 clients. With Kraken's 10 connections and no overhead: flat within 20% from 100 to 1,200 hosts and
+  within 15% of 12 s at 1,200, while pull from one origin grows in proportion to the fleet; from 10 hosts
+  it rises 43% (8.8 s to 12.6 s). With Dragonfly's own environment and defaults (D11: two 2,000 Mb/s
+  supernodes, 4 MB pieces, 4 pieces at once) and its per-task overhead read off the one-client point
+  (12 s less the 8 s that 200 MB takes at 200 Mb/s), the mean is flat within 20% from 10 to 1,200 hosts
+  (12.1 s to 14.2 s when written): 2.1 s of the model's store-and-forward ramp that the published chart
+  does not show, so the level at 1,200 is 18% above 12 s.
 """
 
 from __future__ import annotations
@@ -70,3 +73,25 @@ def test_with_one_or_two_connections_a_host_the_dragonfly_shape_is_flat_from_10_
     p2p = {n: np.median(done_times(scenario, "dragonfly", n)) for n in (10, 1200)}
     assert p2p[10] <= p2p[1200] <= (1 + flat) * p2p[10], p2p
     assert p2p[10] >= 200e6 / 25e6  # no host beats its own download: F / d = 8 s
+
+
+def test_dragonfly_with_its_own_environment_and_defaults_is_flat_from_10_to_1200_hosts():
+    """D11: the benchmark's two 2,000 Mb/s supernodes as seeders, 200 Mb/s clients, 4 MB pieces, a peer
+    fetching 4 pieces at once (`peerDownLimit`). One client alone moves 200 MB at 200 Mb/s in 8 s and the
+    published one-client time is 12 s, so 4 s of every task is not bytes moving: set as the wake-up (the
+    one number fitted, on the one-client point, and checked here). Then the mean (the benchmark's
+    "average downloading time") stays within 20% from 10 to 1,200 hosts, while pull from one 2,000 Mb/s
+    file source grows in proportion to the fleet."""
+    overhead = 12.0 - 200e6 / 25e6
+    scenario = make_scenario(
+        fleet={"hosts": 10, "zones": 1, "tiers": {"canary": 0}}, artifact={"size": "200MB", "files": 1},
+        network={"origin_egress": "2000Mbps", "per_flow": "10Gbps", "host_download": "200Mbps"},
+        strategies={"dragonfly": {"kind": "p2p", **ONLY_DISTRIBUTION, "wakeup": overhead, "seeders": 2,
+                                  "upload": "200Mbps", "piece_size": "4MB", "connections": 4},
+                    "wget": {"kind": "pull", **ONLY_DISTRIBUTION}})
+    mean = {n: float(np.mean(done_times(scenario, "dragonfly", n))) for n in (1, 10, 100, 1200)}
+    assert mean[1] == pytest.approx(12.0, abs=0.01)
+    assert mean[10] <= mean[100] <= mean[1200] <= 1.2 * mean[10], mean
+    wget = {n: done_times(scenario, "wget", n).max() for n in (100, 1200)}
+    for n in wget:
+        assert n * 200e6 / 250e6 <= wget[n] <= 1.01 * n * 200e6 / 250e6 + 0.1, (n, wget[n])
