@@ -376,7 +376,8 @@ def test_an_empty_template_spec_is_no_spec_and_a_spec_that_is_not_a_mapping_is_r
     used to crash the importer; `spec: [metrics]` or `spec: errors` is refused at line 4."""
     empty = imported(ANALYSIS_STEP, TEMPLATE_HEAD + "spec:\n")
     assert empty.gates == {} and empty.rollout["steps"] == [{"analysis": {"gates": []}}, {"set_weight": 100}]
-    for spec, got in (("[metrics]", "['metrics']"), ("errors", "'errors'")):
+    long = "x" * 100  # the value is quoted in `got` up to 80 characters
+    for spec, got in (("[metrics]", "['metrics']"), ("errors", "'errors'"), (long, repr(long)[:80])):
         assert refused(ANALYSIS_STEP, TEMPLATE_HEAD + f"spec: {spec}\n") == [
             ("t.yaml", 4, 7, "spec", "an AnalysisTemplate's spec is a mapping", got,
              "spec: {metrics: [...], args: [...]}")]
