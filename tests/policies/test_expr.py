@@ -661,6 +661,7 @@ def test_a_refused_token_inside_the_tree_is_named_at_its_column():
                 "all, any, none, one, filter, map, count"),
     ("X", "column 1: unknown name 'X' (allowed: result, and in a {...} predicate #)"),
     (" \t\r\n", "column 1: the condition is empty"),
+    ("\x0c", "column 1: unexpected character '\\x0c'"),  # only space, tab, CR and LF are blank
     ("1 + $", "column 5: unexpected character '$'"),
 ])
 def test_more_parse_refusal_messages(text, message):
