@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from sim.cli import app
 from sim.errors import UserError
 from sim.results import plots
-from sim.results.output import check_target, manifest, preflight, read_manifest, results_folder
+from sim.results.output import check_target, manifest, preflight, read_manifest, replace_atomically, results_folder
 
 runner = CliRunner()
 SMALL = ["--set", "fleet.sizes=[10, 100]", "--replications", "2", "--seed", "7", "--workers", "1"]
@@ -309,3 +309,22 @@ def test_the_place_is_checked_again_before_the_rename(tmp_path):
 def test_preflight_leaves_nothing_behind(tmp_path):
     assert preflight(tmp_path / "a" / "b" / "c") == tmp_path / "a" / "b" / "c"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_replaced_atomically_may_have_the_longest_name_the_filesystem_allows(tmp_path):
+    """A report or a gate file beside the user's files: its temporary sibling must fit NAME_MAX too (255
+    bytes here), whatever the name; the old file stays whole when the recheck refuses, and nothing else is
+    left in the folder either way."""
+    target = tmp_path / ("r" * 250 + ".html")
+    assert len(target.name) == os.pathconf(tmp_path, "PC_NAME_MAX") == 255
+    replace_atomically(target, "first", lambda: None)
+    assert target.read_text() == "first" and os.listdir(tmp_path) == [target.name]
+
+    def refuse():
+        raise UserError("no longer ours")
+
+    with pytest.raises(UserError, match="no longer ours"):
+        replace_atomically(target, "second", refuse)
+    assert target.read_text() == "first" and os.listdir(tmp_path) == [target.name]
+    replace_atomically(target, "second", lambda: None)
+    assert target.read_text() == "second" and os.listdir(tmp_path) == [target.name]
