@@ -9,6 +9,9 @@ import errno
 import json
 import os
 import stat
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -328,3 +331,16 @@ def test_a_file_replaced_atomically_may_have_the_longest_name_the_filesystem_all
     assert target.read_text() == "first" and os.listdir(tmp_path) == [target.name]
     replace_atomically(target, "second", lambda: None)
     assert target.read_text() == "second" and os.listdir(tmp_path) == [target.name]
+
+
+def test_a_file_replaced_atomically_is_utf8_whatever_the_locale(tmp_path):
+    """Reports hold text such as "≥" and "é": the file is UTF-8 even where the locale's encoding is ASCII
+    (LC_ALL=C with Python's UTF-8 mode off), not whatever the locale would give."""
+    target = tmp_path / "report.html"
+    code = ("import sys; from pathlib import Path; from sim.results.output import replace_atomically; "
+            "replace_atomically(Path(sys.argv[1]), 'p95 \\u2265 2 s, caf\\u00e9', lambda: None)")  # ASCII argv
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0"}
+    done = subprocess.run([sys.executable, "-c", code, str(target)], env=env, capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2], timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert target.read_bytes() == "p95 ≥ 2 s, café".encode("utf-8")
