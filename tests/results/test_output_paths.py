@@ -344,3 +344,21 @@ def test_a_file_replaced_atomically_is_utf8_whatever_the_locale(tmp_path):
                           cwd=Path(__file__).resolve().parents[2], timeout=60)
     assert done.returncode == 0, done.stderr
     assert target.read_bytes() == "p95 ≥ 2 s, café".encode("utf-8")
+
+
+def test_a_manifest_larger_than_the_limit_is_refused_unread_naming_why(tmp_path):
+    """A manifest.json over MANIFEST_BYTES (a sparse file: nothing is read) is refused with the reason in the
+    message; one of exactly the limit would be read (here: not JSON, a different reason)."""
+    from sim.results.output import MANIFEST_BYTES, read_manifest
+
+    path = tmp_path / "manifest.json"
+    with open(path, "wb") as file:
+        file.truncate(MANIFEST_BYTES + 1)
+    with pytest.raises(UserError) as refused:
+        read_manifest(tmp_path)
+    assert str(refused.value) == (f"deploysim: {path}: not a deploysim results folder "
+                                  f"([Errno 27] too large for a manifest: '{path}')")
+    os.truncate(path, MANIFEST_BYTES)
+    with pytest.raises(UserError, match="not a deploysim results folder") as refused:
+        read_manifest(tmp_path)
+    assert "too large" not in str(refused.value)
