@@ -362,3 +362,34 @@ def test_a_manifest_larger_than_the_limit_is_refused_unread_naming_why(tmp_path)
     with pytest.raises(UserError, match="not a deploysim results folder") as refused:
         read_manifest(tmp_path)
     assert "too large" not in str(refused.value)
+
+
+def test_read_regular_reads_at_most_its_limit_and_says_exactly_why_it_refuses(tmp_path):
+    """The one reader of files a user may point deploysim at: a file of exactly the limit is read whole; one
+    byte more is refused (EFBIG, with the caller's reason and the path), before reading when the size is
+    known and after reading limit + 1 bytes when it is not (procfs says 0); a pipe or a folder is refused
+    unread (EINVAL), and a link is not followed (ELOOP)."""
+    from sim.results.output import read_regular
+
+    def refusal(path, limit=10):
+        with pytest.raises(OSError) as info:
+            read_regular(path, limit, "too big")
+        return info.value.errno, info.value.strerror, info.value.filename
+
+    exact = tmp_path / "exact"
+    exact.write_bytes(b"0123456789")
+    assert read_regular(exact, 10, "too big") == b"0123456789"
+    big = tmp_path / "big"
+    big.write_bytes(b"0123456789a")
+    assert refusal(big) == (errno.EFBIG, "too big", str(big))
+    proc = Path("/proc/self/status")
+    assert os.stat(proc).st_size == 0 and len(proc.read_bytes()) > 10
+    assert refusal(proc) == (errno.EFBIG, "too big", str(proc))
+    assert read_regular(proc, 1_000_000, "too big").startswith(b"Name:")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert refusal(fifo) == (errno.EINVAL, "not a regular file", str(fifo))
+    assert refusal(tmp_path) == (errno.EINVAL, "not a regular file", str(tmp_path))
+    link = tmp_path / "link"
+    link.symlink_to(exact)
+    assert refusal(link)[0] == errno.ELOOP
