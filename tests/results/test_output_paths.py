@@ -19,7 +19,16 @@ from typer.testing import CliRunner
 from sim.cli import app
 from sim.errors import UserError
 from sim.results import plots
-from sim.results.output import check_target, manifest, preflight, read_manifest, replace_atomically, results_folder
+from sim.results.output import (
+    MANIFEST_BYTES,
+    check_target,
+    manifest,
+    preflight,
+    read_manifest,
+    read_regular,
+    replace_atomically,
+    results_folder,
+)
 
 runner = CliRunner()
 SMALL = ["--set", "fleet.sizes=[10, 100]", "--replications", "2", "--seed", "7", "--workers", "1"]
@@ -349,8 +358,6 @@ def test_a_file_replaced_atomically_is_utf8_whatever_the_locale(tmp_path):
 def test_a_manifest_larger_than_the_limit_is_refused_unread_naming_why(tmp_path):
     """A manifest.json over MANIFEST_BYTES (a sparse file: nothing is read) is refused with the reason in the
     message; one of exactly the limit would be read (here: not JSON, a different reason)."""
-    from sim.results.output import MANIFEST_BYTES, read_manifest
-
     path = tmp_path / "manifest.json"
     with open(path, "wb") as file:
         file.truncate(MANIFEST_BYTES + 1)
@@ -369,8 +376,6 @@ def test_read_regular_reads_at_most_its_limit_and_says_exactly_why_it_refuses(tm
     byte more is refused (EFBIG, with the caller's reason and the path), before reading when the size is
     known and after reading limit + 1 bytes when it is not (procfs says 0); a pipe or a folder is refused
     unread (EINVAL), and a link is not followed (ELOOP)."""
-    from sim.results.output import read_regular
-
     def refusal(path, limit=10):
         with pytest.raises(OSError) as info:
             read_regular(path, limit, "too big")
