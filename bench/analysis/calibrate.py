@@ -17,7 +17,8 @@ ends then gives `network.flow_share_p95`, how unequally concurrent flows share t
 weighted shares, `sim.deploy.unfair`). The push overhead becomes
 `scan_per_file` (overhead / files: with one file count per run, rsync's process start and its
 file-list scan cannot be told apart); the pull overhead moves into the wake-up (the simulator has
-no per-host step between waking and the first byte). The file itself is rendered by
+no per-host step between waking and the first byte). A p2p deploy's hosts' swarm rate is fitted by
+replaying it through the simulator's swarm (`bench.analysis.swarm_fit`). The file itself is rendered by
 `bench.analysis.params_file`. The runs are read by `bench.analysis.runs`.
 """
 
@@ -35,6 +36,7 @@ import typer
 from bench.analysis.params_file import calibration_json, render_params
 from bench.analysis.recording import fit_problems
 from bench.analysis.runs import BenchRun, find_runs
+from bench.analysis.swarm_fit import SwarmDeploy, fit_swarm_rate
 from bench.analysis.transfer_fit import (
     PULL_MAKESPAN_WEIGHT,
     Group,
@@ -138,7 +140,20 @@ def calibrate_p2p(runs: list[BenchRun]) -> dict | None:
     return {"key_write": lognormal_fit(writes), "wakeup": lognormal_fit(cat(lambda p, kw: p.start.to_numpy() - kw)),
             "agent_wakeup": lognormal_fit(cat(lambda p, kw: p.signal.to_numpy() - kw)),
             "transfer": lognormal_fit(cat(lambda p, kw: p.transfer.to_numpy())),
-            "activation": lognormal_fit(cat(lambda p, kw: p.activation.to_numpy())), "runs": [r.label for r, _ in used]}
+            "activation": lognormal_fit(cat(lambda p, kw: p.activation.to_numpy())), "runs": [r.label for r, _ in used],
+            "deploys": [swarm_deploy(r, s, p) for (r, s), p in zip(used, ph)]}
+
+
+def swarm_deploy(run: BenchRun, name: str, p: pd.DataFrame) -> SwarmDeploy:
+    """One p2p deploy's joins and ends with the pieces it used (the bench cuts a small build into smaller
+    pieces than the strategy's `piece_size`: the record's `piece_size` is the one used)."""
+    spec = next(s for s in run.strategies() if s["name"] == name)
+    d = run.deploy(name)
+    extra = d.get("extra", d)
+    piece = float(extra.get("piece_size", min(float(spec.get("piece_size", 4e6)), run.size)))
+    return SwarmDeploy(starts=p.start.to_numpy(dtype=float), ends=p.end.to_numpy(dtype=float), size=run.size,
+                       piece=piece, connections=int(extra.get("connections", spec.get("connections", 10))),
+                       seed_time=float(extra.get("seed_time", spec.get("seed_time", 300.0))))
 
 
 def push_groups(runs: list[BenchRun]) -> list[Group]:
@@ -246,8 +261,18 @@ def calibrate(paths: list[Path | str]) -> Calibration:
         cal.notes.append(f"hosts were runc containers, each with {host_limits_text(runs[0].host_limits)}")
     cal.p2p = calibrate_p2p(runs) or {}
     if cal.p2p:
-        cal.notes.append("p2p: key write, key-to-swarm and activation fitted; the swarm's rates (upload, download, "
-                         "origin) are NOT identified from the bench and stay the scenario's")
+        seeder = cal.network.get("origin_egress", cal.network.get("deploy_egress"))
+        if seeder is None:
+            cal.notes.append("p2p: key write, key-to-swarm and activation fitted; the hosts' swarm rate is NOT "
+                             "fitted: no pull or push deploy measured the seeder's link")
+        else:
+            cap = cal.network["per_flow"] if cal.network["per_flow_identified"] else math.inf
+            swarm = cal.p2p["swarm"] = fit_swarm_rate(cal.p2p["deploys"], seeder, cap)
+            cal.notes.append(
+                f"p2p: key write, key-to-swarm and activation fitted; each host's swarm rate (upload = download) "
+                f"{'fitted' if swarm.identified else 'NOT identified (lower bound)'}: {swarm.rate * 8 / 1e6:.3g} Mbit/s, "
+                f"replaying {swarm.deploys} deploys through sim.deploy.swarm with the seeder at the fitted "
+                f"{'origin' if 'origin_egress' in cal.network else 'deploy'} egress")
     if not runs[0].manifest.get("isolated", True):
         cal.notes.append("loopback runs (no namespaces, no shaping): bandwidths are the machine's, not a link's")
     return cal
@@ -287,7 +312,7 @@ def strategy_names(paths: list[Path | str]) -> tuple[dict, str | None]:
         for s in run.strategies():
             if s["kind"] == "push":
                 pushes.setdefault(s.get("transport", "ssh"), (s["name"], int(s["parallel"])))
-            elif s["kind"] == "pull" and pull is None:  # p2p strategies are not calibrated yet
+            elif s["kind"] == "pull" and pull is None:  # p2p: named by `p2p_strategy`
                 pull = s["name"]
     return pushes, pull
 

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from bench.analysis.swarm_fit import SwarmFit
 from bench.analysis.transfer_fit import ShareFit, TransferFit
 
 
@@ -85,9 +86,25 @@ def p2p_lines(name: str, p: dict) -> list[str]:
         "      # libtorrent checks pieces while downloading; the whole-build SHA-256 is inside activation below",
         f"    activation: {_lognormal(p['activation'])}",
         f"      # median and p95 of done - transfer_end (SHA-256, untar, rename, symlink) over {p['activation']['n']} hosts",
-        f"      # swarm transfer on the bench: median {_s(p['transfer']['median'])}, p95 {_s(p['transfer']['p95'])}; "
-        "rates NOT identified, left to the scenario",
+        f"      # swarm transfer on the bench (torrent added -> finished): median {_s(p['transfer']['median'])}, "
+        f"p95 {_s(p['transfer']['p95'])}",
+        *swarm_lines(p.get("swarm")),
     ]
+
+
+def swarm_lines(fit) -> list[str]:
+    """The hosts' swarm rate (upload = download), or why the scenario's rates stay."""
+    if fit is None:
+        return ["      # hosts' swarm rates NOT fitted (no pull or push measured the seeder's link): the scenario's"]
+    how = (f"replaying {fit.deploys} deploys ({fit.hosts} hosts) through sim.deploy.swarm, hosts joining at their "
+           f"measured times,", f"      # the seeder at {_rate(fit.seeder_rate)}; sorted ends, mean of {fit.seeds} "
+           f"peer-set draws (seed {fit.seed}): rmse {fit.rmse:.3f}s, hosts too fast to bind {fit.rmse_unbound:.3f}s")
+    if fit.identified:
+        return [f"    upload: {_rate(fit.rate)}", f"    download: {_rate(fit.rate)}",
+                f"      # fitted: each host's rate in the swarm (upload = download), {how[0]}", how[1],
+                "      # on the bench this is a host's share of the machine's CPU as much as of a link"]
+    return [f"      # hosts' swarm rate NOT identified: no rate up to 10Gbps binds better ({how[0]}",
+            how[1] + f"); lower bound {_rate(fit.rate)}, the scenario's rates stay"]
 
 
 def network_lines(cal) -> list[str]:
@@ -159,9 +176,9 @@ def calibration_json(cal) -> dict:
     def clean(d: dict) -> dict:
         out = {}
         for k, v in d.items():
-            if isinstance(v, (TransferFit, ShareFit)):
+            if isinstance(v, (TransferFit, ShareFit, SwarmFit)):
                 out[k] = v.__dict__
-            elif isinstance(v, np.ndarray):
+            elif isinstance(v, np.ndarray) or k == "deploys":  # raw per-host values: in the runs' own files
                 continue
             elif isinstance(v, dict):
                 out[k] = clean(v)

@@ -93,6 +93,14 @@ def compared(run) -> list[dict]:
 P2P_KEYS = ("piece_size", "connections", "seed_time")  # what a bench p2p strategy fixes, as the scenario names it
 
 
+def p2p_settings(run: BenchRun, s: dict) -> dict:
+    """What a bench p2p deploy fixed: its strategy's keys, with the piece size the deploy used (a small
+    build is cut into smaller pieces than `piece_size`; recorded in the deploy's `extra`)."""
+    d = run.deploy(s["name"])
+    used = d.get("extra", d).get("piece_size")
+    return {**{k: s[k] for k in P2P_KEYS if k in s}, **({"piece_size": float(used)} if used else {})}
+
+
 def contention_overrides(base: LoadedScenario, run: BenchRun, terms: dict) -> dict:
     """Per-strategy phase specs scaled from their calibrated median to the term's median at this size."""
     out: dict = {}
@@ -120,7 +128,7 @@ def composite(run: BenchRun, replications: int, extra: dict) -> dict:
     strategies: dict = {}
     for s in compared(run):
         entry = {"kind": s["kind"], **({"parallel": int(s["parallel"])} if s["kind"] == "push" else {}),
-                 **({k: s[k] for k in P2P_KEYS if k in s} if s["kind"] == "p2p" else {})}
+                 **(p2p_settings(run, s) if s["kind"] == "p2p" else {})}
         strategies[s["name"]] = {**entry, **extra.get(s["name"], {})}
     return {"version": 1, "name": "validate-model", "seed": int(cfg.get("seed", 1)), "replications": replications,
             "fleet": {"hosts": run.fleet_size, "zones": 1, "tiers": {"staging": 0, "dogfood": 0, "canary": 0}},

@@ -55,8 +55,11 @@ def write_bench_folder(folder: Path, scenario, hosts: int, seed: int) -> None:
             if spec.kind == "push":  # the bench's clock: the scan runs inside rsync, after transfer_start
                 start = start - spec.scan_per_file * scenario.artifact.files
             strategies.append({"name": name, "kind": spec.kind, "parallel": getattr(spec, "parallel", 0),
-                               "transport": "daemon" if name == "rsync-4" else "ssh"})
-            deploys.append({"strategy": name, "release_signalled": rec.release_signalled})
+                               "transport": "daemon" if name == "rsync-4" else "ssh",
+                               **({"piece_size": 4e6, "connections": spec.connections, "seed_time": spec.seed_time}
+                                  if spec.kind == "p2p" else {})})
+            deploys.append({"strategy": name, "release_signalled": rec.release_signalled,
+                            **({"extra": {"piece_size": spec.piece_size}} if spec.kind == "p2p" else {})})
             for i, row in enumerate(rec.rows()):
                 values = {c: getattr(row, c) for c in HOST_COLUMNS}
                 values["transfer_start"] = start[i]
@@ -287,3 +290,33 @@ def test_validate_model_compares_p2p_deploys_too(synthetic, tmp_path):
     assert list(swarm.kind) == ["p2p", "p2p"] and sorted(swarm.hosts) == [10, 40]
     assert swarm[["p50_err_pct", "p95_err_pct", "max_err_pct"]].notna().all().all()
     assert {"pull", "rsync-4", "rsync-serial"} <= set(table.strategy)
+
+
+def test_a_swarm_host_rate_is_recovered_and_validated(tmp_path):
+    """The simulator deploys by pull (the seeder's link) and by p2p with hosts at a KNOWN 40 Mbit/s, the p2p
+    deploy recording 1 MB pieces as the bench records the pieces it used (its strategy says 4 MB); the
+    calibration must find the rate within 10%, write it as the strategy's upload and download, and the
+    model then predicts the runs it was fitted on within 10% (at 4 MB pieces the build would be 5 pieces,
+    and the prediction off)."""
+    lognormal = lambda m, p: {"dist": "lognormal", "median": m, "p95": p}  # noqa: E731
+    sc = make_scenario(
+        fleet={"hosts": 10, "zones": 1, "tiers": {"canary": 0}}, artifact={"size": SIZE, "files": FILES},
+        network={"origin_egress": "200Mbps", "per_flow": "10Gbps", "host_download": "10Gbps"},
+        strategies={"pull": {"kind": "pull", "wakeup": lognormal(0.05, 0.2), "activation": lognormal(0.3, 0.5)},
+                    "swarm": {"kind": "p2p", "piece_size": "1MB", "connections": 4, "seed_time": 30,
+                              "upload": "40Mbps", "download": "40Mbps", "wakeup": lognormal(0.05, 0.2),
+                              "verify_rate": "1000GB/s", "activation": lognormal(0.3, 0.5)}})
+    runs = []
+    for n, seed in ((10, 1), (60, 2)):
+        write_bench_folder(tmp_path / "runs" / f"n{n}", sc, n, seed)
+        runs.append(tmp_path / "runs" / f"n{n}")
+    out = tmp_path / "cal" / "params.yaml"
+    cal = calibrate.write(runs, out, "test")
+    swarm = cal.p2p["swarm"]
+    assert swarm.identified and close(swarm.rate, 40e6 / 8, 0.10), swarm
+    assert close(cal.network["origin_egress"], 200e6 / 8, 0.10)
+    text = out.read_text()
+    assert f"    upload: {swarm.rate * 8 / 1e6:.4g}Mbps\n    download: {swarm.rate * 8 / 1e6:.4g}Mbps\n" in text
+    table = validate.validate(runs, out, replications=2).table
+    p2p = table[table.strategy == "swarm"]
+    assert len(p2p) == 2 and (p2p["max_err_pct"].abs() <= 10).all(), p2p[["hosts", "max_measured", "max_predicted"]]
