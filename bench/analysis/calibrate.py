@@ -227,7 +227,22 @@ def contention_terms(runs: list[BenchRun]) -> dict:
         fit = linear_in_hosts(per_size_medians(runs, pull_strategy, column))
         if fit:
             terms[f"pull.{label}"] = fit
+    for column, label in (("activation", "activation"), ("start", "wakeup")):  # start: key write + wake-up
+        fit = linear_in_hosts(per_size_medians(runs, p2p_strategy, column))
+        if fit:
+            terms[f"p2p.{label}"] = fit
     return terms
+
+
+def swarm_rate_term(deploys: list[SwarmDeploy], sizes: list[int], seeder: float, cap: float) -> dict | None:
+    """Hosts sharing one machine share its CPU: the swarm rate fitted per run times its fleet size, the
+    machine's aggregate (geometric mean over runs), so that a fleet of N gets aggregate / N per host (applied
+    only by `validate-model --contention`). None with fewer than two fleet sizes."""
+    if len(set(sizes)) < 2:
+        return None
+    rates = [fit_swarm_rate([d], seeder, cap).rate for d in deploys]
+    aggregate = float(np.exp(np.mean(np.log([r * n for r, n in zip(rates, sizes)]))))
+    return {"aggregate": aggregate, "sizes": sizes, "rates": rates}
 
 
 def calibrate(paths: list[Path | str]) -> Calibration:
@@ -268,6 +283,10 @@ def calibrate(paths: list[Path | str]) -> Calibration:
         else:
             cap = cal.network["per_flow"] if cal.network["per_flow_identified"] else math.inf
             swarm = cal.p2p["swarm"] = fit_swarm_rate(cal.p2p["deploys"], seeder, cap)
+            sizes = [len(d.starts) for d in cal.p2p["deploys"]]
+            term = swarm_rate_term(cal.p2p["deploys"], sizes, seeder, cap)
+            if term:
+                cal.contention["p2p.host_rate"] = term
             cal.notes.append(
                 f"p2p: key write, key-to-swarm and activation fitted; each host's swarm rate (upload = download) "
                 f"{'fitted' if swarm.identified else 'NOT identified (lower bound)'}: {swarm.rate * 8 / 1e6:.3g} Mbit/s, "

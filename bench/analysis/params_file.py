@@ -158,8 +158,12 @@ def render_params(cal, push_names: dict, pull_name: str | None, command: str,
         head.append("# Contention on the bench machine (median = a + b * hosts; in calibration.json, applied")
         head.append("# only by `deploysim validate-model --contention`):")
         for key, term in cal.contention.items():
-            head.append(f"#   {key}: a {_s(term['intercept'])}, b {term['per_host'] * 1e3:+.3f} ms/host"
-                        f" (sizes {term['sizes']})")
+            if "aggregate" in term:  # a rate shared by the fleet: aggregate / hosts each
+                fitted = ", ".join(f"{_rate(r)} at {n}" for r, n in zip(term["rates"], term["sizes"]))
+                head.append(f"#   {key}: {_rate(term['aggregate'])} / hosts each (fitted per run: {fitted})")
+            else:
+                head.append(f"#   {key}: a {_s(term['intercept'])}, b {term['per_host'] * 1e3:+.3f} ms/host"
+                            f" (sizes {term['sizes']})")
     body = network_lines(cal) + ["strategies:"]
     for transport, (name, parallel) in push_names.items():
         if transport in cal.push:

@@ -16,7 +16,8 @@ damaged or foreign folder is refused with every problem located, never with a tr
 - for calibration (`fit_problems`): each strategy with at least one host that finished on its first
   attempt;
 - calibration.json (`calibration_info`, beside a parameter file): an object whose `runs` is a list and
-  whose `contention` terms are finite numbers.
+  whose `contention` terms are finite numbers (a phase's intercept and slope, or a shared rate's positive
+  aggregate).
 
 Problems are located as `file:line:col: key: message (got X; allowed Y)`: a JSON key path in the
 manifest, the line, column and column name in hosts.csv.
@@ -202,11 +203,14 @@ def calibration_problems(source: str, info: Any) -> list[Problem]:
         return problems + [Problem(source, None, None, "contention", "not an object",
                                    allowed="phase: {intercept, per_host}")]
     for name, term in terms.items():
-        for key in ("intercept", "per_host"):
+        shared = isinstance(term, dict) and "aggregate" in term  # a rate the fleet shares (p2p.host_rate)
+        for key in ("aggregate",) if shared else ("intercept", "per_host"):
             value = term.get(key) if isinstance(term, dict) else None
-            if not _finite(value):
-                problems.append(Problem(source, None, None, f"contention.{name}.{key}", "must be a finite number",
-                                        got=json.dumps(value), allowed="seconds (intercept) or seconds per host"))
+            if not _finite(value) or (shared and value <= 0):
+                problems.append(Problem(
+                    source, None, None, f"contention.{name}.{key}", "must be a " + ("positive " if shared else "")
+                    + "finite number", got=json.dumps(value),
+                    allowed="bytes per second shared by the fleet" if shared else "seconds (intercept) or seconds per host"))
     return problems
 
 

@@ -108,8 +108,12 @@ def contention_overrides(base: LoadedScenario, run: BenchRun, terms: dict) -> di
         spec = base.scenario.strategies.get(s["name"])
         if spec is None:
             continue
-        prefix = f"push.{s.get('transport', 'ssh')}" if s["kind"] == "push" else "pull"
-        for phase in ("connect", "activation"):
+        prefix = f"push.{s.get('transport', 'ssh')}" if s["kind"] == "push" else s["kind"]
+        rate = terms.get("p2p.host_rate") if s["kind"] == "p2p" else None
+        if rate:  # hosts on one machine share its CPU: each gets the aggregate over the fleet
+            each = f"{rate['aggregate'] / run.fleet_size * 8 / 1e6:.9g}Mbps"
+            out.setdefault(s["name"], {}).update(upload=each, download=each)
+        for phase in ("connect", "wakeup", "activation"):
             term = terms.get(f"{prefix}.{phase}")
             current = getattr(spec, phase, None)
             if term is None or current is None or current.dist not in ("constant", "lognormal"):

@@ -292,20 +292,24 @@ def test_validate_model_compares_p2p_deploys_too(synthetic, tmp_path):
     assert {"pull", "rsync-4", "rsync-serial"} <= set(table.strategy)
 
 
+def p2p_scenario(rate: str):
+    lognormal = lambda m, p: {"dist": "lognormal", "median": m, "p95": p}  # noqa: E731
+    return make_scenario(
+        fleet={"hosts": 10, "zones": 1, "tiers": {"canary": 0}}, artifact={"size": SIZE, "files": FILES},
+        network={"origin_egress": "200Mbps", "per_flow": "10Gbps", "host_download": "10Gbps"},
+        strategies={"pull": {"kind": "pull", "wakeup": lognormal(0.05, 0.2), "activation": lognormal(0.3, 0.5)},
+                    "swarm": {"kind": "p2p", "piece_size": "1MB", "connections": 4, "seed_time": 30,
+                              "upload": rate, "download": rate, "wakeup": lognormal(0.05, 0.2),
+                              "verify_rate": "1000GB/s", "activation": lognormal(0.3, 0.5)}})
+
+
 def test_a_swarm_host_rate_is_recovered_and_validated(tmp_path):
     """The simulator deploys by pull (the seeder's link) and by p2p with hosts at a KNOWN 40 Mbit/s, the p2p
     deploy recording 1 MB pieces as the bench records the pieces it used (its strategy says 4 MB); the
     calibration must find the rate within 10%, write it as the strategy's upload and download, and the
     model then predicts the runs it was fitted on within 10% (at 4 MB pieces the build would be 5 pieces,
     and the prediction off)."""
-    lognormal = lambda m, p: {"dist": "lognormal", "median": m, "p95": p}  # noqa: E731
-    sc = make_scenario(
-        fleet={"hosts": 10, "zones": 1, "tiers": {"canary": 0}}, artifact={"size": SIZE, "files": FILES},
-        network={"origin_egress": "200Mbps", "per_flow": "10Gbps", "host_download": "10Gbps"},
-        strategies={"pull": {"kind": "pull", "wakeup": lognormal(0.05, 0.2), "activation": lognormal(0.3, 0.5)},
-                    "swarm": {"kind": "p2p", "piece_size": "1MB", "connections": 4, "seed_time": 30,
-                              "upload": "40Mbps", "download": "40Mbps", "wakeup": lognormal(0.05, 0.2),
-                              "verify_rate": "1000GB/s", "activation": lognormal(0.3, 0.5)}})
+    sc = p2p_scenario("40Mbps")
     runs = []
     for n, seed in ((10, 1), (60, 2)):
         write_bench_folder(tmp_path / "runs" / f"n{n}", sc, n, seed)
@@ -320,3 +324,35 @@ def test_a_swarm_host_rate_is_recovered_and_validated(tmp_path):
     table = validate.validate(runs, out, replications=2).table
     p2p = table[table.strategy == "swarm"]
     assert len(p2p) == 2 and (p2p["max_err_pct"].abs() <= 10).all(), p2p[["hosts", "max_measured", "max_predicted"]]
+
+
+def test_hosts_sharing_one_machine_share_its_swarm_rate_under_contention(tmp_path):
+    """Fleets of 10 and 60 whose hosts each get 240 Mbit/s over the fleet (24 and 4 Mbit/s), as hosts sharing
+    one machine's CPU do on the bench: the per-run fits times the fleet give the 240 within 10%, the
+    calibration.json term is read back, and `--contention` predicts both runs within 10% where the pooled
+    single rate cannot (it is the one run's or the other's, or between)."""
+    runs = []
+    for n, seed in ((10, 1), (60, 2)):
+        write_bench_folder(tmp_path / "runs" / f"n{n}", p2p_scenario(f"{240 / n:g}Mbps"), n, seed)
+        runs.append(tmp_path / "runs" / f"n{n}")
+    out = tmp_path / "cal" / "params.yaml"
+    cal = calibrate.write(runs, out, "test")
+    term = cal.contention["p2p.host_rate"]
+    assert term["sizes"] == [10, 60] and close(term["aggregate"], 240e6 / 8, 0.10), term
+    assert "#   p2p.host_rate: " in out.read_text()
+    shared = validate.validate(runs, out, replications=2, contention=True).table
+    pooled = validate.validate(runs, out, replications=2).table
+    err = lambda t: t[t.strategy == "swarm"]["max_err_pct"].abs()  # noqa: E731
+    assert (err(shared) <= 10).all(), shared[shared.strategy == "swarm"]
+    assert err(pooled).max() > 20, pooled[pooled.strategy == "swarm"]
+
+
+@pytest.mark.parametrize("aggregate", [0, -1e6, None, "fast"])
+def test_a_shared_rate_term_must_be_a_positive_number(tmp_path, aggregate):
+    from bench.analysis.recording import calibration_info
+
+    (tmp_path / "params.yaml").write_text("network: {}\n")
+    (tmp_path / "calibration.json").write_text(json.dumps({"runs": [], "contention": {
+        "p2p.host_rate": {"aggregate": aggregate, "sizes": [10, 100], "rates": [1, 2]}}}))
+    with pytest.raises(UserError, match=r"contention\.p2p\.host_rate\.aggregate: must be a positive finite number"):
+        calibration_info(tmp_path / "params.yaml")
