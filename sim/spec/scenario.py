@@ -199,6 +199,15 @@ class PushStrategy(Section):
     """Share of the build's bytes rsync must send (100%: a fresh directory per release)."""
     activation: Distribution = Field(default_factory=lambda: LogNormal(dist="lognormal", median=2.0, p95=6.0))
     """Drain, switch the symlink to the cold directory, undrain. Guess."""
+    connection_cpu: float = Field(0.0, ge=0.0, le=64.0)
+    """Cores one connection keeps busy on the deploy host (ssh handshake and cipher, rsync's checksums).
+    With c connections open at once (`parallel`, or the fleet when smaller) on `deploy_cores` cores, each
+    host's connect, scan and activation take max(1, c x connection_cpu / deploy_cores) times as long: past
+    the cores, a wider fan-out slows every connection. Default 0: the deploy host's CPU never binds. The
+    bench measured about 0.8 on its 2 cores, both ends of each connection on the same machine
+    (bench/recorded/2026-12-02, fan-outs 1-16)."""
+    deploy_cores: int = Field(8, ge=1, le=4096)
+    """The deploy host's CPU cores (used with `connection_cpu`). Guess."""
 
 
 class PullStrategy(Section):

@@ -47,3 +47,25 @@ def test_fair_sharing_meets_the_client_server_bound(hosts, d_min):
     u_s, d = 1.25e9, {"100Mbps": 1.25e7, "1Gbps": 1.25e8, "10Gbps": 1.25e9}[d_min]
     bound = max(hosts * 1e9 / u_s, 1e9 / d)
     assert np.nanmax(record.done) == pytest.approx(bound + 1e9 / 1e15, rel=1e-9)
+
+
+@pytest.mark.parametrize("hosts, parallel, factor", [
+    (64, 16, 6.4),   # 16 connections x 0.8 core on 2 cores: each connection's work 6.4x as long
+    (64, 2, 1.0),    # 1.6 cores asked of 2: no slowdown
+    (4, 16, 1.6),    # the fleet is smaller than the fan-out: 4 connections, not 16
+])
+def test_a_busy_deploy_host_slows_every_connection_by_its_cpu_demand_over_its_cores(hosts, parallel, factor):
+    """Constant 1 s connect and 0.5 s activation, a 1 KB build on 10 Gb/s links (transfers of microseconds):
+    the hosts go in waves of `parallel`, each wave taking 1.5 s times max(1, connections x 0.8 / 2)."""
+    push = {"kind": "push", "parallel": parallel, "connect": "1s", "scan_per_file": 0, "activation": "0.5s"}
+    scenario = make_scenario(
+        fleet={"hosts": hosts}, artifact={"size": "1KB", "files": 10},
+        network={"deploy_egress": "10Gbps", "per_flow": "10Gbps", "host_download": "10Gbps"},
+        strategies={"busy": {**push, "connection_cpu": 0.8, "deploy_cores": 2}, "idle": push})
+    waves = -(-hosts // parallel)
+    busy = simulate(scenario, Job("busy", hosts, 0, 1))
+    idle = simulate(scenario, Job("idle", hosts, 0, 1))
+    assert np.nanmax(busy.done) == pytest.approx(waves * 1.5 * factor, rel=1e-4)
+    assert np.nanmax(idle.done) == pytest.approx(waves * 1.5, rel=1e-4)
+    np.testing.assert_allclose(busy.transfer_start - busy.signal, factor * 1.0, rtol=1e-12)
+    np.testing.assert_allclose(busy.done - busy.transfer_end, factor * 0.5, rtol=1e-12)
