@@ -3,7 +3,7 @@
 import pytest
 
 from sim.rollout.simulate import simulate_release
-from tests.rollout.helpers import release_scenario
+from tests.rollout.helpers import PULL, release_scenario
 
 
 def test_a_good_build_walks_the_pipeline_on_schedule():
@@ -37,3 +37,36 @@ def test_push_stages_take_as_long_as_their_slots():
     # 8 hosts: 1 s connect, then 8 flows share 1.25 GB/s: 100 MB each take 0.64 s; 1 s activation;
     # the last 2 hosts start at 2.64 s and share the egress two ways (0.16 s): done at 2.64+1+0.16+1.
     assert reached - start == pytest.approx(4.8)
+
+
+def test_the_lead_time_is_when_production_first_reached_100_percent():
+    # a second set_weight 100 after a 10-minute bake moves no host: the build shipped at the first one
+    scenario = release_scenario([{"set_weight": 100}, {"pause": "10m"}, {"set_weight": 100}])
+    result = simulate_release(scenario, 0, entropy=1)
+    reached = [s.time for s in result.stages if s.event == "reached"]
+    assert result.outcome.outcome == "promoted" and len(reached) == 3
+    assert reached[0] < 610 and reached[2] == pytest.approx(reached[0] + 600)
+    assert result.outcome.lead_time == pytest.approx(reached[0])
+
+
+def test_only_the_first_wave_of_a_release_waits_for_the_publish():
+    # pull with a 30 s publish (upload to the origin before the key write): the 5% step pays it, the
+    # 100% step finds the build published (the waves as in the first trace, 30 s later)
+    scenario = release_scenario([{"set_weight": 5}, {"set_weight": 100}],
+                                strategies={"pull": {**PULL, "publish": "30s"}})
+    result = simulate_release(scenario, 0, entropy=1)
+    wave = 0.010 + 0.050 + 0.16 + 0.1 + 1.0
+    wave2 = 0.010 + 0.050 + 1.52 + 0.1 + 1.0
+    reached = [round(s.time, 6) for s in result.stages if s.event == "reached"]
+    assert reached == [round(600 + 30 + wave, 6), round(600 + 30 + wave + wave2, 6)]
+
+
+def test_each_step_draws_its_own_wakeups():
+    # two steps that move 20 hosts each, with wake-ups spread wide: were their draws shared (one stream
+    # for every step), the two waves would take exactly as long
+    wide = {**PULL, "wakeup": {"dist": "lognormal", "median": "50ms", "p95": "5s"}}
+    scenario = release_scenario([{"set_weight": 10}, {"set_weight": 20}, {"set_weight": 100}], strategies={"pull": wide})
+    result = simulate_release(scenario, 0, entropy=1)
+    times = {(s.step, s.event): s.time for s in result.stages}
+    first, second = times[(0, "reached")] - times[(0, "start")], times[(1, "reached")] - times[(1, "start")]
+    assert first > 0.5 and second > 0.5 and abs(first - second) > 1e-3, (first, second)
