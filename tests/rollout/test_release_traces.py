@@ -1,5 +1,6 @@
 """Exact traces of tiny releases: when each step starts and ends, worked out by hand."""
 
+import numpy as np
 import pytest
 
 from sim.rollout.simulate import simulate_release
@@ -70,3 +71,15 @@ def test_each_step_draws_its_own_wakeups():
     times = {(s.step, s.event): s.time for s in result.stages}
     first, second = times[(0, "reached")] - times[(0, "start")], times[(1, "reached")] - times[(1, "start")]
     assert first > 0.5 and second > 0.5 and abs(first - second) > 1e-3, (first, second)
+
+
+def test_each_step_draws_its_own_onsets():
+    # a bad build whose effect starts after a spread-out delay: the 20 hosts of the 10% step and the 20 of
+    # the 20% step must not repeat each other's delays (one stream per step)
+    bad = {"bad_probability": 1, "bad": {"added_error_rate": 0.02,
+                                         "onset": {"dist": "lognormal", "median": "5m", "p95": "30m"}}}
+    scenario = release_scenario([{"set_weight": 10}, {"set_weight": 20}, {"set_weight": 100}], build=bad)
+    result = simulate_release(scenario, 0, entropy=1)
+    first, second = [s.onset for s in result.exposure.segments if len(s.hosts) == 20][:2]
+    assert np.isfinite(first).all() and np.isfinite(second).all()
+    assert not np.allclose(np.sort(first), np.sort(second)), (first, second)
