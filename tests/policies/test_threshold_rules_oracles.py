@@ -362,3 +362,12 @@ def test_may_fail_is_whether_the_breaches_line_up(consecutive, breach, success, 
     windows = [B if b else G if s else NONE for b, s in zip(breach, success)]
     assert any(v.final for v, _ in trace({"metric": "error_rate", "max": "1%", "consecutive": consecutive},
                                          windows)) is expected
+
+
+def test_a_gate_without_a_rule_is_refused_naming_the_rules_it_may_have():
+    from pydantic import ValidationError
+
+    from sim.policies.threshold import ThresholdSpec
+
+    with pytest.raises(ValidationError, match=r"give at least one rule: max, max_ratio or max_increase"):
+        ThresholdSpec(metric="error_rate")

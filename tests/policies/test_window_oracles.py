@@ -129,3 +129,5 @@ def test_window_rejects_arrays_of_different_lengths_and_names_them():
     w = Window(0.0, two, two, two, two, two, two)
     assert w.intervals == 2
     assert Window(0.0, 5, 0, 5, 0, 0.1, 0.1).intervals == 1   # scalars count as one interval
+    with pytest.raises(ValueError, match=r"one entry per interval each \(got lengths \[1, 2\]\)"):
+        Window(0.0, two, two, two, two, two, two, new_affected=one)  # the affected shares are held to it too
