@@ -23,7 +23,7 @@ _EXPORTS: dict[str, str] = {
     "vary": "sim.load.loader", "load_mapping": "sim.load.loader", "prepare": "sim.commands.common",
     # fleet deploys
     "Job": "sim.deploy.engine", "simulate": "sim.deploy.engine", "run_wave": "sim.deploy.wave",
-    "run_unfair_wave": "sim.deploy.unfair",
+    "run_unfair_wave": "sim.deploy.unfair", "SwarmPlan": "sim.deploy.swarm_plan", "run_swarm": "sim.deploy.swarm",
     "DeployRecord": "sim.results.records", "fleet_quantile": "sim.results.records",
     "host_table": "sim.results.tables", "replication_table": "sim.results.tables",
     "fleet_summary": "sim.results.tables", "crossovers": "sim.results.tables",

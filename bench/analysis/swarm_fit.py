@@ -3,11 +3,11 @@
 A bench p2p deploy records when each host joined the swarm (`transfer_start`: the torrent added) and
 when it held every piece (`transfer_end`). For a candidate per-host rate r (upload = download = r:
 the bench's hosts are alike, and on one machine what bounds them is their share of its CPU as much as
-any link) every measured deploy is replayed through `sim.deploy.swarm.run_swarm`, the simulator's own
-swarm, with each host joining at its measured time, the deploy host's seeder at the fitted origin
-egress and the run's pieces and connections. The fitted r is the one whose replayed ends, sorted,
-best match the measured ends, sorted (as distributions: the replay's hosts are not the bench's hosts),
-with each deploy's makespan weighted like pull's.
+any link) every measured deploy is replayed through the simulator's own swarm (`sim.api.run_swarm`),
+with each host joining at its measured time, the deploy host's seeder at the fitted origin egress and
+the run's pieces and connections. The fitted r is the one whose replayed ends, sorted, best match the
+measured ends, sorted (as distributions: the replay's hosts are not the bench's hosts), with each
+deploy's makespan weighted like pull's.
 
 What it can tell: a host rate shows only where it binds. When rates too fast to bind (the seeder and
 the joins alone set the ends) fit as well, the rate is NOT identified and the smallest rate that fits
@@ -59,8 +59,7 @@ class SwarmFit:
 def replay_swarm_ends(d: SwarmDeploy, host_rate: float, seeder_rate: float, flow_cap: float, seed: int) -> np.ndarray:
     """Transfer ends of the deploy's hosts if they join at their measured starts and each uploads and
     downloads at `host_rate` (one origin seeder at `seeder_rate`; `sim.deploy.swarm`)."""
-    from sim.deploy.swarm import run_swarm
-    from sim.deploy.swarm_plan import SwarmPlan
+    from sim.api import SwarmPlan, run_swarm  # numba: compiled on first use, so imported late
 
     n, t0 = len(d.starts), float(d.starts.min())
     plan = SwarmPlan(signal_delay=0.0, join=np.asarray(d.starts - t0, dtype=float), wakeup=np.zeros(n),
