@@ -148,8 +148,7 @@ def swarm_deploy(run: BenchRun, name: str, p: pd.DataFrame) -> SwarmDeploy:
     """One p2p deploy's joins and ends with the pieces it used (the bench cuts a small build into smaller
     pieces than the strategy's `piece_size`: the record's `piece_size` is the one used)."""
     spec = next(s for s in run.strategies() if s["name"] == name)
-    d = run.deploy(name)
-    extra = d.get("extra", d)
+    extra = run.deploy_extra(name)
     piece = float(extra.get("piece_size", min(float(spec.get("piece_size", 4e6)), run.size)))
     return SwarmDeploy(starts=p.start.to_numpy(dtype=float), ends=p.end.to_numpy(dtype=float), size=run.size,
                        piece=piece, connections=int(extra.get("connections", spec.get("connections", 10))),

@@ -44,7 +44,7 @@ def per_host_times(run: BenchRun, transport: str = "ssh") -> dict[int, float]:
     for s in run.strategies():
         if s["kind"] == "push" and s.get("transport", "ssh") == transport:
             p = phases(run, s["name"])
-            out[int(s["parallel"])] = float(np.median(p.done.to_numpy() - (p.start - p.lead).to_numpy()))
+            out[int(s["parallel"])] = float(np.median(p.done.to_numpy() - p.signal.to_numpy()))
     return out
 
 

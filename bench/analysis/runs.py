@@ -67,6 +67,12 @@ class BenchRun:
     def deploy(self, strategy: str) -> dict:
         return next((d for d in self.manifest.get("deploys", []) if d["strategy"] == strategy), {})
 
+    def deploy_extra(self, strategy: str) -> dict:
+        """What the bench recorded beside a deploy's times (`extra`: a p2p deploy's `piece_size` used, its
+        `connections`, ...); older manifests kept it at the top of the deploy."""
+        d = self.deploy(strategy)
+        return d.get("extra", d)
+
 
 def find_runs(paths: list[Path | str]) -> list[BenchRun]:
     """Every bench results folder at or under `paths` (a folder with a bench `manifest.json`)."""

@@ -96,8 +96,7 @@ P2P_KEYS = ("piece_size", "connections", "seed_time")  # what a bench p2p strate
 def p2p_settings(run: BenchRun, s: dict) -> dict:
     """What a bench p2p deploy fixed: its strategy's keys, with the piece size the deploy used (a small
     build is cut into smaller pieces than `piece_size`; recorded in the deploy's `extra`)."""
-    d = run.deploy(s["name"])
-    used = d.get("extra", d).get("piece_size")
+    used = run.deploy_extra(s["name"]).get("piece_size")
     return {**{k: s[k] for k in P2P_KEYS if k in s}, **({"piece_size": float(used)} if used else {})}
 
 

@@ -4,9 +4,10 @@ Per host: ssh connection set-up, rsync's file-list scan (grows with file count),
 the deploy host's shared egress, then activation (drain, switch the symlink, undrain); with
 `connection_cpu`, a fan-out wider than the deploy host's cores slows each connection's own work. The
 slot is held for all of it, as a fan-out tool such as pdsh holds it. Each added server adds its own
-work to the queue, which is why push deploy time grows with the fleet. Behind zone links (`network.zone_link`) each
-transfer also crosses its host's zone link, max-min fair with the other transfers in flight
-(`sim.deploy.wave.run_zoned_wave`); hosts are walked in deploy order, so the zones take turns.
+work to the queue, which is why push deploy time grows with the fleet. Behind zone links
+(`network.zone_link`) each transfer also crosses its host's zone link, max-min fair with the other
+transfers in flight (`sim.deploy.wave.run_zoned_wave`); hosts are walked in deploy order, so the zones
+take turns.
 
     strategies:
       rsync-32: {kind: push, parallel: 32, connect: {dist: lognormal, median: 1.1s, p95: 1.7s}}
