@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from sim.rollout.release import simulate_per_check
 from sim.rollout.simulate import simulate_release
 from tests.rollout.helpers import PULL, release_scenario
 
@@ -83,3 +84,28 @@ def test_each_step_draws_its_own_onsets():
     first, second = [s.onset for s in result.exposure.segments if len(s.hosts) == 20][:2]
     assert np.isfinite(first).all() and np.isfinite(second).all()
     assert not np.allclose(np.sort(first), np.sort(second)), (first, second)
+
+
+@pytest.mark.parametrize("engine", [simulate_release, simulate_per_check], ids=["batched", "per-check"])
+def test_a_step_that_moves_no_host_takes_no_turn_at_a_tie_with_a_gate_check(engine):
+    # Push, 8 slots, 100 s connect: 8 canary hosts live at 600 + 100 + 0.64 + 1 = 701.64 s, the last 2
+    # at 701.64 + 100 + 0.16 + 1 = 802.8 s (the 5% wave's end). A background gate (started at 600 s,
+    # fails on its first failure) checks at 600 + I and 600 + 2I, with I picked so the second check falls
+    # exactly at 802.8 s. Both events fall due then; the main process's timeout was set first (at 600 s,
+    # the check's at 701.4 s), so it runs first: the repeated 5% step moves no host and takes no turn
+    # (no zero-length wait), the 100% step starts, and only then does the check (its window holds the
+    # 8 hosts' first minutes at 0.1% errors, over the 0.05% limit) abort the release at the 100% step.
+    interval = 101.39999999999998
+    assert (600 + interval) + interval == 802.8  # the floats SimPy's timeouts reach
+    push = {"kind": "push", "parallel": 8, "connect": "100s", "scan_per_file": 0, "activation": "1s"}
+    gate = {"g": {"semantics": "argo", "metric": "error_rate", "max": "0.05%", "failure_limit": 0,
+                  "interval": interval}}
+    scenario = release_scenario([{"set_weight": 5}, {"set_weight": 5}, {"set_weight": 100}, {"pause": "30m"}],
+                                gates=gate, background=["g"], strategy="push", strategies={"push": push},
+                                traffic={"dispersion": 0, "diurnal": {"amplitude": 0}})
+    result = engine(scenario, 0, entropy=1)
+    events = [(s.step, s.label, s.event, s.time) for s in result.stages][:6]
+    assert events == [(0, "5%", "start", 600.0), (0, "5%", "reached", 802.8), (1, "5%", "start", 802.8),
+                      (1, "5%", "reached", 802.8), (2, "100%", "start", 802.8), (2, "100%", "rollback", 802.8)]
+    assert (result.outcome.outcome, result.outcome.rollback_stage) == ("rolled_back", "100%")
+    assert result.outcome.decision_time == 802.8
