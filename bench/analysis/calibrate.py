@@ -41,6 +41,7 @@ from bench.analysis.transfer_fit import (
     PULL_MAKESPAN_WEIGHT,
     Group,
     TransferFit,
+    fit_host_link,
     fit_push,
     fit_share_spread,
     fit_transfers,
@@ -259,6 +260,7 @@ def calibrate(paths: list[Path | str]) -> Calibration:
         raise UserError(f"runs differ in what each host had ({had}): calibrate one host setting at a time")
     cal = Calibration(runs=[r.label for r in runs], sizes=sorted({r.fleet_size for r in runs}),
                       size=runs[0].size, files=runs[0].files)
+    shaped, runs = split_shaped(runs)
     groups = push_groups(runs)
     push_fit = fit_push(groups) if groups else None
     for transport in ("ssh", "daemon"):
@@ -270,6 +272,8 @@ def calibrate(paths: list[Path | str]) -> Calibration:
         cal.pull = pull
         cal.wakeups = pull["to_bytes_values"]
     cal.network = network_of(cal)
+    if shaped:
+        cal.network["host_link"] = calibrate_host_link(shaped, cal)
     cal.contention = contention_terms(runs)
     if runs[0].host_limits["container"]:
         cal.notes.append(f"hosts were runc containers, each with {host_limits_text(runs[0].host_limits)}")
@@ -294,6 +298,40 @@ def calibrate(paths: list[Path | str]) -> Calibration:
     if not runs[0].manifest.get("isolated", True):
         cal.notes.append("loopback runs (no namespaces, no shaping): bandwidths are the machine's, not a link's")
     return cal
+
+
+def host_link_rate(run: BenchRun) -> float:
+    """Bytes/s of the tbf the bench set on each host's link (`network.host_download`), 0 when unshaped."""
+    return float(run.manifest["config"].get("host_rate_mbit") or 0.0) * 1e6 / 8
+
+
+def split_shaped(runs: list[BenchRun]) -> tuple[list[BenchRun], list[BenchRun]]:
+    """(runs whose host links were shaped, the others). Only the others are fitted as usual: a shaped link
+    caps every flow to its host, so those runs identify the host link's rate and nothing else."""
+    shaped = [r for r in runs if host_link_rate(r) > 0]
+    plain = [r for r in runs if host_link_rate(r) == 0]
+    if shaped and not plain:
+        raise UserError("every run had its hosts' links shaped (network.host_download): those runs identify the "
+                        "host link only; calibrate them together with runs whose host links were unshaped")
+    rates = sorted({host_link_rate(r) * 8 / 1e6 for r in shaped})
+    if len(rates) > 1:
+        raise UserError(f"runs shaped their host links at different rates ({', '.join(f'{x:g} Mbit/s' for x in rates)}): "
+                        "calibrate one host link rate at a time")
+    return shaped, plain
+
+
+def calibrate_host_link(shaped: list[BenchRun], cal: Calibration):
+    """The host link's rate from the shaped runs' pulls, with the pull overhead, the origin egress and the
+    per-flow ceiling held at what the unshaped runs gave (None without pull deploys on both sides)."""
+    used = [(r, pull_strategy(r)) for r in shaped if pull_strategy(r) is not None]
+    if not used or not cal.pull:
+        cal.notes.append("host link: the shaped runs were not used (the host link is fitted from pull deploys, "
+                         "with and without shaped host links)")
+        return None
+    groups = [(p.start.to_numpy(), p.end.to_numpy(), r.size, "pull") for r, p in ((r, phases(r, s)) for r, s in used)]
+    cap = cal.network["per_flow"] if cal.network["per_flow_identified"] else math.inf
+    return fit_host_link(groups, cal.pull["overhead"], cal.network["origin_egress"], cap, host_link_rate(used[0][0]),
+                         tuple(r.label for r, _ in used))
 
 
 def host_limits_text(limits: dict) -> str:

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from bench.analysis.swarm_fit import SwarmFit
-from bench.analysis.transfer_fit import ShareFit, TransferFit
+from bench.analysis.transfer_fit import HostLinkFit, ShareFit, TransferFit
 
 
 def _s(x: float) -> str:
@@ -136,10 +136,24 @@ def network_lines(cal) -> list[str]:
     else:
         lines += [f"  per_flow: {_rate(max(net['per_flow'], net.get('deploy_egress', 0), net.get('origin_egress', 0)))}",
                   f"    # NOT identified: no flow ran below the shared capacity; lower bound {_rate(net['per_flow'])}",
-                  "    # (written as at least the larger shared capacity, so it never binds)",
-                  "  host_download: 10Gbps",
-                  "    # NOT identified: the bench leaves host links unshaped (its tbf caps a member's egress)"]
-    return lines
+                  "    # (written as at least the larger shared capacity, so it never binds)"]
+    return lines + host_link_lines(net.get("host_link"))
+
+
+def host_link_lines(link) -> list[str]:
+    """`host_download` for the runs' unshaped host links, and what the shaped runs showed of a shaped one."""
+    lines = ["  host_download: 10Gbps", "    # the bench's host links were unshaped in the runs fitted above (a veth)"]
+    if link is None:
+        return lines
+    how = (f"{link.flows} pull flows of {'; '.join(link.runs)}: rmse {link.rmse:.3f}s, "
+           f"with no host cap {link.rmse_unbound:.3f}s")
+    if link.identified:
+        return lines + [f"    # host links shaped to {_rate(link.shaped)} (tbf) delivered {_rate(link.rate)} to a host "
+                        f"({link.efficiency:.0%} of the tbf rate),",
+                        f"    # fitted with the overhead, origin and per-flow ceiling above held: {how};",
+                        "    # validate-model simulates a shaped run with host_download = that share of its tbf rate"]
+    return lines + [f"    # host links shaped to {_rate(link.shaped)} (tbf): their rate NOT identified (the shared "
+                    f"link bound first); lower bound {_rate(link.rate)}: {how}"]
 
 
 def render_params(cal, push_names: dict, pull_name: str | None, command: str,
@@ -180,8 +194,8 @@ def calibration_json(cal) -> dict:
     def clean(d: dict) -> dict:
         out = {}
         for k, v in d.items():
-            if isinstance(v, (TransferFit, ShareFit, SwarmFit)):
-                out[k] = v.__dict__
+            if isinstance(v, (TransferFit, ShareFit, SwarmFit, HostLinkFit)):
+                out[k] = {**v.__dict__, **({"efficiency": v.efficiency} if isinstance(v, HostLinkFit) else {})}
             elif isinstance(v, np.ndarray) or k == "deploys":  # raw per-host values: in the runs' own files
                 continue
             elif isinstance(v, dict):

@@ -198,6 +198,7 @@ def calibration_problems(source: str, info: Any) -> list[Problem]:
     problems = []
     if not isinstance(info.get("runs", []), list):
         problems.append(Problem(source, None, None, "runs", "not a list", allowed="the labels of the fitted runs"))
+    problems += host_link_problems(source, info.get("network"))
     terms = info.get("contention") or {}
     if not isinstance(terms, dict):
         return problems + [Problem(source, None, None, "contention", "not an object",
@@ -211,6 +212,25 @@ def calibration_problems(source: str, info: Any) -> list[Problem]:
                     source, None, None, f"contention.{name}.{key}", "must be a " + ("positive " if shared else "")
                     + "finite number", got=json.dumps(value),
                     allowed="bytes per second shared by the fleet" if shared else "seconds (intercept) or seconds per host"))
+    return problems
+
+
+def host_link_problems(source: str, network: Any) -> list[Problem]:
+    """`network.host_link` (what a shaped host link delivered), when there is one: a share of its tbf rate."""
+    link = network.get("host_link") if isinstance(network, dict) else None
+    if link is None:
+        return []
+    if not isinstance(link, dict):
+        return [Problem(source, None, None, "network.host_link", "not an object", got=type(link).__name__,
+                        allowed="{identified, efficiency, ...} as calibrate writes it")]
+    problems = []
+    if not isinstance(link.get("identified"), bool):
+        problems.append(Problem(source, None, None, "network.host_link.identified", "not true or false",
+                                got=json.dumps(link.get("identified"))[:80], allowed="true or false"))
+    share = link.get("efficiency")
+    if not _finite(share) or not 0 < share <= 2:
+        problems.append(Problem(source, None, None, "network.host_link.efficiency", "must be a number in (0, 2]",
+                                got=json.dumps(share)[:80], allowed="the share of its tbf rate a shaped link delivered"))
     return problems
 
 

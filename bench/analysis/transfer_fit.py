@@ -154,6 +154,63 @@ def fit_push(groups: list[Group]) -> TransferFit:
 
 
 
+HOST_LINK_IDENTIFIED = 0.9  # a host cap counts as identified when it cuts the loss of none by 10% or more
+
+
+@dataclass(frozen=True)
+class HostLinkFit:
+    """The rate each host's own link let one flow reach, from runs whose host links the bench shaped."""
+
+    rate: float          # bytes/s a host downloaded at, when its link bound (the lower bound when not identified)
+    shaped: float        # bytes/s: the tbf rate the bench set on each host's link
+    identified: bool
+    rmse: float          # seconds, over the flows' ends
+    rmse_unbound: float  # the same with no host cap (the per-flow ceiling only)
+    flows: int
+    runs: tuple[str, ...]
+
+    @property
+    def efficiency(self) -> float:
+        """What a shaped link delivers as a share of its tbf rate (goodput over the configured rate)."""
+        return self.rate / self.shaped
+
+
+def fit_host_link(groups: list[Group], overhead: float, capacity: float, per_flow: float, shaped: float,
+                  runs: tuple[str, ...] = ()) -> HostLinkFit:
+    """The host link's rate from deploys whose hosts' links were shaped (`shaped`, bytes/s), with the
+    per-flow overhead, the shared capacity and the per-flow ceiling held at what the unshaped runs gave.
+
+    Replays as `fit_transfers` does with a per-flow cap of min(host rate, per-flow ceiling) and the pull
+    makespan weight, searching the host rate on a log grid from shaped / 20 up to the per-flow ceiling,
+    then refined. Identified when it cuts the loss with no host cap by 10% or more and lies 10% or more
+    below the per-flow ceiling (a link shaped above what one flow reaches anyway leaves nothing to see);
+    otherwise the smallest rate that fits about as well as none is reported as a lower bound."""
+    from scipy.optimize import minimize_scalar  # imported late, as above
+
+    def loss(log_rate: float) -> float:
+        cap = min(math.exp(log_rate), per_flow)
+        pred = [replay_ends(s, size, overhead, capacity, cap) for s, _, size, _ in groups]
+        err = np.concatenate([p - g[1] for p, g in zip(pred, groups)])
+        last = np.array([p.max() - g[1].max() for p, g in zip(pred, groups)])
+        return float(np.mean(err ** 2) + PULL_MAKESPAN_WEIGHT * np.mean(last ** 2))
+
+    top = math.log(per_flow) if math.isfinite(per_flow) else math.log(capacity)
+    grid = np.linspace(math.log(shaped / 20), max(top, math.log(shaped / 20) + 1e-6), 60)
+    values = [loss(x) for x in grid]
+    best = int(np.argmin(values))
+    low, high = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
+    res = minimize_scalar(loss, bounds=(low, high), method="bounded", options={"xatol": 1e-4})
+    unbound = loss(top)
+    flows = sum(len(g[0]) for g in groups)
+    fitted = min(float(res.fun), float(values[best]))
+    x = float(res.x) if res.fun <= values[best] else float(grid[best])
+    if fitted <= HOST_LINK_IDENTIFIED * unbound and math.exp(x) <= HOST_LINK_IDENTIFIED * math.exp(top):
+        return HostLinkFit(math.exp(x), shaped, True, math.sqrt(fitted), math.sqrt(unbound), flows, runs)
+    fine = [g for g, v in zip(grid, values) if v <= 1.05 * unbound]
+    return HostLinkFit(math.exp(min(fine)) if fine else math.exp(top), shaped, False, math.sqrt(unbound),
+                       math.sqrt(unbound), flows, runs)
+
+
 SHARE_DRAWS = 32  # weight draws per candidate spread and deploy
 SHARE_SEED = 20261202  # the draws' seed (calibration.json records it)
 SHARE_IDENTIFIED = 0.9  # a spread counts as identified when it cuts the loss of equal shares by 10% or more

@@ -125,8 +125,19 @@ def contention_overrides(base: LoadedScenario, run: BenchRun, terms: dict) -> di
     return out
 
 
-def composite(run: BenchRun, replications: int, extra: dict) -> dict:
-    """What one bench run fixed, as the top of its scenario (`extra`: phase specs per strategy)."""
+def host_link_of(run: BenchRun, link: dict | None) -> dict:
+    """A run whose host links the bench shaped: `network.host_download` at the share of its tbf rate the
+    calibration found a shaped link delivers (the tbf rate itself when it found none); {} when unshaped."""
+    shaped = float(run.manifest["config"].get("host_rate_mbit") or 0.0)
+    if shaped <= 0:
+        return {}
+    share = float(link["efficiency"]) if link and link.get("identified") else 1.0
+    return {"network": {"host_download": f"{shaped * share:.9g}Mbps"}}
+
+
+def composite(run: BenchRun, replications: int, extra: dict, link: dict | None = None) -> dict:
+    """What one bench run fixed, as the top of its scenario (`extra`: phase specs per strategy; `link`: the
+    calibration's host link, for a run whose host links were shaped)."""
     cfg = run.manifest["config"]
     strategies: dict = {}
     for s in compared(run):
@@ -136,7 +147,7 @@ def composite(run: BenchRun, replications: int, extra: dict) -> dict:
     return {"version": 1, "name": "validate-model", "seed": int(cfg.get("seed", 1)), "replications": replications,
             "fleet": {"hosts": run.fleet_size, "zones": 1, "tiers": {"staging": 0, "dogfood": 0, "canary": 0}},
             "artifact": {"size": int(cfg["size"]), "files": int(cfg["files"])},
-            "strategies": strategies}
+            "strategies": strategies, **host_link_of(run, link)}
 
 
 def parameter_layer(params: Path, scenario: Path) -> list[str]:
@@ -152,14 +163,15 @@ def parameter_layer(params: Path, scenario: Path) -> list[str]:
     return [str(params.resolve()), str(scenario.resolve())]
 
 
-def run_scenario(run: BenchRun, layer: list[str], params: Path, replications: int, extra: dict) -> LoadedScenario:
+def run_scenario(run: BenchRun, layer: list[str], params: Path, replications: int, extra: dict,
+                 link: dict | None = None) -> LoadedScenario:
     """One run's scenario: `composite(run)` including `layer`, loaded as `sim.load.loader` loads a scenario file
     (includes merged by `sim.load.includes`, relative empirical files anchored at their own file; validated with
     every problem located; values the run fixed are located at its manifest). Only the run's strategies are
     kept; the result names the parameter file as its source."""
     from sim.api import LoadedScenario, load_mapping  # imported late (pydantic): `register` loads this module
 
-    top = composite(run, replications, extra)
+    top = composite(run, replications, extra, link)
     names = set(top["strategies"])
     scenario = load_mapping({**top, "include": list(layer)}, run.folder / "manifest.json", run.folder).scenario
     strategies = {k: v for k, v in scenario.strategies.items() if k in names}
@@ -188,13 +200,14 @@ def validate(results: list[Path | str], params: Path | str, scenario: Path | str
     scenario = Path(scenario) if scenario else default_scenario()
     layer = parameter_layer(params, scenario)
     rows, loaded_all = [], []
+    link = info.get("network", {}).get("host_link")
     for run in find_runs(results):
         extra: dict = {}
         if contention and info.get("contention"):
-            plain = run_scenario(run, layer, params, replications, extra)
+            plain = run_scenario(run, layer, params, replications, extra, link)
             for name, phases in contention_overrides(plain, run, info["contention"]).items():
                 extra.setdefault(name, {}).update(phases)
-        loaded = run_scenario(run, layer, params, replications, extra)
+        loaded = run_scenario(run, layer, params, replications, extra, link)
         loaded_all.append(loaded)
         for s in compared(run):
             meas, pred = measured(run, s["name"]), predict(loaded, s["name"], run.fleet_size, replications)

