@@ -182,11 +182,15 @@ def restore_results() -> int:
 def forget_survivors() -> int:
     """Mark every mutant no test caught (survived, or reached by no test) as not run, so the next
     `mutmut run` tries it against today's tests (mutmut re-runs a mutant only when its function changes,
-    not when the tests do)."""
+    not when the tests do). Mutants listed as equivalent, with their fingerprint current, are kept: no
+    test can catch them, and running their every covering test again costs the most (the score checks
+    their fingerprints once mutmut has made the mutants)."""
+    listed = equivalents(ROOT / "tests" / "mutation" / "equivalent.txt")
     count = 0
     for meta in sorted((ROOT / "mutants").glob("sim/**/*.py.meta")):
         data = json.loads(meta.read_text())
-        survivors = [k for k, code in data["exit_code_by_key"].items() if code in NOT_CAUGHT]
+        survivors = [k for k, code in data["exit_code_by_key"].items() if code in NOT_CAUGHT
+                     and not (k in listed and fingerprint(k) in (listed[k][0], None))]  # None: not made yet
         for key in survivors:
             data["exit_code_by_key"][key] = None
         if survivors:
