@@ -33,9 +33,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import typer
 
+from bench.analysis.fanout_fit import fit_fanout, per_host_times
 from bench.analysis.params_file import calibration_json, render_params
 from bench.analysis.recording import fit_problems
-from bench.analysis.runs import BenchRun, find_runs
+from bench.analysis.runs import BenchRun, find_runs, phases
 from bench.analysis.swarm_fit import SwarmDeploy, fit_swarm_rate
 from bench.analysis.transfer_fit import (
     PULL_MAKESPAN_WEIGHT,
@@ -50,23 +51,6 @@ from sim.api import UserError
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-def phases(run: BenchRun, strategy: str) -> pd.DataFrame:
-    """Per-host phase durations of one strategy's first-attempt, updated hosts (seconds)."""
-    import pandas as pd  # imported late: `register` loads the bench on every deploysim start
-
-    h = run.hosts[(run.hosts.strategy == strategy) & run.hosts.done.notna() & (run.hosts.attempts == 1)]
-    return pd.DataFrame({
-        "host": h.host.to_numpy(),
-        "signal": h.signal.to_numpy(),
-        "start": h.transfer_start.to_numpy(),
-        "end": h.transfer_end.to_numpy(),
-        "lead": (h.transfer_start - h.signal).to_numpy(),
-        "transfer": (h.transfer_end - h.transfer_start).to_numpy(),
-        "activation": (h.done - h.transfer_end).to_numpy(),
-        "done": h.done.to_numpy(),
-    })
 
 
 # ---- distributions ----
@@ -178,7 +162,8 @@ def calibrate_push(runs: list[BenchRun], transport: str, fit: TransferFit) -> di
     overhead = fit.overheads[transport]
     connect = np.concatenate([p.lead.to_numpy() for p in ph])
     activation = np.concatenate([p.activation.to_numpy() for p in ph])
-    return {"connect": lognormal_fit(connect), "activation": lognormal_fit(activation),
+    parallel = {int(s["parallel"]) for r, name in used for s in r.strategies() if s["name"] == name}
+    return {"connect": lognormal_fit(connect), "activation": lognormal_fit(activation), "parallel": max(parallel),
             "scan_per_file": overhead / used[0][0].files, "overhead": overhead, "transfer": fit,
             "flows": int(sum(len(p) for p in ph)), "runs": [r.label for r, _ in used]}
 
@@ -261,12 +246,15 @@ def calibrate(paths: list[Path | str]) -> Calibration:
     cal = Calibration(runs=[r.label for r in runs], sizes=sorted({r.fleet_size for r in runs}),
                       size=runs[0].size, files=runs[0].files)
     shaped, runs = split_shaped(runs)
+    fanouts, runs = split_fanouts(runs)
     groups = push_groups(runs)
     push_fit = fit_push(groups) if groups else None
     for transport in ("ssh", "daemon"):
         fitted = calibrate_push(runs, transport, push_fit) if push_fit else None
         if fitted:
             cal.push[transport] = fitted
+    for run in fanouts:
+        calibrate_fanout(run, cal)
     pull = calibrate_pull(runs)
     if pull:
         cal.pull = pull
@@ -275,6 +263,9 @@ def calibrate(paths: list[Path | str]) -> Calibration:
     if shaped:
         cal.network["host_link"] = calibrate_host_link(shaped, cal)
     cal.contention = contention_terms(runs)
+    for transport, push in cal.push.items():
+        if "fanout" in push:
+            derate_contention(cal.contention, transport, push["derated_by"])
     if runs[0].host_limits["container"]:
         cal.notes.append(f"hosts were runc containers, each with {host_limits_text(runs[0].host_limits)}")
     cal.p2p = calibrate_p2p(runs) or {}
@@ -332,6 +323,54 @@ def calibrate_host_link(shaped: list[BenchRun], cal: Calibration):
     cap = cal.network["per_flow"] if cal.network["per_flow_identified"] else math.inf
     return fit_host_link(groups, cal.pull["overhead"], cal.network["origin_egress"], cap, host_link_rate(used[0][0]),
                          tuple(r.label for r, _ in used))
+
+
+def fanout_transports(run: BenchRun) -> list[str]:
+    """The transports a run pushed over at two fan-outs or more (a fan-out run: `scenarios/bench_widths.yaml`)."""
+    widths: dict[str, set[int]] = {}
+    for s in run.strategies():
+        if s["kind"] == "push":
+            widths.setdefault(s.get("transport", "ssh"), set()).add(int(s["parallel"]))
+    return sorted(t for t, w in widths.items() if len(w) >= 2)
+
+
+def split_fanouts(runs: list[BenchRun]) -> tuple[list[BenchRun], list[BenchRun]]:
+    """(fan-out runs, the others). A fan-out run pushes one fleet at several widths: it identifies what one
+    connection costs the deploy host (`connection_cpu`) and nothing else; the others are fitted as usual."""
+    fanouts = [r for r in runs if fanout_transports(r)]
+    plain = [r for r in runs if not fanout_transports(r)]
+    if fanouts and not plain:
+        raise UserError("every run pushed at several fan-outs: those runs identify what a connection costs the deploy "
+                        "host only; calibrate them together with runs of one fan-out per transport")
+    return fanouts, plain
+
+
+def calibrate_fanout(run: BenchRun, cal: Calibration) -> None:
+    """`connection_cpu` (on `deploy_cores: 1`: only their ratio is identified) of each transport the run pushed
+    at several fan-outs, from its per-host times (`bench.analysis.fanout_fit`). The transport's phases were
+    measured at the unshaped runs' fan-out c, where the simulator slows them max(1, c * ratio) times: they
+    are divided by that, so that the simulator gives back what was measured there and scales it elsewhere."""
+    for transport in fanout_transports(run):
+        push = cal.push.get(transport)
+        if push is None:
+            cal.notes.append(f"push over {transport}: the fan-out run ({run.label}) was not used (no run of one "
+                             f"fan-out over {transport} to scale)")
+            continue
+        fit = fit_fanout(per_host_times(run, transport))
+        factor = max(1.0, push["parallel"] * fit.ratio)
+        for phase in ("connect", "activation"):
+            push[phase] = {**push[phase], "median": push[phase]["median"] / factor, "p95": push[phase]["p95"] / factor}
+        push["scan_per_file"] /= factor
+        push["overhead"] /= factor
+        push.update(fanout=fit, connection_cpu=fit.ratio, derated_by=factor, fanout_run=run.label)
+
+
+def derate_contention(terms: dict, transport: str, factor: float) -> None:
+    """Contention lines of a transport's phases, measured at the fan-out its phases were divided for (above)."""
+    for phase in ("connect", "activation"):
+        term = terms.get(f"push.{transport}.{phase}")
+        if term:
+            term.update(intercept=term["intercept"] / factor, per_host=term["per_host"] / factor)
 
 
 def host_limits_text(limits: dict) -> str:

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.analysis.calibrate import phases
-from bench.analysis.runs import BenchRun
+from bench.analysis.runs import BenchRun, phases
 
 RATIOS = np.linspace(0.0, 4.0, 40_001)  # a = u / C searched, in steps of 1e-4
 

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from bench.analysis.fanout_fit import FanoutFit
 from bench.analysis.swarm_fit import SwarmFit
 from bench.analysis.transfer_fit import HostLinkFit, ShareFit, TransferFit
 
@@ -46,7 +47,21 @@ def push_lines(name: str, parallel: int, p: dict, files: int) -> list[str]:
         "      # holds rsync's process start, and over ssh the cipher cost of this build size, too",
         f"    activation: {_lognormal(p['activation'])}",
         f"      # median and p95 of done - transfer_end over {p['activation']['n']} hosts ({src})",
-    ]
+    ] + fanout_lines(p)
+
+
+def fanout_lines(p: dict) -> list[str]:
+    """A push's deploy-host CPU term, when a fan-out run gave it (`calibrate.calibrate_fanout`)."""
+    if "fanout" not in p:
+        return []
+    fit = p["fanout"]
+    widths = ", ".join(f"{w}: {t:.3g}s" for w, t in zip(fit.widths, fit.per_host))
+    return [f"    connection_cpu: {fit.ratio:.4g}",
+            "    deploy_cores: 1",
+            f"      # fitted: one connection keeps {fit.ratio:.4g} of the deploy host's cores busy (only the ratio shows):",
+            f"      # median per-host time by fan-out {{{widths}}} = {fit.serial:.3g}s x max(1, k x ratio),",
+            f"      # rms log error {fit.rms_log:.3f} ({p['fanout_run']}); connect, scan and activation above are",
+            f"      # the measured ones divided by the {p['derated_by']:.3g}x the term slows them at the fitted fan-out"]
 
 
 def pull_lines(name: str, p: dict, empirical: str | None) -> list[str]:
@@ -194,7 +209,7 @@ def calibration_json(cal) -> dict:
     def clean(d: dict) -> dict:
         out = {}
         for k, v in d.items():
-            if isinstance(v, (TransferFit, ShareFit, SwarmFit, HostLinkFit)):
+            if isinstance(v, (TransferFit, ShareFit, SwarmFit, HostLinkFit, FanoutFit)):
                 out[k] = {**v.__dict__, **({"efficiency": v.efficiency} if isinstance(v, HostLinkFit) else {})}
             elif isinstance(v, np.ndarray) or k == "deploys":  # raw per-host values: in the runs' own files
                 continue

@@ -74,6 +74,23 @@ class BenchRun:
         return d.get("extra", d)
 
 
+def phases(run: BenchRun, strategy: str) -> pd.DataFrame:
+    """Per-host phase durations of one strategy's first-attempt, updated hosts (seconds)."""
+    import pandas as pd  # imported late: `register` loads the bench on every deploysim start
+
+    h = run.hosts[(run.hosts.strategy == strategy) & run.hosts.done.notna() & (run.hosts.attempts == 1)]
+    return pd.DataFrame({
+        "host": h.host.to_numpy(),
+        "signal": h.signal.to_numpy(),
+        "start": h.transfer_start.to_numpy(),
+        "end": h.transfer_end.to_numpy(),
+        "lead": (h.transfer_start - h.signal).to_numpy(),
+        "transfer": (h.transfer_end - h.transfer_start).to_numpy(),
+        "activation": (h.done - h.transfer_end).to_numpy(),
+        "done": h.done.to_numpy(),
+    })
+
+
 def find_runs(paths: list[Path | str]) -> list[BenchRun]:
     """Every bench results folder at or under `paths` (a folder with a bench `manifest.json`)."""
     runs = []
