@@ -35,6 +35,20 @@ def root() -> Path:
     return ROOT
 
 
+REAL_FLEETS = ("bench/harness", "bench/deploy")  # real agents, namespaces and containers: one at a time
+
+
+def pytest_itemcollected(item):
+    """With pytest-xdist (`scripts/test` runs the suite on every core, `--dist loadgroup`): each test file
+    goes to one worker (its module fixtures are built once), and every test that starts a real fleet
+    goes to the same worker, so two fleets never share the machine's namespaces and addresses. (Marked
+    here, as each test is collected: xdist reads the groups in its own `pytest_collection_modifyitems`.)"""
+    if item.config.pluginmanager.has_plugin("xdist"):
+        where = Path(str(item.fspath)).resolve().relative_to(ROOT / "tests").as_posix()
+        fleet = item.get_closest_marker("bench") or where.startswith(REAL_FLEETS)
+        item.add_marker(pytest.mark.xdist_group("real-fleets" if fleet else where))
+
+
 def pytest_collection_modifyitems(config, items):
     """Under a mutation run (`scripts/mutate`: mutmut sets MUTANT_UNDER_TEST and runs from ./mutants), the
     quickest tests first: the run stops at a mutant's first failing test, so a mutant a quick test kills
@@ -48,3 +62,4 @@ def pytest_collection_modifyitems(config, items):
 
     durations = json.loads(stats.read_text()).get("duration_by_test", {})
     items.sort(key=lambda item: durations.get(item.nodeid, 0.0))
+
