@@ -600,3 +600,49 @@ def test_a_manifest_that_is_not_a_regular_file_is_refused_without_reading_it(tmp
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
     assert sorted(p.name for p in folder.iterdir()) == ["manifest.json"]
+
+
+def test_the_manifest_names_the_scenario_it_ran_its_digest_and_the_entropy(tmp_path):
+    from sim.load.loader import load_scenario
+    from sim.results.output import write_manifest
+
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("version: 1\nname: manifest-test\nseed: 7\nstrategies: {p: {kind: pull}}\n")
+    loaded = load_scenario(scenario)
+    ran, bare = tmp_path / "ran", tmp_path / "bare"
+    ran.mkdir()
+    bare.mkdir()
+    write_manifest(ran, "run", loaded, 12345)
+    write_manifest(bare, "compare", None, 678, overrides=())
+    m, b = read_manifest(ran), read_manifest(bare)
+    assert m["scenario"]["source"] == loaded.source == str(scenario)
+    assert m["scenario"]["sha256"] == loaded.digest and len(loaded.digest) == 64
+    assert (m["seed"], m["entropy"], m["reproduce"]) == (7, "12345", "--seed 7")
+    assert m["files"] == ["manifest.json"] and m["command"] == "run"
+    assert b["scenario"] == {"source": "", "sha256": "", "overrides": []}  # no scenario: empty, not null
+    assert (b["seed"], b["entropy"], b["reproduce"]) == (None, "678", "--seed 678")
+
+
+NON_ASCII = "p95 ≤ 2 s · déploiement ✓\n"
+
+
+def test_a_file_replaced_atomically_is_utf_8_whatever_the_locale(tmp_path):
+    """report.html and the CI gate's reports go through `replace_atomically`: under the C locale with
+    Python's UTF-8 mode and locale coercion off (a bare container), the locale's encoding is ASCII, and the
+    file must still be UTF-8 (not refused, not another encoding)."""
+    from sim.results.output import replace_atomically
+
+    here = tmp_path / "here.txt"
+    replace_atomically(here, NON_ASCII, lambda: None)
+    assert here.read_bytes() == NON_ASCII.encode("utf-8")
+    there = tmp_path / "there.txt"
+    code = ("import json, sys, locale; from pathlib import Path; from sim.results.output import replace_atomically; "
+            "assert locale.getpreferredencoding(False).lower() in ('ascii', 'ansi_x3.4-1968'), "
+            "locale.getpreferredencoding(False); replace_atomically(Path(sys.argv[1]), json.loads(sys.argv[2]), lambda: None)")
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0",
+           "PYTHONIOENCODING": "utf-8", "PYTHONPATH": str(Path(sim.__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", code, str(there), json.dumps(NON_ASCII)],  # (ASCII on the way)
+                          env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert there.read_bytes() == NON_ASCII.encode("utf-8")
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
