@@ -253,8 +253,7 @@ def calibrate(paths: list[Path | str]) -> Calibration:
         fitted = calibrate_push(runs, transport, push_fit) if push_fit else None
         if fitted:
             cal.push[transport] = fitted
-    for run in fanouts:
-        calibrate_fanout(run, cal)
+    calibrate_fanouts(fanouts, cal)
     pull = calibrate_pull(runs)
     if pull:
         cal.pull = pull
@@ -345,13 +344,17 @@ def split_fanouts(runs: list[BenchRun]) -> tuple[list[BenchRun], list[BenchRun]]
     return fanouts, plain
 
 
-def calibrate_fanout(run: BenchRun, cal: Calibration) -> None:
-    """`connection_cpu` (on `deploy_cores: 1`: only their ratio is identified) of each transport the run pushed
-    at several fan-outs, from its per-host times (`bench.analysis.fanout_fit`). The transport's phases were
-    measured at the unshaped runs' fan-out c, where the simulator slows them max(1, c * ratio) times: they
-    are divided by that, so that the simulator gives back what was measured there and scales it elsewhere."""
-    for transport in fanout_transports(run):
-        push = cal.push.get(transport)
+def calibrate_fanouts(fanouts: list[BenchRun], cal: Calibration) -> None:
+    """`connection_cpu` (on `deploy_cores: 1`: only their ratio is identified) of each transport a fan-out run
+    pushed over, from its per-host times (`bench.analysis.fanout_fit`). The transport's phases were measured
+    at the other runs' fan-out c, where the simulator slows them max(1, c * ratio) times: they are divided
+    by that, so that the simulator gives back what was measured there and scales it elsewhere."""
+    for transport in sorted({t for run in fanouts for t in fanout_transports(run)}):
+        runs = [r for r in fanouts if transport in fanout_transports(r)]
+        if len(runs) > 1:
+            raise UserError(f"{len(runs)} runs pushed over {transport} at several fan-outs "
+                            f"({'; '.join(r.label for r in runs)}): calibrate one fan-out run per transport")
+        run, push = runs[0], cal.push.get(transport)
         if push is None:
             cal.notes.append(f"push over {transport}: the fan-out run ({run.label}) was not used (no run of one "
                              f"fan-out over {transport} to scale)")

@@ -114,9 +114,14 @@ def test_calibrate_fits_the_connection_cost_from_a_fan_out_run_and_the_params_ca
     assert all(abs(e) <= 0.15 for e in errors.values()), errors
 
 
-def test_fan_out_runs_alone_are_refused():
+def test_fan_out_runs_alone_or_two_for_one_transport_are_refused(tmp_path):
+    import shutil
+
     from bench.analysis import calibrate
     from sim.errors import UserError
 
     with pytest.raises(UserError, match="several fan-outs.*together with runs of one fan-out"):
         calibrate.calibrate([W50])
+    again = shutil.copytree(W50, tmp_path / "2026-12-02" / "w50")
+    with pytest.raises(UserError, match="2 runs pushed over ssh at several fan-outs.*one fan-out run per transport"):
+        calibrate.calibrate([W50.parent / "n10", W50, again])
