@@ -369,5 +369,15 @@ def test_a_gate_without_a_rule_is_refused_naming_the_rules_it_may_have():
 
     from sim.policies.threshold import ThresholdSpec
 
-    with pytest.raises(ValidationError, match=r"give at least one rule: max, max_ratio or max_increase"):
+    with pytest.raises(ValidationError, match=r"\n  Value error, give at least one rule: max, max_ratio or max_increase "
+                                              r"\[type=value_error"):
         ThresholdSpec(metric="error_rate")
+
+
+def test_a_negative_latency_ceiling_is_refused_with_its_value():
+    from pydantic import ValidationError
+
+    from sim.policies.threshold import ThresholdSpec
+
+    with pytest.raises(ValidationError, match=r"\n  Value error, max must be >= 0 \(got -1.0\) \[type=value_error"):
+        ThresholdSpec(metric="latency", max="-1s")
