@@ -195,6 +195,17 @@ def test_zone_by_zone_is_each_zone_alone_in_turn():
         assert times.done[zone == z] == pytest.approx(np.full(4, (z + 1) * (one_zone + VERIFY)), rel=1e-12)
 
 
+def test_zone_by_zone_writes_each_later_zone_s_key_after_the_zone_before_it_finished():
+    # as above with a 2 s key write: the first zone's key is the wave's signal (before t0), each later
+    # zone's is written once the zone before it has finished, so zone z ends z key writes later
+    s = scenario(hosts=12, zones=3, strategy=quiet(by_zone=True, key_write="2s"), zone_link="400Mbps")
+    times = zoned_wave(plan_of(s, 12), 0.0)
+    zone = np.arange(12) % 3
+    one_zone = 4 * 100 * MB / 50e6
+    for z in range(3):
+        assert times.done[zone == z] == pytest.approx(np.full(4, (z + 1) * (one_zone + VERIFY) + 2.0 * z), rel=1e-12)
+
+
 def test_a_simulated_zoned_pull_reports_origin_bytes_and_its_bottleneck():
     s = scenario(hosts=300, zones=3, zone_link="1Gbps", zone_cache="2Gbps")
     record = simulate(s, Job("p", 300, 0, 7))
