@@ -195,6 +195,11 @@ def test_zone_by_zone_is_each_zone_alone_in_turn():
         assert times.done[zone == z] == pytest.approx(np.full(4, (z + 1) * (one_zone + VERIFY)), rel=1e-12)
 
 
+def test_a_wave_spreads_its_hosts_over_the_zones_round_robin():
+    zones = plan_of(scenario(hosts=12, zones=3, zone_link="400Mbps"), 12).zones
+    assert zones.of_host.dtype == np.int64 and zones.of_host.tolist() == [0, 1, 2] * 4
+
+
 def test_zone_by_zone_writes_each_later_zone_s_key_after_the_zone_before_it_finished():
     # as above with a 2 s key write: the first zone's key is the wave's signal (before t0), each later
     # zone's is written once the zone before it has finished, so zone z ends z key writes later
