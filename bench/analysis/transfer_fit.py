@@ -109,6 +109,15 @@ def ceiling_lower_bound(loss, x, capacity: float, base: float) -> float:
     return float(ok.min() if len(ok) else capacity)
 
 
+def ends_loss(groups: list[Group], overhead: float, capacity: float, flow_cap: float, makespan_weight: float) -> float:
+    """Mean squared error of the groups' replayed ends (one overhead for all), plus `makespan_weight` times
+    that of each group's last end."""
+    pred = [replay_ends(s, size, overhead, capacity, flow_cap) for s, _, size, _ in groups]
+    err = np.concatenate([p - g[1] for p, g in zip(pred, groups)])
+    last = np.array([p.max() - g[1].max() for p, g in zip(pred, groups)])
+    return float(np.mean(err ** 2) + makespan_weight * np.mean(last ** 2))
+
+
 def fit_overheads(groups: list[Group], capacity: float, flow_cap: float = math.inf,
                   makespan_weight: float = 0.0) -> TransferFit:
     """One overhead per label with the shared capacity (and per-flow ceiling) held; loss as `fit_transfers`."""
@@ -120,10 +129,7 @@ def fit_overheads(groups: list[Group], capacity: float, flow_cap: float = math.i
         top = float(np.percentile(np.concatenate([e - s for s, e, _, _ in mine]), 5))
 
         def loss(o: float) -> float:
-            pred = [replay_ends(s, size, o, capacity, flow_cap) for s, _, size, _ in mine]
-            err = np.concatenate([p - g[1] for p, g in zip(pred, mine)])
-            last = np.array([p.max() - g[1].max() for p, g in zip(pred, mine)])
-            return float(np.mean(err ** 2) + makespan_weight * np.mean(last ** 2))
+            return ends_loss(mine, o, capacity, flow_cap, makespan_weight)
 
         res = minimize_scalar(loss, bounds=(0.0, top), method="bounded", options={"xatol": 1e-4})
         over[lb] = float(res.x)
@@ -188,11 +194,7 @@ def fit_host_link(groups: list[Group], overhead: float, capacity: float, per_flo
     from scipy.optimize import minimize_scalar  # imported late, as above
 
     def loss(log_rate: float) -> float:
-        cap = min(math.exp(log_rate), per_flow)
-        pred = [replay_ends(s, size, overhead, capacity, cap) for s, _, size, _ in groups]
-        err = np.concatenate([p - g[1] for p, g in zip(pred, groups)])
-        last = np.array([p.max() - g[1].max() for p, g in zip(pred, groups)])
-        return float(np.mean(err ** 2) + PULL_MAKESPAN_WEIGHT * np.mean(last ** 2))
+        return ends_loss(groups, overhead, capacity, min(math.exp(log_rate), per_flow), PULL_MAKESPAN_WEIGHT)
 
     top = math.log(per_flow) if math.isfinite(per_flow) else math.log(capacity)
     grid = np.linspace(math.log(shaped / 20), max(top, math.log(shaped / 20) + 1e-6), 60)
