@@ -62,4 +62,3 @@ def pytest_collection_modifyitems(config, items):
 
     durations = json.loads(stats.read_text()).get("duration_by_test", {})
     items.sort(key=lambda item: durations.get(item.nodeid, 0.0))
-

@@ -290,20 +290,15 @@ def calibrate(paths: list[Path | str]) -> Calibration:
     return cal
 
 
-def host_link_rate(run: BenchRun) -> float:
-    """Bytes/s of the tbf the bench set on each host's link (`network.host_download`), 0 when unshaped."""
-    return float(run.manifest["config"].get("host_rate_mbit") or 0.0) * 1e6 / 8
-
-
 def split_shaped(runs: list[BenchRun]) -> tuple[list[BenchRun], list[BenchRun]]:
     """(runs whose host links were shaped, the others). Only the others are fitted as usual: a shaped link
     caps every flow to its host, so those runs identify the host link's rate and nothing else."""
-    shaped = [r for r in runs if host_link_rate(r) > 0]
-    plain = [r for r in runs if host_link_rate(r) == 0]
+    shaped = [r for r in runs if r.host_link_rate > 0]
+    plain = [r for r in runs if r.host_link_rate == 0]
     if shaped and not plain:
         raise UserError("every run had its hosts' links shaped (network.host_download): those runs identify the "
                         "host link only; calibrate them together with runs whose host links were unshaped")
-    rates = sorted({host_link_rate(r) * 8 / 1e6 for r in shaped})
+    rates = sorted({r.host_link_rate * 8 / 1e6 for r in shaped})
     if len(rates) > 1:
         raise UserError(f"runs shaped their host links at different rates ({', '.join(f'{x:g} Mbit/s' for x in rates)}): "
                         "calibrate one host link rate at a time")
@@ -320,7 +315,7 @@ def calibrate_host_link(shaped: list[BenchRun], cal: Calibration):
         return None
     groups = [(p.start.to_numpy(), p.end.to_numpy(), r.size, "pull") for r, p in ((r, phases(r, s)) for r, s in used)]
     cap = cal.network["per_flow"] if cal.network["per_flow_identified"] else math.inf
-    return fit_host_link(groups, cal.pull["overhead"], cal.network["origin_egress"], cap, host_link_rate(used[0][0]),
+    return fit_host_link(groups, cal.pull["overhead"], cal.network["origin_egress"], cap, used[0][0].host_link_rate,
                          tuple(r.label for r, _ in used))
 
 

@@ -53,6 +53,11 @@ class BenchRun:
         return f"run {self.manifest.get('run_id', '?')}, {self.date}, {self.fleet_size} hosts"
 
     @property
+    def host_link_rate(self) -> float:
+        """Bytes/s of the tbf the bench set on each host's link (`network.host_download`), 0 when unshaped."""
+        return float(self.manifest["config"].get("host_rate_mbit") or 0.0) * 1e6 / 8
+
+    @property
     def host_limits(self) -> dict:
         """What each host had: `container` (a runc container or not), `cpu` (cores) and `memory` (bytes),
         None for no limit; runs recorded before hosts could be containers had neither."""

@@ -128,11 +128,10 @@ def contention_overrides(base: LoadedScenario, run: BenchRun, terms: dict) -> di
 def host_link_of(run: BenchRun, link: dict | None) -> dict:
     """A run whose host links the bench shaped: `network.host_download` at the share of its tbf rate the
     calibration found a shaped link delivers (the tbf rate itself when it found none); {} when unshaped."""
-    shaped = float(run.manifest["config"].get("host_rate_mbit") or 0.0)
-    if shaped <= 0:
+    if run.host_link_rate <= 0:
         return {}
     share = float(link["efficiency"]) if link and link.get("identified") else 1.0
-    return {"network": {"host_download": f"{shaped * share:.9g}Mbps"}}
+    return {"network": {"host_download": f"{run.host_link_rate * 8 / 1e6 * share:.9g}Mbps"}}
 
 
 def composite(run: BenchRun, replications: int, extra: dict, link: dict | None = None) -> dict:
